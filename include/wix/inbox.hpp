@@ -1,0 +1,10 @@
+// Convenience header: everything a user of wix::inbox needs.
+#pragma once
+
+#include <wix/inbox/auth.hpp>
+#include <wix/inbox/client.hpp>
+#include <wix/inbox/codec.hpp>
+#include <wix/inbox/error.hpp>
+#include <wix/inbox/model.hpp>
+#include <wix/inbox/pool.hpp>
+#include <wix/inbox/retry.hpp>

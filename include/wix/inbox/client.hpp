@@ -1,0 +1,114 @@
+// wix::inbox::Client: the Wix Inbox v2 Conversations API as C++20 coroutines.
+//
+//     wix::inbox::Client client(ioc.get_executor(), {.credentials = wix::inbox::ApiKey{key, siteId}});
+//     auto r = co_await client.getOrCreateConversation(wix::inbox::ParticipantId::member(id));
+//     if (r) use(r->conversation.id); else log(r.error().describe());
+//
+// Every call completes exactly once with a value or an Error, never throws for service or
+// transport failures (`r.value()` throws wix::inbox::Exception if you prefer exceptions),
+// and goes through the Client's shared connection pool and retry policy.
+#pragma once
+
+#include <wix/inbox/auth.hpp>
+#include <wix/inbox/error.hpp>
+#include <wix/inbox/model.hpp>
+#include <wix/inbox/pool.hpp>
+#include <wix/inbox/retry.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace wix::inbox {
+
+struct TlsOptions {
+    /// Verify the server's certificate chain and host name. Default true. Turning it off
+    /// is for debugging only: it lets anyone on the path read the credentials.
+    bool verifyPeer = true;
+    /// Trust the system's CA store (Debian: /etc/ssl/certs). Default true.
+    bool useSystemRoots = true;
+    /// An extra PEM file of trusted CAs (e.g. the emulator's). Default empty: none.
+    std::string caFile;
+};
+
+struct ClientOptions {
+    /// Scheme, host, optional port and optional path prefix. Only https is accepted.
+    std::string baseUrl = "https://www.wixapis.com";
+    Credentials credentials;
+    TlsOptions tls;
+    /// Deadline of a call, covering everything: waiting for a connection, connect, TLS,
+    /// write, read and backoff sleeps. Default 30 s. Must be > 0.
+    std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+    PoolOptions pool;
+    RetryPolicy retry;
+    BackoffPolicy backoff;
+    RetryBudgetOptions retryBudget;
+    /// Largest response header block accepted. Default 16 KiB.
+    std::size_t maxResponseHeaderBytes = 16 * 1024;
+    /// Largest response body accepted. Default 1 MiB.
+    std::size_t maxResponseBodyBytes = 1024 * 1024;
+};
+
+/// Per-call overrides of the Client's options.
+struct CallOptions {
+    std::optional<std::chrono::milliseconds> timeout; ///< Replaces ClientOptions::timeout.
+    std::optional<RetryPolicy> retry;                 ///< Replaces ClientOptions::retry.
+    Idempotency idempotency = Idempotency::byMethod;
+};
+
+struct ClientStats {
+    PoolStats pool;
+    std::uint64_t calls = 0;     ///< Calls completed.
+    std::uint64_t attempts = 0;  ///< Requests sent or tried, retries included.
+    std::uint64_t retries = 0;   ///< attempts beyond the first of each call.
+    double retryBudgetTokens = 0;
+};
+
+/// A client of one Wix origin. Cheap to share: all calls may run concurrently from any
+/// number of coroutines on an io_context run by any number of threads.
+///
+/// Per-operation cancellation: every call supports terminal cancellation (e.g.
+/// `co_await (client.getConversation(id) || timer.async_wait(use_awaitable))`) at any
+/// point, including while waiting for a connection or sleeping between retries; it then
+/// completes with Errc::cancelled and the pool stays consistent.
+///
+/// Lifetime: destroying the Client ends every call still in flight with
+/// Errc::clientShutdown and closes the pool's connections.
+class Client {
+public:
+    /// Throws Exception (Errc::invalidArgument) for invalid options, e.g. a non-https
+    /// base URL, header values with line breaks, or an unreadable CA file.
+    Client(boost::asio::any_io_executor executor, ClientOptions options);
+    ~Client();
+    Client(Client&&) noexcept;
+    Client& operator=(Client&&) noexcept;
+
+    /// GET /inbox/v2/conversations/{id}. Idempotent. Errors of note: 404
+    /// CONVERSATION_NOT_FOUND, 403 NOT_OWNED_BY_BUSINESS; an invalid GUID fails with
+    /// Errc::invalidArgument before anything is sent.
+    boost::asio::awaitable<Result<Conversation>>
+    getConversation(std::string conversationId, CallOptions options = {});
+
+    /// POST /inbox/v2/conversations. Idempotent by the API's semantics (one conversation
+    /// per participant), so retried on transient failures. An invalid participant ID
+    /// fails with Errc::invalidArgument before anything is sent.
+    boost::asio::awaitable<Result<GetOrCreateConversationResponse>>
+    getOrCreateConversation(ParticipantId participant, CallOptions options = {});
+
+    ClientStats stats() const;
+
+    class Impl;
+
+private:
+    std::shared_ptr<Impl> impl_;
+};
+
+/// The library's version, as sent in `User-Agent`.
+std::string_view version() noexcept;
+
+} // namespace wix::inbox

@@ -1,0 +1,429 @@
+// The Client: validates input, builds requests, and runs the retry loop over the pool.
+#include <wix/inbox/client.hpp>
+#include <wix/inbox/codec.hpp>
+
+#include "pool.hpp"
+#include "retry.hpp"
+#include "transport.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <random>
+#include <set>
+
+#ifndef WIX_INBOX_VERSION
+#error "WIX_INBOX_VERSION must be defined by the build"
+#endif
+
+namespace wix::inbox {
+namespace net = boost::asio;
+using detail::Clock;
+
+namespace {
+
+using namespace std::string_view_literals;
+constexpr auto useTuple = net::as_tuple(net::use_awaitable);
+
+Error invalidArgument(std::string message)
+{
+    Error e;
+    e.code = make_error_code(Errc::invalidArgument);
+    e.message = std::move(message);
+    return e;
+}
+
+// Header values must not smuggle extra headers. The value itself is never echoed: it may
+// be a secret.
+void requireHeaderSafe(std::string_view value, std::string_view what)
+{
+    if (value.find_first_of("\r\n\0"sv) != std::string_view::npos)
+        throw Exception(invalidArgument(std::string(what) + " contains a line break or NUL"));
+}
+
+void validate(const ClientOptions& o)
+{
+    auto check = [](bool ok, std::string_view what) {
+        if (!ok)
+            throw Exception(invalidArgument(std::string(what)));
+    };
+    check(o.timeout.count() > 0, "timeout must be > 0");
+    check(o.pool.maxConnections >= 1 && o.pool.maxConnections <= 65535, "pool.maxConnections must be in 1..65535");
+    check(o.pool.prewarmConnections <= o.pool.maxConnections, "pool.prewarmConnections exceeds maxConnections");
+    check(o.pool.connectTimeout.count() > 0, "pool.connectTimeout must be > 0");
+    check(o.retry.maxAttempts >= 1, "retry.maxAttempts must be >= 1");
+    check(o.backoff.initialDelay.count() > 0, "backoff.initialDelay must be > 0");
+    check(o.backoff.multiplier >= 1.0, "backoff.multiplier must be >= 1");
+    check(o.backoff.maxDelay >= o.backoff.initialDelay, "backoff.maxDelay must be >= initialDelay");
+    check(o.retryBudget.maxTokens >= 0 && o.retryBudget.maxTokens <= 1000, "retryBudget.maxTokens must be in 0..1000");
+    check(o.retryBudget.tokenRatio > 0 && o.retryBudget.tokenRatio <= 1, "retryBudget.tokenRatio must be in (0, 1]");
+    check(o.maxResponseHeaderBytes >= 1024, "maxResponseHeaderBytes must be >= 1024");
+    check(o.maxResponseBodyBytes >= 1024, "maxResponseBodyBytes must be >= 1024");
+}
+
+std::string authHeaders(const Credentials& credentials)
+{
+    struct Visitor {
+        std::string operator()(const NoCredentials&) const { return {}; }
+        std::string operator()(const ApiKey& k) const
+        {
+            requireHeaderSafe(k.key, "API key");
+            requireHeaderSafe(k.siteId, "site ID");
+            requireHeaderSafe(k.accountId, "account ID");
+            if (k.key.empty())
+                throw Exception(invalidArgument("API key is empty"));
+            std::string h = "Authorization: " + k.key + "\r\n";
+            if (!k.siteId.empty())
+                h += "wix-site-id: " + k.siteId + "\r\n";
+            if (!k.accountId.empty())
+                h += "wix-account-id: " + k.accountId + "\r\n";
+            return h;
+        }
+        std::string operator()(const AccessToken& t) const
+        {
+            requireHeaderSafe(t.token, "access token");
+            if (t.token.empty())
+                throw Exception(invalidArgument("access token is empty"));
+            return "Authorization: " + t.token + "\r\n";
+        }
+    };
+    return std::visit(Visitor{}, credentials);
+}
+
+const ClientOptions& validated(const ClientOptions& o)
+{
+    validate(o);
+    return o;
+}
+
+// The error of a call ended by its caller or by the Client's destruction.
+Error interrupted(Errc code, int attempts)
+{
+    Error e;
+    e.code = make_error_code(code);
+    e.message = code == Errc::cancelled ? "cancelled by the caller" : "client destroyed while the call was in flight";
+    e.attempts = attempts;
+    return e;
+}
+
+struct Request {
+    std::string_view method;
+    std::string target;
+    std::string body;
+    bool idempotent;
+};
+
+} // namespace
+
+class Client::Impl : public std::enable_shared_from_this<Impl> {
+public:
+    Impl(net::any_io_executor executor, ClientOptions options)
+        : executor_(std::move(executor))
+        , options_(std::move(options))
+        , origin_(parseOrigin(options_.baseUrl))
+        , fixedHeaders_("Host: " + origin_.hostHeader + "\r\nUser-Agent: wix-inbox-cpp/" WIX_INBOX_VERSION
+                        "\r\nAccept: application/json\r\n" + authHeaders(options_.credentials))
+        , transport_(std::make_shared<detail::Transport>(executor_, origin_, options_.tls,
+                                                         options_.maxResponseHeaderBytes,
+                                                         options_.maxResponseBodyBytes))
+        , pool_(std::make_shared<detail::ConnectionPool>(executor_, transport_, options_.pool))
+        , budget_(options_.retryBudget)
+        , random_(std::random_device{}())
+    {
+        pool_->prewarm(options_.pool.prewarmConnections);
+    }
+
+    std::string path(std::string_view rest) const { return origin_.pathPrefix + "/inbox/v2/" + std::string(rest); }
+
+    template <class T>
+    net::awaitable<Result<T>> call(Request request, CallOptions options, Result<T> (*decode)(std::string_view));
+
+    void shutdown();
+    ClientStats stats() const;
+    const net::any_io_executor& executor() const { return executor_; }
+
+private:
+    struct Attempt {
+        std::optional<detail::Response> response; // a complete HTTP response, any status
+        Error error;                              // otherwise
+        bool mayHaveReachedServer = false;
+    };
+
+    static detail::Origin parseOrigin(const std::string& url)
+    {
+        auto origin = detail::parseBaseUrl(url);
+        if (!origin)
+            throw Exception(origin.error());
+        return *origin;
+    }
+
+    std::string serialize(const Request& r);
+    net::awaitable<Attempt> attempt(const Request& request, Clock::time_point deadline);
+    net::awaitable<bool> sleep(std::chrono::milliseconds delay);
+    double draw();
+
+    net::any_io_executor executor_;
+    ClientOptions options_;
+    detail::Origin origin_;
+    std::string fixedHeaders_;
+    std::shared_ptr<detail::Transport> transport_;
+    std::shared_ptr<detail::ConnectionPool> pool_;
+    detail::RetryBudget budget_;
+
+    mutable std::mutex mutex_; // guards everything below
+    std::mt19937_64 random_;
+    std::string consistent_;   // latest X-Wix-Consistent, echoed on later requests
+    std::set<std::shared_ptr<net::steady_timer>> sleepers_;
+    bool shutdown_ = false;
+
+    std::atomic<std::uint64_t> calls_{0}, attempts_{0}, retries_{0};
+};
+
+std::string Client::Impl::serialize(const Request& r)
+{
+    std::string out;
+    out.reserve(256 + fixedHeaders_.size() + r.target.size() + r.body.size());
+    out.append(r.method).append(" ").append(r.target).append(" HTTP/1.1\r\n").append(fixedHeaders_);
+    {
+        std::lock_guard lock(mutex_);
+        if (!consistent_.empty())
+            out.append("X-Wix-Consistent: ").append(consistent_).append("\r\n");
+    }
+    if (!r.body.empty())
+        out.append("Content-Type: application/json\r\nContent-Length: ").append(std::to_string(r.body.size())).append("\r\n");
+    out.append("\r\n").append(r.body);
+    return out;
+}
+
+double Client::Impl::draw()
+{
+    std::lock_guard lock(mutex_);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+}
+
+// One attempt: borrow a connection, exchange, give it back. A reused connection that fails
+// before any response byte was closed by the server while idle: the request is sent once
+// more on a fresh connection (only when it is safe to send twice).
+net::awaitable<Client::Impl::Attempt> Client::Impl::attempt(const Request& request, Clock::time_point deadline)
+{
+    const std::string bytes = serialize(request);
+    Attempt result;
+    for (bool fresh = false;; fresh = true) {
+        auto lease = co_await pool_->acquire(deadline, fresh);
+        if (!lease) {
+            result.error = std::move(lease).error();
+            co_return result;
+        }
+        auto exchange = co_await transport_->exchange(lease->connection(), bytes, deadline);
+        if (!exchange.error) {
+            lease->release(exchange.reusable, exchange.response.keepAliveTimeout);
+            if (!exchange.response.consistent.empty()) {
+                std::lock_guard lock(mutex_);
+                consistent_ = exchange.response.consistent;
+            }
+            result.response = std::move(exchange.response);
+            co_return result;
+        }
+        const bool stale = lease->reused() && !exchange.responseStarted
+                        && exchange.error->code == make_error_code(Errc::connectionClosed);
+        lease->release(false);
+        if (stale && !fresh && request.idempotent) {
+            pool_->noteStaleRetry();
+            continue;
+        }
+        result.error = std::move(*exchange.error);
+        result.mayHaveReachedServer = exchange.requestStarted;
+        co_return result;
+    }
+}
+
+// Sleeps between attempts; false if woken early (cancellation or client shutdown).
+net::awaitable<bool> Client::Impl::sleep(std::chrono::milliseconds delay)
+{
+    auto timer = std::make_shared<net::steady_timer>(co_await net::this_coro::executor);
+    {
+        std::lock_guard lock(mutex_);
+        if (shutdown_)
+            co_return false;
+        sleepers_.insert(timer);
+    }
+    timer->expires_after(delay);
+    auto [ec] = co_await timer->async_wait(useTuple);
+    std::lock_guard lock(mutex_);
+    sleepers_.erase(timer);
+    co_return !ec;
+}
+
+template <class T>
+net::awaitable<Result<T>> Client::Impl::call(Request request, CallOptions options, Result<T> (*decode)(std::string_view))
+{
+    co_await net::this_coro::throw_if_cancelled(false);
+    auto cancelled = [&]() -> net::awaitable<bool> {
+        const auto state = co_await net::this_coro::cancellation_state;
+        co_return state.cancelled() != net::cancellation_type::none;
+    };
+
+    const auto start = Clock::now();
+    const auto deadline = start + options.timeout.value_or(options_.timeout);
+    switch (options.idempotency) {
+    case Idempotency::byMethod: break;
+    case Idempotency::idempotent: request.idempotent = true; break;
+    case Idempotency::nonIdempotent: request.idempotent = false; break;
+    }
+    detail::RetryState retry(options.retry.value_or(options_.retry), options_.backoff, request.idempotent, start,
+                             deadline);
+    std::string lastTransient;
+    Result<T> outcome = Error{};
+
+    for (;;) {
+        retry.startAttempt();
+        ++attempts_;
+        auto result = co_await attempt(request, deadline);
+
+        Error error;
+        std::optional<std::chrono::milliseconds> retryAfter;
+        if (result.response && result.response->status == 200) {
+            budget_.onSuccess();
+            outcome = decode(result.response->body);
+            if (outcome)
+                break;
+            error = std::move(outcome).error();
+            error.requestId = result.response->requestId;
+            error.attempts = retry.attempts();
+            error.stopReason = RetryStop::notRetryable;
+            outcome = std::move(error);
+            break;
+        }
+        if (result.response) {
+            const auto& r = *result.response;
+            error.code = make_error_code(Errc::httpStatus);
+            error.httpStatus = r.status;
+            error.requestId = r.requestId;
+            decodeErrorBody(r.body, error);
+            if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())
+                retryAfter = detail::parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
+        } else {
+            error = std::move(result.error);
+        }
+        error.attempts = retry.attempts();
+
+        detail::RetryDecision decision;
+        bool shuttingDown;
+        {
+            std::lock_guard lock(mutex_);
+            shuttingDown = shutdown_;
+        }
+        if (shuttingDown) {
+            error = interrupted(Errc::clientShutdown, retry.attempts());
+        } else if (co_await cancelled()) {
+            error = interrupted(Errc::cancelled, retry.attempts());
+            decision.stop = RetryStop::cancelled;
+        } else {
+            decision = retry.onFailure({error, result.mayHaveReachedServer, retryAfter}, Clock::now(), budget_, draw());
+        }
+        if (!decision.retry) {
+            error.stopReason = decision.stop;
+            error.lastTransientFailure = std::move(lastTransient);
+            outcome = std::move(error);
+            break;
+        }
+        lastTransient = error.describe();
+        ++retries_;
+        if (!co_await sleep(decision.delay)) {
+            const bool byCaller = co_await cancelled();
+            error = interrupted(byCaller ? Errc::cancelled : Errc::clientShutdown, retry.attempts());
+            error.stopReason = byCaller ? RetryStop::cancelled : RetryStop::none;
+            error.lastTransientFailure = std::move(lastTransient);
+            outcome = std::move(error);
+            break;
+        }
+    }
+    ++calls_;
+    co_return outcome;
+}
+
+void Client::Impl::shutdown()
+{
+    {
+        std::lock_guard lock(mutex_);
+        shutdown_ = true;
+        for (const auto& timer : sleepers_)
+            net::post(timer->get_executor(), [timer] { timer->cancel(); });
+    }
+    pool_->shutdown();
+}
+
+ClientStats Client::Impl::stats() const
+{
+    ClientStats s;
+    s.pool = pool_->stats();
+    s.calls = calls_.load();
+    s.attempts = attempts_.load();
+    s.retries = retries_.load();
+    s.retryBudgetTokens = budget_.tokens();
+    return s;
+}
+
+Client::Client(net::any_io_executor executor, ClientOptions options)
+    : impl_(std::make_shared<Impl>(std::move(executor), validated(options)))
+{
+}
+
+Client::~Client()
+{
+    if (impl_)
+        impl_->shutdown();
+}
+
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&& other) noexcept
+{
+    if (this != &other) {
+        if (impl_)
+            impl_->shutdown();
+        impl_ = std::move(other.impl_);
+    }
+    return *this;
+}
+
+net::awaitable<Result<Conversation>> Client::getConversation(std::string conversationId, CallOptions options)
+{
+    if (!isValidGuid(conversationId))
+        co_return invalidArgument("conversation ID is not a GUID");
+    auto impl = impl_;
+    Request request{"GET", impl->path("conversations/" + conversationId), {}, true};
+    co_return co_await net::co_spawn(
+        net::make_strand(impl->executor()),
+        impl->call<Conversation>(std::move(request), options, &decodeGetConversationResponse), net::use_awaitable);
+}
+
+net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConversation(ParticipantId participant,
+                                                                                        CallOptions options)
+{
+    if (!isValidGuid(participant.id()))
+        co_return invalidArgument(std::string(participant.wireField()) + " is not a GUID");
+    auto impl = impl_;
+    Request request{"POST", impl->path("conversations"), encodeGetOrCreateConversationRequest(participant), true};
+    co_return co_await net::co_spawn(
+        net::make_strand(impl->executor()),
+        impl->call<GetOrCreateConversationResponse>(std::move(request), options,
+                                                    &decodeGetOrCreateConversationResponse),
+        net::use_awaitable);
+}
+
+ClientStats Client::stats() const
+{
+    return impl_->stats();
+}
+
+std::string_view version() noexcept
+{
+    return WIX_INBOX_VERSION;
+}
+
+} // namespace wix::inbox

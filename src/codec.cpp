@@ -1,0 +1,282 @@
+#include <wix/inbox/codec.hpp>
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace wix::inbox {
+namespace json = boost::json;
+namespace {
+
+constexpr std::size_t maxJsonDepth = 64;
+
+Error decodeFailure(std::string message)
+{
+    Error e;
+    e.code = make_error_code(Errc::decodeError);
+    e.message = std::move(message);
+    return e;
+}
+
+// Reads fields of one JSON object, naming them by their full path in errors.
+class ObjectReader {
+public:
+    ObjectReader(const json::object& o, std::string path) : object_(o), path_(std::move(path)) {}
+
+    const json::value* find(std::string_view key) const
+    {
+        const auto* v = object_.if_contains(key);
+        return (v && !v->is_null()) ? v : nullptr;
+    }
+
+    std::string pathOf(std::string_view key) const
+    {
+        return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+    }
+
+    Result<std::string> requiredString(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (!v)
+            return decodeFailure("missing field '" + pathOf(key) + "'");
+        if (!v->is_string())
+            return decodeFailure("field '" + pathOf(key) + "' is not a string");
+        return std::string(v->get_string());
+    }
+
+    Result<std::optional<std::string>> optionalString(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (!v)
+            return std::optional<std::string>{};
+        if (!v->is_string())
+            return decodeFailure("field '" + pathOf(key) + "' is not a string");
+        return std::optional<std::string>(std::string(v->get_string()));
+    }
+
+    Result<ObjectReader> requiredObject(std::string_view key) const
+    {
+        const auto* v = find(key);
+        if (!v)
+            return decodeFailure("missing field '" + pathOf(key) + "'");
+        if (!v->is_object())
+            return decodeFailure("field '" + pathOf(key) + "' is not an object");
+        return ObjectReader(v->get_object(), pathOf(key));
+    }
+
+private:
+    const json::object& object_;
+    std::string path_;
+};
+
+#define WIX_TRY(var, expr)                    \
+    auto var##_r = (expr);                    \
+    if (!var##_r)                             \
+        return std::move(var##_r).error();    \
+    auto var = std::move(*var##_r)
+
+Result<IdentificationData> decodeIdentification(const ObjectReader& r)
+{
+    IdentificationData d;
+    WIX_TRY(visitor, r.optionalString("anonymousVisitorId"));
+    WIX_TRY(member, r.optionalString("memberId"));
+    WIX_TRY(contact, r.optionalString("contactId"));
+    d.anonymousVisitorId = std::move(visitor);
+    d.memberId = std::move(member);
+    d.contactId = std::move(contact);
+    return d;
+}
+
+Result<ConversationDisplayData> decodeDisplayData(const ObjectReader& r, bool nameRequired)
+{
+    ConversationDisplayData d;
+    if (nameRequired) {
+        WIX_TRY(name, r.requiredString("name"));
+        d.name = std::move(name);
+    } else {
+        WIX_TRY(name, r.optionalString("name"));
+        d.name = std::move(name);
+    }
+    WIX_TRY(image, r.optionalString("imageUrl"));
+    d.imageUrl = std::move(image);
+    return d;
+}
+
+Result<Conversation> decodeConversation(const ObjectReader& r)
+{
+    Conversation c;
+    WIX_TRY(id, r.requiredString("id"));
+    c.id = std::move(id);
+    WIX_TRY(participant, r.requiredObject("participant"));
+    WIX_TRY(identification, decodeIdentification(participant));
+    c.participant = std::move(identification);
+
+    const auto* channels = r.find("channels");
+    if (!channels)
+        return decodeFailure("missing field '" + r.pathOf("channels") + "'");
+    if (!channels->is_array())
+        return decodeFailure("field '" + r.pathOf("channels") + "' is not an array");
+    for (const auto& ch : channels->get_array()) {
+        if (!ch.is_string())
+            return decodeFailure("field '" + r.pathOf("channels") + "' holds a non-string");
+        c.channels.push_back(ChannelType::fromWire(ch.get_string()));
+    }
+
+    WIX_TRY(business, r.requiredObject("businessDisplayData"));
+    WIX_TRY(businessData, decodeDisplayData(business, true));
+    c.businessDisplayData = std::move(businessData);
+
+    if (r.find("participantDisplayData")) {
+        WIX_TRY(participantDisplay, r.requiredObject("participantDisplayData"));
+        WIX_TRY(participantData, decodeDisplayData(participantDisplay, false));
+        c.participantDisplayData = std::move(participantData);
+    }
+    return c;
+}
+
+// Parses a response body into a JSON object, with a bounded nesting depth.
+template <class F>
+auto withRootObject(std::string_view body, F&& decode) -> decltype(decode(std::declval<ObjectReader>()))
+{
+    unsigned char scratch[4096];
+    json::monotonic_resource resource(scratch, sizeof scratch);
+    json::parse_options options;
+    options.max_depth = maxJsonDepth;
+    boost::system::error_code ec;
+    json::value root = json::parse(body, ec, &resource, options);
+    if (ec)
+        return decodeFailure("response body is not valid JSON (" + ec.message() + ")");
+    if (!root.is_object())
+        return decodeFailure("response body is not a JSON object");
+    return decode(ObjectReader(root.get_object(), ""));
+}
+
+void putOptional(json::object& o, std::string_view key, const std::optional<std::string>& v)
+{
+    if (v)
+        o[key] = *v;
+}
+
+json::object toJson(const ConversationDisplayData& d)
+{
+    json::object o;
+    putOptional(o, "name", d.name);
+    putOptional(o, "imageUrl", d.imageUrl);
+    return o;
+}
+
+} // namespace
+
+json::object toJson(const ParticipantId& p)
+{
+    json::object o;
+    o[p.wireField()] = p.id();
+    return o;
+}
+
+json::object toJson(const IdentificationData& d)
+{
+    json::object o;
+    putOptional(o, "anonymousVisitorId", d.anonymousVisitorId);
+    putOptional(o, "memberId", d.memberId);
+    putOptional(o, "contactId", d.contactId);
+    return o;
+}
+
+json::object toJson(const Conversation& c)
+{
+    json::object o;
+    o["id"] = c.id;
+    o["participant"] = toJson(c.participant);
+    json::array channels;
+    for (const auto& ch : c.channels)
+        channels.emplace_back(ch.wireName());
+    o["channels"] = std::move(channels);
+    o["businessDisplayData"] = toJson(c.businessDisplayData);
+    if (c.participantDisplayData)
+        o["participantDisplayData"] = toJson(*c.participantDisplayData);
+    return o;
+}
+
+json::object toJson(const GetOrCreateConversationResponse& r)
+{
+    json::object o;
+    o["conversation"] = toJson(r.conversation);
+    o["newConversation"] = r.newConversation;
+    return o;
+}
+
+std::string encodeGetOrCreateConversationRequest(const ParticipantId& p)
+{
+    json::object body;
+    body["participantId"] = toJson(p);
+    return json::serialize(body);
+}
+
+Result<Conversation> decodeGetConversationResponse(std::string_view body)
+{
+    return withRootObject(body, [](const ObjectReader& root) -> Result<Conversation> {
+        WIX_TRY(conversation, root.requiredObject("conversation"));
+        return decodeConversation(conversation);
+    });
+}
+
+Result<GetOrCreateConversationResponse> decodeGetOrCreateConversationResponse(std::string_view body)
+{
+    return withRootObject(body, [](const ObjectReader& root) -> Result<GetOrCreateConversationResponse> {
+        WIX_TRY(conversationObject, root.requiredObject("conversation"));
+        WIX_TRY(conversation, decodeConversation(conversationObject));
+        const auto* created = root.find("newConversation");
+        if (!created)
+            return decodeFailure("missing field 'newConversation'");
+        if (!created->is_bool())
+            return decodeFailure("field 'newConversation' is not a boolean");
+        return GetOrCreateConversationResponse{std::move(conversation), created->get_bool()};
+    });
+}
+
+void decodeErrorBody(std::string_view body, Error& into)
+{
+    json::parse_options options;
+    options.max_depth = maxJsonDepth;
+    boost::system::error_code ec;
+    const json::value root = json::parse(body, ec, {}, options);
+    const json::object* envelope = (!ec && root.is_object()) ? &root.get_object() : nullptr;
+    if (!envelope) {
+        into.message = body.empty() ? "empty error body" : "error body is not the Wix error envelope";
+        return;
+    }
+    auto stringAt = [](const json::object& o, std::string_view key) -> std::string {
+        const auto* v = o.if_contains(key);
+        return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
+    };
+    auto objectAt = [](const json::object& o, std::string_view key) -> const json::object* {
+        const auto* v = o.if_contains(key);
+        return (v && v->is_object()) ? &v->get_object() : nullptr;
+    };
+    into.message = stringAt(*envelope, "message");
+    const auto* details = objectAt(*envelope, "details");
+    if (!details)
+        return;
+    if (const auto* app = objectAt(*details, "applicationError")) {
+        into.applicationCode = stringAt(*app, "code");
+        if (into.message.empty())
+            into.message = stringAt(*app, "description");
+    }
+    if (const auto* validation = objectAt(*details, "validationError")) {
+        const auto* violations = validation->if_contains("fieldViolations");
+        if (violations && violations->is_array()) {
+            for (const auto& v : violations->get_array()) {
+                if (!v.is_object())
+                    continue;
+                const auto& o = v.get_object();
+                into.fieldViolations.push_back(
+                    {stringAt(o, "field"), stringAt(o, "description"), stringAt(o, "violatedRule"),
+                     stringAt(o, "ruleName")});
+            }
+        }
+    }
+}
+
+} // namespace wix::inbox

@@ -1,0 +1,110 @@
+#include <wix/inbox/error.hpp>
+
+#include <boost/throw_exception.hpp>
+
+#include <ostream>
+
+namespace wix::inbox {
+namespace {
+
+class Category final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "wix.inbox"; }
+
+    std::string message(int ev) const override
+    {
+        switch (static_cast<Errc>(ev)) {
+        case Errc::httpStatus: return "the server answered with an error status";
+        case Errc::invalidArgument: return "invalid argument";
+        case Errc::resolveFailed: return "host name resolution failed";
+        case Errc::connectFailed: return "connection failed";
+        case Errc::tlsHandshakeFailed: return "TLS handshake failed";
+        case Errc::connectionClosed: return "connection closed before a full response";
+        case Errc::protocolError: return "malformed HTTP response";
+        case Errc::responseTooLarge: return "response exceeds the configured size limit";
+        case Errc::decodeError: return "malformed response body";
+        case Errc::timeout: return "deadline exceeded";
+        case Errc::poolAcquireTimeout: return "timed out waiting for a pooled connection";
+        case Errc::cancelled: return "call cancelled";
+        case Errc::clientShutdown: return "client destroyed while the call was in flight";
+        case Errc::authFailed: return "could not obtain credentials";
+        }
+        return "unknown wix.inbox error";
+    }
+};
+
+} // namespace
+
+const boost::system::error_category& category() noexcept
+{
+    static const Category instance;
+    return instance;
+}
+
+boost::system::error_code make_error_code(Errc e) noexcept
+{
+    return {static_cast<int>(e), category()};
+}
+
+std::string_view toString(RetryStop s) noexcept
+{
+    switch (s) {
+    case RetryStop::none: return "none";
+    case RetryStop::notRetryable: return "not retryable";
+    case RetryStop::notIdempotent: return "not idempotent";
+    case RetryStop::attemptsExhausted: return "attempts exhausted";
+    case RetryStop::timeLimit: return "retry time limit reached";
+    case RetryStop::deadline: return "deadline";
+    case RetryStop::retryAfterTooLong: return "Retry-After beyond the deadline";
+    case RetryStop::budgetExhausted: return "retry budget exhausted";
+    case RetryStop::cancelled: return "cancelled";
+    }
+    return "unknown";
+}
+
+std::ostream& operator<<(std::ostream& os, RetryStop s)
+{
+    return os << toString(s);
+}
+
+std::string Error::describe() const
+{
+    std::string out;
+    if (httpStatus != 0) {
+        out = "HTTP " + std::to_string(httpStatus);
+        if (!applicationCode.empty())
+            out += " " + applicationCode;
+    } else {
+        out = code.message();
+    }
+    if (!message.empty())
+        out += ": " + message;
+    for (const auto& v : fieldViolations)
+        out += " [" + v.field + ": " + v.description + "]";
+    if (cause && cause != code)
+        out += " (" + cause.message() + ")";
+    std::string tail;
+    if (!requestId.empty())
+        tail += "request-id " + requestId;
+    if (attempts > 0) {
+        if (!tail.empty())
+            tail += ", ";
+        tail += std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+    }
+    if (stopReason != RetryStop::none && stopReason != RetryStop::notRetryable) {
+        tail += ", stopped: ";
+        tail += toString(stopReason);
+    }
+    if (!tail.empty())
+        out += " (" + tail + ")";
+    return out;
+}
+
+Exception::Exception(Error e) : std::runtime_error(e.describe()), error_(std::move(e)) {}
+
+void throw_exception_from_error(const Error& e, const boost::source_location& loc)
+{
+    boost::throw_exception(Exception(e), loc);
+}
+
+} // namespace wix::inbox

@@ -1,0 +1,336 @@
+#include "pool.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace wix::inbox::detail {
+namespace net = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+Error poolError(Errc code, std::string message)
+{
+    Error e;
+    e.code = make_error_code(code);
+    e.message = std::move(message);
+    return e;
+}
+
+} // namespace
+
+// A suspended acquire, type-erased: Asio 1.81's any_completion_handler cannot be posted.
+struct Resumer {
+    virtual ~Resumer() = default;
+    virtual void resume(error_code ec, ConnectionId c) = 0;
+};
+
+template <class Handler>
+struct HandlerResumer final : Resumer {
+    explicit HandlerResumer(Handler h) : handler(std::move(h)) {}
+    void resume(error_code ec, ConnectionId c) override { std::move(handler)(ec, c); }
+    Handler handler;
+};
+
+struct ConnectionPool::Waiter {
+    explicit Waiter(const net::any_io_executor& ex) : timer(ex) {}
+
+    WaiterId id = 0;
+    bool fresh = false;
+    bool done = false;            // completed or abandoned; guarded by the pool's mutex
+    bool limitedByAcquireTimeout = false;
+    Clock::time_point waitUntil;
+    net::steady_timer timer;
+    net::any_io_executor resumeOn; // the waiting coroutine's executor
+    std::unique_ptr<Resumer> resumer;
+    Error failure;                // why, when completed with an error
+};
+
+Lease::Lease(Lease&& o) noexcept : pool_(std::move(o.pool_)), id_(o.id_), connection_(o.connection_) {}
+
+Lease::~Lease()
+{
+    if (pool_)
+        pool_->release(id_, false, std::nullopt);
+}
+
+void Lease::release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint)
+{
+    if (auto pool = std::move(pool_))
+        pool->release(id_, reusable, keepAliveHint);
+}
+
+ConnectionPool::ConnectionPool(net::any_io_executor executor, std::shared_ptr<Transport> transport,
+                               const PoolOptions& options)
+    : executor_(std::move(executor))
+    , transport_(std::move(transport))
+    , options_(options)
+    , state_(PoolState::Limits{options.maxConnections, options.idleTimeout, options.maxLifetime,
+                               options.maxRequestsPerConnection})
+    , sweepTimer_(executor_)
+{
+}
+
+void ConnectionPool::prewarm(std::size_t count)
+{
+    std::size_t started = 0;
+    {
+        std::lock_guard lock(mutex_);
+        started = state_.prewarm(count);
+    }
+    startConnects(started, Clock::now() + options_.connectTimeout);
+}
+
+void ConnectionPool::startConnects(std::size_t count, Clock::time_point deadline)
+{
+    const auto limit = Clock::now() + options_.connectTimeout;
+    for (std::size_t i = 0; i < count; ++i)
+        net::co_spawn(net::make_strand(executor_), openConnection(std::min(deadline, limit)), net::detached);
+}
+
+void ConnectionPool::takeForClosing(const std::vector<ConnectionId>& ids, std::vector<std::unique_ptr<Connection>>& out)
+{
+    for (const ConnectionId id : ids) {
+        auto it = connections_.find(id);
+        if (it == connections_.end())
+            continue;
+        out.push_back(std::move(it->second));
+        connections_.erase(it);
+        ++counters_.connectionsClosed;
+    }
+}
+
+// Completes a waiter on its own executor; called with the mutex held.
+void ConnectionPool::handOver(WaiterId id, ConnectionId c)
+{
+    auto it = waiters_.find(id);
+    if (it == waiters_.end())
+        return;
+    auto w = std::move(it->second);
+    waiters_.erase(it);
+    w->done = true;
+    w->timer.cancel();
+    // Resume the waiter on its own executor, never inline under the mutex. Its cancellation
+    // slot is left alone (it belongs to the waiter's executor); a late cancellation finds
+    // the waiter done and does nothing.
+    net::post(w->resumeOn, [resumer = std::move(w->resumer), ec = w->failure.code, c] { resumer->resume(ec, c); });
+}
+
+void ConnectionPool::fail(WaiterId id, Error e)
+{
+    auto it = waiters_.find(id);
+    if (it == waiters_.end())
+        return;
+    it->second->failure = std::move(e);
+    handOver(id, 0);
+}
+
+template <class Token>
+auto ConnectionPool::waitForConnection(std::shared_ptr<Waiter> w, Token&& token)
+{
+    return net::async_initiate<Token, Handler>(
+        [this, w](auto handler) {
+            const auto limit = w->waitUntil;
+            std::vector<std::unique_ptr<Connection>> closing;
+            std::size_t connects = 0;
+            {
+                std::lock_guard lock(mutex_);
+                w->id = nextWaiterId_++;
+                auto slot = net::get_associated_cancellation_slot(handler);
+                w->resumeOn = net::get_associated_executor(handler, executor_);
+                w->resumer = std::make_unique<HandlerResumer<decltype(handler)>>(std::move(handler));
+                waiters_[w->id] = w;
+                if (shutdown_) {
+                    fail(w->id, poolError(Errc::clientShutdown, "client destroyed"));
+                    return;
+                }
+                std::vector<ConnectionId> toClose;
+                const auto got = state_.acquire(w->id, w->fresh, true, Clock::now(), toClose);
+                takeForClosing(toClose, closing);
+                if (got) {
+                    handOver(w->id, *got);
+                    return;
+                }
+                w->timer.expires_at(limit);
+                w->timer.async_wait([self = shared_from_this(), w](error_code ec) {
+                    if (ec)
+                        return;
+                    std::lock_guard lock(self->mutex_);
+                    if (w->done || !self->state_.removeWaiter(w->id))
+                        return;
+                    ++self->counters_.acquireTimeouts;
+                    self->fail(w->id, w->limitedByAcquireTimeout
+                                          ? poolError(Errc::poolAcquireTimeout, "no pooled connection became free in time")
+                                          : poolError(Errc::timeout, "deadline expired waiting for a pooled connection"));
+                });
+                if (slot.is_connected()) {
+                    slot.assign([self = shared_from_this(), w](net::cancellation_type) {
+                        std::lock_guard lock(self->mutex_);
+                        if (w->done || !self->state_.removeWaiter(w->id))
+                            return;
+                        self->fail(w->id, poolError(Errc::cancelled, "cancelled while waiting for a connection"));
+                    });
+                }
+                connects = state_.connectsToStart();
+            }
+            startConnects(connects, limit);
+        },
+        token);
+}
+
+net::awaitable<Result<Lease>> ConnectionPool::acquire(Clock::time_point deadline, bool fresh)
+{
+    auto self = shared_from_this();
+    for (;;) {
+        std::optional<ConnectionId> got;
+        std::vector<std::unique_ptr<Connection>> closing;
+        if (!fresh) {
+            // Fast path: an idle connection and nobody queued before us.
+            std::lock_guard lock(mutex_);
+            if (shutdown_)
+                co_return poolError(Errc::clientShutdown, "client destroyed");
+            std::vector<ConnectionId> toClose;
+            got = state_.acquire(0, false, false, Clock::now(), toClose);
+            takeForClosing(toClose, closing);
+        }
+        closing.clear();
+        if (!got) {
+            auto w = std::make_shared<Waiter>(executor_);
+            w->fresh = fresh;
+            const auto now = Clock::now();
+            w->waitUntil = deadline;
+            if (options_.acquireTimeout.count() > 0 && now + options_.acquireTimeout < deadline) {
+                w->waitUntil = now + options_.acquireTimeout;
+                w->limitedByAcquireTimeout = true;
+            }
+            auto [ec, id] = co_await waitForConnection(w, net::as_tuple(net::use_awaitable));
+            if (ec)
+                co_return std::move(w->failure);
+            got = id;
+        }
+        Connection* c = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            c = connections_.at(*got).get();
+        }
+        Lease lease(self, *got, c);
+        if (lease.reused() && !c->looksAlive())
+            continue; // closed by the server while idle: dropping the lease closes it
+        co_return lease;
+    }
+}
+
+net::awaitable<void> ConnectionPool::openConnection(Clock::time_point deadline)
+{
+    auto self = shared_from_this();
+    auto opened = co_await transport_->connect(deadline);
+    std::vector<std::unique_ptr<Connection>> closing;
+    std::size_t more = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (!opened) {
+            ++counters_.connectFailures;
+            if (const auto w = state_.connectFailed())
+                fail(*w, std::move(opened).error());
+        } else if (shutdown_) {
+            state_.connectFailed();
+            closing.push_back(std::move(*opened));
+        } else {
+            const ConnectionId id = nextConnectionId_++;
+            ++counters_.connectionsOpened;
+            ++((*opened)->resumedSession() ? counters_.tlsResumed : counters_.tlsFullHandshakes);
+            connections_[id] = std::move(*opened);
+            if (const auto w = state_.connected(id, Clock::now()))
+                handOver(*w, id);
+            else
+                armSweep();
+        }
+        more = state_.connectsToStart();
+    }
+    startConnects(more, Clock::now() + options_.connectTimeout);
+}
+
+void ConnectionPool::release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint)
+{
+    std::vector<std::unique_ptr<Connection>> closing;
+    std::size_t connects = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (shutdown_)
+            reusable = false;
+        if (reusable && keepAliveHint) {
+            // Leave a second's margin before the server's own idle timeout.
+            if (*keepAliveHint <= std::chrono::seconds(1))
+                reusable = false;
+            else
+                state_.limitIdle(id, *keepAliveHint - std::chrono::seconds(1));
+        }
+        std::vector<ConnectionId> toClose;
+        if (const auto w = state_.release(id, reusable, Clock::now(), toClose))
+            handOver(*w, id);
+        takeForClosing(toClose, closing);
+        connects = state_.connectsToStart();
+        armSweep();
+    }
+    startConnects(connects, Clock::now() + options_.connectTimeout);
+}
+
+void ConnectionPool::armSweep()
+{
+    if (sweepArmed_ || shutdown_)
+        return;
+    const auto next = state_.nextExpiry();
+    if (!next)
+        return;
+    sweepArmed_ = true;
+    sweepTimer_.expires_at(*next);
+    sweepTimer_.async_wait([self = shared_from_this()](error_code ec) {
+        std::vector<std::unique_ptr<Connection>> closing;
+        std::lock_guard lock(self->mutex_);
+        self->sweepArmed_ = false;
+        if (ec || self->shutdown_)
+            return;
+        self->takeForClosing(self->state_.expire(Clock::now()), closing);
+        self->armSweep();
+    });
+}
+
+void ConnectionPool::shutdown()
+{
+    std::vector<std::unique_ptr<Connection>> closing;
+    std::lock_guard lock(mutex_);
+    if (shutdown_)
+        return;
+    shutdown_ = true;
+    auto drained = state_.drain();
+    for (const WaiterId w : drained.waiters)
+        fail(w, poolError(Errc::clientShutdown, "client destroyed while waiting for a connection"));
+    takeForClosing(drained.idle, closing);
+    for (auto& [id, connection] : connections_)
+        connection->abort(); // busy: wake their pending I/O; they are closed on release
+    sweepTimer_.cancel();
+}
+
+void ConnectionPool::noteStaleRetry() noexcept
+{
+    std::lock_guard lock(mutex_);
+    ++counters_.staleRetries;
+}
+
+PoolStats ConnectionPool::stats() const
+{
+    std::lock_guard lock(mutex_);
+    PoolStats s = counters_;
+    s.open = state_.open();
+    s.idle = state_.idle();
+    s.inUse = state_.inUse();
+    s.connecting = state_.connecting();
+    s.waiters = state_.waiters();
+    return s;
+}
+
+} // namespace wix::inbox::detail

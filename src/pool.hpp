@@ -1,0 +1,92 @@
+// The shared connection pool: carries out PoolState's decisions with real connections,
+// timers and waiting coroutines. Thread-safe: one mutex guards the state, and no I/O
+// is done while it is held.
+#pragma once
+
+#include "pool_state.hpp"
+#include "transport.hpp"
+
+#include <wix/inbox/pool.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace wix::inbox::detail {
+
+class ConnectionPool;
+
+/// A borrowed connection. Give it back with release(); if it is dropped instead (error,
+/// exception, cancellation), the connection is closed, never reused half-read.
+class Lease {
+public:
+    Lease(std::shared_ptr<ConnectionPool> pool, ConnectionId id, Connection* c)
+        : pool_(std::move(pool)), id_(id), connection_(c) {}
+    Lease(Lease&& o) noexcept;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+
+    Connection& connection() const noexcept { return *connection_; }
+    bool reused() const noexcept { return connection_->exchanges > 0; }
+    void release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint = std::nullopt);
+
+private:
+    std::shared_ptr<ConnectionPool> pool_;
+    ConnectionId id_;
+    Connection* connection_;
+};
+
+class ConnectionPool : public std::enable_shared_from_this<ConnectionPool> {
+public:
+    ConnectionPool(boost::asio::any_io_executor executor, std::shared_ptr<Transport> transport,
+                   const PoolOptions& options);
+
+    /// Opens PoolOptions::prewarmConnections in the background.
+    void prewarm(std::size_t count);
+
+    /// A connection, or Errc::timeout (deadline), Errc::poolAcquireTimeout,
+    /// Errc::cancelled, Errc::clientShutdown or the error of a failed connect.
+    /// `fresh`: only a newly opened connection will do. Supports terminal cancellation.
+    boost::asio::awaitable<Result<Lease>> acquire(Clock::time_point deadline, bool fresh);
+
+    /// Fails all waiters, closes idle connections, and aborts busy ones.
+    void shutdown();
+
+    void noteStaleRetry() noexcept;
+    PoolStats stats() const;
+
+    struct Waiter;
+
+private:
+    friend class Lease;
+    using Handler = void(boost::system::error_code, ConnectionId);
+
+    void release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint);
+    void startConnects(std::size_t count, Clock::time_point deadline);
+    boost::asio::awaitable<void> openConnection(Clock::time_point deadline);
+    void handOver(WaiterId w, ConnectionId c);
+    void fail(WaiterId w, Error e);
+    void armSweep();
+    void takeForClosing(const std::vector<ConnectionId>& ids, std::vector<std::unique_ptr<Connection>>& out);
+    template <class Token>
+    auto waitForConnection(std::shared_ptr<Waiter> w, Token&& token);
+
+    boost::asio::any_io_executor executor_;
+    std::shared_ptr<Transport> transport_;
+    PoolOptions options_;
+
+    mutable std::mutex mutex_;
+    PoolState state_;
+    std::unordered_map<ConnectionId, std::unique_ptr<Connection>> connections_;
+    std::unordered_map<WaiterId, std::shared_ptr<Waiter>> waiters_;
+    boost::asio::steady_timer sweepTimer_;
+    bool sweepArmed_ = false;
+    bool shutdown_ = false;
+    ConnectionId nextConnectionId_ = 1;
+    WaiterId nextWaiterId_ = 1;
+    PoolStats counters_;
+};
+
+} // namespace wix::inbox::detail

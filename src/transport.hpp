@@ -1,0 +1,91 @@
+// HTTPS transport: opens verified TLS connections to one origin and runs one HTTP/1.1
+// exchange at a time on a connection. All Beast and OpenSSL code of the client lives in
+// transport.cpp; everything above speaks in Connection, raw request bytes and Response.
+#pragma once
+
+#include <wix/inbox/client.hpp>
+#include <wix/inbox/error.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace wix::inbox::detail {
+
+using Clock = std::chrono::steady_clock;
+
+/// Where requests go, from ClientOptions::baseUrl.
+struct Origin {
+    std::string host;       ///< Without brackets for IPv6.
+    std::string port;
+    std::string hostHeader; ///< host[:port] as sent in `Host`.
+    std::string pathPrefix; ///< The base URL's path without a trailing slash; may be empty.
+    bool hostIsAddress = false;
+};
+
+/// Parses an https base URL; Errc::invalidArgument otherwise.
+Result<Origin> parseBaseUrl(std::string_view url);
+
+struct Response {
+    int status = 0;
+    std::string body;
+    std::string requestId;   ///< X-Wix-Request-Id
+    std::string retryAfter;  ///< Retry-After, raw
+    std::string consistent;  ///< X-Wix-Consistent, raw
+    std::optional<std::chrono::seconds> keepAliveTimeout; ///< From `Keep-Alive: timeout=N`.
+};
+
+struct Exchange {
+    std::optional<Error> error;        ///< Set when no complete response was read.
+    bool requestStarted = false;       ///< Some request bytes were handed to the socket.
+    bool responseStarted = false;      ///< Some response bytes arrived.
+    bool reusable = false;             ///< Complete response, keep-alive, nothing left over.
+    Response response;
+};
+
+/// One TLS connection. Used by one call at a time; only abort() may be called concurrently.
+class Connection {
+public:
+    virtual ~Connection() = default;
+    /// False if the server has closed the connection or sent unexpected bytes while idle.
+    virtual bool looksAlive() noexcept = 0;
+    /// Wakes any pending operation with an error (shutdown of the socket); thread-safe.
+    virtual void abort() noexcept = 0;
+    virtual bool resumedSession() const noexcept = 0;
+    std::uint64_t exchanges = 0;
+};
+
+class Transport {
+public:
+    /// Throws Exception(Errc::invalidArgument) if the CA file cannot be loaded.
+    Transport(boost::asio::any_io_executor executor, Origin origin, const TlsOptions& tls,
+              std::size_t maxHeaderBytes, std::size_t maxBodyBytes);
+    ~Transport();
+
+    /// Resolves the host (every time: DNS may change), connects and completes the TLS
+    /// handshake, resuming the last TLS session of this origin when the server allows.
+    boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(Clock::time_point deadline);
+
+    /// Writes `request` and reads one response, all before `deadline`.
+    boost::asio::awaitable<Exchange> exchange(Connection& c, const std::string& request,
+                                              Clock::time_point deadline);
+
+    const Origin& origin() const noexcept { return origin_; }
+
+    class Tls;
+
+private:
+    boost::asio::any_io_executor executor_;
+    Origin origin_;
+    std::size_t maxHeaderBytes_;
+    std::size_t maxBodyBytes_;
+    std::unique_ptr<Tls> tls_;
+};
+
+} // namespace wix::inbox::detail
