@@ -1,0 +1,98 @@
+// The Wix Inbox emulator: a local HTTPS server that speaks the Conversations wire contract,
+// with fault injection. Embedded by the CLI, the tests and the benchmarks; also built as
+// the standalone `wix-inbox-emulator`.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wix::inbox::emulator {
+
+/// Faults injected into API requests (never into /_emulator/ admin requests). Each
+/// probability is per request, in [0, 1]; they are drawn in this order from one random
+/// sequence seeded by `seed`, so a sequential run is reproducible.
+struct Faults {
+    double status429 = 0;         ///< 429 with Retry-After
+    double status500 = 0;         ///< 500 with an empty body
+    double status502 = 0;         ///< 502 with a non-JSON (HTML) body
+    double status503 = 0;         ///< 503 with the error envelope and Retry-After
+    double status504 = 0;         ///< 504 with an empty body
+    double stall = 0;             ///< read the request, never answer
+    double closeBeforeResponse = 0; ///< read the request, close the connection
+    double resetMidBody = 0;      ///< send half the body, then reset (RST)
+    double truncatedBody = 0;     ///< send half the body, then close cleanly
+    double malformedJson = 0;     ///< 200 with a body that is not JSON
+    int retryAfterSeconds = 1;    ///< value of Retry-After on 429/503
+    bool retryAfterAsDate = false; ///< send Retry-After as an HTTP-date instead of seconds
+    std::chrono::milliseconds latencyMin{0}; ///< added before every answer: uniform in
+    std::chrono::milliseconds latencyMax{0}; ///< [min, max]
+    /// Close connections idle (between requests) longer than this. 0: 5 minutes.
+    std::chrono::milliseconds idleTimeout{0};
+    /// With idleTimeout: announce it with `Keep-Alive: timeout=N`.
+    bool idleTimeoutHint = false;
+    std::uint64_t seed = 1;
+};
+
+struct Options {
+    std::uint16_t port = 0;       ///< 0: a free port
+    std::string address = "127.0.0.1";
+    unsigned threads = 2;
+    /// Where to write the CA certificate (PEM). Empty: a fresh temporary directory,
+    /// removed when the emulator stops.
+    std::string caFile;
+    /// Names the certificate is valid for (IP addresses or DNS names).
+    std::vector<std::string> certificateNames{"127.0.0.1", "localhost"};
+    Faults faults;
+    std::size_t maxHeaderBytes = 16 * 1024; ///< larger: 431
+    std::size_t maxBodyBytes = 64 * 1024;   ///< larger: 413
+};
+
+struct Stats {
+    std::uint64_t requests = 0;
+    std::uint64_t connectionsAccepted = 0;
+    std::uint64_t tlsHandshakes = 0;
+    std::uint64_t tlsResumed = 0;
+    std::map<std::string, std::uint64_t> byRoute;   ///< getConversation, getOrCreateConversation, admin, unknown
+    std::map<int, std::uint64_t> byStatus;
+    std::map<std::string, std::uint64_t> faults;    ///< injected faults by kind
+    std::uint64_t conversations = 0;
+};
+
+class Emulator {
+public:
+    /// Generates the certificate, binds, and starts serving on its own threads.
+    /// Throws std::runtime_error if it cannot.
+    explicit Emulator(Options options = {});
+    ~Emulator(); ///< Stops serving and joins its threads.
+    Emulator(const Emulator&) = delete;
+    Emulator& operator=(const Emulator&) = delete;
+
+    std::string url() const;         ///< https://127.0.0.1:PORT
+    std::uint16_t port() const;
+    const std::string& caFile() const;
+
+    Stats stats() const;
+    void setFaults(const Faults& faults);
+    Faults faults() const;
+    /// Forgets conversations, statistics and restarts the fault sequence from its seed.
+    void reset();
+    void stop();
+
+    class Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+/// JSON forms used by the admin endpoints and the standalone executable.
+std::string toJson(const Stats& s);
+std::string toJson(const Faults& f);
+/// Applies the fields present in `json` onto `faults`; false (and `faults` untouched) if
+/// the JSON is malformed or a value is out of range.
+bool applyFaultsJson(std::string_view json, Faults& faults);
+
+} // namespace wix::inbox::emulator

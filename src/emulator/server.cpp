@@ -1,0 +1,450 @@
+// The emulator's HTTPS server: Beast sessions on a multi-threaded io_context, with the
+// admin endpoints and fault injection. The service semantics are in service.cpp.
+#include "emulator/certificate.hpp"
+#include "emulator/emulator.hpp"
+#include "emulator/service.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace wix::inbox::emulator {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto useTuple = net::as_tuple(net::use_awaitable);
+
+enum class Fault { none, status429, status500, status502, status503, status504, stall, closeBeforeResponse,
+                   resetMidBody, truncatedBody, malformedJson, count };
+
+constexpr std::array<std::string_view, static_cast<std::size_t>(Fault::count)> faultNames{
+    "none", "status429", "status500", "status502", "status503", "status504", "stall", "closeBeforeResponse",
+    "resetMidBody", "truncatedBody", "malformedJson"};
+
+constexpr std::array<std::string_view, 4> routeNames{"getConversation", "getOrCreateConversation", "admin", "unknown"};
+
+std::string httpDate(std::chrono::system_clock::time_point t)
+{
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char out[64];
+    std::strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return out;
+}
+
+struct Answer {
+    ServiceResponse response;
+    Fault fault = Fault::none;
+    std::chrono::milliseconds latency{0};
+};
+
+} // namespace
+
+class Emulator::Impl {
+public:
+    explicit Impl(Options options);
+    ~Impl() { stop(); }
+
+    void stop();
+    Stats stats() const;
+    void setFaults(const Faults& f);
+    Faults faults() const
+    {
+        std::lock_guard lock(mutex_);
+        return faults_;
+    }
+    void reset();
+
+    std::uint16_t port = 0;
+    std::string address;
+    std::string caFile;
+
+private:
+    net::awaitable<void> accept();
+    net::awaitable<void> session(tcp::socket socket);
+    Answer answer(std::string_view method, std::string_view target, std::string_view body);
+    ServiceResponse admin(std::string_view method, std::string_view path, std::string_view body);
+    std::string serialize(const ServiceResponse& r, bool keepAlive, std::chrono::milliseconds idle, bool idleHint);
+    void count(Route route, int status);
+
+    Options options_;
+    std::filesystem::path tempDir_;
+    net::io_context ioc_;
+    ssl::context tls_{ssl::context::tls_server};
+    tcp::acceptor acceptor_{ioc_};
+    Service service_;
+    std::vector<std::thread> threads_;
+    std::once_flag stopped_;
+
+    mutable std::mutex mutex_; // guards faults_ and random_
+    Faults faults_;
+    std::mt19937_64 random_;
+    std::atomic<bool> faultsActive_{false};
+
+    std::atomic<std::uint64_t> requests_{0}, accepted_{0}, handshakes_{0}, resumed_{0}, requestIds_{0};
+    std::array<std::atomic<std::uint64_t>, 4> byRoute_{};
+    std::array<std::atomic<std::uint64_t>, 600> byStatus_{};
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Fault::count)> faultCounts_{};
+    std::string requestIdPrefix_;
+};
+
+Emulator::Impl::Impl(Options options) : options_(std::move(options))
+{
+    const Certificate cert = makeSelfSignedCertificate(options_.certificateNames);
+    tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
+    tls_.use_certificate_chain(net::buffer(cert.certificatePem));
+    tls_.use_private_key(net::buffer(cert.privateKeyPem), ssl::context::pem);
+    static const unsigned char sessionContext[] = "wix-inbox-emulator";
+    SSL_CTX_set_session_id_context(tls_.native_handle(), sessionContext, sizeof sessionContext - 1);
+
+    caFile = options_.caFile;
+    if (caFile.empty()) {
+        std::string pattern = (std::filesystem::temp_directory_path() / "wix-inbox-emulator-XXXXXX").string();
+        if (!::mkdtemp(pattern.data()))
+            throw std::runtime_error("emulator: cannot create a temporary directory");
+        tempDir_ = pattern;
+        caFile = (tempDir_ / "ca.pem").string();
+    }
+    {
+        std::ofstream out(caFile, std::ios::trunc);
+        out << cert.certificatePem;
+        if (!out)
+            throw std::runtime_error("emulator: cannot write the CA file " + caFile);
+    }
+
+    const tcp::endpoint endpoint(net::ip::make_address(options_.address), options_.port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+    port = acceptor_.local_endpoint().port();
+    address = options_.address;
+
+    setFaults(options_.faults);
+    requestIdPrefix_ = std::to_string(std::time(nullptr)) + "." + std::to_string(::getpid()) + ".";
+
+    net::co_spawn(ioc_, accept(), net::detached);
+    const unsigned threads = std::max(1u, options_.threads);
+    for (unsigned i = 0; i < threads; ++i)
+        threads_.emplace_back([this] { ioc_.run(); });
+}
+
+void Emulator::Impl::stop()
+{
+    std::call_once(stopped_, [this] {
+        ioc_.stop();
+        for (auto& t : threads_)
+            t.join();
+        if (!tempDir_.empty()) {
+            std::error_code ignored;
+            std::filesystem::remove_all(tempDir_, ignored);
+        }
+    });
+}
+
+void Emulator::Impl::setFaults(const Faults& f)
+{
+    std::lock_guard lock(mutex_);
+    faults_ = f;
+    random_.seed(f.seed);
+    faultsActive_ = f.status429 + f.status500 + f.status502 + f.status503 + f.status504 + f.stall
+                        + f.closeBeforeResponse + f.resetMidBody + f.truncatedBody + f.malformedJson > 0
+                 || f.latencyMax.count() > 0;
+}
+
+void Emulator::Impl::reset()
+{
+    service_.reset();
+    for (auto* counter : {&requests_, &handshakes_, &resumed_, &accepted_})
+        counter->store(0);
+    for (auto& c : byRoute_)
+        c.store(0);
+    for (auto& c : byStatus_)
+        c.store(0);
+    for (auto& c : faultCounts_)
+        c.store(0);
+    setFaults(faults());
+}
+
+Stats Emulator::Impl::stats() const
+{
+    Stats s;
+    s.requests = requests_.load();
+    s.connectionsAccepted = accepted_.load();
+    s.tlsHandshakes = handshakes_.load();
+    s.tlsResumed = resumed_.load();
+    for (std::size_t i = 0; i < byRoute_.size(); ++i)
+        if (const auto n = byRoute_[i].load())
+            s.byRoute[std::string(routeNames[i])] = n;
+    for (std::size_t i = 0; i < byStatus_.size(); ++i)
+        if (const auto n = byStatus_[i].load())
+            s.byStatus[static_cast<int>(i)] = n;
+    for (std::size_t i = 1; i < faultCounts_.size(); ++i)
+        if (const auto n = faultCounts_[i].load())
+            s.faults[std::string(faultNames[i])] = n;
+    s.conversations = service_.conversationCount();
+    return s;
+}
+
+void Emulator::Impl::count(Route route, int status)
+{
+    ++requests_;
+    ++byRoute_[static_cast<std::size_t>(route)];
+    if (status >= 0 && status < static_cast<int>(byStatus_.size()))
+        ++byStatus_[static_cast<std::size_t>(status)];
+}
+
+ServiceResponse Emulator::Impl::admin(std::string_view method, std::string_view path, std::string_view body)
+{
+    if (path == "/_emulator/stats" && method == "GET")
+        return {200, toJson(stats()), {}};
+    if (path == "/_emulator/faults" && method == "GET")
+        return {200, toJson(faults()), {}};
+    if (path == "/_emulator/faults" && method == "POST") {
+        Faults f = faults();
+        if (!applyFaultsJson(body, f))
+            return {400, validationErrorBody("invalid fault settings", "faults", "FORMAT"), {}};
+        setFaults(f);
+        return {200, toJson(f), {}};
+    }
+    if (path == "/_emulator/reset" && method == "POST") {
+        reset();
+        return {200, "{}", {}};
+    }
+    return {404, applicationErrorBody("no such admin endpoint", "NOT_FOUND"), {}};
+}
+
+Answer Emulator::Impl::answer(std::string_view method, std::string_view target, std::string_view body)
+{
+    Answer a;
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path.starts_with("/_emulator/")) {
+        a.response = admin(method, path, body);
+        count(Route::admin, a.response.status);
+        return a;
+    }
+
+    Faults f;
+    double draw = 1.0;
+    if (faultsActive_.load(std::memory_order_relaxed)) {
+        std::lock_guard lock(mutex_);
+        f = faults_;
+        draw = std::uniform_real_distribution<double>(0, 1)(random_);
+        if (f.latencyMax.count() > 0)
+            a.latency = std::chrono::milliseconds(
+                std::uniform_int_distribution<std::int64_t>(f.latencyMin.count(), f.latencyMax.count())(random_));
+    }
+    const double probabilities[] = {f.status429, f.status500, f.status502, f.status503, f.status504, f.stall,
+                                    f.closeBeforeResponse, f.resetMidBody, f.truncatedBody, f.malformedJson};
+    double cumulative = 0;
+    for (std::size_t i = 0; i < std::size(probabilities); ++i) {
+        cumulative += probabilities[i];
+        if (draw < cumulative) {
+            a.fault = static_cast<Fault>(i + 1);
+            break;
+        }
+    }
+
+    const std::string retryAfter = f.retryAfterAsDate
+        ? httpDate(std::chrono::system_clock::now() + std::chrono::seconds(f.retryAfterSeconds))
+        : std::to_string(f.retryAfterSeconds);
+    switch (a.fault) {
+    case Fault::status429:
+        a.response = {429, applicationErrorBody("Too many requests", "TOO_MANY_REQUESTS"), {{"Retry-After", retryAfter}}};
+        break;
+    case Fault::status500: a.response = {500, "", {}}; break;
+    case Fault::status502: a.response = {502, "<html><body>502 Bad Gateway</body></html>", {}}; break;
+    case Fault::status503:
+        a.response = {503, applicationErrorBody("Service unavailable", "UNAVAILABLE"), {{"Retry-After", retryAfter}}};
+        break;
+    case Fault::status504: a.response = {504, "", {}}; break;
+    case Fault::malformedJson: a.response = {200, R"({"conversation": {"id": "6202c3bb-)", {}}; break;
+    default:
+        a.response = service_.handle({method, target, body});
+        break;
+    }
+    if (a.fault != Fault::none)
+        ++faultCounts_[static_cast<std::size_t>(a.fault)];
+    count(classify(target), a.response.status);
+    return a;
+}
+
+std::string Emulator::Impl::serialize(const ServiceResponse& r, bool keepAlive, std::chrono::milliseconds idle,
+                                      bool idleHint)
+{
+    std::string out;
+    out.reserve(192 + r.body.size());
+    out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
+    out.append(http::obsolete_reason(static_cast<http::status>(r.status)));
+    out.append("\r\nContent-Type: application/json\r\nContent-Length: ").append(std::to_string(r.body.size()));
+    out.append("\r\nX-Wix-Request-Id: ").append(requestIdPrefix_).append(std::to_string(++requestIds_)).append("\r\n");
+    for (const auto& [name, value] : r.headers)
+        out.append(name).append(": ").append(value).append("\r\n");
+    if (!keepAlive)
+        out.append("Connection: close\r\n");
+    else if (idleHint)
+        out.append("Keep-Alive: timeout=")
+            .append(std::to_string(std::max<std::int64_t>(1, idle.count() / 1000)))
+            .append("\r\n");
+    out.append("\r\n").append(r.body);
+    return out;
+}
+
+net::awaitable<void> Emulator::Impl::accept()
+{
+    for (;;) {
+        // Each session runs on its own strand: Beast streams are not safe across threads.
+        auto executor = net::make_strand(ioc_);
+        auto [ec, socket] = co_await acceptor_.async_accept(executor, useTuple);
+        if (ec == net::error::operation_aborted || !acceptor_.is_open())
+            co_return;
+        if (ec)
+            continue; // e.g. EMFILE: keep serving the connections we have
+        ++accepted_;
+        net::co_spawn(executor, session(std::move(socket)), net::detached);
+    }
+}
+
+net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
+{
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls_);
+    auto& tcpStream = beast::get_lowest_layer(stream);
+    boost::system::error_code ignored;
+    tcpStream.socket().set_option(tcp::no_delay(true), ignored);
+
+    tcpStream.expires_after(10s);
+    if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, useTuple); ec)
+        co_return;
+    ++(SSL_session_reused(stream.native_handle()) ? resumed_ : handshakes_);
+
+    beast::flat_buffer buffer;
+    for (;;) {
+        const Faults f = faults();
+        const auto idle = f.idleTimeout.count() > 0 ? f.idleTimeout : std::chrono::milliseconds(5min);
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(options_.maxHeaderBytes));
+        parser.body_limit(options_.maxBodyBytes);
+        tcpStream.expires_after(idle);
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, useTuple);
+        if (ec == http::error::header_limit || ec == http::error::body_limit) {
+            const bool headers = ec == http::error::header_limit;
+            const ServiceResponse tooLarge{headers ? 431 : 413,
+                                           applicationErrorBody(headers ? "request headers too large"
+                                                                        : "request body too large",
+                                                                "REQUEST_TOO_LARGE"),
+                                           {}};
+            count(Route::unknown, tooLarge.status);
+            tcpStream.expires_after(10s);
+            co_await net::async_write(stream, net::buffer(serialize(tooLarge, false, idle, false)), useTuple);
+            co_return;
+        }
+        if (ec)
+            co_return; // client closed, idle timeout, or garbage: drop the connection
+
+        const auto& request = parser.get();
+        const bool keepAlive = request.keep_alive();
+        Answer a = answer(request.method_string(), request.target(), request.body());
+
+        if (a.latency.count() > 0) {
+            net::steady_timer timer(co_await net::this_coro::executor);
+            timer.expires_after(a.latency);
+            co_await timer.async_wait(useTuple);
+        }
+        tcpStream.expires_after(30s);
+        const std::string bytes = serialize(a.response, keepAlive, idle, f.idleTimeoutHint);
+        switch (a.fault) {
+        case Fault::stall: {
+            // Never answer; wait for the client to give up (or the idle limit).
+            tcpStream.expires_after(idle);
+            http::request_parser<http::string_body> next;
+            co_await http::async_read(stream, buffer, next, useTuple);
+            co_return;
+        }
+        case Fault::closeBeforeResponse:
+            co_return;
+        case Fault::resetMidBody:
+        case Fault::truncatedBody: {
+            const std::size_t cut = bytes.size() - a.response.body.size() / 2;
+            co_await net::async_write(stream, net::buffer(bytes.data(), cut), useTuple);
+            if (a.fault == Fault::resetMidBody)
+                tcpStream.socket().set_option(net::socket_base::linger(true, 0), ignored);
+            else
+                co_await stream.async_shutdown(useTuple);
+            co_return;
+        }
+        default:
+            break;
+        }
+        if (auto [writeError, written] = co_await net::async_write(stream, net::buffer(bytes), useTuple); writeError)
+            co_return;
+        if (!keepAlive)
+            co_return;
+    }
+}
+
+Emulator::Emulator(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Emulator::~Emulator() = default;
+
+std::string Emulator::url() const
+{
+    return "https://" + impl_->address + ":" + std::to_string(impl_->port);
+}
+std::uint16_t Emulator::port() const
+{
+    return impl_->port;
+}
+const std::string& Emulator::caFile() const
+{
+    return impl_->caFile;
+}
+Stats Emulator::stats() const
+{
+    return impl_->stats();
+}
+void Emulator::setFaults(const Faults& faults)
+{
+    impl_->setFaults(faults);
+}
+Faults Emulator::faults() const
+{
+    return impl_->faults();
+}
+void Emulator::reset()
+{
+    impl_->reset();
+}
+void Emulator::stop()
+{
+    impl_->stop();
+}
+
+} // namespace wix::inbox::emulator

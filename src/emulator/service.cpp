@@ -1,0 +1,208 @@
+#include "emulator/service.hpp"
+
+#include <wix/inbox/model.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdio>
+#include <optional>
+#include <random>
+
+namespace wix::inbox::emulator {
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view apiPrefixes[] = {"/inbox/v2/conversations", "/crm/inbox/v2/conversations"};
+
+std::string newGuid()
+{
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    const std::uint64_t a = random(), b = random();
+    char out[37];
+    std::snprintf(out, sizeof out, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                  static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                  static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                  static_cast<unsigned long long>(b & 0xffffffffffffull));
+    return out;
+}
+
+ServiceResponse error(int status, std::string body)
+{
+    return {status, std::move(body), {}};
+}
+
+} // namespace
+
+std::string applicationErrorBody(std::string_view message, std::string_view code)
+{
+    json::object app{{"code", code}, {"description", message}, {"data", json::object()}};
+    json::object envelope{{"message", message}, {"details", json::object{{"applicationError", std::move(app)}}}};
+    return json::serialize(envelope);
+}
+
+std::string validationErrorBody(std::string_view message, std::string_view field, std::string_view rule)
+{
+    json::object violation{{"field", field}, {"description", message}, {"violatedRule", rule},
+                           {"ruleName", rule}, {"data", json::object()}};
+    json::object validation{{"fieldViolations", json::array{std::move(violation)}}};
+    json::object envelope{{"message", message}, {"details", json::object{{"validationError", std::move(validation)}}}};
+    return json::serialize(envelope);
+}
+
+Service::Service() = default;
+
+Service::Shard& Service::shardFor(std::string_view key)
+{
+    return shards_[std::hash<std::string_view>{}(key) % shardCount];
+}
+
+namespace {
+
+// The path after one of the API prefixes, if the target has one.
+std::optional<std::string_view> apiRest(std::string_view target)
+{
+    const std::string_view path = target.substr(0, target.find('?'));
+    for (std::string_view prefix : apiPrefixes)
+        if (path.starts_with(prefix))
+            return path.substr(prefix.size());
+    return std::nullopt;
+}
+
+} // namespace
+
+Route classify(std::string_view target)
+{
+    const auto rest = apiRest(target);
+    if (!rest)
+        return Route::unknown;
+    if (rest->empty() || *rest == "/")
+        return Route::getOrCreateConversation;
+    if (rest->front() == '/' && rest->find('/', 1) == std::string_view::npos)
+        return Route::getConversation;
+    return Route::unknown;
+}
+
+ServiceResponse Service::handle(const ServiceRequest& request)
+{
+    switch (classify(request.target)) {
+    case Route::getOrCreateConversation:
+        if (request.method != "POST")
+            return error(405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"));
+        return getOrCreateConversation(request.body);
+    case Route::getConversation:
+        if (request.method != "GET")
+            return error(405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"));
+        // The JS SDK repeats ?conversationId=: accepted and ignored, the path is the truth.
+        return getConversation(apiRest(request.target)->substr(1));
+    default:
+        return error(404, applicationErrorBody("no such endpoint", "NOT_FOUND"));
+    }
+}
+
+ServiceResponse Service::getConversation(std::string_view id)
+{
+    if (!isValidGuid(id))
+        return error(400, validationErrorBody("conversationId must be a GUID", "conversationId", "FORMAT"));
+    Shard& shard = shardFor(id);
+    std::shared_ptr<const Conversation> found;
+    {
+        std::lock_guard lock(shard.mutex);
+        if (auto it = shard.byId.find(std::string(id)); it != shard.byId.end())
+            found = it->second;
+    }
+    if (!found)
+        return error(404, applicationErrorBody("Conversation not found", "CONVERSATION_NOT_FOUND"));
+    return {200, R"({"conversation":)" + found->json + "}", {}};
+}
+
+ServiceResponse Service::getOrCreateConversation(std::string_view body)
+{
+    boost::system::error_code ec;
+    json::parse_options options;
+    options.max_depth = 32;
+    const json::value root = json::parse(body, ec, {}, options);
+    if (ec || !root.is_object())
+        return error(400, validationErrorBody("request body is not a JSON object", "participantId", "REQUIRED_FIELD"));
+    const auto* participant = root.get_object().if_contains("participantId");
+    if (!participant || !participant->is_object())
+        return error(400, validationErrorBody("participantId is required", "participantId", "REQUIRED_FIELD"));
+
+    std::string_view field, id;
+    int given = 0;
+    for (std::string_view candidate : {"contactId", "anonymousVisitorId", "memberId"}) {
+        const auto* v = participant->get_object().if_contains(candidate);
+        if (!v || v->is_null())
+            continue;
+        ++given;
+        field = candidate;
+        if (!v->is_string() || !isValidGuid(v->get_string()))
+            return error(400, validationErrorBody(std::string(candidate) + " must be a GUID",
+                                                  "participantId." + std::string(candidate), "FORMAT"));
+        id = v->get_string();
+    }
+    if (given != 1)
+        return error(400, validationErrorBody("participantId needs exactly one of contactId, anonymousVisitorId, memberId",
+                                              "participantId", "ONE_OF"));
+
+    const std::string key = std::string(field) + ":" + std::string(id);
+    Shard& shard = shardFor(key);
+    {
+        std::lock_guard lock(shard.mutex);
+        if (auto it = shard.byParticipant.find(key); it != shard.byParticipant.end())
+            return {200, R"({"conversation":)" + it->second->json + R"(,"newConversation":false})", {}};
+    }
+    auto created = create(field, id);
+    bool isNew = false;
+    {
+        std::lock_guard lock(shard.mutex);
+        auto [it, inserted] = shard.byParticipant.emplace(key, created);
+        isNew = inserted;
+        created = it->second; // a concurrent caller may have created it first
+    }
+    if (isNew) {
+        Shard& idShard = shardFor(created->id);
+        std::lock_guard lock(idShard.mutex);
+        idShard.byId.emplace(created->id, created);
+    }
+    return {200, R"({"conversation":)" + created->json + R"(,"newConversation":)" + (isNew ? "true}" : "false}"), {}};
+}
+
+std::shared_ptr<const Service::Conversation> Service::create(std::string_view field, std::string_view participantId)
+{
+    auto c = std::make_shared<Conversation>();
+    c->id = newGuid();
+    json::object participant{{field, participantId}};
+    if (field == "memberId")
+        participant["contactId"] = newGuid(); // members always also have a contact
+    else if (field == "contactId")
+        participant = json::object{{"contactId", participantId}};
+    json::object conversation{{"id", c->id},
+                              {"participant", std::move(participant)},
+                              {"channels", json::array{"CHAT"}},
+                              {"businessDisplayData", json::object{{"name", "emulated-business"}}}};
+    c->json = json::serialize(conversation);
+    return c;
+}
+
+void Service::reset()
+{
+    for (auto& shard : shards_) {
+        std::lock_guard lock(shard.mutex);
+        shard.byParticipant.clear();
+        shard.byId.clear();
+    }
+}
+
+std::size_t Service::conversationCount() const
+{
+    std::size_t n = 0;
+    for (const auto& shard : shards_) {
+        std::lock_guard lock(shard.mutex);
+        n += shard.byParticipant.size();
+    }
+    return n;
+}
+
+} // namespace wix::inbox::emulator

@@ -1,0 +1,75 @@
+// The emulated Conversations service, without I/O: request in, response out. The HTTPS
+// server (server.cpp) feeds it; tests and fuzzers can call it directly.
+//
+// Paths: /inbox/v2/... (as on www.wixapis.com) and /crm/inbox/v2/... (where the official
+// JS SDK sends requests for a non-Wix host).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace wix::inbox::emulator {
+
+struct ServiceRequest {
+    std::string_view method;
+    std::string_view target; ///< Path and query, as received.
+    std::string_view body;
+};
+
+struct ServiceResponse {
+    int status = 200;
+    std::string body;
+    /// Extra headers besides Content-Type, Content-Length and X-Wix-Request-Id.
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// The route a request was for, for statistics.
+enum class Route { getConversation, getOrCreateConversation, admin, unknown };
+
+/// Which API route a request target is for (by path only).
+Route classify(std::string_view target);
+
+/// A Wix error envelope with an application error.
+std::string applicationErrorBody(std::string_view message, std::string_view code);
+/// A Wix error envelope with one field violation.
+std::string validationErrorBody(std::string_view message, std::string_view field, std::string_view rule);
+
+class Service {
+public:
+    Service();
+
+    /// Answers an API request (not /_emulator/ admin paths, which the server owns).
+    ServiceResponse handle(const ServiceRequest& request);
+
+    /// Forgets every conversation.
+    void reset();
+    std::size_t conversationCount() const;
+
+private:
+    struct Conversation {
+        std::string id;
+        std::string json; // serialized once: responses only splice it in
+    };
+    struct Shard {
+        mutable std::mutex mutex;
+        std::unordered_map<std::string, std::shared_ptr<const Conversation>> byParticipant;
+        std::unordered_map<std::string, std::shared_ptr<const Conversation>> byId;
+    };
+    static constexpr std::size_t shardCount = 64;
+
+    Shard& shardFor(std::string_view key);
+    ServiceResponse getConversation(std::string_view id);
+    ServiceResponse getOrCreateConversation(std::string_view body);
+    std::shared_ptr<const Conversation> create(std::string_view field, std::string_view participantId);
+
+    std::array<Shard, shardCount> shards_;
+};
+
+} // namespace wix::inbox::emulator
