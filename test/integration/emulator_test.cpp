@@ -1,0 +1,181 @@
+// The emulator's wire contract, checked with a plain HTTPS client (not our library).
+#define BOOST_TEST_MODULE emulator
+#include <boost/test/unit_test.hpp>
+
+#include "emulator/emulator.hpp"
+#include "raw_client.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <wix/inbox/model.hpp>
+
+using wix::inbox::isValidGuid;
+using wix::inbox::emulator::Emulator;
+using wix::inbox::emulator::Options;
+using test::rawExchange;
+using test::rawRequest;
+namespace json = boost::json;
+
+namespace {
+
+const std::string member = "6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+
+test::RawResponse send(const Emulator& e, const std::string& request)
+{
+    return rawExchange(e.port(), e.caFile(), request);
+}
+
+test::RawResponse createMember(const Emulator& e, const std::string& prefix = "")
+{
+    return send(e, rawRequest("POST", prefix + "/inbox/v2/conversations",
+                              R"({"participantId":{"memberId":")" + member + R"("}})"));
+}
+
+json::object bodyOf(const test::RawResponse& r)
+{
+    return json::parse(r.body).as_object();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(get_or_create_contract)
+{
+    Emulator emu;
+    const auto created = createMember(emu);
+    BOOST_REQUIRE_MESSAGE(created.status == 200, created.error + created.body);
+    BOOST_TEST(created.headers.at("content-type") == "application/json");
+    BOOST_TEST(!created.headers.at("x-wix-request-id").empty());
+    const auto body = bodyOf(created);
+    BOOST_TEST(body.at("newConversation").as_bool());
+    const auto& c = body.at("conversation").as_object();
+    BOOST_TEST(isValidGuid(c.at("id").as_string()));
+    BOOST_TEST(c.at("participant").at("memberId").as_string() == member);
+    BOOST_TEST(isValidGuid(c.at("participant").at("contactId").as_string())); // members carry a contact
+    BOOST_TEST(c.at("channels").as_array().size() == 1u);
+    BOOST_TEST(!c.at("businessDisplayData").at("name").as_string().empty());
+
+    const auto again = createMember(emu, "/crm"); // the JS SDK's prefix for non-Wix hosts
+    BOOST_REQUIRE(again.status == 200);
+    BOOST_TEST(!bodyOf(again).at("newConversation").as_bool());
+    BOOST_TEST(bodyOf(again).at("conversation").at("id") == c.at("id"));
+    BOOST_TEST(again.headers.at("x-wix-request-id") != created.headers.at("x-wix-request-id"));
+}
+
+BOOST_AUTO_TEST_CASE(get_conversation_contract)
+{
+    Emulator emu;
+    const std::string id(bodyOf(createMember(emu)).at("conversation").at("id").as_string());
+    for (const std::string& target : {"/inbox/v2/conversations/" + id, "/crm/inbox/v2/conversations/" + id,
+                                     "/inbox/v2/conversations/" + id + "?conversationId=" + id}) {
+        const auto r = send(emu, rawRequest("GET", target));
+        BOOST_REQUIRE_MESSAGE(r.status == 200, target);
+        BOOST_TEST(bodyOf(r).at("conversation").at("id").as_string() == id);
+        BOOST_TEST(!bodyOf(r).contains("newConversation"));
+    }
+    const auto missing = send(emu, rawRequest("GET", "/inbox/v2/conversations/" + member));
+    BOOST_TEST(missing.status == 404);
+    BOOST_TEST(bodyOf(missing).at("details").at("applicationError").at("code").as_string() == "CONVERSATION_NOT_FOUND");
+    BOOST_TEST(!missing.headers.at("x-wix-request-id").empty());
+}
+
+BOOST_AUTO_TEST_CASE(validation_errors)
+{
+    Emulator emu;
+    struct Case {
+        std::string body;
+        std::string field;
+        std::string rule;
+    };
+    const std::vector<Case> cases{
+        {"not json", "participantId", "REQUIRED_FIELD"},
+        {"{}", "participantId", "REQUIRED_FIELD"},
+        {R"({"participantId":{}})", "participantId", "ONE_OF"},
+        {R"({"participantId":{"memberId":")" + member + R"(","contactId":")" + member + R"("}})", "participantId", "ONE_OF"},
+        {R"({"participantId":{"memberId":"nope"}})", "participantId.memberId", "FORMAT"},
+        {R"({"participantId":{"contactId":42}})", "participantId.contactId", "FORMAT"},
+    };
+    for (const auto& c : cases) {
+        const auto r = send(emu, rawRequest("POST", "/inbox/v2/conversations", c.body));
+        BOOST_TEST_REQUIRE(r.status == 400, c.body);
+        const auto body = bodyOf(r);
+        const auto& v = body.at("details").at("validationError").at("fieldViolations").at(0);
+        BOOST_TEST(v.at("field").as_string() == c.field, c.body);
+        BOOST_TEST(v.at("violatedRule").as_string() == c.rule, c.body);
+    }
+    BOOST_TEST(send(emu, rawRequest("GET", "/inbox/v2/conversations/not-a-guid")).status == 400);
+    BOOST_TEST(send(emu, rawRequest("DELETE", "/inbox/v2/conversations/" + member)).status == 405);
+    BOOST_TEST(send(emu, rawRequest("GET", "/inbox/v2/other")).status == 404);
+    BOOST_TEST(emu.stats().conversations == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(oversized_requests_are_refused)
+{
+    Emulator emu;
+    const auto headers = send(emu, rawRequest("GET", "/inbox/v2/conversations/" + member, "",
+                                              "X-Big: " + std::string(20000, 'a') + "\r\n"));
+    BOOST_TEST(headers.status == 431);
+    const auto body = send(emu, rawRequest("POST", "/inbox/v2/conversations", std::string(100000, ' ')));
+    BOOST_TEST(body.status == 413);
+    BOOST_TEST(send(emu, "GARBAGE\r\n\r\n").status == 0); // dropped, and the emulator lives on
+    BOOST_TEST(createMember(emu).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(admin_endpoints)
+{
+    Emulator emu;
+    createMember(emu);
+    send(emu, rawRequest("GET", "/inbox/v2/conversations/" + member));
+    const auto stats = bodyOf(send(emu, rawRequest("GET", "/_emulator/stats")));
+    BOOST_TEST(stats.at("byRoute").at("getOrCreateConversation").as_int64() == 1);
+    BOOST_TEST(stats.at("byRoute").at("getConversation").as_int64() == 1);
+    BOOST_TEST(stats.at("byStatus").at("404").as_int64() == 1);
+    BOOST_TEST(stats.at("conversations").as_int64() == 1);
+
+    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"status503":2})")).status == 400);
+    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"status05":0.5})")).status == 400);
+    const auto set = send(emu, rawRequest("POST", "/_emulator/faults", R"({"status503":1,"retryAfterSeconds":7})"));
+    BOOST_TEST(set.status == 200);
+    const auto faulted = createMember(emu);
+    BOOST_TEST(faulted.status == 503);
+    BOOST_TEST(faulted.headers.at("retry-after") == "7");
+    BOOST_TEST(emu.stats().faults.at("status503") == 1u);
+
+    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/reset")).status == 200);
+    BOOST_TEST(emu.stats().conversations == 0u);
+    BOOST_TEST(emu.stats().requests == 1u); // the reset request itself
+}
+
+BOOST_AUTO_TEST_CASE(faults_are_observable_and_reproducible_by_seed)
+{
+    Options o;
+    o.faults.seed = 42;
+    o.faults.status429 = 0.2;
+    o.faults.status500 = 0.2;
+    o.faults.truncatedBody = 0.1;
+    o.faults.closeBeforeResponse = 0.1;
+    o.faults.malformedJson = 0.1;
+    o.faults.retryAfterAsDate = true;
+    auto sequence = [&] {
+        Emulator emu(o);
+        std::vector<int> statuses;
+        for (int i = 0; i < 40; ++i) {
+            const auto r = createMember(emu);
+            statuses.push_back(r.status);
+            if (r.status == 429)
+                BOOST_TEST(r.headers.at("retry-after").ends_with(" GMT")); // HTTP-date form
+            if (r.status == 200 && r.body.front() == '{' && r.body.back() != '}')
+                statuses.back() = -1; // malformed JSON body
+        }
+        const auto s = emu.stats();
+        std::uint64_t injected = 0;
+        for (const auto& [kind, n] : s.faults)
+            injected += n;
+        BOOST_TEST(injected > 0u);
+        return statuses;
+    };
+    const auto first = sequence();
+    BOOST_TEST(first == sequence()); // same seed, same faults
+    BOOST_TEST(std::count(first.begin(), first.end(), 0) > 0);   // closed or truncated
+    BOOST_TEST(std::count(first.begin(), first.end(), 429) > 0);
+    BOOST_TEST(std::count(first.begin(), first.end(), 500) > 0);
+}

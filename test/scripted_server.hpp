@@ -1,0 +1,33 @@
+// A purpose-built TLS server for the error paths the emulator does not produce: it answers
+// every request with one fixed raw HTTP response. Real sockets, real TLS, on loopback.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace test {
+
+/// A complete HTTP/1.1 response with a correct Content-Length.
+inline std::string rawResponse(const std::string& statusLine, const std::string& body, const std::string& headers = "")
+{
+    return "HTTP/1.1 " + statusLine + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + headers + "\r\n"
+         + body;
+}
+
+class ScriptedServer {
+public:
+    explicit ScriptedServer(std::string rawResponse);
+    ~ScriptedServer();
+    std::string url() const;
+    const std::string& caFile() const;
+    int requests() const;
+    std::string lastRequest() const; ///< Head and body of the last request received.
+
+    class Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace test

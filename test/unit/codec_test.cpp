@@ -1,0 +1,168 @@
+#define BOOST_TEST_MODULE codec
+#include <boost/test/unit_test.hpp>
+
+#include <wix/inbox/codec.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+using namespace wix::inbox;
+
+namespace {
+const std::string guid = "6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+const std::string docsExample =
+    R"({"conversation":{"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{"anonymousVisitorId":"40090000-1a2b-4c3d-8e9f-0a1b2c3d4e5f"},"channels":["CHAT"],"businessDisplayData":{"name":"cherry-productions"}},"newConversation":true})";
+
+std::string withConversation(const std::string& conversationJson)
+{
+    return R"({"conversation":)" + conversationJson + R"(,"newConversation":false})";
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(guid_validation)
+{
+    BOOST_TEST(isValidGuid(guid));
+    BOOST_TEST(isValidGuid("6202C3BB-1A2B-4C3D-8E9F-0A1B2C3D4E5F"));
+    BOOST_TEST(!isValidGuid(""));
+    BOOST_TEST(!isValidGuid("6202c3bb1a2b4c3d8e9f0a1b2c3d4e5f"));
+    BOOST_TEST(!isValidGuid("6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5g"));
+    BOOST_TEST(!isValidGuid("6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f0"));
+    BOOST_TEST(!isValidGuid("6202c3bb_1a2b-4c3d-8e9f-0a1b2c3d4e5f"));
+}
+
+BOOST_AUTO_TEST_CASE(decodes_the_docs_example)
+{
+    const auto r = decodeGetOrCreateConversationResponse(docsExample);
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->newConversation);
+    BOOST_TEST(r->conversation.id == guid);
+    BOOST_TEST(*r->conversation.participant.anonymousVisitorId == "40090000-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
+    BOOST_TEST(!r->conversation.participant.memberId.has_value());
+    BOOST_REQUIRE(r->conversation.channels.size() == 1u);
+    BOOST_TEST(r->conversation.channels[0].value() == ChannelType::chat);
+    BOOST_TEST(*r->conversation.businessDisplayData.name == "cherry-productions");
+    BOOST_TEST(!r->conversation.participantDisplayData.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(round_trip_through_json)
+{
+    GetOrCreateConversationResponse original;
+    original.newConversation = true;
+    original.conversation.id = guid;
+    original.conversation.participant.memberId = guid;
+    original.conversation.participant.contactId = "11111111-2222-4333-8444-555555555555";
+    original.conversation.channels = {ChannelType::fromWire("CHAT"), ChannelType::fromWire("CARRIER_PIGEON")};
+    original.conversation.businessDisplayData = {"biz", "https://img/x.png"};
+    original.conversation.participantDisplayData = ConversationDisplayData{"Jane", std::nullopt};
+    const auto text = boost::json::serialize(toJson(original));
+    const auto decoded = decodeGetOrCreateConversationResponse(text);
+    BOOST_REQUIRE(decoded.has_value());
+    BOOST_TEST((*decoded == original));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_fields_and_enum_values_are_kept_or_ignored)
+{
+    const auto r = decodeGetConversationResponse(
+        R"({"future":1,"conversation":{"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{"memberId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","newKind":"x"},"channels":["TELEPATHY","SMS"],"businessDisplayData":{"name":"n","imageUrl":null},"extra":{"deep":[1,2]}}})");
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->channels[0].value() == ChannelType::other);
+    BOOST_TEST(r->channels[0].wireName() == "TELEPATHY");
+    BOOST_TEST(r->channels[1].value() == ChannelType::sms);
+    BOOST_TEST(!r->businessDisplayData.imageUrl.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(missing_guaranteed_fields_are_named)
+{
+    struct Case {
+        std::string body;
+        std::string field;
+    };
+    const std::vector<Case> cases{
+        {R"({"newConversation":true})", "conversation"},
+        {withConversation(R"({"participant":{},"channels":[],"businessDisplayData":{"name":"n"}})"), "conversation.id"},
+        {withConversation(R"({"id":"x","channels":[],"businessDisplayData":{"name":"n"}})"), "conversation.participant"},
+        {withConversation(R"({"id":"x","participant":{},"businessDisplayData":{"name":"n"}})"), "conversation.channels"},
+        {withConversation(R"({"id":"x","participant":{},"channels":[]})"), "conversation.businessDisplayData"},
+        {withConversation(R"({"id":"x","participant":{},"channels":[],"businessDisplayData":{}})"),
+         "conversation.businessDisplayData.name"},
+        {withConversation(R"({"id":7,"participant":{},"channels":[],"businessDisplayData":{"name":"n"}})"),
+         "conversation.id"},
+        {withConversation(R"({"id":"x","participant":{"memberId":5},"channels":[],"businessDisplayData":{"name":"n"}})"),
+         "conversation.participant.memberId"},
+    };
+    for (const auto& c : cases) {
+        const auto r = decodeGetOrCreateConversationResponse(c.body);
+        BOOST_REQUIRE(r.has_error());
+        BOOST_TEST(r.error().code == make_error_code(Errc::decodeError));
+        BOOST_TEST(r.error().message.find("'" + c.field + "'") != std::string::npos, r.error().message);
+    }
+    const auto noFlag = decodeGetOrCreateConversationResponse(
+        R"({"conversation":{"id":"x","participant":{},"channels":[],"businessDisplayData":{"name":"n"}}})");
+    BOOST_REQUIRE(noFlag.has_error());
+    BOOST_TEST(noFlag.error().message.find("newConversation") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_and_hostile_bodies_are_decode_errors)
+{
+    const std::string deep = std::string(5000, '[') + std::string(5000, ']');
+    for (const std::string& body : {std::string(), std::string("not json"), std::string("[1,2]"),
+                                    std::string(R"({"conversation": {"id": "6202c3bb-)"), deep,
+                                    std::string("{\"conversation\":\xff}")}) {
+        const auto r = decodeGetConversationResponse(body);
+        BOOST_REQUIRE(r.has_error());
+        BOOST_TEST(r.error().code == make_error_code(Errc::decodeError));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(request_body_has_exactly_one_participant_field)
+{
+    const auto body = boost::json::parse(encodeGetOrCreateConversationRequest(ParticipantId::contact(guid)));
+    BOOST_TEST(boost::json::serialize(body) == R"({"participantId":{"contactId":")" + guid + R"("}})");
+    BOOST_TEST(ParticipantId::anonymousVisitor(guid).wireField() == "anonymousVisitorId");
+    BOOST_TEST(ParticipantId::member(guid).wireField() == "memberId");
+}
+
+BOOST_AUTO_TEST_CASE(error_envelopes)
+{
+    Error app;
+    decodeErrorBody(
+        R"({"message":"Conversation not found","details":{"applicationError":{"code":"CONVERSATION_NOT_FOUND","description":"d","data":{}}}})",
+        app);
+    BOOST_TEST(app.applicationCode == "CONVERSATION_NOT_FOUND");
+    BOOST_TEST(app.message == "Conversation not found");
+
+    Error validation;
+    decodeErrorBody(
+        R"({"message":"bad","details":{"validationError":{"fieldViolations":[{"field":"participantId.memberId","description":"must be a GUID","violatedRule":"FORMAT","ruleName":"GUID","data":{}}]}}})",
+        validation);
+    BOOST_REQUIRE(validation.fieldViolations.size() == 1u);
+    BOOST_TEST(validation.fieldViolations[0].field == "participantId.memberId");
+    BOOST_TEST(validation.fieldViolations[0].violatedRule == "FORMAT");
+
+    Error empty, html, wrongShape;
+    decodeErrorBody("", empty);
+    decodeErrorBody("<html>502</html>", html);
+    decodeErrorBody(R"({"message":5,"details":[]})", wrongShape);
+    BOOST_TEST(empty.message == "empty error body");
+    BOOST_TEST(html.message == "error body is not the Wix error envelope");
+    BOOST_TEST(wrongShape.message.empty());
+    BOOST_TEST(wrongShape.applicationCode.empty());
+}
+
+BOOST_AUTO_TEST_CASE(describe_and_exception)
+{
+    Error e;
+    e.code = make_error_code(Errc::httpStatus);
+    e.httpStatus = 404;
+    e.applicationCode = "CONVERSATION_NOT_FOUND";
+    e.message = "Conversation not found";
+    e.requestId = "req-1";
+    e.attempts = 1;
+    BOOST_TEST(e.describe() == "HTTP 404 CONVERSATION_NOT_FOUND: Conversation not found (request-id req-1, 1 attempt)");
+
+    Result<int> r = e;
+    BOOST_CHECK_EXCEPTION((void)r.value(), Exception, [](const Exception& ex) {
+        return ex.error().httpStatus == 404 && std::string(ex.what()).find("CONVERSATION_NOT_FOUND") != std::string::npos;
+    });
+    BOOST_TEST(std::string(make_error_code(Errc::timeout).category().name()) == "wix.inbox");
+}
