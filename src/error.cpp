@@ -46,6 +46,27 @@ boost::system::error_code make_error_code(Errc e) noexcept
     return {static_cast<int>(e), category()};
 }
 
+std::string_view toString(Errc e) noexcept
+{
+    switch (e) {
+    case Errc::httpStatus: return "httpStatus";
+    case Errc::invalidArgument: return "invalidArgument";
+    case Errc::resolveFailed: return "resolveFailed";
+    case Errc::connectFailed: return "connectFailed";
+    case Errc::tlsHandshakeFailed: return "tlsHandshakeFailed";
+    case Errc::connectionClosed: return "connectionClosed";
+    case Errc::protocolError: return "protocolError";
+    case Errc::responseTooLarge: return "responseTooLarge";
+    case Errc::decodeError: return "decodeError";
+    case Errc::timeout: return "timeout";
+    case Errc::poolAcquireTimeout: return "poolAcquireTimeout";
+    case Errc::cancelled: return "cancelled";
+    case Errc::clientShutdown: return "clientShutdown";
+    case Errc::authFailed: return "authFailed";
+    }
+    return "unknown";
+}
+
 std::string_view toString(RetryStop s) noexcept
 {
     switch (s) {

@@ -53,7 +53,7 @@ inline wix::inbox::ClientOptions optionsFor(const wix::inbox::emulator::Emulator
 inline std::string guid(unsigned long long n)
 {
     char out[37];
-    std::snprintf(out, sizeof out, "00000000-0000-4000-8000-%012llx", n);
+    std::snprintf(out, sizeof out, "00000000-0000-4000-8000-%012llx", n & 0xffffffffffffull);
     return out;
 }
 

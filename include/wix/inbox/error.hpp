@@ -31,6 +31,9 @@ enum class Errc {
     authFailed,           ///< Credentials could not be obtained (e.g. the token endpoint failed).
 };
 
+/// The enumerator's name, e.g. "timeout": stable, for machine-readable output.
+std::string_view toString(Errc e) noexcept;
+
 const boost::system::error_category& category() noexcept;
 boost::system::error_code make_error_code(Errc e) noexcept;
 
