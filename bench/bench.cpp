@@ -1,0 +1,347 @@
+// wix-inbox-bench: drives the client at a fixed concurrency against any base URL or the
+// embedded emulator and reports throughput, a latency histogram of every call, pool and
+// TLS counters, the client threads' CPU time and memory. Last line: one JSON object.
+#include "emulator/emulator.hpp"
+
+#include <wix/inbox.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/program_options.hpp>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <bit>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace po = boost::program_options;
+namespace net = boost::asio;
+namespace inbox = wix::inbox;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Latencies in microseconds, 64 buckets per power of two (< 1.6% error), lock-free.
+class Histogram {
+public:
+    void record(std::uint64_t us)
+    {
+        buckets_[index(us)].fetch_add(1, std::memory_order_relaxed);
+        std::uint64_t seen = max_.load(std::memory_order_relaxed);
+        while (us > seen && !max_.compare_exchange_weak(seen, us, std::memory_order_relaxed))
+            ;
+    }
+    std::uint64_t count() const
+    {
+        std::uint64_t n = 0;
+        for (const auto& b : buckets_)
+            n += b.load(std::memory_order_relaxed);
+        return n;
+    }
+    std::uint64_t percentile(double p) const
+    {
+        const auto total = count();
+        if (total == 0)
+            return 0;
+        const auto rank = static_cast<std::uint64_t>(p / 100.0 * static_cast<double>(total - 1)) + 1;
+        std::uint64_t seen = 0;
+        for (std::size_t i = 0; i < buckets_.size(); ++i) {
+            seen += buckets_[i].load(std::memory_order_relaxed);
+            if (seen >= rank)
+                return std::min(upper(i), max());
+        }
+        return max();
+    }
+    std::uint64_t max() const { return max_.load(); }
+
+private:
+    static constexpr unsigned subBits = 6;
+    static std::size_t index(std::uint64_t v)
+    {
+        if (v < (2u << subBits))
+            return static_cast<std::size_t>(v);
+        const unsigned shift = static_cast<unsigned>(std::bit_width(v)) - subBits - 1;
+        return (static_cast<std::size_t>(shift) << subBits) + static_cast<std::size_t>(v >> shift);
+    }
+    static std::uint64_t upper(std::size_t i)
+    {
+        if (i < (2u << subBits))
+            return i;
+        const std::size_t shift = (i >> subBits) - 1;
+        const std::uint64_t mantissa = (i & ((1u << subBits) - 1)) | (1u << subBits);
+        return ((mantissa + 1) << shift) - 1;
+    }
+    std::array<std::atomic<std::uint64_t>, 64 * 64> buckets_{};
+    std::atomic<std::uint64_t> max_{0};
+};
+
+std::string guid(std::uint64_t n)
+{
+    char out[37];
+    std::snprintf(out, sizeof out, "00000000-0000-4000-8000-%012llx", static_cast<unsigned long long>(n & 0xffffffffffffull));
+    return out;
+}
+
+long currentRssKib()
+{
+    std::ifstream statm("/proc/self/statm");
+    long pages = 0, resident = 0;
+    statm >> pages >> resident;
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+struct Config {
+    std::string op = "get-or-create";
+    std::string baseUrl, caFile;
+    std::uint64_t requests = 100000;
+    double duration = 0;
+    std::size_t concurrency = 64;
+    std::size_t connections = 16;
+    unsigned threads = 1;
+    unsigned emulatorThreads = 1;
+    std::uint64_t distinct = 10000;
+    std::uint64_t warmup = 1000;
+};
+
+struct Run {
+    Histogram latency;
+    std::atomic<std::uint64_t> issued{0}, ok{0}, errors{0};
+    std::atomic<long> rssAtTenPercent{0};
+    std::mutex errorMutex;
+    std::string firstError;
+};
+
+net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, std::uint64_t limit,
+                            Clock::time_point stopAt, const std::vector<std::string>& conversationIds, bool record)
+{
+    for (;;) {
+        const std::uint64_t i = run.issued.fetch_add(1, std::memory_order_relaxed);
+        if (i >= limit || Clock::now() >= stopAt)
+            co_return;
+        if (record && i == limit / 10 && limit != UINT64_MAX)
+            run.rssAtTenPercent = currentRssKib();
+        const auto start = Clock::now();
+        bool ok;
+        inbox::Error error;
+        if (cfg.op == "get") {
+            auto r = co_await client.getConversation(conversationIds[i % conversationIds.size()]);
+            ok = r.has_value();
+            if (!ok)
+                error = r.error();
+        } else {
+            auto r = co_await client.getOrCreateConversation(inbox::ParticipantId::member(guid(i % cfg.distinct)));
+            ok = r.has_value();
+            if (!ok)
+                error = r.error();
+        }
+        if (!record)
+            continue;
+        run.latency.record(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
+        ++(ok ? run.ok : run.errors);
+        if (!ok) {
+            std::lock_guard lock(run.errorMutex);
+            if (run.firstError.empty())
+                run.firstError = error.describe();
+        }
+    }
+}
+
+// Runs `workers` coroutines on `threads` threads until the last one finishes (the pool's
+// timers would keep run() going); returns the client threads' CPU time (user, system) and
+// the wall time until the last worker finished.
+struct Drive {
+    double user = 0, sys = 0, seconds = 0;
+};
+
+Drive drive(net::io_context& ioc, unsigned threads, std::size_t workers,
+            const std::function<net::awaitable<void>()>& makeWorker)
+{
+    std::atomic<std::size_t> remaining{workers};
+    std::mutex m;
+    std::condition_variable finished;
+    Drive result;
+    const auto start = Clock::now();
+    for (std::size_t i = 0; i < workers; ++i)
+        net::co_spawn(ioc, makeWorker(), [&](std::exception_ptr) {
+            if (--remaining == 0) {
+                std::lock_guard lock(m);
+                result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+                finished.notify_all();
+            }
+        });
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t)
+        pool.emplace_back([&] {
+            ioc.run();
+            rusage u{};
+            getrusage(RUSAGE_THREAD, &u);
+            std::lock_guard lock(m);
+            result.user += static_cast<double>(u.ru_utime.tv_sec) + static_cast<double>(u.ru_utime.tv_usec) / 1e6;
+            result.sys += static_cast<double>(u.ru_stime.tv_sec) + static_cast<double>(u.ru_stime.tv_usec) / 1e6;
+        });
+    {
+        std::unique_lock lock(m);
+        finished.wait(lock, [&] { return remaining == 0; });
+    }
+    ioc.stop();
+    for (auto& t : pool)
+        t.join();
+    ioc.restart();
+    return result;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Config cfg;
+    po::options_description desc("wix-inbox-bench: load the Conversations API through wix-inbox-cpp.\n"
+                                 "Without --base-url it runs against the embedded emulator.\n\nOptions");
+    desc.add_options()
+        ("help,h", "show this help")
+        ("op", po::value(&cfg.op)->default_value(cfg.op), "get-or-create or get")
+        ("base-url", po::value(&cfg.baseUrl), "service URL (default: embedded emulator)")
+        ("ca-file", po::value(&cfg.caFile), "extra trusted CA (PEM)")
+        ("requests", po::value(&cfg.requests)->default_value(cfg.requests), "calls to measure")
+        ("duration", po::value(&cfg.duration)->default_value(0), "seconds to measure instead of --requests")
+        ("concurrency", po::value(&cfg.concurrency)->default_value(cfg.concurrency), "coroutines in flight")
+        ("connections", po::value(&cfg.connections)->default_value(cfg.connections), "pool size")
+        ("threads", po::value(&cfg.threads)->default_value(cfg.threads), "threads running the client's io_context")
+        ("emulator-threads", po::value(&cfg.emulatorThreads)->default_value(cfg.emulatorThreads),
+         "threads of the embedded emulator")
+        ("distinct", po::value(&cfg.distinct)->default_value(cfg.distinct), "distinct participants")
+        ("warmup", po::value(&cfg.warmup)->default_value(cfg.warmup), "calls before measuring");
+    try {
+        po::variables_map vm;
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return 0;
+        }
+        po::notify(vm);
+        if (cfg.op != "get" && cfg.op != "get-or-create")
+            throw std::invalid_argument("--op must be get-or-create or get");
+        if (cfg.distinct == 0 || cfg.concurrency == 0 || cfg.threads == 0)
+            throw std::invalid_argument("--distinct, --concurrency and --threads must be > 0");
+    } catch (const std::exception& e) {
+        std::cerr << "wix-inbox-bench: " << e.what() << "\n";
+        return 1;
+    }
+
+    std::unique_ptr<inbox::emulator::Emulator> emulator;
+    inbox::ClientOptions options;
+    if (cfg.baseUrl.empty()) {
+        inbox::emulator::Options eo;
+        eo.threads = cfg.emulatorThreads;
+        emulator = std::make_unique<inbox::emulator::Emulator>(eo);
+        options.baseUrl = emulator->url();
+        options.tls.caFile = emulator->caFile();
+    } else {
+        options.baseUrl = cfg.baseUrl;
+        options.tls.caFile = cfg.caFile;
+    }
+    options.pool.maxConnections = cfg.connections;
+
+    net::io_context ioc(static_cast<int>(cfg.threads));
+    auto client = std::make_unique<inbox::Client>(ioc.get_executor(), options);
+
+    // Warm-up (and, for `get`, the conversations to read).
+    std::vector<std::string> ids;
+    if (cfg.op == "get") {
+        Run setup;
+        std::mutex m;
+        drive(ioc, cfg.threads, std::min<std::size_t>(cfg.concurrency, 256), [&]() -> net::awaitable<void> {
+            for (;;) {
+                const auto i = setup.issued.fetch_add(1);
+                if (i >= cfg.distinct)
+                    co_return;
+                auto r = co_await client->getOrCreateConversation(inbox::ParticipantId::member(guid(i)));
+                if (r) {
+                    std::lock_guard lock(m);
+                    ids.push_back(r->conversation.id);
+                }
+            }
+        });
+        if (ids.empty()) {
+            std::cerr << "wix-inbox-bench: could not create conversations to read\n";
+            return 1;
+        }
+    }
+    Run warm;
+    drive(ioc, cfg.threads, cfg.concurrency, [&] {
+        return worker(*client, cfg, warm, cfg.warmup, Clock::time_point::max(), ids, false);
+    });
+
+    Run run;
+    const auto before = client->stats().pool;
+    const std::uint64_t limit = cfg.duration > 0 ? UINT64_MAX : cfg.requests;
+    const auto stopAt = cfg.duration > 0
+        ? Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.duration))
+        : Clock::time_point::max();
+    const auto [user, sys, seconds] = drive(ioc, cfg.threads, cfg.concurrency, [&] {
+        return worker(*client, cfg, run, limit, stopAt, ids, true);
+    });
+    const auto stats = client->stats();
+    const long rssEnd = currentRssKib();
+    client.reset();
+
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);
+    const std::uint64_t requests = run.ok + run.errors;
+    const double rps = seconds > 0 ? static_cast<double>(requests) / seconds : 0;
+    const double cpuPer10k = requests ? (user + sys) / static_cast<double>(requests) * 10000 : 0;
+    std::printf("%s: %llu calls (%llu ok, %llu errors) in %.2f s = %.0f calls/s, concurrency %zu, %zu connections, "
+                "%u client thread(s)\n",
+                cfg.op.c_str(), static_cast<unsigned long long>(requests), static_cast<unsigned long long>(run.ok.load()),
+                static_cast<unsigned long long>(run.errors.load()), seconds, rps, cfg.concurrency, cfg.connections,
+                cfg.threads);
+    std::printf("latency us: p50 %llu  p90 %llu  p99 %llu  max %llu\n",
+                static_cast<unsigned long long>(run.latency.percentile(50)),
+                static_cast<unsigned long long>(run.latency.percentile(90)),
+                static_cast<unsigned long long>(run.latency.percentile(99)),
+                static_cast<unsigned long long>(run.latency.max()));
+    std::printf("client CPU: %.3f s user + %.3f s sys = %.3f s per 10,000 calls\n", user, sys, cpuPer10k);
+    std::printf("pool: %llu connections opened (%llu full TLS handshakes, %llu resumed) during the run\n",
+                static_cast<unsigned long long>(stats.pool.connectionsOpened - before.connectionsOpened),
+                static_cast<unsigned long long>(stats.pool.tlsFullHandshakes - before.tlsFullHandshakes),
+                static_cast<unsigned long long>(stats.pool.tlsResumed - before.tlsResumed));
+    std::printf("memory: RSS %ld KiB at 10%% of calls, %ld KiB at the end, peak %ld KiB\n", run.rssAtTenPercent.load(),
+                rssEnd, self.ru_maxrss);
+    if (!run.firstError.empty())
+        std::printf("first error: %s\n", run.firstError.c_str());
+
+    std::cout << boost::json::serialize(boost::json::object{
+                     {"op", cfg.op},
+                     {"requests", requests},
+                     {"ok", run.ok.load()},
+                     {"errors", run.errors.load()},
+                     {"seconds", seconds},
+                     {"rps", rps},
+                     {"p50_us", run.latency.percentile(50)},
+                     {"p90_us", run.latency.percentile(90)},
+                     {"p99_us", run.latency.percentile(99)},
+                     {"max_us", run.latency.max()},
+                     {"connections_opened", stats.pool.connectionsOpened - before.connectionsOpened},
+                     {"tls_full_handshakes", stats.pool.tlsFullHandshakes - before.tlsFullHandshakes},
+                     {"tls_resumed", stats.pool.tlsResumed - before.tlsResumed},
+                     {"cpu_user_s", user},
+                     {"cpu_sys_s", sys},
+                     {"peak_rss_kib", self.ru_maxrss},
+                     {"concurrency", cfg.concurrency},
+                     {"connections", cfg.connections},
+                     {"cpu_per_10k_calls_s", cpuPer10k},
+                     {"rss_at_10pct_kib", run.rssAtTenPercent.load()},
+                     {"rss_end_kib", rssEnd}})
+              << std::endl;
+    return run.errors ? 2 : 0;
+}
