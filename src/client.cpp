@@ -219,6 +219,7 @@ net::awaitable<Client::Impl::Attempt> Client::Impl::attempt(const Request& reque
             result.error = std::move(lease).error();
             co_return result;
         }
+        const bool reused = lease->reused();
         auto exchange = co_await transport_->exchange(lease->connection(), bytes, deadline);
         if (!exchange.error) {
             lease->release(exchange.reusable, exchange.response.keepAliveTimeout);
@@ -227,9 +228,10 @@ net::awaitable<Client::Impl::Attempt> Client::Impl::attempt(const Request& reque
                 consistent_ = exchange.response.consistent;
             }
             result.response = std::move(exchange.response);
+            result.mayHaveReachedServer = true;
             co_return result;
         }
-        const bool stale = lease->reused() && !exchange.responseStarted
+        const bool stale = reused && !exchange.responseStarted
                         && exchange.error->code == make_error_code(Errc::connectionClosed);
         lease->release(false);
         if (stale && !fresh && request.idempotent) {

@@ -365,6 +365,17 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
             count(Route::unknown, tooLarge.status);
             tcpStream.expires_after(10s);
             co_await net::async_write(stream, net::buffer(serialize(tooLarge, false, idle, false)), useTuple);
+            // Lingering close: drain what the client is still sending, or closing now would
+            // reset the connection and destroy the answer before the client reads it.
+            co_await stream.async_shutdown(useTuple);
+            tcpStream.expires_after(2s);
+            char scratch[16 * 1024];
+            for (std::size_t drained = 0; drained < 4 * options_.maxBodyBytes;) {
+                auto [readError, n] = co_await tcpStream.async_read_some(net::buffer(scratch), useTuple);
+                if (readError)
+                    break;
+                drained += n;
+            }
             co_return;
         }
         if (ec)

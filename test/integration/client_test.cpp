@@ -9,8 +9,9 @@
 #include <wix/inbox.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -266,21 +267,15 @@ BOOST_AUTO_TEST_CASE(cancelled_result_is_typed)
     net::io_context ioc;
     test::run(ioc, [&]() -> net::awaitable<bool> {
         Client client(ioc.get_executor(), test::optionsFor(emu));
-        net::cancellation_signal signal;
-        std::optional<Result<Conversation>> result;
-        net::co_spawn(ioc, client.getConversation(guid(1)),
-                      net::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr, Result<Conversation> r) {
-                          result.emplace(std::move(r));
-                      }));
         net::steady_timer timer(ioc, 100ms);
-        co_await timer.async_wait(net::use_awaitable);
-        signal.emit(net::cancellation_type::terminal);
-        while (!result) {
-            timer.expires_after(1ms);
-            co_await timer.async_wait(net::use_awaitable);
-        }
-        BOOST_REQUIRE(result->has_error());
-        BOOST_TEST(result->error().code == make_error_code(Errc::cancelled));
+        auto [order, failure, result, timerError] =
+            co_await net::experimental::make_parallel_group(
+                net::co_spawn(ioc, client.getConversation(guid(1)), net::deferred), timer.async_wait(net::deferred))
+                .async_wait(net::experimental::wait_for_one(), net::use_awaitable);
+        BOOST_TEST(order[0] == 1u);
+        BOOST_REQUIRE(result.has_error());
+        BOOST_TEST(result.error().code == make_error_code(Errc::cancelled));
+        BOOST_TEST(result.error().attempts == 1);
         co_return true;
     }());
 }
