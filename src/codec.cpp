@@ -11,14 +11,6 @@ namespace {
 
 constexpr std::size_t maxJsonDepth = 64;
 
-Error decodeFailure(std::string message)
-{
-    Error e;
-    e.code = make_error_code(Errc::decodeError);
-    e.message = std::move(message);
-    return e;
-}
-
 // Reads fields of one JSON object, naming them by their full path in errors.
 class ObjectReader {
 public:
@@ -39,9 +31,9 @@ public:
     {
         const auto* v = find(key);
         if (!v)
-            return decodeFailure("missing field '" + pathOf(key) + "'");
+            return makeError(Errc::decodeError, "missing field '" + pathOf(key) + "'");
         if (!v->is_string())
-            return decodeFailure("field '" + pathOf(key) + "' is not a string");
+            return makeError(Errc::decodeError, "field '" + pathOf(key) + "' is not a string");
         return std::string(v->get_string());
     }
 
@@ -51,7 +43,7 @@ public:
         if (!v)
             return std::optional<std::string>{};
         if (!v->is_string())
-            return decodeFailure("field '" + pathOf(key) + "' is not a string");
+            return makeError(Errc::decodeError, "field '" + pathOf(key) + "' is not a string");
         return std::optional<std::string>(std::string(v->get_string()));
     }
 
@@ -59,9 +51,9 @@ public:
     {
         const auto* v = find(key);
         if (!v)
-            return decodeFailure("missing field '" + pathOf(key) + "'");
+            return makeError(Errc::decodeError, "missing field '" + pathOf(key) + "'");
         if (!v->is_object())
-            return decodeFailure("field '" + pathOf(key) + "' is not an object");
+            return makeError(Errc::decodeError, "field '" + pathOf(key) + "' is not an object");
         return ObjectReader(v->get_object(), pathOf(key));
     }
 
@@ -114,12 +106,12 @@ Result<Conversation> decodeConversation(const ObjectReader& r)
 
     const auto* channels = r.find("channels");
     if (!channels)
-        return decodeFailure("missing field '" + r.pathOf("channels") + "'");
+        return makeError(Errc::decodeError, "missing field '" + r.pathOf("channels") + "'");
     if (!channels->is_array())
-        return decodeFailure("field '" + r.pathOf("channels") + "' is not an array");
+        return makeError(Errc::decodeError, "field '" + r.pathOf("channels") + "' is not an array");
     for (const auto& ch : channels->get_array()) {
         if (!ch.is_string())
-            return decodeFailure("field '" + r.pathOf("channels") + "' holds a non-string");
+            return makeError(Errc::decodeError, "field '" + r.pathOf("channels") + "' holds a non-string");
         c.channels.push_back(ChannelType::fromWire(ch.get_string()));
     }
 
@@ -146,9 +138,9 @@ auto withRootObject(std::string_view body, F&& decode) -> decltype(decode(std::d
     boost::system::error_code ec;
     json::value root = json::parse(body, ec, &resource, options);
     if (ec)
-        return decodeFailure("response body is not valid JSON (" + ec.message() + ")");
+        return makeError(Errc::decodeError, "response body is not valid JSON (" + ec.message() + ")");
     if (!root.is_object())
-        return decodeFailure("response body is not a JSON object");
+        return makeError(Errc::decodeError, "response body is not a JSON object");
     return decode(ObjectReader(root.get_object(), ""));
 }
 
@@ -229,9 +221,9 @@ Result<GetOrCreateConversationResponse> decodeGetOrCreateConversationResponse(st
         WIX_TRY(conversation, decodeConversation(conversationObject));
         const auto* created = root.find("newConversation");
         if (!created)
-            return decodeFailure("missing field 'newConversation'");
+            return makeError(Errc::decodeError, "missing field 'newConversation'");
         if (!created->is_bool())
-            return decodeFailure("field 'newConversation' is not a boolean");
+            return makeError(Errc::decodeError, "field 'newConversation' is not a boolean");
         return GetOrCreateConversationResponse{std::move(conversation), created->get_bool()};
     });
 }

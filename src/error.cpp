@@ -121,6 +121,15 @@ std::string Error::describe() const
     return out;
 }
 
+Error makeError(Errc code, std::string message, boost::system::error_code cause)
+{
+    Error e;
+    e.code = make_error_code(code);
+    e.cause = cause;
+    e.message = std::move(message);
+    return e;
+}
+
 Exception::Exception(Error e) : std::runtime_error(e.describe()), error_(std::move(e)) {}
 
 void throw_exception_from_error(const Error& e, const boost::source_location& loc)

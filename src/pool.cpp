@@ -11,18 +11,6 @@ namespace wix::inbox::detail {
 namespace net = boost::asio;
 using boost::system::error_code;
 
-namespace {
-
-Error poolError(Errc code, std::string message)
-{
-    Error e;
-    e.code = make_error_code(code);
-    e.message = std::move(message);
-    return e;
-}
-
-} // namespace
-
 // A suspended acquire, type-erased: Asio 1.81's any_completion_handler cannot be posted.
 struct Resumer {
     virtual ~Resumer() = default;
@@ -145,7 +133,7 @@ auto ConnectionPool::waitForConnection(std::shared_ptr<Waiter> w, Token&& token)
                 w->resumer = std::make_unique<HandlerResumer<decltype(handler)>>(std::move(handler));
                 waiters_[w->id] = w;
                 if (shutdown_) {
-                    fail(w->id, poolError(Errc::clientShutdown, "client destroyed"));
+                    fail(w->id, makeError(Errc::clientShutdown, "client destroyed"));
                     return;
                 }
                 std::vector<ConnectionId> toClose;
@@ -164,15 +152,15 @@ auto ConnectionPool::waitForConnection(std::shared_ptr<Waiter> w, Token&& token)
                         return;
                     ++self->counters_.acquireTimeouts;
                     self->fail(w->id, w->limitedByAcquireTimeout
-                                          ? poolError(Errc::poolAcquireTimeout, "no pooled connection became free in time")
-                                          : poolError(Errc::timeout, "deadline expired waiting for a pooled connection"));
+                                          ? makeError(Errc::poolAcquireTimeout, "no pooled connection became free in time")
+                                          : makeError(Errc::timeout, "deadline expired waiting for a pooled connection"));
                 });
                 if (slot.is_connected()) {
                     slot.assign([self = shared_from_this(), w](net::cancellation_type) {
                         std::lock_guard lock(self->mutex_);
                         if (w->done || !self->state_.removeWaiter(w->id))
                             return;
-                        self->fail(w->id, poolError(Errc::cancelled, "cancelled while waiting for a connection"));
+                        self->fail(w->id, makeError(Errc::cancelled, "cancelled while waiting for a connection"));
                     });
                 }
                 connects = state_.connectsToStart();
@@ -192,7 +180,7 @@ net::awaitable<Result<Lease>> ConnectionPool::acquire(Clock::time_point deadline
             // Fast path: an idle connection and nobody queued before us.
             std::lock_guard lock(mutex_);
             if (shutdown_)
-                co_return poolError(Errc::clientShutdown, "client destroyed");
+                co_return makeError(Errc::clientShutdown, "client destroyed");
             std::vector<ConnectionId> toClose;
             got = state_.acquire(0, false, false, Clock::now(), toClose);
             takeForClosing(toClose, closing);
@@ -308,7 +296,7 @@ void ConnectionPool::shutdown()
     shutdown_ = true;
     auto drained = state_.drain();
     for (const WaiterId w : drained.waiters)
-        fail(w, poolError(Errc::clientShutdown, "client destroyed while waiting for a connection"));
+        fail(w, makeError(Errc::clientShutdown, "client destroyed while waiting for a connection"));
     takeForClosing(drained.idle, closing);
     for (auto& [id, connection] : connections_)
         connection->abort(); // busy: wake their pending I/O; they are closed on release

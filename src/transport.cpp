@@ -31,15 +31,6 @@ namespace {
 
 constexpr auto useTuple = net::as_tuple(net::use_awaitable);
 
-Error makeError(Errc code, std::string message, error_code cause = {})
-{
-    Error e;
-    e.code = make_error_code(code);
-    e.cause = cause;
-    e.message = std::move(message);
-    return e;
-}
-
 bool isStreamEnd(const error_code& ec)
 {
     return ec == http::error::end_of_stream || ec == http::error::partial_message || ec == net::error::eof

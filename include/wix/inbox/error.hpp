@@ -83,6 +83,9 @@ struct Error {
     std::string describe() const;
 };
 
+/// An Error with a code and a message (e.g. for a TokenProvider's failure).
+Error makeError(Errc code, std::string message, boost::system::error_code cause = {});
+
 /// Thrown by `Result<T>::value()` when the call failed.
 class Exception : public std::runtime_error {
 public:
