@@ -2,6 +2,7 @@
 #include <wix/inbox/client.hpp>
 #include <wix/inbox/codec.hpp>
 
+#include "auth.hpp"
 #include "pool.hpp"
 #include "retry.hpp"
 #include "transport.hpp"
@@ -30,27 +31,11 @@ namespace {
 using namespace std::string_view_literals;
 constexpr auto useTuple = net::as_tuple(net::use_awaitable);
 
-Error invalidArgument(std::string message)
-{
-    Error e;
-    e.code = make_error_code(Errc::invalidArgument);
-    e.message = std::move(message);
-    return e;
-}
-
-// Header values must not smuggle extra headers. The value itself is never echoed: it may
-// be a secret.
-void requireHeaderSafe(std::string_view value, std::string_view what)
-{
-    if (value.find_first_of("\r\n\0"sv) != std::string_view::npos)
-        throw Exception(invalidArgument(std::string(what) + " contains a line break or NUL"));
-}
-
 void validate(const ClientOptions& o)
 {
     auto check = [](bool ok, std::string_view what) {
         if (!ok)
-            throw Exception(invalidArgument(std::string(what)));
+            throw Exception(makeError(Errc::invalidArgument, std::string(what)));
     };
     check(o.timeout.count() > 0, "timeout must be > 0");
     check(o.pool.maxConnections >= 1 && o.pool.maxConnections <= 65535, "pool.maxConnections must be in 1..65535");
@@ -66,35 +51,6 @@ void validate(const ClientOptions& o)
     check(o.maxResponseBodyBytes >= 1024, "maxResponseBodyBytes must be >= 1024");
 }
 
-std::string authHeaders(const Credentials& credentials)
-{
-    struct Visitor {
-        std::string operator()(const NoCredentials&) const { return {}; }
-        std::string operator()(const ApiKey& k) const
-        {
-            requireHeaderSafe(k.key, "API key");
-            requireHeaderSafe(k.siteId, "site ID");
-            requireHeaderSafe(k.accountId, "account ID");
-            if (k.key.empty())
-                throw Exception(invalidArgument("API key is empty"));
-            std::string h = "Authorization: " + k.key + "\r\n";
-            if (!k.siteId.empty())
-                h += "wix-site-id: " + k.siteId + "\r\n";
-            if (!k.accountId.empty())
-                h += "wix-account-id: " + k.accountId + "\r\n";
-            return h;
-        }
-        std::string operator()(const AccessToken& t) const
-        {
-            requireHeaderSafe(t.token, "access token");
-            if (t.token.empty())
-                throw Exception(invalidArgument("access token is empty"));
-            return "Authorization: " + t.token + "\r\n";
-        }
-    };
-    return std::visit(Visitor{}, credentials);
-}
-
 const ClientOptions& validated(const ClientOptions& o)
 {
     validate(o);
@@ -104,9 +60,8 @@ const ClientOptions& validated(const ClientOptions& o)
 // The error of a call ended by its caller or by the Client's destruction.
 Error interrupted(Errc code, int attempts)
 {
-    Error e;
-    e.code = make_error_code(code);
-    e.message = code == Errc::cancelled ? "cancelled by the caller" : "client destroyed while the call was in flight";
+    Error e = makeError(code, code == Errc::cancelled ? "cancelled by the caller"
+                                                      : "client destroyed while the call was in flight");
     e.attempts = attempts;
     return e;
 }
@@ -116,6 +71,7 @@ struct Request {
     std::string target;
     std::string body;
     bool idempotent;
+    bool authenticated = true; // false only for the token endpoint itself
 };
 
 } // namespace
@@ -127,7 +83,9 @@ public:
         , options_(std::move(options))
         , origin_(parseOrigin(options_.baseUrl))
         , fixedHeaders_("Host: " + origin_.hostHeader + "\r\nUser-Agent: wix-inbox-cpp/" WIX_INBOX_VERSION
-                        "\r\nAccept: application/json\r\n" + authHeaders(options_.credentials))
+                        "\r\nAccept: application/json\r\n")
+        , auth_(executor_, options_.credentials,
+                [this](Clock::time_point deadline) { return fetchToken(deadline); })
         , transport_(std::make_shared<detail::Transport>(executor_, origin_, options_.tls,
                                                          options_.maxResponseHeaderBytes,
                                                          options_.maxResponseBodyBytes))
@@ -139,6 +97,8 @@ public:
     }
 
     std::string path(std::string_view rest) const { return origin_.pathPrefix + "/inbox/v2/" + std::string(rest); }
+    /// Token requests go to the same origin, through the same pool and retry policy.
+    net::awaitable<Result<detail::OAuthToken>> fetchToken(Clock::time_point deadline);
 
     template <class T>
     net::awaitable<Result<T>> call(Request request, CallOptions options, Result<T> (*decode)(std::string_view));
@@ -162,8 +122,9 @@ private:
         return *origin;
     }
 
-    std::string serialize(const Request& r);
-    net::awaitable<Attempt> attempt(const Request& request, Clock::time_point deadline);
+    std::string serialize(const Request& r, const std::string& authHeaders);
+    net::awaitable<Attempt> attempt(const Request& request, const std::string& authHeaders,
+                                    Clock::time_point deadline);
     net::awaitable<bool> sleep(std::chrono::milliseconds delay);
     double draw();
 
@@ -171,6 +132,7 @@ private:
     ClientOptions options_;
     detail::Origin origin_;
     std::string fixedHeaders_;
+    detail::Authenticator auth_;
     std::shared_ptr<detail::Transport> transport_;
     std::shared_ptr<detail::ConnectionPool> pool_;
     detail::RetryBudget budget_;
@@ -184,11 +146,11 @@ private:
     std::atomic<std::uint64_t> calls_{0}, attempts_{0}, retries_{0};
 };
 
-std::string Client::Impl::serialize(const Request& r)
+std::string Client::Impl::serialize(const Request& r, const std::string& authHeaders)
 {
     std::string out;
-    out.reserve(256 + fixedHeaders_.size() + r.target.size() + r.body.size());
-    out.append(r.method).append(" ").append(r.target).append(" HTTP/1.1\r\n").append(fixedHeaders_);
+    out.reserve(256 + fixedHeaders_.size() + authHeaders.size() + r.target.size() + r.body.size());
+    out.append(r.method).append(" ").append(r.target).append(" HTTP/1.1\r\n").append(fixedHeaders_).append(authHeaders);
     {
         std::lock_guard lock(mutex_);
         if (!consistent_.empty())
@@ -209,9 +171,10 @@ double Client::Impl::draw()
 // One attempt: borrow a connection, exchange, give it back. A reused connection that fails
 // before any response byte was closed by the server while idle: the request is sent once
 // more on a fresh connection (only when it is safe to send twice).
-net::awaitable<Client::Impl::Attempt> Client::Impl::attempt(const Request& request, Clock::time_point deadline)
+net::awaitable<Client::Impl::Attempt> Client::Impl::attempt(const Request& request, const std::string& authHeaders,
+                                                           Clock::time_point deadline)
 {
-    const std::string bytes = serialize(request);
+    const std::string bytes = serialize(request, authHeaders);
     Attempt result;
     for (bool fresh = false;; fresh = true) {
         auto lease = co_await pool_->acquire(deadline, fresh);
@@ -281,11 +244,29 @@ net::awaitable<Result<T>> Client::Impl::call(Request request, CallOptions option
                              deadline);
     std::string lastTransient;
     Result<T> outcome = Error{};
+    bool refreshedAfter401 = false;
 
     for (;;) {
+        std::string authHeaders;
+        if (request.authenticated) {
+            auto headers = co_await auth_.headers(deadline);
+            if (!headers) {
+                Error error = std::move(headers).error();
+                error.attempts = retry.attempts();
+                outcome = std::move(error);
+                break;
+            }
+            authHeaders = std::move(*headers);
+        }
         retry.startAttempt();
         ++attempts_;
-        auto result = co_await attempt(request, deadline);
+        auto result = co_await attempt(request, authHeaders, deadline);
+        // A rejected token is replaced once, whatever the retry policy says.
+        if (result.response && result.response->status == 401 && request.authenticated && !refreshedAfter401
+            && auth_.rejected(authHeaders)) {
+            refreshedAfter401 = true;
+            continue;
+        }
 
         Error error;
         std::optional<std::chrono::milliseconds> retryAfter;
@@ -360,6 +341,17 @@ void Client::Impl::shutdown()
     pool_->shutdown();
 }
 
+net::awaitable<Result<detail::OAuthToken>> Client::Impl::fetchToken(Clock::time_point deadline)
+{
+    const auto& app = std::get<OAuthApp>(options_.credentials);
+    Request request{"POST", origin_.pathPrefix + "/oauth2/token", detail::encodeTokenRequest(app), true, false};
+    CallOptions options;
+    options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (options.timeout->count() <= 0)
+        co_return makeError(Errc::timeout, "deadline expired before the token request");
+    co_return co_await call<detail::OAuthToken>(std::move(request), options, &detail::decodeTokenResponse);
+}
+
 ClientStats Client::Impl::stats() const
 {
     ClientStats s;
@@ -368,6 +360,7 @@ ClientStats Client::Impl::stats() const
     s.attempts = attempts_.load();
     s.retries = retries_.load();
     s.retryBudgetTokens = budget_.tokens();
+    s.tokenRequests = auth_.tokenRequests();
     return s;
 }
 
@@ -396,7 +389,7 @@ Client& Client::operator=(Client&& other) noexcept
 net::awaitable<Result<Conversation>> Client::getConversation(std::string conversationId, CallOptions options)
 {
     if (!isValidGuid(conversationId))
-        co_return invalidArgument("conversation ID is not a GUID");
+        co_return makeError(Errc::invalidArgument, "conversation ID is not a GUID");
     auto impl = impl_;
     Request request{"GET", impl->path("conversations/" + conversationId), {}, true};
     co_return co_await net::co_spawn(
@@ -408,7 +401,7 @@ net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConve
                                                                                         CallOptions options)
 {
     if (!isValidGuid(participant.id()))
-        co_return invalidArgument(std::string(participant.wireField()) + " is not a GUID");
+        co_return makeError(Errc::invalidArgument, std::string(participant.wireField()) + " is not a GUID");
     auto impl = impl_;
     Request request{"POST", impl->path("conversations"), encodeGetOrCreateConversationRequest(participant), true};
     co_return co_await net::co_spawn(

@@ -39,7 +39,7 @@ std::string env(const char* name)
 }
 
 struct Global {
-    std::string baseUrl, apiKey, siteId, accountId, accessToken, caFile;
+    std::string baseUrl, apiKey, siteId, accountId, accessToken, appId, appSecret, instanceId, caFile;
     bool emulator = false;
     unsigned timeoutMs = 30000;
     int attempts = 4;
@@ -49,7 +49,7 @@ struct Global {
 po::options_description globalOptions(Global& g)
 {
     po::options_description d("Global options (credentials also from WIX_API_KEY, WIX_SITE_ID, WIX_ACCOUNT_ID, "
-                              "WIX_ACCESS_TOKEN)");
+                              "WIX_ACCESS_TOKEN, WIX_APP_ID, WIX_APP_SECRET, WIX_INSTANCE_ID)");
     // Secrets get no default_value: --help must never print one.
     d.add_options()
         ("help,h", "show this help")
@@ -59,6 +59,9 @@ po::options_description globalOptions(Global& g)
         ("site-id", po::value(&g.siteId), "wix-site-id for API-key calls")
         ("account-id", po::value(&g.accountId), "wix-account-id for API-key calls")
         ("access-token", po::value(&g.accessToken), "static access token")
+        ("app-id", po::value(&g.appId), "OAuth app ID (client credentials)")
+        ("app-secret", po::value(&g.appSecret), "OAuth app secret")
+        ("instance-id", po::value(&g.instanceId), "app instance ID")
         ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM)")
         ("emulator", po::bool_switch(&g.emulator), "use the embedded emulator even if a URL or credentials are set")
         ("timeout-ms", po::value(&g.timeoutMs)->default_value(30000), "deadline of each call, retries included")
@@ -102,9 +105,9 @@ int main(int argc, char** argv)
     g.siteId = env("WIX_SITE_ID");
     g.accountId = env("WIX_ACCOUNT_ID");
     g.accessToken = env("WIX_ACCESS_TOKEN");
-    if (!env("WIX_APP_ID").empty() || !env("WIX_APP_SECRET").empty())
-        return fatal("OAuth app credentials (WIX_APP_ID/WIX_APP_SECRET) are not supported yet; use an API key or "
-                     "an access token");
+    g.appId = env("WIX_APP_ID");
+    g.appSecret = env("WIX_APP_SECRET");
+    g.instanceId = env("WIX_INSTANCE_ID");
 
     auto global = globalOptions(g);
     po::options_description hidden;
@@ -180,7 +183,7 @@ int main(int argc, char** argv)
 
     // Where to send calls.
     inbox::ClientOptions options;
-    const bool hasCredentials = !g.apiKey.empty() || !g.accessToken.empty();
+    const bool hasCredentials = !g.apiKey.empty() || !g.accessToken.empty() || !g.appId.empty();
     std::unique_ptr<inbox::emulator::Emulator> emulator;
     if (g.emulator || (g.baseUrl.empty() && !hasCredentials)) {
         inbox::emulator::Options eo;
@@ -194,7 +197,9 @@ int main(int argc, char** argv)
         if (!g.baseUrl.empty())
             options.baseUrl = g.baseUrl;
         options.tls.caFile = g.caFile;
-        if (!g.accessToken.empty())
+        if (!g.appId.empty())
+            options.credentials = inbox::OAuthApp{g.appId, g.appSecret, g.instanceId};
+        else if (!g.accessToken.empty())
             options.credentials = inbox::AccessToken{g.accessToken};
         else if (!g.apiKey.empty())
             options.credentials = inbox::ApiKey{g.apiKey, g.siteId, g.accountId};

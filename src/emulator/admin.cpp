@@ -27,7 +27,9 @@ std::string toJson(const Stats& s)
                                         {"byRoute", std::move(byRoute)},
                                         {"byStatus", std::move(byStatus)},
                                         {"faults", std::move(faults)},
-                                        {"conversations", s.conversations}});
+                                        {"conversations", s.conversations},
+                                        {"tokensIssued", s.tokensIssued},
+                                        {"authRejected", s.authRejected}});
 }
 
 std::string toJson(const Faults& f)

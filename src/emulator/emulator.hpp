@@ -37,6 +37,16 @@ struct Faults {
     std::uint64_t seed = 1;
 };
 
+/// What the emulator demands of API requests. Off by default: anything is served.
+/// `POST /oauth2/token` (client credentials) issues tokens in any mode.
+struct Auth {
+    bool required = false;
+    std::vector<std::string> apiKeys;        ///< accepted with wix-site-id or wix-account-id
+    std::vector<std::string> accessTokens;   ///< static tokens
+    std::map<std::string, std::string> apps; ///< OAuth app ID → app secret
+    std::chrono::seconds tokenLifetime{14400};
+};
+
 struct Options {
     std::uint16_t port = 0;       ///< 0: a free port
     std::string address = "127.0.0.1";
@@ -47,6 +57,7 @@ struct Options {
     /// Names the certificate is valid for (IP addresses or DNS names).
     std::vector<std::string> certificateNames{"127.0.0.1", "localhost"};
     Faults faults;
+    Auth auth;
     std::size_t maxHeaderBytes = 16 * 1024; ///< larger: 431
     std::size_t maxBodyBytes = 64 * 1024;   ///< larger: 413
 };
@@ -60,6 +71,8 @@ struct Stats {
     std::map<int, std::uint64_t> byStatus;
     std::map<std::string, std::uint64_t> faults;    ///< injected faults by kind
     std::uint64_t conversations = 0;
+    std::uint64_t tokensIssued = 0;
+    std::uint64_t authRejected = 0;  ///< requests answered 401/403
 };
 
 class Emulator {
@@ -80,6 +93,8 @@ public:
     Faults faults() const;
     /// Forgets conversations, statistics and restarts the fault sequence from its seed.
     void reset();
+    /// Invalidates every issued OAuth token (their next use gets 401).
+    void revokeTokens();
     void stop();
 
     class Impl;

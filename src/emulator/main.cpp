@@ -15,7 +15,8 @@ int main(int argc, char** argv)
 {
     wix::inbox::emulator::Options options;
     auto& f = options.faults;
-    unsigned idleMs = 0, latencyMinMs = 0, latencyMaxMs = 0;
+    unsigned idleMs = 0, latencyMinMs = 0, latencyMaxMs = 0, tokenLifetime = 14400;
+    std::vector<std::string> apps;
     po::options_description desc("wix-inbox-emulator: a local HTTPS stand-in for the Wix Inbox v2 Conversations API.\n"
                                  "Prints one JSON line {\"url\", \"ca_file\"} and serves until SIGINT/SIGTERM.\n\n"
                                  "Options");
@@ -40,7 +41,12 @@ int main(int argc, char** argv)
         ("latency-min-ms", po::value(&latencyMinMs)->default_value(0), "added latency, lower bound")
         ("latency-max-ms", po::value(&latencyMaxMs)->default_value(0), "added latency, upper bound")
         ("idle-timeout-ms", po::value(&idleMs)->default_value(0), "close connections idle this long (0: 5 min)")
-        ("idle-timeout-hint", po::bool_switch(&f.idleTimeoutHint), "announce the idle timeout in Keep-Alive");
+        ("idle-timeout-hint", po::bool_switch(&f.idleTimeoutHint), "announce the idle timeout in Keep-Alive")
+        ("require-auth", po::bool_switch(&options.auth.required), "answer 401/403 to API calls without valid credentials")
+        ("api-key", po::value(&options.auth.apiKeys)->composing(), "an accepted API key (repeatable)")
+        ("access-token", po::value(&options.auth.accessTokens)->composing(), "an accepted static token (repeatable)")
+        ("app", po::value(&apps)->composing(), "an OAuth app as APP_ID:APP_SECRET (repeatable)")
+        ("token-lifetime", po::value(&tokenLifetime)->default_value(14400), "lifetime of issued tokens, seconds");
     try {
         po::variables_map vm;
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -53,6 +59,15 @@ int main(int argc, char** argv)
         std::cerr << "wix-inbox-emulator: " << e.what() << "\n";
         return 1;
     }
+    for (const auto& app : apps) {
+        const auto colon = app.find(':');
+        if (colon == std::string::npos || colon == 0) {
+            std::cerr << "wix-inbox-emulator: --app takes APP_ID:APP_SECRET\n";
+            return 1;
+        }
+        options.auth.apps[app.substr(0, colon)] = app.substr(colon + 1);
+    }
+    options.auth.tokenLifetime = std::chrono::seconds(tokenLifetime);
     f.idleTimeout = std::chrono::milliseconds(idleMs);
     f.latencyMin = std::chrono::milliseconds(latencyMinMs);
     f.latencyMax = std::chrono::milliseconds(std::max(latencyMinMs, latencyMaxMs));

@@ -29,6 +29,10 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unordered_map>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace wix::inbox::emulator {
 namespace net = boost::asio;
@@ -37,6 +41,7 @@ namespace http = beast::http;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -83,6 +88,7 @@ public:
         return faults_;
     }
     void reset();
+    void revokeTokens();
 
     std::uint16_t port = 0;
     std::string address;
@@ -91,7 +97,9 @@ public:
 private:
     net::awaitable<void> accept();
     net::awaitable<void> session(tcp::socket socket);
-    Answer answer(std::string_view method, std::string_view target, std::string_view body);
+    Answer answer(const http::request<http::string_body>& request);
+    std::optional<ServiceResponse> authenticate(const http::request<http::string_body>& request);
+    ServiceResponse issueToken(std::string_view body);
     ServiceResponse admin(std::string_view method, std::string_view path, std::string_view body);
     std::string serialize(const ServiceResponse& r, bool keepAlive, std::chrono::milliseconds idle, bool idleHint);
     void count(Route route, int status);
@@ -115,6 +123,10 @@ private:
     std::array<std::atomic<std::uint64_t>, 600> byStatus_{};
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Fault::count)> faultCounts_{};
     std::string requestIdPrefix_;
+
+    std::mutex tokensMutex_;
+    std::unordered_map<std::string, Clock::time_point> tokens_; // issued OAuth tokens → expiry
+    std::atomic<std::uint64_t> tokensIssued_{0}, authRejected_{0};
 };
 
 Emulator::Impl::Impl(Options options) : options_(std::move(options))
@@ -184,7 +196,8 @@ void Emulator::Impl::setFaults(const Faults& f)
 void Emulator::Impl::reset()
 {
     service_.reset();
-    for (auto* counter : {&requests_, &handshakes_, &resumed_, &accepted_})
+    revokeTokens();
+    for (auto* counter : {&requests_, &handshakes_, &resumed_, &accepted_, &tokensIssued_, &authRejected_})
         counter->store(0);
     for (auto& c : byRoute_)
         c.store(0);
@@ -212,6 +225,8 @@ Stats Emulator::Impl::stats() const
         if (const auto n = faultCounts_[i].load())
             s.faults[std::string(faultNames[i])] = n;
     s.conversations = service_.conversationCount();
+    s.tokensIssued = tokensIssued_.load();
+    s.authRejected = authRejected_.load();
     return s;
 }
 
@@ -240,11 +255,88 @@ ServiceResponse Emulator::Impl::admin(std::string_view method, std::string_view 
         reset();
         return {200, "{}", {}};
     }
+    if (path == "/_emulator/revoke-tokens" && method == "POST") {
+        revokeTokens();
+        return {200, "{}", {}};
+    }
     return {404, applicationErrorBody("no such admin endpoint", "NOT_FOUND"), {}};
 }
 
-Answer Emulator::Impl::answer(std::string_view method, std::string_view target, std::string_view body)
+void Emulator::Impl::revokeTokens()
 {
+    std::lock_guard lock(tokensMutex_);
+    tokens_.clear();
+}
+
+ServiceResponse Emulator::Impl::issueToken(std::string_view body)
+{
+    boost::system::error_code ec;
+    const auto root = boost::json::parse(body, ec);
+    const auto* o = (!ec && root.is_object()) ? &root.get_object() : nullptr;
+    auto field = [&](std::string_view key) -> std::string {
+        const auto* v = o ? o->if_contains(key) : nullptr;
+        return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
+    };
+    if (!o || field("grant_type") != "client_credentials" || field("client_id").empty())
+        return {400, validationErrorBody("grant_type client_credentials with client_id is required", "grant_type",
+                                         "REQUIRED_FIELD"),
+                {}};
+    const auto app = options_.auth.apps.find(field("client_id"));
+    if (app == options_.auth.apps.end() || app->second != field("client_secret") || field("instance_id").empty()) {
+        ++authRejected_;
+        return {401, applicationErrorBody("invalid client credentials", "UNAUTHENTICATED"), {}};
+    }
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    char token[40];
+    std::snprintf(token, sizeof token, "emu-%016llx%016llx", static_cast<unsigned long long>(random()),
+                  static_cast<unsigned long long>(random()));
+    {
+        std::lock_guard lock(tokensMutex_);
+        tokens_[token] = Clock::now() + options_.auth.tokenLifetime;
+    }
+    ++tokensIssued_;
+    return {200,
+            boost::json::serialize(boost::json::object{{"access_token", token},
+                                                       {"token_type", "Bearer"},
+                                                       {"expires_in", options_.auth.tokenLifetime.count()}}),
+            {}};
+}
+
+// Nothing when the request may proceed; otherwise the 401/403 to send.
+std::optional<ServiceResponse> Emulator::Impl::authenticate(const http::request<http::string_body>& request)
+{
+    const auto& auth = options_.auth;
+    if (!auth.required)
+        return std::nullopt;
+    const std::string presented(request[http::field::authorization]);
+    auto reject = [&](int status, std::string_view message, std::string_view code) {
+        ++authRejected_;
+        return ServiceResponse{status, applicationErrorBody(message, code), {}};
+    };
+    if (presented.empty())
+        return reject(401, "missing Authorization header", "UNAUTHENTICATED");
+    auto listed = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), presented) != v.end(); };
+    if (listed(auth.apiKeys)) {
+        if (request["wix-site-id"].empty() && request["wix-account-id"].empty())
+            return reject(403, "an API key needs wix-site-id or wix-account-id", "MISSING_SITE_OR_ACCOUNT_ID");
+        return std::nullopt;
+    }
+    if (listed(auth.accessTokens))
+        return std::nullopt;
+    {
+        std::lock_guard lock(tokensMutex_);
+        const auto it = tokens_.find(presented);
+        if (it != tokens_.end() && Clock::now() < it->second)
+            return std::nullopt;
+    }
+    return reject(401, "invalid or expired credentials", "UNAUTHENTICATED");
+}
+
+Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
+{
+    const std::string_view method = request.method_string();
+    const std::string_view target = request.target();
+    const std::string_view body = request.body();
     Answer a;
     const std::string_view path = target.substr(0, target.find('?'));
     if (path.starts_with("/_emulator/")) {
@@ -289,7 +381,14 @@ Answer Emulator::Impl::answer(std::string_view method, std::string_view target, 
     case Fault::status504: a.response = {504, "", {}}; break;
     case Fault::malformedJson: a.response = {200, R"({"conversation": {"id": "6202c3bb-)", {}}; break;
     default:
-        a.response = service_.handle({method, target, body});
+        if (path == "/oauth2/token" || path == "/crm/oauth2/token") {
+            a.response = method == "POST" ? issueToken(body)
+                                          : ServiceResponse{405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"), {}};
+        } else if (auto refused = authenticate(request)) {
+            a.response = std::move(*refused);
+        } else {
+            a.response = service_.handle({method, target, body});
+        }
         break;
     }
     if (a.fault != Fault::none)
@@ -383,7 +482,7 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
 
         const auto& request = parser.get();
         const bool keepAlive = request.keep_alive();
-        Answer a = answer(request.method_string(), request.target(), request.body());
+        Answer a = answer(request);
 
         if (a.latency.count() > 0) {
             net::steady_timer timer(co_await net::this_coro::executor);
@@ -452,6 +551,10 @@ Faults Emulator::faults() const
 void Emulator::reset()
 {
     impl_->reset();
+}
+void Emulator::revokeTokens()
+{
+    impl_->revokeTokens();
 }
 void Emulator::stop()
 {

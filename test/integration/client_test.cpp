@@ -351,6 +351,23 @@ BOOST_AUTO_TEST_CASE(api_key_headers_are_sent_and_never_echoed)
     }
 }
 
+BOOST_AUTO_TEST_CASE(consistency_header_is_echoed_on_later_requests)
+{
+    test::ScriptedServer server(test::rawResponse("404 Not Found", "", "X-Wix-Consistent: v-42\r\n"));
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        ClientOptions o;
+        o.baseUrl = server.url();
+        o.tls.caFile = server.caFile();
+        Client client(ioc.get_executor(), o);
+        co_await client.getConversation(guid(1));
+        BOOST_TEST(server.lastRequest().find("X-Wix-Consistent") == std::string::npos);
+        co_await client.getConversation(guid(2));
+        BOOST_TEST(server.lastRequest().find("\r\nX-Wix-Consistent: v-42\r\n") != std::string::npos);
+        co_return true;
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(invalid_options_are_rejected)
 {
     net::io_context ioc;

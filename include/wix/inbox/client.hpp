@@ -67,6 +67,7 @@ struct ClientStats {
     std::uint64_t attempts = 0;  ///< Requests sent or tried, retries included.
     std::uint64_t retries = 0;   ///< attempts beyond the first of each call.
     double retryBudgetTokens = 0;
+    std::uint64_t tokenRequests = 0; ///< OAuth token requests made (OAuthApp credentials).
 };
 
 /// A client of one Wix origin. Cheap to share: all calls may run concurrently from any

@@ -1,0 +1,204 @@
+#include "auth.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace wix::inbox::detail {
+namespace net = boost::asio;
+namespace json = boost::json;
+using namespace std::string_view_literals;
+
+namespace {
+
+// Header values must not smuggle extra headers. The value itself is never echoed: it may
+// be a secret.
+void requireHeaderSafe(std::string_view value, std::string_view what, bool allowEmpty = false)
+{
+    if (!allowEmpty && value.empty())
+        throw Exception(makeError(Errc::invalidArgument, std::string(what) + " is empty"));
+    if (value.find_first_of("\r\n\0"sv) != std::string_view::npos)
+        throw Exception(makeError(Errc::invalidArgument, std::string(what) + " contains a line break or NUL"));
+}
+
+std::string fixedHeaders(const Credentials& credentials)
+{
+    if (const auto* k = std::get_if<ApiKey>(&credentials)) {
+        requireHeaderSafe(k->key, "API key");
+        requireHeaderSafe(k->siteId, "site ID", true);
+        requireHeaderSafe(k->accountId, "account ID", true);
+        std::string h = "Authorization: " + k->key + "\r\n";
+        if (!k->siteId.empty())
+            h += "wix-site-id: " + k->siteId + "\r\n";
+        if (!k->accountId.empty())
+            h += "wix-account-id: " + k->accountId + "\r\n";
+        return h;
+    }
+    if (const auto* t = std::get_if<AccessToken>(&credentials)) {
+        requireHeaderSafe(t->token, "access token");
+        return "Authorization: " + t->token + "\r\n";
+    }
+    if (const auto* app = std::get_if<OAuthApp>(&credentials)) {
+        requireHeaderSafe(app->appId, "app ID");
+        requireHeaderSafe(app->appSecret, "app secret");
+        requireHeaderSafe(app->instanceId, "instance ID");
+    }
+    if (const auto* p = std::get_if<TokenProvider>(&credentials); p && !p->token)
+        throw Exception(makeError(Errc::invalidArgument, "token provider is empty"));
+    return {};
+}
+
+} // namespace
+
+Result<OAuthToken> decodeTokenResponse(std::string_view body)
+{
+    boost::system::error_code ec;
+    json::parse_options options;
+    options.max_depth = 16;
+    const json::value root = json::parse(body, ec, {}, options);
+    const json::object* o = (!ec && root.is_object()) ? &root.get_object() : nullptr;
+    const json::value* token = o ? o->if_contains("access_token") : nullptr;
+    if (!token || !token->is_string() || token->get_string().empty())
+        return makeError(Errc::decodeError, "token response lacks 'access_token'");
+    OAuthToken out;
+    out.accessToken = std::string(token->get_string());
+    if (out.accessToken.find_first_of("\r\n\0"sv) != std::string::npos)
+        return makeError(Errc::decodeError, "token response holds a malformed 'access_token'");
+    out.expiresIn = std::chrono::seconds(14400); // the documented lifetime when none is given
+    if (const auto* expires = o->if_contains("expires_in"); expires && expires->is_number())
+        out.expiresIn = std::chrono::seconds(std::clamp<std::int64_t>(expires->to_number<std::int64_t>(), 0, 86400 * 365));
+    return out;
+}
+
+std::string encodeTokenRequest(const OAuthApp& app)
+{
+    return json::serialize(json::object{{"grant_type", "client_credentials"},
+                                        {"client_id", app.appId},
+                                        {"client_secret", app.appSecret},
+                                        {"instance_id", app.instanceId}});
+}
+
+Authenticator::Authenticator(net::any_io_executor executor, Credentials credentials, FetchToken fetch)
+    : executor_(std::move(executor))
+    , credentials_(std::move(credentials))
+    , fetch_(std::move(fetch))
+    , fixed_(fixedHeaders(credentials_))
+{
+}
+
+net::awaitable<Result<std::string>> Authenticator::headers(Clock::time_point deadline)
+{
+    if (std::holds_alternative<OAuthApp>(credentials_))
+        co_return co_await oauthHeaders(deadline);
+    if (const auto* provider = std::get_if<TokenProvider>(&credentials_)) {
+        auto token = co_await provider->token();
+        if (!token) {
+            Error e = token.error();
+            e.cause = e.code;
+            e.code = make_error_code(Errc::authFailed);
+            co_return e;
+        }
+        if (token->empty() || token->find_first_of("\r\n\0"sv) != std::string::npos)
+            co_return makeError(Errc::authFailed, "token provider returned an empty or malformed token");
+        co_return "Authorization: " + *token + "\r\n";
+    }
+    co_return fixed_;
+}
+
+template <class Token>
+auto Authenticator::waitForRefresh(net::steady_timer& timer, std::uint64_t generation, Token&& token)
+{
+    return net::async_initiate<Token, void(boost::system::error_code)>(
+        [this, &timer, generation](auto handler) {
+            std::lock_guard lock(mutex_);
+            if (generation_ != generation) { // it ended before we got here
+                const auto ex = net::get_associated_executor(handler, executor_);
+                net::post(ex, [h = std::move(handler)]() mutable { std::move(h)(net::error::operation_aborted); });
+                return;
+            }
+            waiting_.insert(&timer);
+            timer.async_wait(std::move(handler)); // woken by cancel() when the refresh ends
+        },
+        token);
+}
+
+// Single flight: the first caller that finds no fresh token fetches one; the others wait
+// for it and share its outcome, good or bad.
+net::awaitable<Result<std::string>> Authenticator::oauthHeaders(Clock::time_point deadline)
+{
+    const auto& app = std::get<OAuthApp>(credentials_);
+    for (;;) {
+        std::uint64_t generation = 0;
+        bool mine = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (!token_.empty() && Clock::now() < refreshAt_)
+                co_return "Authorization: " + token_ + "\r\n";
+            if (!refreshing_) {
+                refreshing_ = mine = true;
+                ++tokenRequests_;
+            }
+            generation = generation_;
+        }
+        if (mine) {
+            auto fetched = co_await fetch_(deadline);
+            std::lock_guard lock(mutex_);
+            refreshing_ = false;
+            ++generation_;
+            for (auto* timer : waiting_)
+                timer->cancel();
+            if (!fetched) {
+                Error e = std::move(fetched).error();
+                e.cause = e.code;
+                e.code = make_error_code(Errc::authFailed);
+                e.message = "token request failed: " + (e.message.empty() ? e.cause.message() : e.message);
+                token_.clear();
+                lastRefreshError_ = e;
+                co_return e;
+            }
+            const auto margin = std::min<std::chrono::seconds>(app.refreshMargin, fetched->expiresIn / 2);
+            token_ = std::move(fetched->accessToken);
+            refreshAt_ = Clock::now() + fetched->expiresIn - margin;
+            lastRefreshError_.reset();
+            co_return "Authorization: " + token_ + "\r\n";
+        }
+
+        net::steady_timer timer(co_await net::this_coro::executor);
+        timer.expires_at(deadline);
+        auto [ec] = co_await waitForRefresh(timer, generation, net::as_tuple(net::use_awaitable));
+        const bool cancelled =
+            (co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none;
+        std::lock_guard lock(mutex_);
+        waiting_.erase(&timer);
+        if (!ec)
+            co_return makeError(Errc::timeout, "deadline expired waiting for an access token");
+        if (cancelled)
+            co_return makeError(Errc::cancelled, "cancelled while waiting for an access token");
+        if (generation_ != generation && token_.empty() && lastRefreshError_)
+            co_return *lastRefreshError_;
+    }
+}
+
+bool Authenticator::rejected(const std::string& used)
+{
+    if (std::holds_alternative<TokenProvider>(credentials_))
+        return true;
+    if (!std::holds_alternative<OAuthApp>(credentials_))
+        return false;
+    std::lock_guard lock(mutex_);
+    if (!token_.empty() && used == "Authorization: " + token_ + "\r\n")
+        token_.clear(); // others may already have replaced it: then keep theirs
+    return true;
+}
+
+std::uint64_t Authenticator::tokenRequests() const
+{
+    std::lock_guard lock(mutex_);
+    return tokenRequests_;
+}
+
+} // namespace wix::inbox::detail

@@ -1,0 +1,199 @@
+// Authentication against the emulator with credentials required, over real TLS.
+#define BOOST_TEST_MODULE auth
+#include <boost/test/unit_test.hpp>
+
+#include "support.hpp"
+
+#include <wix/inbox.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+using namespace wix::inbox;
+using namespace std::chrono_literals;
+using emulator::Emulator;
+using test::guid;
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::string apiKey = "KEY-s3cr3t-api-key";
+const std::string staticToken = "TOKEN-s3cr3t-static";
+const std::string appSecret = "APP-s3cr3t-secret";
+
+emulator::Options secured(std::chrono::seconds tokenLifetime = 14400s)
+{
+    emulator::Options o;
+    o.auth.required = true;
+    o.auth.apiKeys = {apiKey};
+    o.auth.accessTokens = {staticToken};
+    o.auth.apps = {{"app-1", appSecret}};
+    o.auth.tokenLifetime = tokenLifetime;
+    return o;
+}
+
+ClientOptions with(const Emulator& e, Credentials c)
+{
+    auto o = test::optionsFor(e);
+    o.credentials = std::move(c);
+    return o;
+}
+
+// Calls getOrCreate once; returns the result.
+Result<GetOrCreateConversationResponse> callOnce(const Emulator& e, Credentials c, ClientStats* stats = nullptr)
+{
+    net::io_context ioc;
+    return test::run(ioc, [&]() -> net::awaitable<Result<GetOrCreateConversationResponse>> {
+        Client client(ioc.get_executor(), with(e, std::move(c)));
+        auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)));
+        if (stats)
+            *stats = client.stats();
+        co_return r;
+    }());
+}
+
+bool mentionsSecret(const std::string& text)
+{
+    return text.find("s3cr3t") != std::string::npos;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(each_credential_kind_succeeds)
+{
+    Emulator emu(secured());
+    BOOST_TEST(callOnce(emu, ApiKey{apiKey, "site-1", ""}).has_value());
+    BOOST_TEST(callOnce(emu, ApiKey{apiKey, "", "account-1"}).has_value());
+    BOOST_TEST(callOnce(emu, AccessToken{staticToken}).has_value());
+    ClientStats stats;
+    BOOST_TEST(callOnce(emu, OAuthApp{"app-1", appSecret, "instance-1"}, &stats).has_value());
+    BOOST_TEST(stats.tokenRequests == 1u);
+    BOOST_TEST(callOnce(emu, TokenProvider{[]() -> net::awaitable<Result<std::string>> { co_return staticToken; }})
+                   .has_value());
+    BOOST_TEST(emu.stats().tokensIssued == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_credentials_are_typed_errors_and_not_retried)
+{
+    Emulator emu(secured());
+    for (const Credentials& c : std::vector<Credentials>{NoCredentials{}, ApiKey{"KEY-s3cr3t-wrong", "site-1", ""},
+                                                         AccessToken{"TOKEN-s3cr3t-wrong"}}) {
+        auto r = callOnce(emu, c);
+        BOOST_REQUIRE(r.has_error());
+        BOOST_TEST(r.error().httpStatus == 401);
+        BOOST_TEST(r.error().applicationCode == "UNAUTHENTICATED");
+        BOOST_TEST(r.error().attempts == 1);
+        BOOST_TEST(!mentionsSecret(r.error().describe()));
+    }
+    auto noSite = callOnce(emu, ApiKey{apiKey, "", ""});
+    BOOST_REQUIRE(noSite.has_error());
+    BOOST_TEST(noSite.error().httpStatus == 403);
+    BOOST_TEST(noSite.error().attempts == 1);
+
+    auto badApp = callOnce(emu, OAuthApp{"app-1", "APP-s3cr3t-wrong", "instance-1"});
+    BOOST_REQUIRE(badApp.has_error());
+    BOOST_TEST(badApp.error().code == make_error_code(Errc::authFailed));
+    BOOST_TEST(badApp.error().httpStatus == 401);
+    BOOST_TEST(!mentionsSecret(badApp.error().describe()));
+    BOOST_TEST(emu.stats().byRoute.at("getOrCreateConversation") == 4u); // 4 API requests, each once
+    BOOST_TEST(emu.stats().tokensIssued == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_thousand_cold_calls_share_one_token_request)
+{
+    Emulator emu(secured());
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), with(emu, OAuthApp{"app-1", appSecret, "instance-1"}));
+        constexpr int calls = 1000;
+        int done = 0, failed = 0;
+        net::steady_timer allDone(ioc, Clock::time_point::max());
+        for (int i = 0; i < calls; ++i)
+            net::co_spawn(ioc, client.getOrCreateConversation(ParticipantId::member(guid(i))),
+                          [&](std::exception_ptr, Result<GetOrCreateConversationResponse> r) {
+                              failed += !r;
+                              if (++done == calls)
+                                  allDone.cancel();
+                          });
+        co_await allDone.async_wait(net::as_tuple(net::use_awaitable));
+        BOOST_TEST(failed == 0);
+        BOOST_TEST(client.stats().tokenRequests == 1u);
+        co_return true;
+    }());
+    BOOST_TEST(emu.stats().tokensIssued == 1u); // the emulator's own count proves it
+}
+
+BOOST_AUTO_TEST_CASE(tokens_are_refreshed_before_they_expire)
+{
+    Emulator emu(secured(2s)); // refreshed after half its life: 1 s
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), with(emu, OAuthApp{"app-1", appSecret, "instance-1"}));
+        BOOST_REQUIRE(co_await client.getOrCreateConversation(ParticipantId::member(guid(1))));
+        BOOST_REQUIRE(co_await client.getOrCreateConversation(ParticipantId::member(guid(2))));
+        BOOST_TEST(emu.stats().tokensIssued == 1u);
+        net::steady_timer later(ioc, 1200ms); // past the refresh point, before the expiry
+        co_await later.async_wait(net::use_awaitable);
+        BOOST_REQUIRE(co_await client.getOrCreateConversation(ParticipantId::member(guid(3))));
+        BOOST_TEST(emu.stats().tokensIssued == 2u);
+        BOOST_TEST(emu.stats().authRejected == 0u); // never sent an expired token
+        co_return true;
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(a_401_refreshes_the_token_exactly_once)
+{
+    Emulator emu(secured());
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), with(emu, OAuthApp{"app-1", appSecret, "instance-1"}));
+        BOOST_REQUIRE(co_await client.getOrCreateConversation(ParticipantId::member(guid(1))));
+        emu.revokeTokens(); // the cached token is now refused
+        auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)));
+        BOOST_REQUIRE_MESSAGE(r.has_value(), r.error().describe());
+        BOOST_TEST(client.stats().tokenRequests == 2u);
+        BOOST_TEST(emu.stats().authRejected == 1u);
+        co_return true;
+    }());
+    BOOST_TEST(emu.stats().tokensIssued == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_provider_that_keeps_failing_auth_is_asked_once_more_only)
+{
+    Emulator emu(secured());
+    int asked = 0;
+    auto r = callOnce(emu, TokenProvider{[&]() -> net::awaitable<Result<std::string>> {
+                          ++asked;
+                          co_return std::string("TOKEN-s3cr3t-stale");
+                      }});
+    BOOST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().httpStatus == 401);
+    BOOST_TEST(asked == 2);
+    BOOST_TEST(emu.stats().authRejected == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_transiently_failing_token_endpoint_is_retried)
+{
+    auto o = secured();
+    o.faults.status503 = 0.5;
+    o.faults.retryAfterSeconds = 0;
+    o.faults.seed = 7;
+    Emulator emu(o);
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        auto options = with(emu, OAuthApp{"app-1", appSecret, "instance-1"});
+        options.retry.maxAttempts = 30;
+        options.retryBudget.maxTokens = 0;
+        Client client(ioc.get_executor(), options);
+        for (int i = 0; i < 10; ++i) {
+            auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(i)));
+            BOOST_REQUIRE_MESSAGE(r.has_value(), r.error().describe());
+        }
+        BOOST_TEST(client.stats().retries > 0u);
+        BOOST_TEST(client.stats().tokenRequests == 1u);
+        co_return true;
+    }());
+    BOOST_TEST(emu.stats().tokensIssued == 1u);
+}
