@@ -14,7 +14,7 @@ ctest --test-dir "$root/build" --output-on-failure -j 2
 
 if $sanitizers; then
     echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
-    build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DWIX_INBOX_SANITIZE=address,undefined -DWIX_INBOX_BUILD_TOOLS=OFF
+    build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DWIX_INBOX_SANITIZE=address,undefined
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir "$root/build-asan" --output-on-failure -j 2
     echo "== ThreadSanitizer (multi-threaded tests)"
