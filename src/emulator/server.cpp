@@ -255,6 +255,10 @@ ServiceResponse Emulator::Impl::admin(std::string_view method, std::string_view 
         reset();
         return {200, "{}", {}};
     }
+    if (path == "/_emulator/promote" && method == "POST")
+        return service_.promote(body);
+    if (path == "/_emulator/seed" && method == "POST")
+        return service_.seed(body);
     if (path == "/_emulator/revoke-tokens" && method == "POST") {
         revokeTokens();
         return {200, "{}", {}};

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <optional>
+#include <variant>
 #include <random>
 
 namespace wix::inbox::emulator {
@@ -117,6 +118,45 @@ ServiceResponse Service::getConversation(std::string_view id)
     return {200, R"({"conversation":)" + found->json + "}", {}};
 }
 
+namespace {
+
+// A participant identity as "field:id" (e.g. "memberId:6202c3bb-...").
+std::string keyOf(std::string_view field, std::string_view id)
+{
+    return std::string(field) + ":" + std::string(id);
+}
+
+int rankOf(std::string_view field)
+{
+    return field == "anonymousVisitorId" ? 0 : field == "contactId" ? 1 : 2;
+}
+
+} // namespace
+
+std::variant<Service::Identity, ServiceResponse> Service::parseParticipant(const json::value* participant,
+                                                                          std::string_view path)
+{
+    const std::string where(path);
+    if (!participant || !participant->is_object())
+        return error(400, validationErrorBody(where + " is required", where, "REQUIRED_FIELD"));
+    Identity identity;
+    int given = 0;
+    for (std::string_view candidate : {"contactId", "anonymousVisitorId", "memberId"}) {
+        const auto* v = participant->get_object().if_contains(candidate);
+        if (!v || v->is_null())
+            continue;
+        ++given;
+        if (!v->is_string() || !isValidGuid(v->get_string()))
+            return error(400, validationErrorBody(std::string(candidate) + " must be a GUID",
+                                                  where + "." + std::string(candidate), "FORMAT"));
+        identity = {std::string(candidate), std::string(v->get_string())};
+    }
+    if (given != 1)
+        return error(400, validationErrorBody(where + " needs exactly one of contactId, anonymousVisitorId, memberId",
+                                              where, "ONE_OF"));
+    return identity;
+}
+
 ServiceResponse Service::getOrCreateConversation(std::string_view body)
 {
     boost::system::error_code ec;
@@ -125,35 +165,34 @@ ServiceResponse Service::getOrCreateConversation(std::string_view body)
     const json::value root = json::parse(body, ec, {}, options);
     if (ec || !root.is_object())
         return error(400, validationErrorBody("request body is not a JSON object", "participantId", "REQUIRED_FIELD"));
-    const auto* participant = root.get_object().if_contains("participantId");
-    if (!participant || !participant->is_object())
-        return error(400, validationErrorBody("participantId is required", "participantId", "REQUIRED_FIELD"));
+    auto parsed = parseParticipant(root.get_object().if_contains("participantId"), "participantId");
+    if (auto* refused = std::get_if<ServiceResponse>(&parsed))
+        return std::move(*refused);
+    auto [conversation, isNew] = getOrCreate(std::get<Identity>(parsed));
+    return {200, R"({"conversation":)" + conversation->json + R"(,"newConversation":)" + (isNew ? "true}" : "false}"),
+            {}};
+}
 
-    std::string_view field, id;
-    int given = 0;
-    for (std::string_view candidate : {"contactId", "anonymousVisitorId", "memberId"}) {
-        const auto* v = participant->get_object().if_contains(candidate);
-        if (!v || v->is_null())
-            continue;
-        ++given;
-        field = candidate;
-        if (!v->is_string() || !isValidGuid(v->get_string()))
-            return error(400, validationErrorBody(std::string(candidate) + " must be a GUID",
-                                                  "participantId." + std::string(candidate), "FORMAT"));
-        id = v->get_string();
+std::pair<std::shared_ptr<const Service::Conversation>, bool> Service::getOrCreate(Identity identity)
+{
+    std::string contactOfMember;
+    {
+        // A promoted identity now stands for the participant's current one.
+        std::lock_guard lock(identitiesMutex_);
+        for (auto it = promotedTo_.find(keyOf(identity.field, identity.id)); it != promotedTo_.end();
+             it = promotedTo_.find(keyOf(identity.field, identity.id)))
+            identity = it->second;
+        if (auto c = memberContacts_.find(identity.id); c != memberContacts_.end())
+            contactOfMember = c->second;
     }
-    if (given != 1)
-        return error(400, validationErrorBody("participantId needs exactly one of contactId, anonymousVisitorId, memberId",
-                                              "participantId", "ONE_OF"));
-
-    const std::string key = std::string(field) + ":" + std::string(id);
+    const std::string key = keyOf(identity.field, identity.id);
     Shard& shard = shardFor(key);
     {
         std::lock_guard lock(shard.mutex);
         if (auto it = shard.byParticipant.find(key); it != shard.byParticipant.end())
-            return {200, R"({"conversation":)" + it->second->json + R"(,"newConversation":false})", {}};
+            return {it->second, false};
     }
-    auto created = create(field, id);
+    auto created = create(identity.field, identity.id, contactOfMember);
     bool isNew = false;
     {
         std::lock_guard lock(shard.mutex);
@@ -166,16 +205,79 @@ ServiceResponse Service::getOrCreateConversation(std::string_view body)
         std::lock_guard lock(idShard.mutex);
         idShard.byId.emplace(created->id, created);
     }
-    return {200, R"({"conversation":)" + created->json + R"(,"newConversation":)" + (isNew ? "true}" : "false}"), {}};
+    return {created, isNew};
 }
 
-std::shared_ptr<const Service::Conversation> Service::create(std::string_view field, std::string_view participantId)
+ServiceResponse Service::promote(std::string_view body)
+{
+    boost::system::error_code ec;
+    const json::value root = json::parse(body, ec);
+    if (ec || !root.is_object())
+        return error(400, validationErrorBody("body must be {\"from\": ParticipantId, \"to\": ParticipantId}", "from",
+                                              "REQUIRED_FIELD"));
+    auto from = parseParticipant(root.get_object().if_contains("from"), "from");
+    if (auto* refused = std::get_if<ServiceResponse>(&from))
+        return std::move(*refused);
+    auto to = parseParticipant(root.get_object().if_contains("to"), "to");
+    if (auto* refused = std::get_if<ServiceResponse>(&to))
+        return std::move(*refused);
+    const auto& old = std::get<Identity>(from);
+    const auto& next = std::get<Identity>(to);
+    if (rankOf(next.field) <= rankOf(old.field))
+        return error(400, validationErrorBody("a participant is promoted visitor -> contact -> member only", "to",
+                                              "PROMOTION_ORDER"));
+    {
+        std::lock_guard lock(identitiesMutex_);
+        promotedTo_[keyOf(old.field, old.id)] = next;
+        if (next.field == "memberId" && old.field == "contactId")
+            memberContacts_[next.id] = old.id; // the member keeps the contact it was
+    }
+    // The old conversation is merged into the participant's next one: its ID is gone.
+    const std::string oldKey = keyOf(old.field, old.id);
+    std::shared_ptr<const Conversation> merged;
+    {
+        Shard& shard = shardFor(oldKey);
+        std::lock_guard lock(shard.mutex);
+        if (auto it = shard.byParticipant.find(oldKey); it != shard.byParticipant.end()) {
+            merged = it->second;
+            shard.byParticipant.erase(it);
+        }
+    }
+    if (merged) {
+        Shard& idShard = shardFor(merged->id);
+        std::lock_guard lock(idShard.mutex);
+        idShard.byId.erase(merged->id);
+    }
+    json::object answer{{"mergedConversationId", merged ? json::value(merged->id) : json::value(nullptr)}};
+    return {200, json::serialize(answer), {}};
+}
+
+ServiceResponse Service::seed(std::string_view body)
+{
+    boost::system::error_code ec;
+    const json::value root = json::parse(body, ec);
+    const auto* list = (!ec && root.is_object()) ? root.get_object().if_contains("participants") : nullptr;
+    if (!list || !list->is_array())
+        return error(400, validationErrorBody("body must be {\"participants\": [ParticipantId]}", "participants",
+                                              "REQUIRED_FIELD"));
+    std::uint64_t created = 0, existing = 0;
+    for (const auto& p : list->get_array()) {
+        auto parsed = parseParticipant(&p, "participants[]");
+        if (auto* refused = std::get_if<ServiceResponse>(&parsed))
+            return std::move(*refused);
+        ++(getOrCreate(std::get<Identity>(parsed)).second ? created : existing);
+    }
+    return {200, json::serialize(json::object{{"created", created}, {"existing", existing}}), {}};
+}
+
+std::shared_ptr<const Service::Conversation> Service::create(std::string_view field, std::string_view participantId,
+                                                             const std::string& contactOfMember)
 {
     auto c = std::make_shared<Conversation>();
     c->id = newGuid();
     json::object participant{{field, participantId}};
-    if (field == "memberId")
-        participant["contactId"] = newGuid(); // members always also have a contact
+    if (field == "memberId") // members always also have a contact
+        participant["contactId"] = contactOfMember.empty() ? newGuid() : contactOfMember;
     else if (field == "contactId")
         participant = json::object{{"contactId", participantId}};
     json::object conversation{{"id", c->id},
@@ -188,6 +290,11 @@ std::shared_ptr<const Service::Conversation> Service::create(std::string_view fi
 
 void Service::reset()
 {
+    {
+        std::lock_guard lock(identitiesMutex_);
+        promotedTo_.clear();
+        memberContacts_.clear();
+    }
     for (auto& shard : shards_) {
         std::lock_guard lock(shard.mutex);
         shard.byParticipant.clear();

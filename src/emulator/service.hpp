@@ -13,7 +13,10 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
+
+#include <boost/json/fwd.hpp>
 
 namespace wix::inbox::emulator {
 
@@ -48,7 +51,16 @@ public:
     /// Answers an API request (not /_emulator/ admin paths, which the server owns).
     ServiceResponse handle(const ServiceRequest& request);
 
-    /// Forgets every conversation.
+    /// Admin: `{"from": ParticipantId, "to": ParticipantId}` promotes a participant
+    /// (anonymous visitor -> contact -> member; steps may be skipped). Its conversation is
+    /// merged into the one GetOrCreate then returns for either identity, which is new (new
+    /// ID, newConversation: true) unless the new identity already had one. The merged
+    /// conversation's ID answers 404 CONVERSATION_NOT_FOUND from then on.
+    ServiceResponse promote(std::string_view body);
+    /// Admin: `{"participants": [ParticipantId]}` creates their conversations in bulk.
+    ServiceResponse seed(std::string_view body);
+
+    /// Forgets every conversation and promotion.
     void reset();
     std::size_t conversationCount() const;
 
@@ -64,12 +76,24 @@ private:
     };
     static constexpr std::size_t shardCount = 64;
 
+    struct Identity {
+        std::string field; ///< contactId, anonymousVisitorId or memberId
+        std::string id;
+    };
+
+    static std::variant<Identity, ServiceResponse> parseParticipant(const boost::json::value* participant,
+                                                                    std::string_view path);
     Shard& shardFor(std::string_view key);
     ServiceResponse getConversation(std::string_view id);
     ServiceResponse getOrCreateConversation(std::string_view body);
-    std::shared_ptr<const Conversation> create(std::string_view field, std::string_view participantId);
+    std::pair<std::shared_ptr<const Conversation>, bool> getOrCreate(Identity identity);
+    std::shared_ptr<const Conversation> create(std::string_view field, std::string_view participantId,
+                                               const std::string& contactOfMember);
 
     std::array<Shard, shardCount> shards_;
+    std::mutex identitiesMutex_;
+    std::unordered_map<std::string, Identity> promotedTo_;          // "field:id" -> the next identity
+    std::unordered_map<std::string, std::string> memberContacts_;   // member ID -> its contact ID
 };
 
 } // namespace wix::inbox::emulator

@@ -179,3 +179,64 @@ BOOST_AUTO_TEST_CASE(faults_are_observable_and_reproducible_by_seed)
     BOOST_TEST(std::count(first.begin(), first.end(), 429) > 0);
     BOOST_TEST(std::count(first.begin(), first.end(), 500) > 0);
 }
+
+BOOST_AUTO_TEST_CASE(promotion_creates_a_new_conversation_and_merges_the_old_one)
+{
+    Emulator emu;
+    const std::string visitor = "11111111-0000-4000-8000-000000000001";
+    const std::string contact = "22222222-0000-4000-8000-000000000002";
+    const std::string memberId = "33333333-0000-4000-8000-000000000003";
+    auto getOrCreate = [&](const std::string& field, const std::string& id) {
+        const auto r = send(emu, rawRequest("POST", "/inbox/v2/conversations",
+                                            R"({"participantId":{")" + field + R"(":")" + id + R"("}})"));
+        BOOST_REQUIRE(r.status == 200);
+        return bodyOf(r);
+    };
+    auto promote = [&](const std::string& fromField, const std::string& from, const std::string& toField,
+                       const std::string& to) {
+        return send(emu, rawRequest("POST", "/_emulator/promote",
+                                    R"({"from":{")" + fromField + R"(":")" + from + R"("},"to":{")" + toField
+                                        + R"(":")" + to + R"("}})"));
+    };
+
+    const auto asVisitor = getOrCreate("anonymousVisitorId", visitor);
+    const std::string visitorConversation(asVisitor.at("conversation").at("id").as_string());
+    const auto promoted = promote("anonymousVisitorId", visitor, "contactId", contact);
+    BOOST_REQUIRE(promoted.status == 200);
+    BOOST_TEST(bodyOf(promoted).at("mergedConversationId").as_string() == visitorConversation);
+
+    const auto asContact = getOrCreate("contactId", contact);
+    BOOST_TEST(asContact.at("newConversation").as_bool()); // a new conversation with a new ID
+    const std::string contactConversation(asContact.at("conversation").at("id").as_string());
+    BOOST_TEST(contactConversation != visitorConversation);
+    BOOST_TEST(send(emu, rawRequest("GET", "/inbox/v2/conversations/" + visitorConversation)).status == 404);
+    // The old identity now resolves to the participant's current conversation.
+    const auto againAsVisitor = getOrCreate("anonymousVisitorId", visitor);
+    BOOST_TEST(!againAsVisitor.at("newConversation").as_bool());
+    BOOST_TEST(againAsVisitor.at("conversation").at("id").as_string() == contactConversation);
+
+    BOOST_REQUIRE(promote("contactId", contact, "memberId", memberId).status == 200);
+    const auto asMember = getOrCreate("memberId", memberId);
+    BOOST_TEST(asMember.at("newConversation").as_bool());
+    BOOST_TEST(asMember.at("conversation").at("participant").at("contactId").as_string() == contact);
+    BOOST_TEST(getOrCreate("anonymousVisitorId", visitor).at("conversation").at("id")
+               == asMember.at("conversation").at("id")); // visitor -> contact -> member
+
+    BOOST_TEST(promote("memberId", memberId, "contactId", contact).status == 400); // never backwards
+    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/promote", "{}")).status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(bulk_seed)
+{
+    Emulator emu;
+    const std::string body =
+        R"({"participants":[{"memberId":"00000000-0000-4000-8000-000000000001"},{"contactId":"00000000-0000-4000-8000-000000000002"},{"anonymousVisitorId":"00000000-0000-4000-8000-000000000003"}]})";
+    const auto first = send(emu, rawRequest("POST", "/_emulator/seed", body));
+    BOOST_REQUIRE(first.status == 200);
+    BOOST_TEST(bodyOf(first).at("created").as_int64() == 3);
+    BOOST_TEST(bodyOf(send(emu, rawRequest("POST", "/_emulator/seed", body))).at("existing").as_int64() == 3);
+    BOOST_TEST(emu.stats().conversations == 3u);
+    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/seed", R"({"participants":[{"memberId":"x"}]})")).status == 400);
+    const auto existing = createMember(emu); // not in the seed: created now
+    BOOST_TEST(bodyOf(existing).at("newConversation").as_bool());
+}
