@@ -50,6 +50,7 @@ std::string toJson(const Faults& f)
                                         {"latencyMaxMs", f.latencyMax.count()},
                                         {"idleTimeoutMs", f.idleTimeout.count()},
                                         {"idleTimeoutHint", f.idleTimeoutHint},
+                                        {"closeAfterRequests", f.closeAfterRequests},
                                         {"seed", f.seed}});
 }
 
@@ -106,6 +107,11 @@ bool applyFaultsJson(std::string_view text, Faults& faults)
             if (!value.is_bool())
                 return false;
             (key == "retryAfterAsDate" ? next.retryAfterAsDate : next.idleTimeoutHint) = value.get_bool();
+        } else if (key == "closeAfterRequests") {
+            const auto v = number(0, 1e9);
+            if (!v)
+                return false;
+            next.closeAfterRequests = static_cast<unsigned>(*v);
         } else if (key == "seed") {
             const auto v = number(0, 9.0e15);
             if (!v)

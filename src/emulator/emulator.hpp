@@ -34,6 +34,9 @@ struct Faults {
     std::chrono::milliseconds idleTimeout{0};
     /// With idleTimeout: announce it with `Keep-Alive: timeout=N`.
     bool idleTimeoutHint = false;
+    /// Answer the N-th request of each connection with `Connection: close` and close it.
+    /// 0: never.
+    unsigned closeAfterRequests = 0;
     std::uint64_t seed = 1;
 };
 
@@ -60,6 +63,8 @@ struct Options {
     Auth auth;
     std::size_t maxHeaderBytes = 16 * 1024; ///< larger: 431
     std::size_t maxBodyBytes = 64 * 1024;   ///< larger: 413
+    /// A request must arrive whole within this time of its first byte (slow clients).
+    std::chrono::milliseconds requestTimeout{10000};
 };
 
 struct Stats {

@@ -42,6 +42,8 @@ int main(int argc, char** argv)
         ("latency-max-ms", po::value(&latencyMaxMs)->default_value(0), "added latency, upper bound")
         ("idle-timeout-ms", po::value(&idleMs)->default_value(0), "close connections idle this long (0: 5 min)")
         ("idle-timeout-hint", po::bool_switch(&f.idleTimeoutHint), "announce the idle timeout in Keep-Alive")
+        ("close-after-requests", po::value(&f.closeAfterRequests)->default_value(0),
+         "answer the N-th request of a connection with Connection: close (0: never)")
         ("require-auth", po::bool_switch(&options.auth.required), "answer 401/403 to API calls without valid credentials")
         ("api-key", po::value(&options.auth.apiKeys)->composing(), "an accepted API key (repeatable)")
         ("access-token", po::value(&options.auth.accessTokens)->composing(), "an accepted static token (repeatable)")

@@ -450,13 +450,21 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
     ++(SSL_session_reused(stream.native_handle()) ? resumed_ : handshakes_);
 
     beast::flat_buffer buffer;
-    for (;;) {
+    for (unsigned served = 1;; ++served) {
         const Faults f = faults();
         const auto idle = f.idleTimeout.count() > 0 ? f.idleTimeout : std::chrono::milliseconds(5min);
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(options_.maxHeaderBytes));
         parser.body_limit(options_.maxBodyBytes);
-        tcpStream.expires_after(idle);
+        // Idle until the next request starts; then it must arrive whole in requestTimeout.
+        if (buffer.size() == 0) {
+            tcpStream.expires_after(idle);
+            auto [idleError, got] = co_await stream.async_read_some(buffer.prepare(4096), useTuple);
+            if (idleError)
+                co_return;
+            buffer.commit(got);
+        }
+        tcpStream.expires_after(options_.requestTimeout);
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, useTuple);
         if (ec == http::error::header_limit || ec == http::error::body_limit) {
             const bool headers = ec == http::error::header_limit;
@@ -485,7 +493,7 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
             co_return; // client closed, idle timeout, or garbage: drop the connection
 
         const auto& request = parser.get();
-        const bool keepAlive = request.keep_alive();
+        const bool keepAlive = request.keep_alive() && (f.closeAfterRequests == 0 || served < f.closeAfterRequests);
         Answer a = answer(request);
 
         if (a.latency.count() > 0) {

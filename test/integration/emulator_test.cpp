@@ -120,6 +120,19 @@ BOOST_AUTO_TEST_CASE(oversized_requests_are_refused)
     BOOST_TEST(createMember(emu).status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(slow_clients_are_cut_off)
+{
+    Options o;
+    o.requestTimeout = std::chrono::milliseconds(300);
+    Emulator emu(o);
+    const auto start = std::chrono::steady_clock::now();
+    // Headers that never end: the emulator gives up on the request, not the client.
+    const auto r = send(emu, "GET /inbox/v2/conversations/" + member + " HTTP/1.1\r\nHost: x\r\n");
+    BOOST_TEST(r.status == 0);
+    BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(3)));
+    BOOST_TEST(createMember(emu).status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(admin_endpoints)
 {
     Emulator emu;

@@ -111,6 +111,25 @@ BOOST_AUTO_TEST_CASE(keep_alive_timeout_hint_is_honoured)
     }());
 }
 
+BOOST_AUTO_TEST_CASE(connection_close_is_never_reused)
+{
+    emulator::Options eo;
+    eo.faults.closeAfterRequests = 3; // every third answer says Connection: close
+    Emulator emu(eo);
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), test::optionsFor(emu));
+        for (int i = 0; i < 30; ++i)
+            BOOST_REQUIRE(co_await client.getOrCreateConversation(ParticipantId::member(guid(i))));
+        const auto s = client.stats();
+        BOOST_TEST(s.pool.connectionsOpened == 10u);
+        BOOST_TEST(s.pool.staleRetries == 0u);
+        BOOST_TEST(s.attempts == 30u);
+        co_return true;
+    }());
+    BOOST_TEST(emu.stats().connectionsAccepted == 10u);
+}
+
 BOOST_AUTO_TEST_CASE(stale_connection_is_retried_once_on_a_fresh_one)
 {
     emulator::Options eo;
