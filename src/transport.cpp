@@ -176,12 +176,21 @@ public:
             SSL_SESSION_free(session_);
     }
 
-    // Offers the newest session of this origin for resumption.
+    // Offers the newest session of this origin for resumption. Each connection gets a copy:
+    // OpenSSL updates a connection's session object when tickets arrive, so connections on
+    // other threads must not share one.
     void offerSession(SSL* ssl)
     {
-        std::lock_guard lock(mutex_);
-        if (session_)
-            SSL_set_session(ssl, session_);
+        SSL_SESSION* copy = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            if (session_)
+                copy = SSL_SESSION_dup(session_);
+        }
+        if (copy) {
+            SSL_set_session(ssl, copy);
+            SSL_SESSION_free(copy); // the connection holds its own reference
+        }
     }
 
     ssl::context context;
