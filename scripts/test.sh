@@ -12,6 +12,23 @@ install_missing
 build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir "$root/build" --output-on-failure -j 2
 
+echo "== the installed package builds a consumer project (find_package(wix-inbox))"
+rm -rf "$root/build/install" "$root/build/package"
+cmake --install "$root/build" --prefix "$root/build/install" >/dev/null
+cmake -S "$root/test/package" -B "$root/build/package" -G Ninja -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
+cmake --build "$root/build/package" >/dev/null
+# ...and talks to the standalone emulator.
+"$root/build/wix-inbox-emulator" > "$root/build/package/emulator.json" &
+emulator=$!
+trap 'kill $emulator 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$root/build/package/emulator.json" ] && break; sleep 0.1; done
+url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$root/build/package/emulator.json")
+ca=$(sed -n 's/.*"ca_file":"\([^"]*\)".*/\1/p' "$root/build/package/emulator.json")
+"$root/build/package/consumer" "$url" "$ca" 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+kill $emulator
+wait $emulator || true
+trap - EXIT
+
 if $sanitizers; then
     echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
     build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DWIX_INBOX_SANITIZE=address,undefined

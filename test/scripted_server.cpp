@@ -10,6 +10,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -27,9 +28,9 @@ constexpr auto useTuple = net::as_tuple(net::use_awaitable);
 
 class ScriptedServer::Impl {
 public:
-    explicit Impl(std::string response) : response_(std::move(response))
+    Impl(std::string response, Script script) : response_(std::move(response)), script_(script)
     {
-        const auto cert = wix::inbox::emulator::makeSelfSignedCertificate({"127.0.0.1"});
+        const auto cert = wix::inbox::emulator::makeSelfSignedCertificate({"127.0.0.1"}, script.expiredCertificate);
         tls_.use_certificate_chain(net::buffer(cert.certificatePem));
         tls_.use_private_key(net::buffer(cert.privateKeyPem), net::ssl::context::pem);
         caFile_ = (std::filesystem::temp_directory_path() / ("scripted-" + std::to_string(::getpid()) + "-"
@@ -66,6 +67,8 @@ public:
         net::ssl::stream<tcp::socket> stream(std::move(socket), tls_);
         if (auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, useTuple); ec)
             co_return;
+        if (script_.answerBeforeRequest && !co_await answer(stream))
+            co_return;
         net::streambuf buffer;
         for (;;) {
             auto [ec, headerBytes] = co_await net::async_read_until(stream, buffer, "\r\n\r\n", useTuple);
@@ -88,12 +91,38 @@ public:
             }
             buffer.consume(length);
             ++requests;
-            if (auto [writeError, n] = co_await net::async_write(stream, net::buffer(response_), useTuple); writeError)
+            if (script_.answerBeforeRequest)
+                continue;
+            if (!co_await answer(stream))
                 co_return;
         }
     }
 
+    // Writes the answer as scripted; false when the connection is done.
+    net::awaitable<bool> answer(net::ssl::stream<tcp::socket>& stream)
+    {
+        if (script_.trickle.count() > 0) {
+            net::steady_timer timer(stream.get_executor());
+            for (char c : response_) {
+                if (auto [e, n] = co_await net::async_write(stream, net::buffer(&c, 1), useTuple); e)
+                    co_return false;
+                timer.expires_after(script_.trickle);
+                co_await timer.async_wait(useTuple);
+            }
+        } else if (auto [e, n] = co_await net::async_write(stream, net::buffer(response_), useTuple); e) {
+            co_return false;
+        }
+        if (script_.closeWithNotify)
+            co_await stream.async_shutdown(useTuple);
+        if (script_.closeWithoutNotify || script_.closeWithNotify) {
+            stream.next_layer().close();
+            co_return false;
+        }
+        co_return true;
+    }
+
     std::string response_;
+    Script script_;
     net::io_context ioc_;
     net::ssl::context tls_{net::ssl::context::tls_server};
     tcp::acceptor acceptor_{ioc_};
@@ -104,7 +133,10 @@ public:
     std::string last;
 };
 
-ScriptedServer::ScriptedServer(std::string rawResponse) : impl_(std::make_unique<Impl>(std::move(rawResponse))) {}
+ScriptedServer::ScriptedServer(std::string rawResponse, Script script)
+    : impl_(std::make_unique<Impl>(std::move(rawResponse), script))
+{
+}
 ScriptedServer::~ScriptedServer() = default;
 std::string ScriptedServer::url() const
 {

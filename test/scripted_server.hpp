@@ -2,6 +2,7 @@
 // every request with one fixed raw HTTP response. Real sockets, real TLS, on loopback.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,9 +16,18 @@ inline std::string rawResponse(const std::string& statusLine, const std::string&
          + body;
 }
 
+/// How the scripted server misbehaves besides its fixed answer.
+struct Script {
+    std::chrono::milliseconds trickle{0}; ///< write the answer one byte per interval
+    bool closeWithoutNotify = false;      ///< drop TCP after answering, no TLS close_notify
+    bool closeWithNotify = false;         ///< close TLS properly after answering
+    bool answerBeforeRequest = false;     ///< write the answer right after the handshake
+    bool expiredCertificate = false;
+};
+
 class ScriptedServer {
 public:
-    explicit ScriptedServer(std::string rawResponse);
+    explicit ScriptedServer(std::string rawResponse, Script script = {});
     ~ScriptedServer();
     std::string url() const;
     const std::string& caFile() const;

@@ -47,7 +47,7 @@ std::string pem(BioPtr& bio)
 
 } // namespace
 
-Certificate makeSelfSignedCertificate(const std::vector<std::string>& names)
+Certificate makeSelfSignedCertificate(const std::vector<std::string>& names, bool expired)
 {
     KeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
     check(key != nullptr, "key generation");
@@ -61,8 +61,9 @@ Certificate makeSelfSignedCertificate(const std::vector<std::string>& names)
     BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
     BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
     BN_free(bn);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 30L * 24 * 3600);
+    constexpr long day = 24 * 3600;
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), expired ? -2 * day : -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), expired ? -day : 30 * day);
     X509_set_pubkey(cert.get(), key.get());
 
     X509_NAME* name = X509_get_subject_name(cert.get());

@@ -12,7 +12,8 @@ struct Certificate {
 };
 
 /// An ECDSA P-256 certificate valid for `names` (IP addresses become IP SANs, others DNS
-/// SANs), usable as its own CA. Throws std::runtime_error on OpenSSL failure.
-Certificate makeSelfSignedCertificate(const std::vector<std::string>& names);
+/// SANs) for 30 days, usable as its own CA; `expired`: it expired yesterday (for tests).
+/// Throws std::runtime_error on OpenSSL failure.
+Certificate makeSelfSignedCertificate(const std::vector<std::string>& names, bool expired = false);
 
 } // namespace wix::inbox::emulator

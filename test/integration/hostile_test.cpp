@@ -1,0 +1,197 @@
+// Hostile servers over real TLS: each gives a typed error within the deadline (or a
+// correct result where the answer is valid HTTP), and leaves the pool healthy.
+#define BOOST_TEST_MODULE hostile
+#include <boost/test/unit_test.hpp>
+
+#include "scripted_server.hpp"
+#include "support.hpp"
+
+#include <wix/inbox.hpp>
+
+using namespace wix::inbox;
+using namespace std::chrono_literals;
+using test::guid;
+using test::rawResponse;
+using test::Script;
+using test::ScriptedServer;
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::string conversationJson =
+    R"({"conversation":{"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{"memberId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f"},"channels":["CHAT"],"businessDisplayData":{"name":"b"}}})";
+
+struct Outcome {
+    Result<Conversation> result = Error{};
+    PoolStats pool;
+    std::chrono::steady_clock::duration elapsed{};
+};
+
+// One getConversation against `server`, no retries, a 2 s deadline unless set.
+Outcome callOnce(const ScriptedServer& server, std::function<void(ClientOptions&)> adjust = {})
+{
+    net::io_context ioc;
+    Outcome out;
+    const auto start = Clock::now();
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        ClientOptions o;
+        o.baseUrl = server.url();
+        o.tls.caFile = server.caFile();
+        o.retry = RetryPolicy::noRetry();
+        o.timeout = 2s;
+        if (adjust)
+            adjust(o);
+        Client client(ioc.get_executor(), o);
+        out.result = co_await client.getConversation(guid(1));
+        out.pool = client.stats().pool;
+        co_return true;
+    }());
+    out.elapsed = Clock::now() - start;
+    return out;
+}
+
+// `brokenConnection`: the HTTP exchange itself failed, so the connection must not be kept.
+void expectError(const Outcome& o, Errc code, bool brokenConnection = true)
+{
+    BOOST_REQUIRE(o.result.has_error());
+    BOOST_TEST(o.result.error().code == make_error_code(code), o.result.error().describe());
+    BOOST_TEST(o.pool.inUse == 0u); // nothing leaked
+    if (brokenConnection)
+        BOOST_TEST(o.pool.idle == 0u);
+    BOOST_TEST((o.elapsed < 3s)); // within the deadline (plus a margin)
+}
+
+void expectSuccessWithoutReuse(const Outcome& o)
+{
+    BOOST_REQUIRE_MESSAGE(o.result.has_value(), o.result.error().describe());
+    BOOST_TEST(o.pool.idle == 0u); // valid, but the connection must not be reused
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(huge_headers)
+{
+    ScriptedServer s(rawResponse("200 OK", conversationJson, "X-Junk: " + std::string(64 * 1024, 'j') + "\r\n"));
+    expectError(callOnce(s), Errc::responseTooLarge);
+}
+
+BOOST_AUTO_TEST_CASE(body_larger_than_the_limit)
+{
+    ScriptedServer s(rawResponse("200 OK", std::string(2 * 1024 * 1024, ' ')));
+    expectError(callOnce(s), Errc::responseTooLarge);
+}
+
+BOOST_AUTO_TEST_CASE(endless_chunked_body)
+{
+    std::string chunks;
+    for (int i = 0; i < 200; ++i)
+        chunks += "40\r\n" + std::string(64, 'x') + "\r\n";
+    ScriptedServer s("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks);
+    expectError(callOnce(s, [](ClientOptions& o) { o.maxResponseBodyBytes = 4096; }), Errc::responseTooLarge);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_chunked_encoding)
+{
+    ScriptedServer s("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot a chunk\r\n");
+    expectError(callOnce(s), Errc::protocolError);
+}
+
+BOOST_AUTO_TEST_CASE(content_length_larger_than_the_body)
+{
+    ScriptedServer s("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"conversation\":", {.closeWithoutNotify = true});
+    expectError(callOnce(s), Errc::connectionClosed);
+}
+
+BOOST_AUTO_TEST_CASE(content_length_that_never_arrives_times_out)
+{
+    ScriptedServer s("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"conversation\":");
+    auto o = callOnce(s, [](ClientOptions& c) { c.timeout = 500ms; });
+    expectError(o, Errc::timeout);
+    BOOST_TEST((o.elapsed >= 500ms));
+}
+
+BOOST_AUTO_TEST_CASE(no_content_length_body_until_close_and_http_1_0)
+{
+    ScriptedServer untilClose("HTTP/1.1 200 OK\r\n\r\n" + conversationJson, {.closeWithNotify = true});
+    expectSuccessWithoutReuse(callOnce(untilClose));
+    // Without close_notify the end of such a body cannot be told from a truncation attack.
+    ScriptedServer truncated("HTTP/1.1 200 OK\r\n\r\n" + conversationJson, {.closeWithoutNotify = true});
+    expectError(callOnce(truncated), Errc::connectionClosed);
+    ScriptedServer http10("HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(conversationJson.size()) + "\r\n\r\n"
+                          + conversationJson);
+    expectSuccessWithoutReuse(callOnce(http10));
+}
+
+BOOST_AUTO_TEST_CASE(interim_100_continue_is_skipped)
+{
+    ScriptedServer s("HTTP/1.1 100 Continue\r\n\r\n" + rawResponse("200 OK", conversationJson));
+    const auto o = callOnce(s);
+    BOOST_REQUIRE_MESSAGE(o.result.has_value(), o.result.error().describe());
+    BOOST_TEST(o.result->id == "6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
+}
+
+BOOST_AUTO_TEST_CASE(answer_sent_before_the_request)
+{
+    ScriptedServer s(rawResponse("200 OK", conversationJson), {.answerBeforeRequest = true});
+    const auto o = callOnce(s);
+    BOOST_REQUIRE_MESSAGE(o.result.has_value(), o.result.error().describe()); // valid HTTP, read in order
+}
+
+BOOST_AUTO_TEST_CASE(status_200_with_bad_json)
+{
+    for (const std::string& body : {std::string("<html>oops</html>"), std::string(R"({"conversation":{"id":)"),
+                                    std::string(10000, '[') + std::string(10000, ']'),
+                                    std::string(R"({"conversation":{}})")}) {
+        ScriptedServer s(rawResponse("200 OK", body));
+        expectError(callOnce(s), Errc::decodeError, false); // valid HTTP: the connection stays usable
+    }
+}
+
+BOOST_AUTO_TEST_CASE(one_byte_at_a_time_hits_the_deadline)
+{
+    ScriptedServer s(rawResponse("200 OK", conversationJson), {.trickle = 100ms});
+    auto o = callOnce(s, [](ClientOptions& c) { c.timeout = 600ms; });
+    expectError(o, Errc::timeout);
+}
+
+BOOST_AUTO_TEST_CASE(expired_certificate)
+{
+    ScriptedServer s(rawResponse("200 OK", conversationJson), {.expiredCertificate = true});
+    const auto o = callOnce(s);
+    expectError(o, Errc::tlsHandshakeFailed);
+    BOOST_TEST(o.result.error().message.find("expired") != std::string::npos, o.result.error().message);
+    BOOST_TEST(s.requests() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(tls_close_without_close_notify_after_a_full_answer)
+{
+    ScriptedServer s(rawResponse("200 OK", conversationJson), {.closeWithoutNotify = true});
+    const auto o = callOnce(s);
+    BOOST_REQUIRE_MESSAGE(o.result.has_value(), o.result.error().describe()); // Content-Length was complete
+}
+
+BOOST_AUTO_TEST_CASE(the_pool_recovers_after_a_broken_answer)
+{
+    // One connection, a server that breaks every other answer: the broken one is
+    // discarded and the next call succeeds on a new connection.
+    ScriptedServer s("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{", {.closeWithoutNotify = true});
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        ClientOptions o;
+        o.baseUrl = s.url();
+        o.tls.caFile = s.caFile();
+        o.pool.maxConnections = 1;
+        o.retry = RetryPolicy::noRetry();
+        Client client(ioc.get_executor(), o);
+        for (int i = 0; i < 5; ++i) {
+            auto r = co_await client.getConversation(guid(1));
+            BOOST_TEST(r.error().code == make_error_code(Errc::connectionClosed));
+        }
+        const auto p = client.stats().pool;
+        BOOST_TEST(p.connectionsOpened == 5u);
+        BOOST_TEST(p.open == 0u);
+        co_return true;
+    }());
+    BOOST_TEST(s.requests() == 5);
+}
