@@ -11,7 +11,11 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::optional<std::chrono::system_clock::time_point> parseHttpDate(std::string_view s)
+constexpr std::int64_t oneYearSeconds = 365LL * 24 * 3600;
+
+// Seconds since the epoch of an HTTP-date, for years 1970..9999 only (so no arithmetic
+// on it can overflow).
+std::optional<std::int64_t> parseHttpDate(std::string_view s)
 {
     // strptime needs a NUL-terminated string; dates are short.
     if (s.size() > 64)
@@ -25,8 +29,8 @@ std::optional<std::chrono::system_clock::time_point> parseHttpDate(std::string_v
     for (const char* format : formats) {
         std::tm tm{};
         const char* end = ::strptime(text.c_str(), format, &tm);
-        if (end && *end == '\0')
-            return std::chrono::system_clock::from_time_t(::timegm(&tm));
+        if (end && *end == '\0' && tm.tm_year >= 70 && tm.tm_year <= 9999 - 1900)
+            return static_cast<std::int64_t>(::timegm(&tm));
     }
     return std::nullopt;
 }
@@ -45,17 +49,15 @@ std::optional<milliseconds> parseRetryAfter(std::string_view value, std::chrono:
         std::uint64_t seconds = 0;
         const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
         // A huge number of seconds is "a very long time", not an error.
-        constexpr std::uint64_t oneYear = 365ull * 24 * 3600;
-        if (ec == std::errc::result_out_of_range || seconds > oneYear)
-            return std::chrono::duration_cast<milliseconds>(std::chrono::seconds(oneYear));
+        if (ec == std::errc::result_out_of_range || seconds > static_cast<std::uint64_t>(oneYearSeconds))
+            return milliseconds(oneYearSeconds * 1000);
         return milliseconds(seconds * 1000);
     }
     const auto date = parseHttpDate(value);
     if (!date)
         return std::nullopt;
-    if (*date <= now)
-        return milliseconds(0);
-    return std::chrono::duration_cast<milliseconds>(*date - now);
+    const auto delta = *date - static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(now));
+    return milliseconds(std::clamp<std::int64_t>(delta, 0, oneYearSeconds) * 1000);
 }
 
 bool isTransient(const Error& e) noexcept

@@ -51,6 +51,10 @@ BOOST_AUTO_TEST_CASE(retry_after_both_forms)
     BOOST_TEST(parseRetryAfter("Sun Nov  6 08:49:47 1994", now)->count() == 10000);
     BOOST_TEST(parseRetryAfter("Sun, 06 Nov 1994 08:00:00 GMT", now)->count() == 0); // in the past
     BOOST_TEST(parseRetryAfter("99999999999999999999999", now)->count() == 365LL * 24 * 3600 * 1000);
+    // Found by fuzzing: absurd years must not overflow the clock arithmetic.
+    BOOST_TEST(!parseRetryAfter("Sun, 06 Nov 99999 08:49:47 GMT", now).has_value());
+    BOOST_TEST(!parseRetryAfter("Sun, 06 Nov -1958 08:49:47 GMT", now).has_value());
+    BOOST_TEST(parseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", now)->count() == 365LL * 24 * 3600 * 1000);
     for (const char* bad : {"", "-1", "1.5", "soon", "Sun, 06 Nov 1994", "Sun, 06 Nov 1994 08:49:47 GMT trailing"})
         BOOST_TEST(!parseRetryAfter(bad, now).has_value(), bad);
 }
