@@ -3,46 +3,16 @@
 // memory, and resumable after any interruption.
 #pragma once
 
+#include "cli/ndjson.hpp"
+
 #include <wix/inbox/client.hpp>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/json/object.hpp>
 
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <string_view>
-#include <variant>
 
 namespace wix::inbox::cli {
-
-/// Longest input line accepted; longer ones get an error line (and are never held whole).
-constexpr std::size_t maxLineBytes = 64 * 1024;
-
-struct BatchRequest {
-    std::optional<ParticipantId> participant; ///< set: getOrCreateConversation
-    std::string conversationId;               ///< otherwise: getConversation
-    boost::json::object passthrough;          ///< the line's other fields, copied to its output
-};
-
-/// Parses one input line. A malformed line yields the message of its error line.
-std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line);
-
-/// The output line of a successful call (`result` holds the response's fields).
-std::string okLine(std::uint64_t line, const boost::json::object& passthrough, boost::json::object result);
-/// The output line of a failed call.
-std::string errorLine(std::uint64_t line, const boost::json::object& passthrough, const Error& error);
-/// The output line of a malformed input line.
-std::string inputErrorLine(std::uint64_t line, std::string_view problem);
-
-/// Where a resumed run continues: the output's complete lines, and the byte length of
-/// that prefix (a torn last line after it is cut off).
-struct ResumePoint {
-    std::uint64_t lines = 0;
-    std::uint64_t bytes = 0;
-};
-/// Reads an existing output file; an error message if it is not a batch output.
-std::variant<ResumePoint, std::string> findResumePoint(const std::string& path);
 
 struct BatchOptions {
     std::string input = "-";

@@ -81,7 +81,7 @@ template <class T>
 T runToCompletion(net::io_context& ioc, net::awaitable<T> work)
 {
     std::optional<T> out;
-    net::co_spawn(ioc, std::move(work), [&](std::exception_ptr e, T v) {
+    net::co_spawn(ioc, std::move(work), [&](const std::exception_ptr& e, T v) {
         if (e)
             std::rethrow_exception(e);
         out.emplace(std::move(v));
@@ -96,9 +96,7 @@ void printError(const inbox::Error& e)
     std::cerr << "wix-inbox: " << e.describe() << "\n";
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+int run(int argc, char** argv)
 {
     Global g;
     g.apiKey = env("WIX_API_KEY");
@@ -242,6 +240,17 @@ int main(int argc, char** argv)
         return summary.failed ? 2 : 0;
     } catch (const inbox::Exception& e) {
         return fatal(e.what());
+    } catch (const std::exception& e) {
+        return fatal(e.what());
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
     } catch (const std::exception& e) {
         return fatal(e.what());
     }
