@@ -7,9 +7,13 @@ packages=(g++ cmake ninja-build pkg-config libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
           libboost-test1.81-dev libboost-program-options1.81-dev)
 
+# The sanitizer, fuzzing and static-analysis stages (CI) need these too.
+analysis_packages=(clang libclang-rt-14-dev clang-tidy cppcheck)
+
+# install_missing [extra packages...]
 install_missing() {
     local missing=()
-    for p in "${packages[@]}"; do
+    for p in "${packages[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0

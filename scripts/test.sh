@@ -8,8 +8,8 @@ sanitizers=false
 [ "${CI:-}" = "true" ] && sanitizers=true
 [ "${1:-}" = "--sanitizers" ] && sanitizers=true
 
-install_missing
-build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if $sanitizers; then install_missing "${analysis_packages[@]}"; else install_missing; fi
+build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 ctest --test-dir "$root/build" --output-on-failure -j 2
 
 echo "== the installed package builds a consumer project (find_package(wix-inbox))"
@@ -40,4 +40,20 @@ if $sanitizers; then
     cmake --build "$root/build-tsan" -j "$(nproc)" --target test_thread_safety
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         ctest --test-dir "$root/build-tsan" --output-on-failure -L threads
+
+    echo "== fuzzing (libFuzzer, ${FUZZ_SECONDS:-20} s per target, seeds in test/fuzz/corpus)"
+    cmake -S "$root/test/fuzz" -B "$root/build-fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+    cmake --build "$root/build-fuzz" -j "$(nproc)"
+    for target in response error_envelope retry_after batch_line emulator_request; do
+        mkdir -p "$root/build-fuzz/corpus-$target"
+        "$root/build-fuzz/fuzz_$target" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=0 \
+            "$root/build-fuzz/corpus-$target" "$root/test/fuzz/corpus/$target" 2>&1 | tail -n 1
+    done
+
+    echo "== static analysis (cppcheck, clang-tidy with .clang-tidy)"
+    cppcheck --std=c++20 --enable=warning,performance,portability --error-exitcode=1 --inline-suppr --quiet \
+        -I "$root/include" -I "$root/src" "$root/src" "$root/include"
+    run-clang-tidy-14 -p "$root/build" -j "$(nproc)" -quiet "$root/src/" >"$root/build/clang-tidy.log" 2>&1 \
+        || { grep -E "(warning|error):" "$root/build/clang-tidy.log"; exit 1; }
+    echo "clang-tidy: no findings
 fi

@@ -70,7 +70,7 @@ Result<OAuthToken> decodeTokenResponse(std::string_view body)
         return makeError(Errc::decodeError, "token response holds a malformed 'access_token'");
     out.expiresIn = std::chrono::seconds(14400); // the documented lifetime when none is given
     if (const auto* expires = o->if_contains("expires_in"); expires && expires->is_number())
-        out.expiresIn = std::chrono::seconds(std::clamp<std::int64_t>(expires->to_number<std::int64_t>(), 0, 86400 * 365));
+        out.expiresIn = std::chrono::seconds(std::clamp<std::int64_t>(expires->to_number<std::int64_t>(), 0, 86400LL * 365));
     return out;
 }
 

@@ -51,7 +51,7 @@ void validate(const ClientOptions& o)
     check(o.maxResponseBodyBytes >= 1024, "maxResponseBodyBytes must be >= 1024");
 }
 
-const ClientOptions& validated(const ClientOptions& o)
+ClientOptions validated(ClientOptions o)
 {
     validate(o);
     return o;
@@ -103,7 +103,8 @@ public:
     template <class T>
     net::awaitable<Result<T>> call(Request request, CallOptions options, Result<T> (*decode)(std::string_view));
 
-    void shutdown();
+    /// Ends calls in flight and closes the pool. Never throws (used by destructors).
+    void shutdown() noexcept;
     ClientStats stats() const;
     const net::any_io_executor& executor() const { return executor_; }
 
@@ -127,6 +128,7 @@ private:
                                     Clock::time_point deadline);
     net::awaitable<bool> sleep(std::chrono::milliseconds delay);
     double draw();
+    void shutdownOrThrow();
 
     net::any_io_executor executor_;
     ClientOptions options_;
@@ -330,7 +332,7 @@ net::awaitable<Result<T>> Client::Impl::call(Request request, CallOptions option
     co_return outcome;
 }
 
-void Client::Impl::shutdown()
+void Client::Impl::shutdownOrThrow()
 {
     {
         std::lock_guard lock(mutex_);
@@ -365,7 +367,7 @@ ClientStats Client::Impl::stats() const
 }
 
 Client::Client(net::any_io_executor executor, ClientOptions options)
-    : impl_(std::make_shared<Impl>(std::move(executor), validated(options)))
+    : impl_(std::make_shared<Impl>(std::move(executor), validated(std::move(options))))
 {
 }
 
@@ -373,6 +375,15 @@ Client::~Client()
 {
     if (impl_)
         impl_->shutdown();
+}
+
+void Client::Impl::shutdown() noexcept
+{
+    try {
+        shutdownOrThrow();
+    } catch (...) {
+        // Only allocation can fail here; calls then end by their own deadlines instead.
+    }
 }
 
 Client::Client(Client&&) noexcept = default;
@@ -386,7 +397,9 @@ Client& Client::operator=(Client&& other) noexcept
     return *this;
 }
 
-net::awaitable<Result<Conversation>> Client::getConversation(std::string conversationId, CallOptions options)
+// Coroutines take their arguments by value: they must own them across suspensions.
+net::awaitable<Result<Conversation>> Client::getConversation(std::string conversationId,
+                                                             CallOptions options) // NOLINT(performance-unnecessary-value-param)
 {
     if (!isValidGuid(conversationId))
         co_return makeError(Errc::invalidArgument, "conversation ID is not a GUID");
@@ -397,8 +410,9 @@ net::awaitable<Result<Conversation>> Client::getConversation(std::string convers
         impl->call<Conversation>(std::move(request), options, &decodeGetConversationResponse), net::use_awaitable);
 }
 
-net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConversation(ParticipantId participant,
-                                                                                        CallOptions options)
+net::awaitable<Result<GetOrCreateConversationResponse>>
+Client::getOrCreateConversation(ParticipantId participant,
+                                CallOptions options) // NOLINT(performance-unnecessary-value-param)
 {
     if (!isValidGuid(participant.id()))
         co_return makeError(Errc::invalidArgument, std::string(participant.wireField()) + " is not a GUID");

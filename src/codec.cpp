@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <optional>
+
 namespace wix::inbox {
 namespace json = boost::json;
 namespace {
@@ -62,47 +64,48 @@ private:
     std::string path_;
 };
 
-#define WIX_TRY(var, expr)                    \
-    auto var##_r = (expr);                    \
-    if (!var##_r)                             \
-        return std::move(var##_r).error();    \
-    auto var = std::move(*var##_r)
+// Moves a decoded value into `into`; keeps the first failure.
+template <class T, class U>
+bool take(Result<T> r, U& into, std::optional<Error>& failure)
+{
+    if (!r) {
+        failure = std::move(r).error();
+        return false;
+    }
+    into = std::move(*r);
+    return true;
+}
 
 Result<IdentificationData> decodeIdentification(const ObjectReader& r)
 {
     IdentificationData d;
-    WIX_TRY(visitor, r.optionalString("anonymousVisitorId"));
-    WIX_TRY(member, r.optionalString("memberId"));
-    WIX_TRY(contact, r.optionalString("contactId"));
-    d.anonymousVisitorId = std::move(visitor);
-    d.memberId = std::move(member);
-    d.contactId = std::move(contact);
+    std::optional<Error> failure;
+    if (!take(r.optionalString("anonymousVisitorId"), d.anonymousVisitorId, failure)
+        || !take(r.optionalString("memberId"), d.memberId, failure)
+        || !take(r.optionalString("contactId"), d.contactId, failure))
+        return *failure;
     return d;
 }
 
 Result<ConversationDisplayData> decodeDisplayData(const ObjectReader& r, bool nameRequired)
 {
     ConversationDisplayData d;
-    if (nameRequired) {
-        WIX_TRY(name, r.requiredString("name"));
-        d.name = std::move(name);
-    } else {
-        WIX_TRY(name, r.optionalString("name"));
-        d.name = std::move(name);
-    }
-    WIX_TRY(image, r.optionalString("imageUrl"));
-    d.imageUrl = std::move(image);
+    std::optional<Error> failure;
+    const bool named = nameRequired ? take(r.requiredString("name"), d.name, failure)
+                                    : take(r.optionalString("name"), d.name, failure);
+    if (!named || !take(r.optionalString("imageUrl"), d.imageUrl, failure))
+        return *failure;
     return d;
 }
 
 Result<Conversation> decodeConversation(const ObjectReader& r)
 {
     Conversation c;
-    WIX_TRY(id, r.requiredString("id"));
-    c.id = std::move(id);
-    WIX_TRY(participant, r.requiredObject("participant"));
-    WIX_TRY(identification, decodeIdentification(participant));
-    c.participant = std::move(identification);
+    std::optional<Error> failure;
+    auto participant = r.requiredObject("participant");
+    if (!take(r.requiredString("id"), c.id, failure) || !participant
+        || !take(decodeIdentification(*participant), c.participant, failure))
+        return failure ? *failure : participant.error();
 
     const auto* channels = r.find("channels");
     if (!channels)
@@ -115,14 +118,17 @@ Result<Conversation> decodeConversation(const ObjectReader& r)
         c.channels.push_back(ChannelType::fromWire(ch.get_string()));
     }
 
-    WIX_TRY(business, r.requiredObject("businessDisplayData"));
-    WIX_TRY(businessData, decodeDisplayData(business, true));
-    c.businessDisplayData = std::move(businessData);
-
+    auto business = r.requiredObject("businessDisplayData");
+    if (!business)
+        return business.error();
+    if (!take(decodeDisplayData(*business, true), c.businessDisplayData, failure))
+        return *failure;
     if (r.find("participantDisplayData")) {
-        WIX_TRY(participantDisplay, r.requiredObject("participantDisplayData"));
-        WIX_TRY(participantData, decodeDisplayData(participantDisplay, false));
-        c.participantDisplayData = std::move(participantData);
+        auto display = r.requiredObject("participantDisplayData");
+        if (!display)
+            return display.error();
+        if (!take(decodeDisplayData(*display, false), c.participantDisplayData, failure))
+            return *failure;
     }
     return c;
 }
@@ -209,22 +215,28 @@ std::string encodeGetOrCreateConversationRequest(const ParticipantId& p)
 Result<Conversation> decodeGetConversationResponse(std::string_view body)
 {
     return withRootObject(body, [](const ObjectReader& root) -> Result<Conversation> {
-        WIX_TRY(conversation, root.requiredObject("conversation"));
-        return decodeConversation(conversation);
+        auto conversation = root.requiredObject("conversation");
+        if (!conversation)
+            return conversation.error();
+        return decodeConversation(*conversation);
     });
 }
 
 Result<GetOrCreateConversationResponse> decodeGetOrCreateConversationResponse(std::string_view body)
 {
     return withRootObject(body, [](const ObjectReader& root) -> Result<GetOrCreateConversationResponse> {
-        WIX_TRY(conversationObject, root.requiredObject("conversation"));
-        WIX_TRY(conversation, decodeConversation(conversationObject));
+        auto conversationObject = root.requiredObject("conversation");
+        if (!conversationObject)
+            return conversationObject.error();
+        auto conversation = decodeConversation(*conversationObject);
+        if (!conversation)
+            return conversation.error();
         const auto* created = root.find("newConversation");
         if (!created)
             return makeError(Errc::decodeError, "missing field 'newConversation'");
         if (!created->is_bool())
             return makeError(Errc::decodeError, "field 'newConversation' is not a boolean");
-        return GetOrCreateConversationResponse{std::move(conversation), created->get_bool()};
+        return GetOrCreateConversationResponse{std::move(*conversation), created->get_bool()};
     });
 }
 

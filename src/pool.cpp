@@ -42,8 +42,13 @@ Lease::Lease(Lease&& o) noexcept : pool_(std::move(o.pool_)), id_(o.id_), connec
 
 Lease::~Lease()
 {
-    if (pool_)
+    if (!pool_)
+        return;
+    try {
         pool_->release(id_, false, std::nullopt);
+    } catch (...) {
+        // Only allocation can fail in release(); the connection then stays counted as busy.
+    }
 }
 
 void Lease::release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint)
@@ -118,7 +123,7 @@ void ConnectionPool::fail(WaiterId id, Error e)
 }
 
 template <class Token>
-auto ConnectionPool::waitForConnection(std::shared_ptr<Waiter> w, Token&& token)
+auto ConnectionPool::waitForConnection(const std::shared_ptr<Waiter>& w, Token&& token)
 {
     return net::async_initiate<Token, Handler>(
         [this, w](auto handler) {

@@ -71,7 +71,7 @@ private:
     void armSweep();
     void takeForClosing(const std::vector<ConnectionId>& ids, std::vector<std::unique_ptr<Connection>>& out);
     template <class Token>
-    auto waitForConnection(std::shared_ptr<Waiter> w, Token&& token);
+    auto waitForConnection(const std::shared_ptr<Waiter>& w, Token&& token);
 
     boost::asio::any_io_executor executor_;
     std::shared_ptr<Transport> transport_;

@@ -110,8 +110,8 @@ private:
 
 Result<Origin> parseBaseUrl(std::string_view url)
 {
-    auto invalid = [&](std::string why) -> Error {
-        return makeError(Errc::invalidArgument, "invalid base URL: " + why);
+    auto invalid = [&](std::string_view why) -> Error {
+        return makeError(Errc::invalidArgument, "invalid base URL: " + std::string(why));
     };
     const auto parsed = boost::urls::parse_uri(url);
     if (!parsed)

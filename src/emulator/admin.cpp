@@ -61,7 +61,9 @@ bool applyFaultsJson(std::string_view text, Faults& faults)
     if (ec || !root.is_object())
         return false;
     Faults next = faults;
-    for (const auto& [key, value] : root.get_object()) {
+    for (const auto& field : root.get_object()) {
+        const std::string_view key = field.key();
+        const json::value& value = field.value();
         auto number = [&](double lo, double hi) -> std::optional<double> {
             if (!value.is_number())
                 return std::nullopt;

@@ -61,7 +61,7 @@ Certificate makeSelfSignedCertificate(const std::vector<std::string>& names, boo
     BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
     BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
     BN_free(bn);
-    constexpr long day = 24 * 3600;
+    constexpr long day = 24L * 3600;
     X509_gmtime_adj(X509_getm_notBefore(cert.get()), expired ? -2 * day : -3600);
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), expired ? -day : 30 * day);
     X509_set_pubkey(cert.get(), key.get());

@@ -61,8 +61,8 @@ struct Options {
     std::vector<std::string> certificateNames{"127.0.0.1", "localhost"};
     Faults faults;
     Auth auth;
-    std::size_t maxHeaderBytes = 16 * 1024; ///< larger: 431
-    std::size_t maxBodyBytes = 64 * 1024;   ///< larger: 413
+    std::size_t maxHeaderBytes = std::size_t{16} * 1024; ///< larger: 431
+    std::size_t maxBodyBytes = std::size_t{64} * 1024;   ///< larger: 413
     /// A request must arrive whole within this time of its first byte (slow clients).
     std::chrono::milliseconds requestTimeout{10000};
 };

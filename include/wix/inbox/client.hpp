@@ -49,9 +49,9 @@ struct ClientOptions {
     BackoffPolicy backoff;
     RetryBudgetOptions retryBudget;
     /// Largest response header block accepted. Default 16 KiB.
-    std::size_t maxResponseHeaderBytes = 16 * 1024;
+    std::size_t maxResponseHeaderBytes = std::size_t{16} * 1024;
     /// Largest response body accepted. Default 1 MiB.
-    std::size_t maxResponseBodyBytes = 1024 * 1024;
+    std::size_t maxResponseBodyBytes = std::size_t{1024} * 1024;
 };
 
 /// Per-call overrides of the Client's options.
