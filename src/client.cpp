@@ -49,6 +49,7 @@ void validate(const ClientOptions& o)
     check(o.retryBudget.tokenRatio > 0 && o.retryBudget.tokenRatio <= 1, "retryBudget.tokenRatio must be in (0, 1]");
     check(o.maxResponseHeaderBytes >= 1024, "maxResponseHeaderBytes must be >= 1024");
     check(o.maxResponseBodyBytes >= 1024, "maxResponseBodyBytes must be >= 1024");
+    check(o.headersTimeout.count() >= 0 && o.readTimeout.count() >= 0, "headersTimeout and readTimeout must be >= 0");
 }
 
 ClientOptions validated(ClientOptions o)
@@ -86,9 +87,10 @@ public:
                         "\r\nAccept: application/json\r\n")
         , auth_(executor_, options_.credentials,
                 [this](Clock::time_point deadline) { return fetchToken(deadline); })
-        , transport_(std::make_shared<detail::Transport>(executor_, origin_, options_.tls,
-                                                         options_.maxResponseHeaderBytes,
-                                                         options_.maxResponseBodyBytes))
+        , transport_(std::make_shared<detail::Transport>(
+              executor_, origin_, options_.tls,
+              detail::ResponseLimits{options_.maxResponseHeaderBytes, options_.maxResponseBodyBytes,
+                                     options_.headersTimeout, options_.readTimeout}))
         , pool_(std::make_shared<detail::ConnectionPool>(executor_, transport_, options_.pool))
         , budget_(options_.retryBudget)
         , random_(std::random_device{}())

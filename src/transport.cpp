@@ -223,12 +223,10 @@ private:
     SSL_SESSION* session_ = nullptr;
 };
 
-Transport::Transport(net::any_io_executor executor, Origin origin, const TlsOptions& tls, std::size_t maxHeaderBytes,
-                     std::size_t maxBodyBytes)
+Transport::Transport(net::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseLimits limits)
     : executor_(std::move(executor))
     , origin_(std::move(origin))
-    , maxHeaderBytes_(maxHeaderBytes)
-    , maxBodyBytes_(maxBodyBytes)
+    , limits_(limits)
     , tls_(std::make_unique<Tls>(tls))
 {
 }
@@ -304,14 +302,27 @@ net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string
         co_return ex;
     }
 
+    const auto sent = Clock::now();
+    auto limit = [&](std::chrono::milliseconds timeout) {
+        return timeout.count() > 0 ? std::min(deadline, sent + timeout) : deadline;
+    };
+    const auto readLimit = limit(limits_.readTimeout);
+    const auto headersLimit = std::min(readLimit, limit(limits_.headersTimeout));
     for (;;) {
         http::response_parser<http::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(maxHeaderBytes_, UINT32_MAX)));
-        parser.body_limit(maxBodyBytes_);
-        auto [readError, read] = co_await http::async_read(c.stream, c.buffer, parser, useTuple);
+        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
+        parser.body_limit(limits_.maxBodyBytes);
+        tcpStream.expires_at(headersLimit);
+        auto [headerError, headerBytes] = co_await http::async_read_header(c.stream, c.buffer, parser, useTuple);
         ex.responseStarted = ex.responseStarted || parser.got_some() || c.buffer.size() > 0;
+        if (headerError) {
+            ex.error = exchangeError(headerError, "waiting for the response headers");
+            co_return ex;
+        }
+        tcpStream.expires_at(readLimit);
+        auto [readError, read] = co_await http::async_read(c.stream, c.buffer, parser, useTuple);
         if (readError) {
-            ex.error = exchangeError(readError, "reading the response");
+            ex.error = exchangeError(readError, "reading the response body");
             co_return ex;
         }
         auto& message = parser.get();

@@ -32,6 +32,14 @@ struct Origin {
 /// Parses an https base URL; Errc::invalidArgument otherwise.
 Result<Origin> parseBaseUrl(std::string_view url);
 
+/// What a response may cost: its size and the time to read it.
+struct ResponseLimits {
+    std::size_t maxHeaderBytes;
+    std::size_t maxBodyBytes;
+    std::chrono::milliseconds headersTimeout; ///< 0: the deadline only
+    std::chrono::milliseconds readTimeout;    ///< 0: the deadline only
+};
+
 struct Response {
     int status = 0;
     std::string body;
@@ -64,8 +72,7 @@ public:
 class Transport {
 public:
     /// Throws Exception(Errc::invalidArgument) if the CA file cannot be loaded.
-    Transport(boost::asio::any_io_executor executor, Origin origin, const TlsOptions& tls,
-              std::size_t maxHeaderBytes, std::size_t maxBodyBytes);
+    Transport(boost::asio::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseLimits limits);
     ~Transport();
 
     /// Resolves the host (every time: DNS may change), connects and completes the TLS
@@ -83,8 +90,7 @@ public:
 private:
     boost::asio::any_io_executor executor_;
     Origin origin_;
-    std::size_t maxHeaderBytes_;
-    std::size_t maxBodyBytes_;
+    ResponseLimits limits_;
     std::unique_ptr<Tls> tls_;
 };
 

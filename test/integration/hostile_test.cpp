@@ -155,6 +155,19 @@ BOOST_AUTO_TEST_CASE(one_byte_at_a_time_hits_the_deadline)
     expectError(o, Errc::timeout);
 }
 
+BOOST_AUTO_TEST_CASE(headers_and_read_timeouts_cut_a_slow_answer_short)
+{
+    ScriptedServer s(rawResponse("200 OK", conversationJson), {.trickle = 50ms});
+    auto headers = callOnce(s, [](ClientOptions& c) { c.headersTimeout = 300ms; }); // deadline: 2 s
+    expectError(headers, Errc::timeout);
+    BOOST_TEST(headers.result.error().message.find("response headers") != std::string::npos);
+    BOOST_TEST((headers.elapsed < 1500ms));
+
+    auto read = callOnce(s, [](ClientOptions& c) { c.readTimeout = 300ms; });
+    expectError(read, Errc::timeout);
+    BOOST_TEST((read.elapsed < 1500ms));
+}
+
 BOOST_AUTO_TEST_CASE(expired_certificate)
 {
     ScriptedServer s(rawResponse("200 OK", conversationJson), {.expiredCertificate = true});

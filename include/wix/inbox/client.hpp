@@ -52,6 +52,13 @@ struct ClientOptions {
     std::size_t maxResponseHeaderBytes = std::size_t{16} * 1024;
     /// Largest response body accepted. Default 1 MiB.
     std::size_t maxResponseBodyBytes = std::size_t{1024} * 1024;
+    /// Longest wait, per attempt, from the request sent until the response headers are in
+    /// (a server that stalls or trickles). Default 0: only the call's deadline. Expiry:
+    /// Errc::timeout for that attempt, which is retried if the deadline allows.
+    std::chrono::milliseconds headersTimeout{0};
+    /// Longest time, per attempt, from the request sent until the whole response is in.
+    /// Default 0: only the call's deadline.
+    std::chrono::milliseconds readTimeout{0};
 };
 
 /// Per-call overrides of the Client's options.
