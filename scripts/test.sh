@@ -55,5 +55,6 @@ if $sanitizers; then
         -I "$root/include" -I "$root/src" "$root/src" "$root/include"
     run-clang-tidy-14 -p "$root/build" -j "$(nproc)" -quiet "$root/src/" >"$root/build/clang-tidy.log" 2>&1 \
         || { grep -E "(warning|error):" "$root/build/clang-tidy.log"; exit 1; }
-    echo "clang-tidy: no findings
+    echo "clang-tidy: no findings"
 fi
+
