@@ -44,7 +44,7 @@ public:
         bool tooLong = false;
     };
 
-    LineSource(net::io_context& ioc, const std::string& path) : buffer_(64 * 1024)
+    LineSource(net::io_context& ioc, const std::string& path) : buffer_(std::size_t{64} * 1024)
     {
         fd_ = path == "-" ? ::dup(STDIN_FILENO) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd_ < 0)
@@ -217,7 +217,7 @@ public:
         bool done = false;
         std::exception_ptr failure;
         net::co_spawn(ioc_, feed(), [&](std::exception_ptr e) {
-            failure = e;
+            failure = std::move(e);
             done = true;
         });
         watchSignals();
