@@ -95,6 +95,8 @@ public:
         , budget_(options_.retryBudget)
         , random_(std::random_device{}())
     {
+        for (int i = 0; i < 64; ++i)
+            strands_.push_back(net::make_strand(executor_));
         pool_->prewarm(options_.pool.prewarmConnections);
     }
 
@@ -108,7 +110,12 @@ public:
     /// Ends calls in flight and closes the pool. Never throws (used by destructors).
     void shutdown() noexcept;
     ClientStats stats() const;
-    const net::any_io_executor& executor() const { return executor_; }
+    /// The strand a new call runs on. A fixed set, reused round-robin: making a strand
+    /// per call costs an allocation, and a few dozen strands keep many threads busy.
+    const net::strand<net::any_io_executor>& nextStrand()
+    {
+        return strands_[nextStrand_.fetch_add(1, std::memory_order_relaxed) % strands_.size()];
+    }
 
 private:
     struct Attempt {
@@ -148,6 +155,8 @@ private:
     bool shutdown_ = false;
 
     std::atomic<std::uint64_t> calls_{0}, attempts_{0}, retries_{0};
+    std::vector<net::strand<net::any_io_executor>> strands_;
+    std::atomic<std::size_t> nextStrand_{0};
 };
 
 std::string Client::Impl::serialize(const Request& r, const std::string& authHeaders)
@@ -408,7 +417,7 @@ net::awaitable<Result<Conversation>> Client::getConversation(std::string convers
     auto impl = impl_;
     Request request{"GET", impl->path("conversations/" + conversationId), {}, true};
     co_return co_await net::co_spawn(
-        net::make_strand(impl->executor()),
+        impl->nextStrand(),
         impl->call<Conversation>(std::move(request), options, &decodeGetConversationResponse), net::use_awaitable);
 }
 
@@ -421,7 +430,7 @@ Client::getOrCreateConversation(ParticipantId participant,
     auto impl = impl_;
     Request request{"POST", impl->path("conversations"), encodeGetOrCreateConversationRequest(participant), true};
     co_return co_await net::co_spawn(
-        net::make_strand(impl->executor()),
+        impl->nextStrand(),
         impl->call<GetOrCreateConversationResponse>(std::move(request), options,
                                                     &decodeGetOrCreateConversationResponse),
         net::use_awaitable);

@@ -211,8 +211,11 @@ net::awaitable<Result<Lease>> ConnectionPool::acquire(Clock::time_point deadline
             c = connections_.at(*got).get();
         }
         Lease lease(self, *got, c);
-        if (lease.reused() && !c->looksAlive())
-            continue; // closed by the server while idle: dropping the lease closes it
+        // A connection idle for a while may have been closed by the server: one syscall
+        // tells. One used within the last second is not worth the syscall on every call;
+        // if it was closed after all, the request is re-sent on a fresh connection.
+        if (lease.reused() && Clock::now() - c->lastUsed > std::chrono::seconds(1) && !c->looksAlive())
+            continue; // dropping the lease closes it
         co_return lease;
     }
 }
@@ -262,8 +265,11 @@ void ConnectionPool::release(ConnectionId id, bool reusable, std::optional<std::
             else
                 state_.limitIdle(id, *keepAliveHint - std::chrono::seconds(1));
         }
+        const auto now = Clock::now();
+        if (auto it = connections_.find(id); it != connections_.end())
+            it->second->lastUsed = now;
         std::vector<ConnectionId> toClose;
-        if (const auto w = state_.release(id, reusable, Clock::now(), toClose))
+        if (const auto w = state_.release(id, reusable, now, toClose))
             handOver(*w, id);
         takeForClosing(toClose, closing);
         connects = state_.connectsToStart();

@@ -293,8 +293,16 @@ net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string
     auto& tcpStream = beast::get_lowest_layer(c.stream);
     Exchange ex;
     ++c.exchanges;
+    // Limits count from the request on; writing it is bounded by the headers' limit, so
+    // one timer setting serves the whole exchange in the common case (no extra limits).
+    const auto start = Clock::now();
+    auto limit = [&](std::chrono::milliseconds timeout) {
+        return timeout.count() > 0 ? std::min(deadline, start + timeout) : deadline;
+    };
+    const auto readLimit = limit(limits_.readTimeout);
+    const auto headersLimit = std::min(readLimit, limit(limits_.headersTimeout));
 
-    tcpStream.expires_at(deadline);
+    tcpStream.expires_at(headersLimit);
     ex.requestStarted = true;
     auto [writeError, written] = co_await net::async_write(c.stream, net::buffer(request), useTuple);
     if (writeError) {
@@ -302,24 +310,18 @@ net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string
         co_return ex;
     }
 
-    const auto sent = Clock::now();
-    auto limit = [&](std::chrono::milliseconds timeout) {
-        return timeout.count() > 0 ? std::min(deadline, sent + timeout) : deadline;
-    };
-    const auto readLimit = limit(limits_.readTimeout);
-    const auto headersLimit = std::min(readLimit, limit(limits_.headersTimeout));
     for (;;) {
         http::response_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
         parser.body_limit(limits_.maxBodyBytes);
-        tcpStream.expires_at(headersLimit);
         auto [headerError, headerBytes] = co_await http::async_read_header(c.stream, c.buffer, parser, useTuple);
         ex.responseStarted = ex.responseStarted || parser.got_some() || c.buffer.size() > 0;
         if (headerError) {
             ex.error = exchangeError(headerError, "waiting for the response headers");
             co_return ex;
         }
-        tcpStream.expires_at(readLimit);
+        if (readLimit != headersLimit)
+            tcpStream.expires_at(readLimit);
         auto [readError, read] = co_await http::async_read(c.stream, c.buffer, parser, useTuple);
         if (readError) {
             ex.error = exchangeError(readError, "reading the response body");

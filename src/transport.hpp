@@ -67,6 +67,7 @@ public:
     virtual void abort() noexcept = 0;
     virtual bool resumedSession() const noexcept = 0;
     std::uint64_t exchanges = 0;
+    Clock::time_point lastUsed{}; ///< When it was last given back to the pool.
 };
 
 class Transport {
