@@ -6,13 +6,19 @@
 
 #include <wix/inbox/client.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace test {
 
@@ -55,6 +61,32 @@ inline std::string guid(unsigned long long n)
     char out[37];
     std::snprintf(out, sizeof out, "00000000-0000-4000-8000-%012llx", n & 0xffffffffffffull);
     return out;
+}
+
+using GetOrCreateResult = wix::inbox::Result<wix::inbox::GetOrCreateConversationResponse>;
+
+/// Starts `calls` getOrCreateConversation calls at once, for member guid(memberOf(i)),
+/// and waits for all of them. Returns their results in call order.
+inline net::awaitable<std::vector<GetOrCreateResult>>
+getOrCreateAll(wix::inbox::Client& client, int calls, const std::function<unsigned long long(int)>& memberOf)
+{
+    const auto ex = co_await net::this_coro::executor;
+    std::vector<std::optional<GetOrCreateResult>> results(static_cast<std::size_t>(calls));
+    int done = 0;
+    net::steady_timer allDone(ex, std::chrono::steady_clock::time_point::max());
+    for (int i = 0; i < calls; ++i)
+        net::co_spawn(ex, client.getOrCreateConversation(wix::inbox::ParticipantId::member(guid(memberOf(i)))),
+                      [&, i](std::exception_ptr, GetOrCreateResult r) {
+                          results[static_cast<std::size_t>(i)].emplace(std::move(r));
+                          if (++done == calls)
+                              allDone.cancel();
+                      });
+    if (calls > 0)
+        co_await allDone.async_wait(net::as_tuple(net::use_awaitable));
+    std::vector<GetOrCreateResult> out;
+    for (auto& r : results)
+        out.push_back(std::move(*r));
+    co_return out;
 }
 
 } // namespace test

@@ -6,6 +6,8 @@
 
 #include <wix/inbox.hpp>
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -107,18 +109,8 @@ BOOST_AUTO_TEST_CASE(a_thousand_cold_calls_share_one_token_request)
     net::io_context ioc;
     test::run(ioc, [&]() -> net::awaitable<bool> {
         Client client(ioc.get_executor(), with(emu, OAuthApp{"app-1", appSecret, "instance-1"}));
-        constexpr int calls = 1000;
-        int done = 0, failed = 0;
-        net::steady_timer allDone(ioc, Clock::time_point::max());
-        for (int i = 0; i < calls; ++i)
-            net::co_spawn(ioc, client.getOrCreateConversation(ParticipantId::member(guid(i))),
-                          [&](std::exception_ptr, Result<GetOrCreateConversationResponse> r) {
-                              failed += !r;
-                              if (++done == calls)
-                                  allDone.cancel();
-                          });
-        co_await allDone.async_wait(net::as_tuple(net::use_awaitable));
-        BOOST_TEST(failed == 0);
+        const auto results = co_await test::getOrCreateAll(client, 1000, [](int i) { return i; });
+        BOOST_TEST(std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); }));
         BOOST_TEST(client.stats().tokenRequests == 1u);
         co_return true;
     }());

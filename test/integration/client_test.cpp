@@ -290,21 +290,11 @@ BOOST_AUTO_TEST_CASE(many_concurrent_coroutines)
         ClientOptions o = test::optionsFor(emu);
         o.pool.maxConnections = 8;
         Client client(ioc.get_executor(), o);
-        int done = 0, failed = 0;
-        net::steady_timer allDone(ioc, Clock::time_point::max());
+        const auto results = co_await test::getOrCreateAll(client, calls, [](int i) { return i % 100; });
         for (int i = 0; i < calls; ++i) {
-            net::co_spawn(ioc, client.getOrCreateConversation(ParticipantId::member(guid(i % 100))),
-                          [&, i](std::exception_ptr, Result<GetOrCreateConversationResponse> r) {
-                              if (r)
-                                  ids[i] = r->conversation.id;
-                              else
-                                  ++failed;
-                              if (++done == calls)
-                                  allDone.cancel();
-                          });
+            BOOST_REQUIRE(results[i].has_value());
+            ids[i] = results[i]->conversation.id;
         }
-        co_await allDone.async_wait(net::as_tuple(net::use_awaitable));
-        BOOST_TEST(failed == 0);
         const auto stats = client.stats();
         BOOST_TEST(stats.pool.connectionsOpened <= 8u);
         BOOST_TEST(stats.pool.tlsFullHandshakes + stats.pool.tlsResumed == stats.pool.connectionsOpened);

@@ -23,22 +23,14 @@ namespace {
 // Starts `calls` getOrCreate calls at once and waits for all; returns how many failed.
 net::awaitable<int> burst(Client& client, int calls, std::vector<Error>* errors = nullptr)
 {
-    auto ex = co_await net::this_coro::executor;
-    int done = 0, failed = 0;
-    net::steady_timer allDone(ex, Clock::time_point::max());
-    for (int i = 0; i < calls; ++i) {
-        net::co_spawn(ex, client.getOrCreateConversation(ParticipantId::member(guid(i))),
-                      [&](std::exception_ptr, Result<GetOrCreateConversationResponse> r) {
-                          if (!r) {
-                              ++failed;
-                              if (errors)
-                                  errors->push_back(r.error());
-                          }
-                          if (++done == calls)
-                              allDone.cancel();
-                      });
+    int failed = 0;
+    for (auto& r : co_await test::getOrCreateAll(client, calls, [](int i) { return i; })) {
+        if (r)
+            continue;
+        ++failed;
+        if (errors)
+            errors->push_back(r.error());
     }
-    co_await allDone.async_wait(net::as_tuple(net::use_awaitable));
     co_return failed;
 }
 

@@ -45,18 +45,11 @@ BOOST_AUTO_TEST_CASE(transient_faults_are_invisible_to_callers)
         o.retryBudget.maxTokens = 0;    // a 40% failure rate would (rightly) exhaust the budget
         o.timeout = 60s;
         Client client(ioc.get_executor(), o);
-        int done = 0, failed = 0;
+        int failed = 0;
         std::string firstError;
-        net::steady_timer allDone(ioc, Clock::time_point::max());
-        for (int i = 0; i < calls; ++i)
-            net::co_spawn(ioc, client.getOrCreateConversation(ParticipantId::member(guid(i % 1000))),
-                          [&](std::exception_ptr, Result<GetOrCreateConversationResponse> r) {
-                              if (!r && failed++ == 0)
-                                  firstError = r.error().describe();
-                              if (++done == calls)
-                                  allDone.cancel();
-                          });
-        co_await allDone.async_wait(net::as_tuple(net::use_awaitable));
+        for (const auto& r : co_await test::getOrCreateAll(client, calls, [](int i) { return i % 1000; }))
+            if (!r && failed++ == 0)
+                firstError = r.error().describe();
         BOOST_TEST(failed == 0, firstError);
         const auto s = client.stats();
         BOOST_TEST(s.retries > 3000u); // ~0.4/0.6 retries per call
