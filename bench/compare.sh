@@ -35,11 +35,10 @@ wrk_run() {
 }
 
 # The emulator, one worker thread.
-"$root/build/wix-inbox-emulator" --threads 1 > "$work/emulator.json" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/emulator.json" ] && break; sleep 0.1; done
-url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$work/emulator.json")
-ca=$(sed -n 's/.*"ca_file":"\([^"]*\)".*/\1/p' "$work/emulator.json")
+start_emulator "$root/build/wix-inbox-emulator" "$work" --threads 1
+pids+=("$emulator_pid")
+url="$emulator_url"
+ca="$emulator_ca"
 body=$(curl -s --cacert "$ca" -H 'Content-Type: application/json' \
        -d "{\"participantId\":{\"memberId\":\"$member\"}}" "$url/inbox/v2/conversations")
 

@@ -24,6 +24,19 @@ install_missing() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# start_emulator BIN DIR [args...]: starts the standalone emulator, waits for its JSON
+# line and sets emulator_pid, emulator_url and emulator_ca. The caller stops it.
+start_emulator() {
+    local bin="$1" dir="$2"
+    shift 2
+    "$bin" "$@" > "$dir/emulator.json" &
+    emulator_pid=$!
+    for _ in $(seq 100); do [ -s "$dir/emulator.json" ] && break; sleep 0.1; done
+    emulator_url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$dir/emulator.json")
+    emulator_ca=$(sed -n 's/.*"ca_file":"\([^"]*\)".*/\1/p' "$dir/emulator.json")
+    [ -n "$emulator_url" ] || { echo "the emulator did not start" >&2; return 1; }
+}
+
 # build DIR [cmake args...]: configure (first time) and build with all cores.
 build() {
     local dir="$1"; shift

@@ -18,20 +18,17 @@ cmake --install "$root/build" --prefix "$root/build/install" >/dev/null
 cmake -S "$root/test/package" -B "$root/build/package" -G Ninja -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
 cmake --build "$root/build/package" >/dev/null
 # ...and talks to the standalone emulator.
-"$root/build/wix-inbox-emulator" > "$root/build/package/emulator.json" &
-emulator=$!
-trap 'kill $emulator 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -s "$root/build/package/emulator.json" ] && break; sleep 0.1; done
-url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$root/build/package/emulator.json")
-ca=$(sed -n 's/.*"ca_file":"\([^"]*\)".*/\1/p' "$root/build/package/emulator.json")
-"$root/build/package/consumer" "$url" "$ca" 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f
-kill $emulator
-wait $emulator || true
+start_emulator "$root/build/wix-inbox-emulator" "$root/build/package"
+trap 'kill $emulator_pid 2>/dev/null || true' EXIT
+"$root/build/package/consumer" "$emulator_url" "$emulator_ca" 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+kill $emulator_pid
+wait $emulator_pid || true
 trap - EXIT
 
 if $sanitizers; then
     echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
-    build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DWIX_INBOX_SANITIZE=address,undefined
+    build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DWIX_INBOX_SANITIZE=address,undefined \
+        -DWIX_INBOX_BUILD_TOOLS=ON
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir "$root/build-asan" --output-on-failure -j 2
     echo "== ThreadSanitizer (multi-threaded tests)"
