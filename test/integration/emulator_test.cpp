@@ -253,3 +253,23 @@ BOOST_AUTO_TEST_CASE(bulk_seed)
     const auto existing = createMember(emu); // not in the seed: created now
     BOOST_TEST(bodyOf(existing).at("newConversation").as_bool());
 }
+
+BOOST_AUTO_TEST_CASE(each_connection_fault_is_seen_by_a_client_and_counted)
+{
+    struct Case {
+        double wix::inbox::emulator::Faults::*fault;
+        std::string name;
+    };
+    using F = wix::inbox::emulator::Faults;
+    for (const auto& [fault, name] : std::vector<Case>{{&F::resetMidBody, "resetMidBody"},
+                                                       {&F::truncatedBody, "truncatedBody"},
+                                                       {&F::closeBeforeResponse, "closeBeforeResponse"}}) {
+        Options o;
+        o.faults.*fault = 1.0;
+        Emulator emu(o);
+        const auto r = createMember(emu);
+        BOOST_TEST(r.status == 0, name); // no complete response reached the client
+        BOOST_TEST(!r.error.empty(), name);
+        BOOST_TEST(emu.stats().faults.at(name) == 1u, name);
+    }
+}
