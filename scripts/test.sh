@@ -16,7 +16,7 @@ echo "== the installed package builds a consumer project (find_package(wix-inbox
 rm -rf "$root/build/install" "$root/build/package"
 cmake --install "$root/build" --prefix "$root/build/install" >/dev/null
 cmake -S "$root/test/package" -B "$root/build/package" -G Ninja -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
-cmake --build "$root/build/package" >/dev/null
+cmake --build "$root/build/package"
 # ...and talks to the standalone emulator.
 start_emulator "$root/build/wix-inbox-emulator" "$root/build/package"
 trap 'kill $emulator_pid 2>/dev/null || true' EXIT
