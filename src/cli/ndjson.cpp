@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace wix::inbox::cli {
 namespace json = boost::json;
@@ -16,6 +17,14 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view requestFields[] = {"memberId", "contactId", "anonymousVisitorId", "conversationId"};
+// Names the output line itself writes: a passthrough field with one of them would be
+// overwritten or, for "line", break --resume, so such a line is rejected instead.
+constexpr std::string_view outputFields[] = {"line", "ok", "error", "conversation", "newConversation"};
+
+bool contains(const auto& names, std::string_view key)
+{
+    return std::find(std::begin(names), std::end(names), key) != std::end(names);
+}
 
 json::object errorObject(const Error& e)
 {
@@ -25,6 +34,21 @@ json::object errorObject(const Error& e)
                                                : e.code.message();
     return {{"status", e.httpStatus}, {"code", code},           {"message", e.message},
             {"requestId", e.requestId}, {"attempts", e.attempts}};
+}
+
+// Boost.JSON reads a number too large for a double as infinity, which has no JSON form:
+// copied to the output, it would make that line invalid.
+bool hasNonFiniteNumber(const json::value& v)
+{
+    switch (v.kind()) {
+    case json::kind::double_: return !std::isfinite(v.get_double());
+    case json::kind::array:
+        return std::any_of(v.get_array().begin(), v.get_array().end(), hasNonFiniteNumber);
+    case json::kind::object:
+        return std::any_of(v.get_object().begin(), v.get_object().end(),
+                           [](const json::key_value_pair& kv) { return hasNonFiniteNumber(kv.value()); });
+    default: return false;
+    }
 }
 
 } // namespace
@@ -44,9 +68,11 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
     BatchRequest request;
     std::string_view found;
     for (auto& [key, value] : root.get_object()) {
-        const bool isRequestField = std::find(std::begin(requestFields), std::end(requestFields), key)
-                                 != std::end(requestFields);
-        if (!isRequestField) {
+        if (contains(outputFields, key))
+            return "field \"" + std::string(key) + "\" is reserved for the output line; rename it";
+        if (!contains(requestFields, key)) {
+            if (hasNonFiniteNumber(value))
+                return "field \"" + std::string(key) + "\" has a number out of range";
             request.passthrough.emplace(key, std::move(value));
             continue;
         }
