@@ -6,10 +6,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/url/parse.hpp>
 
 #include <openssl/ssl.h>
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <mutex>
 
 namespace wix::inbox::detail {
 namespace net = boost::asio;
@@ -30,6 +32,7 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto useTuple = net::as_tuple(net::use_awaitable);
+constexpr std::size_t readChunk = 16 * 1024; // one TLS record
 
 bool isStreamEnd(const error_code& ec)
 {
@@ -42,9 +45,7 @@ bool isStreamEnd(const error_code& ec)
 Error exchangeError(const error_code& ec, std::string_view during)
 {
     Errc code = Errc::connectionClosed;
-    if (ec == beast::error::timeout)
-        code = Errc::timeout;
-    else if (ec == net::error::operation_aborted)
+    if (ec == net::error::operation_aborted)
         code = Errc::cancelled;
     else if (ec == http::error::body_limit || ec == http::error::header_limit || ec == http::error::buffer_overflow)
         code = Errc::responseTooLarge;
@@ -69,41 +70,146 @@ std::optional<std::chrono::seconds> parseKeepAliveTimeout(std::string_view heade
     return any ? std::optional(std::chrono::seconds(seconds)) : std::nullopt;
 }
 
+// Parses one response, keeping only the few headers the client reads and the body: no
+// per-field allocation, unlike a full message with its field list.
+class ResponseParser final : public http::basic_parser<false> {
+public:
+    explicit ResponseParser(Response& out) : out_(out) { eager(true); }
+
+private:
+    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
+    void on_response_impl(int code, beast::string_view, int, error_code&) override { out_.status = code; }
+    void on_field_impl(http::field name, beast::string_view nameText, beast::string_view value, error_code&) override
+    {
+        if (name == http::field::retry_after)
+            out_.retryAfter.assign(value.data(), value.size());
+        else if (name == http::field::keep_alive)
+            out_.keepAliveTimeout = parseKeepAliveTimeout(value);
+        else if (name == http::field::unknown && beast::iequals(nameText, "X-Wix-Request-Id"))
+            out_.requestId.assign(value.data(), value.size());
+        else if (name == http::field::unknown && beast::iequals(nameText, "X-Wix-Consistent"))
+            out_.consistent.assign(value.data(), value.size());
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override
+    {
+        if (length) // within the body limit: the parser checked it before this call
+            out_.body.reserve(static_cast<std::size_t>(*length));
+    }
+    std::size_t on_body_impl(beast::string_view data, error_code&) override
+    {
+        out_.body.append(data.data(), data.size());
+        return data.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view data, error_code&) override
+    {
+        out_.body.append(data.data(), data.size());
+        return data.size();
+    }
+    void on_finish_impl(error_code&) override {}
+
+    Response& out_;
+};
+
+// Bounds a connection's I/O in time without a strand. The timer's handler runs on any
+// thread while the connection's coroutine runs on another, so it only shuts the socket
+// down (which wakes the pending read or write with an error) and notes that it did.
+// The mutex orders that against the connection closing its socket, so a handler that
+// fires late never touches a descriptor the system has given to someone else.
+struct Watchdog {
+    std::mutex mutex;
+    int fd = -1;                 // -1 once the connection is closed
+    std::uint64_t armed = 0;     // generation of the deadline being watched; 0: none
+    bool fired = false;
+
+    void shutdownSocket()
+    {
+        if (fd >= 0)
+            ::shutdown(fd, SHUT_RDWR);
+    }
+};
+
 class TlsConnection final : public Connection {
 public:
-    TlsConnection(const net::any_io_executor& ex, ssl::context& ctx) : stream(ex, ctx) {}
+    TlsConnection(tcp::socket socket, ssl::context& ctx)
+        : stream(std::move(socket), ctx), timer_(stream.get_executor()), watchdog_(std::make_shared<Watchdog>())
+    {
+        watchdog_->fd = stream.next_layer().native_handle();
+    }
+
+    ~TlsConnection() override
+    {
+        std::lock_guard lock(watchdog_->mutex);
+        watchdog_->fd = -1;
+    }
 
     bool looksAlive() noexcept override
     {
-        const int fd = fd_.load(std::memory_order_relaxed);
-        if (fd < 0 || buffer.size() != 0)
+        if (buffer.size() != 0)
             return false;
         char byte;
-        const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        const auto n = ::recv(stream.next_layer().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         // Readable while idle means EOF, a reset, or a TLS alert: none leaves it usable.
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
 
     void abort() noexcept override
     {
-        const int fd = fd_.load(std::memory_order_relaxed);
-        if (fd >= 0)
-            ::shutdown(fd, SHUT_RDWR);
+        std::lock_guard lock(watchdog_->mutex);
+        watchdog_->shutdownSocket();
     }
 
     bool resumedSession() const noexcept override { return resumed; }
 
-    void connected()
+    /// Watches the I/O until `until`: then the socket is shut down and expired() is true.
+    void watchUntil(Clock::time_point until)
     {
-        fd_.store(beast::get_lowest_layer(stream).socket().native_handle(), std::memory_order_relaxed);
+        std::uint64_t generation;
+        {
+            std::lock_guard lock(watchdog_->mutex);
+            generation = watchdog_->armed = ++generation_;
+            watchdog_->fired = false;
+        }
+        timer_.expires_at(until);
+        timer_.async_wait([watchdog = watchdog_, generation](error_code ec) {
+            if (ec)
+                return;
+            std::lock_guard lock(watchdog->mutex);
+            if (watchdog->armed != generation)
+                return;
+            watchdog->fired = true;
+            watchdog->shutdownSocket();
+        });
     }
 
-    beast::ssl_stream<beast::tcp_stream> stream;
+    /// Stops watching; true if the deadline had already shut the socket down.
+    bool stopWatching()
+    {
+        bool fired;
+        {
+            std::lock_guard lock(watchdog_->mutex);
+            watchdog_->armed = 0;
+            fired = watchdog_->fired;
+        }
+        timer_.cancel();
+        return fired;
+    }
+
+    bool expired()
+    {
+        std::lock_guard lock(watchdog_->mutex);
+        return watchdog_->fired;
+    }
+
+    ssl::stream<tcp::socket> stream;
     beast::flat_buffer buffer;
     bool resumed = false;
 
 private:
-    std::atomic<int> fd_{-1};
+    net::steady_timer timer_;
+    std::shared_ptr<Watchdog> watchdog_;
+    std::uint64_t generation_ = 0;
 };
 
 } // namespace
@@ -235,9 +341,6 @@ Transport::~Transport() = default;
 
 net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::time_point deadline)
 {
-    auto conn = std::make_unique<TlsConnection>(executor_, tls_->context);
-    auto& tcpStream = beast::get_lowest_layer(conn->stream);
-
     tcp::resolver resolver(executor_);
     const auto flags = origin_.hostIsAddress ? tcp::resolver::numeric_host : tcp::resolver::flags();
     auto [resolveError, endpoints] = co_await resolver.async_resolve(origin_.host, origin_.port, flags, useTuple);
@@ -247,6 +350,9 @@ net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::ti
     if (Clock::now() >= deadline)
         co_return makeError(Errc::timeout, "deadline expired while resolving '" + origin_.host + "'");
 
+    // Beast's stream bounds the connect (tried over every address) by the deadline; the
+    // pool runs connects on a strand of their own, as its timer requires.
+    beast::tcp_stream tcpStream(executor_);
     tcpStream.expires_at(deadline);
     auto [connectError, endpoint] = co_await tcpStream.async_connect(endpoints, useTuple);
     if (connectError) {
@@ -254,10 +360,13 @@ net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::ti
         co_return makeError(code, "cannot connect to " + origin_.hostHeader + ": " + connectError.message(),
                             connectError);
     }
+    tcpStream.expires_never();
     error_code ignored; // Nagle only adds latency; failing to disable it is harmless
     tcpStream.socket().set_option(tcp::no_delay(true), ignored);
+    auto conn = std::make_unique<TlsConnection>(tcpStream.release_socket(), tls_->context);
 
     SSL* ssl = conn->stream.native_handle();
+    SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
     if (origin_.hostIsAddress) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), origin_.host.c_str());
     } else {
@@ -266,11 +375,13 @@ net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::ti
     }
     tls_->offerSession(ssl);
 
+    conn->watchUntil(deadline);
     auto [handshakeError] = co_await conn->stream.async_handshake(ssl::stream_base::client, useTuple);
+    const bool expired = conn->stopWatching();
+    if (expired) // even if the handshake completed just before: its socket is shut down
+        co_return makeError(Errc::timeout, "TLS handshake with " + origin_.hostHeader + " timed out",
+                            handshakeError);
     if (handshakeError) {
-        if (handshakeError == beast::error::timeout)
-            co_return makeError(Errc::timeout, "TLS handshake with " + origin_.hostHeader + " timed out",
-                                handshakeError);
         if (isStreamEnd(handshakeError))
             co_return makeError(Errc::connectionClosed,
                                 "connection closed during the TLS handshake with " + origin_.hostHeader,
@@ -282,19 +393,82 @@ net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::ti
                             handshakeError);
     }
     conn->resumed = SSL_session_reused(ssl) == 1;
-    tcpStream.expires_never();
-    conn->connected();
     co_return std::unique_ptr<Connection>(std::move(conn));
 }
+
+namespace {
+
+// Reads one response (after any 1xx interim ones) into `ex`, feeding the connection's
+// buffer to the parser and reading more only when it needs more.
+net::awaitable<void> readResponse(TlsConnection& c, const ResponseLimits& limits, Clock::time_point readLimit,
+                                  bool rewatch, Exchange& ex)
+{
+    for (;;) {
+        Response response;
+        ResponseParser parser(response);
+        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxHeaderBytes, UINT32_MAX)));
+        parser.body_limit(limits.maxBodyBytes);
+        bool headerSeen = false;
+        while (!parser.is_done()) {
+            error_code ec;
+            if (c.buffer.size() > 0) {
+                c.buffer.consume(parser.put(c.buffer.data(), ec));
+                ex.responseStarted = true;
+            }
+            if (!headerSeen && parser.is_header_done()) {
+                headerSeen = true;
+                if (rewatch)
+                    c.watchUntil(readLimit);
+            }
+            if (ec && ec != http::error::need_more) {
+                ex.error = exchangeError(ec, "reading the response");
+                co_return;
+            }
+            if (parser.is_done())
+                break;
+            if (!ec && c.buffer.size() > 0)
+                continue; // the parser took part of the buffer and can take more
+            auto [readError, n] = co_await c.stream.async_read_some(c.buffer.prepare(readChunk), useTuple);
+            c.buffer.commit(n);
+            ex.responseStarted = ex.responseStarted || n > 0;
+            if (readError == net::error::eof && parser.got_some()) {
+                parser.put_eof(ec); // a body that ends with the connection
+                if (ec) {
+                    ex.error = exchangeError(ec, "reading the response");
+                    co_return;
+                }
+                break;
+            }
+            if (readError) {
+                ex.error = c.expired()
+                    ? makeError(Errc::timeout, headerSeen ? "reading the response body timed out"
+                                                          : "waiting for the response headers timed out", readError)
+                    : exchangeError(readError, headerSeen ? "reading the response body"
+                                                          : "waiting for the response headers");
+                co_return;
+            }
+        }
+        if (response.status == 101) {
+            ex.error = makeError(Errc::protocolError, "unexpected 101 Switching Protocols");
+            co_return;
+        }
+        if (response.status >= 100 && response.status < 200)
+            continue; // interim response: the real one follows
+        ex.reusable = parser.keep_alive() && c.buffer.size() == 0;
+        ex.response = std::move(response);
+        co_return;
+    }
+}
+
+} // namespace
 
 net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string& request, Clock::time_point deadline)
 {
     auto& c = static_cast<TlsConnection&>(base);
-    auto& tcpStream = beast::get_lowest_layer(c.stream);
     Exchange ex;
     ++c.exchanges;
     // Limits count from the request on; writing it is bounded by the headers' limit, so
-    // one timer setting serves the whole exchange in the common case (no extra limits).
+    // one watch serves the whole exchange in the common case (no extra limits).
     const auto start = Clock::now();
     auto limit = [&](std::chrono::milliseconds timeout) {
         return timeout.count() > 0 ? std::min(deadline, start + timeout) : deadline;
@@ -302,50 +476,22 @@ net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string
     const auto readLimit = limit(limits_.readTimeout);
     const auto headersLimit = std::min(readLimit, limit(limits_.headersTimeout));
 
-    tcpStream.expires_at(headersLimit);
+    c.watchUntil(headersLimit);
     ex.requestStarted = true;
     auto [writeError, written] = co_await net::async_write(c.stream, net::buffer(request), useTuple);
     if (writeError) {
-        ex.error = exchangeError(writeError, "sending the request");
-        co_return ex;
+        ex.error = c.expired() ? makeError(Errc::timeout, "sending the request timed out", writeError)
+                               : exchangeError(writeError, "sending the request");
+    } else {
+        co_await readResponse(c, limits_, readLimit, readLimit != headersLimit, ex);
     }
-
-    for (;;) {
-        http::response_parser<http::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
-        parser.body_limit(limits_.maxBodyBytes);
-        auto [headerError, headerBytes] = co_await http::async_read_header(c.stream, c.buffer, parser, useTuple);
-        ex.responseStarted = ex.responseStarted || parser.got_some() || c.buffer.size() > 0;
-        if (headerError) {
-            ex.error = exchangeError(headerError, "waiting for the response headers");
-            co_return ex;
-        }
-        if (readLimit != headersLimit)
-            tcpStream.expires_at(readLimit);
-        auto [readError, read] = co_await http::async_read(c.stream, c.buffer, parser, useTuple);
-        if (readError) {
-            ex.error = exchangeError(readError, "reading the response body");
-            co_return ex;
-        }
-        auto& message = parser.get();
-        const int status = static_cast<int>(message.result_int());
-        if (status == 101) {
-            ex.error = makeError(Errc::protocolError, "unexpected 101 Switching Protocols");
-            co_return ex;
-        }
-        if (status >= 100 && status < 200)
-            continue; // interim response: the real one follows
-        Response& r = ex.response;
-        r.status = status;
-        r.requestId = std::string(message["X-Wix-Request-Id"]);
-        r.retryAfter = std::string(message[http::field::retry_after]);
-        r.consistent = std::string(message["X-Wix-Consistent"]);
-        r.keepAliveTimeout = parseKeepAliveTimeout(message[http::field::keep_alive]);
-        r.body = std::move(message.body());
-        ex.reusable = parser.keep_alive() && c.buffer.size() == 0;
-        break;
+    if (c.stopWatching()) {
+        // The deadline shut the socket down, perhaps just after the response was read:
+        // that response stands, but the connection is done.
+        ex.reusable = false;
+        if (ex.error && ex.error->code != make_error_code(Errc::timeout))
+            ex.error = makeError(Errc::timeout, "the deadline expired during the exchange");
     }
-    tcpStream.expires_never();
     co_return ex;
 }
 

@@ -21,6 +21,8 @@ namespace {
 struct Outcome {
     int ok = 0;
     int failed = 0;
+    int timedOut = 0;
+    std::string otherFailure; // one failure that was not a timeout
     std::uint64_t connectionsOpened = 0;
 };
 
@@ -29,7 +31,8 @@ Outcome hammer(ClientOptions options, int calls, int concurrency)
 {
     net::io_context ioc;
     auto client = std::make_unique<Client>(ioc.get_executor(), options);
-    std::atomic<int> ok{0}, failed{0}, next{0};
+    std::atomic<int> ok{0}, failed{0}, timedOut{0}, next{0};
+    std::string otherFailure;
     std::mutex mutex;
     std::condition_variable finished;
     int done = 0;
@@ -42,6 +45,12 @@ Outcome hammer(ClientOptions options, int calls, int concurrency)
                                  : client->getOrCreateConversation(ParticipantId::member(guid(i % 500)));
         net::co_spawn(ioc, std::move(call), [&](std::exception_ptr, Result<GetOrCreateConversationResponse> r) {
             ++(r ? ok : failed);
+            if (!r && r.error().code == make_error_code(Errc::timeout))
+                ++timedOut;
+            if (!r && r.error().code != make_error_code(Errc::timeout)) {
+                std::lock_guard lock(mutex);
+                otherFailure = r.error().describe();
+            }
             launch();
             std::lock_guard lock(mutex);
             if (++done == calls)
@@ -64,7 +73,7 @@ Outcome hammer(ClientOptions options, int calls, int concurrency)
     work.reset();
     for (auto& t : threads)
         t.join();
-    return {ok.load(), failed.load(), stats.pool.connectionsOpened};
+    return {ok.load(), failed.load(), timedOut.load(), otherFailure, stats.pool.connectionsOpened};
 }
 
 } // namespace
@@ -96,4 +105,23 @@ BOOST_AUTO_TEST_CASE(retries_and_stale_connections_from_four_threads)
     const auto outcome = hammer(o, 2000, 200);
     BOOST_TEST(outcome.ok == 2000);
     BOOST_TEST(outcome.failed == 0);
+}
+
+// Deadlines that expire while responses are on their way: the connection's watchdog fires
+// on one thread while the call's coroutine reads on another.
+BOOST_AUTO_TEST_CASE(deadlines_expiring_mid_exchange_from_four_threads)
+{
+    emulator::Options eo;
+    eo.faults.latencyMin = std::chrono::milliseconds(0);
+    eo.faults.latencyMax = std::chrono::milliseconds(300);
+    Emulator emu(eo);
+    ClientOptions o = test::optionsFor(emu);
+    o.pool.maxConnections = 32;
+    o.timeout = std::chrono::milliseconds(150);
+    o.retry.maxAttempts = 1;
+    const auto outcome = hammer(o, 400, 32);
+    BOOST_TEST(outcome.ok + outcome.failed == 400);
+    BOOST_TEST(outcome.ok > 0);
+    BOOST_TEST(outcome.timedOut > 0);
+    BOOST_TEST(outcome.timedOut == outcome.failed, outcome.otherFailure); // only the deadline fails them
 }
