@@ -8,10 +8,8 @@
 #include "transport.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -95,8 +93,6 @@ public:
         , budget_(options_.retryBudget)
         , random_(std::random_device{}())
     {
-        for (int i = 0; i < 64; ++i)
-            strands_.push_back(net::make_strand(executor_));
         pool_->prewarm(options_.pool.prewarmConnections);
     }
 
@@ -104,18 +100,15 @@ public:
     /// Token requests go to the same origin, through the same pool and retry policy.
     net::awaitable<Result<detail::OAuthToken>> fetchToken(Clock::time_point deadline);
 
+    /// One call with its retries. `keepAlive` (this Impl) lives in the coroutine's frame, so
+    /// a Client destroyed while the call is in flight leaves the call its state.
     template <class T>
-    net::awaitable<Result<T>> call(Request request, CallOptions options, Result<T> (*decode)(std::string_view));
+    net::awaitable<Result<T>> call(std::shared_ptr<Impl> keepAlive, Request request, CallOptions options,
+                                   Result<T> (*decode)(std::string_view));
 
     /// Ends calls in flight and closes the pool. Never throws (used by destructors).
     void shutdown() noexcept;
     ClientStats stats() const;
-    /// The strand a new call runs on. A fixed set, reused round-robin: making a strand
-    /// per call costs an allocation, and a few dozen strands keep many threads busy.
-    const net::strand<net::any_io_executor>& nextStrand()
-    {
-        return strands_[nextStrand_.fetch_add(1, std::memory_order_relaxed) % strands_.size()];
-    }
 
 private:
     struct Attempt {
@@ -155,8 +148,6 @@ private:
     bool shutdown_ = false;
 
     std::atomic<std::uint64_t> calls_{0}, attempts_{0}, retries_{0};
-    std::vector<net::strand<net::any_io_executor>> strands_;
-    std::atomic<std::size_t> nextStrand_{0};
 };
 
 std::string Client::Impl::serialize(const Request& r, const std::string& authHeaders)
@@ -238,8 +229,12 @@ net::awaitable<bool> Client::Impl::sleep(std::chrono::milliseconds delay)
 }
 
 template <class T>
-net::awaitable<Result<T>> Client::Impl::call(Request request, CallOptions options, Result<T> (*decode)(std::string_view))
+net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/, Request request,
+                                             CallOptions options, Result<T> (*decode)(std::string_view))
 {
+    // Calls run in the caller's coroutine: cancellation must end them with an Error, not an
+    // exception, and the caller's own setting is restored on the way out.
+    const bool callerThrowsIfCancelled = co_await net::this_coro::throw_if_cancelled();
     co_await net::this_coro::throw_if_cancelled(false);
     auto cancelled = [&]() -> net::awaitable<bool> {
         const auto state = co_await net::this_coro::cancellation_state;
@@ -340,6 +335,7 @@ net::awaitable<Result<T>> Client::Impl::call(Request request, CallOptions option
         }
     }
     ++calls_;
+    co_await net::this_coro::throw_if_cancelled(callerThrowsIfCancelled);
     co_return outcome;
 }
 
@@ -362,7 +358,8 @@ net::awaitable<Result<detail::OAuthToken>> Client::Impl::fetchToken(Clock::time_
     options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (options.timeout->count() <= 0)
         co_return makeError(Errc::timeout, "deadline expired before the token request");
-    co_return co_await call<detail::OAuthToken>(std::move(request), options, &detail::decodeTokenResponse);
+    co_return co_await call<detail::OAuthToken>(shared_from_this(), std::move(request), options,
+                                                &detail::decodeTokenResponse);
 }
 
 ClientStats Client::Impl::stats() const
@@ -408,32 +405,34 @@ Client& Client::operator=(Client&& other) noexcept
     return *this;
 }
 
-// Coroutines take their arguments by value: they must own them across suspensions.
-net::awaitable<Result<Conversation>> Client::getConversation(std::string conversationId,
-                                                             CallOptions options) // NOLINT(performance-unnecessary-value-param)
+namespace {
+// The awaitable of a call rejected before any I/O.
+template <class T>
+net::awaitable<Result<T>> rejected(Error error)
+{
+    co_return error;
+}
+} // namespace
+
+// Not coroutines themselves: a call's state lives in one frame (Impl::call), which keeps
+// the memory of many calls in flight small.
+net::awaitable<Result<Conversation>> Client::getConversation(std::string_view conversationId, const CallOptions& options)
 {
     if (!isValidGuid(conversationId))
-        co_return makeError(Errc::invalidArgument, "conversation ID is not a GUID");
-    auto impl = impl_;
-    Request request{"GET", impl->path("conversations/" + conversationId), {}, true};
-    co_return co_await net::co_spawn(
-        impl->nextStrand(),
-        impl->call<Conversation>(std::move(request), options, &decodeGetConversationResponse), net::use_awaitable);
+        return rejected<Conversation>(makeError(Errc::invalidArgument, "conversation ID is not a GUID"));
+    Request request{"GET", impl_->path("conversations/" + std::string(conversationId)), {}, true};
+    return impl_->call<Conversation>(impl_, std::move(request), options, &decodeGetConversationResponse);
 }
 
-net::awaitable<Result<GetOrCreateConversationResponse>>
-Client::getOrCreateConversation(ParticipantId participant,
-                                CallOptions options) // NOLINT(performance-unnecessary-value-param)
+net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConversation(const ParticipantId& participant,
+                                                                                      const CallOptions& options)
 {
     if (!isValidGuid(participant.id()))
-        co_return makeError(Errc::invalidArgument, std::string(participant.wireField()) + " is not a GUID");
-    auto impl = impl_;
-    Request request{"POST", impl->path("conversations"), encodeGetOrCreateConversationRequest(participant), true};
-    co_return co_await net::co_spawn(
-        impl->nextStrand(),
-        impl->call<GetOrCreateConversationResponse>(std::move(request), options,
-                                                    &decodeGetOrCreateConversationResponse),
-        net::use_awaitable);
+        return rejected<GetOrCreateConversationResponse>(
+            makeError(Errc::invalidArgument, std::string(participant.wireField()) + " is not a GUID"));
+    Request request{"POST", impl_->path("conversations"), encodeGetOrCreateConversationRequest(participant), true};
+    return impl_->call<GetOrCreateConversationResponse>(impl_, std::move(request), options,
+                                                        &decodeGetOrCreateConversationResponse);
 }
 
 ClientStats Client::stats() const

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace wix::inbox {
 
@@ -96,17 +97,20 @@ public:
     Client(Client&&) noexcept;
     Client& operator=(Client&&) noexcept;
 
+    /// Both calls copy what they need before returning: the arguments need not outlive
+    /// the awaitable.
+    ///
     /// GET /inbox/v2/conversations/{id}. Idempotent. Errors of note: 404
     /// CONVERSATION_NOT_FOUND, 403 NOT_OWNED_BY_BUSINESS; an invalid GUID fails with
     /// Errc::invalidArgument before anything is sent.
     boost::asio::awaitable<Result<Conversation>>
-    getConversation(std::string conversationId, CallOptions options = {});
+    getConversation(std::string_view conversationId, const CallOptions& options = {});
 
     /// POST /inbox/v2/conversations. Idempotent by the API's semantics (one conversation
     /// per participant), so retried on transient failures. An invalid participant ID
     /// fails with Errc::invalidArgument before anything is sent.
     boost::asio::awaitable<Result<GetOrCreateConversationResponse>>
-    getOrCreateConversation(ParticipantId participant, CallOptions options = {});
+    getOrCreateConversation(const ParticipantId& participant, const CallOptions& options = {});
 
     ClientStats stats() const;
 
