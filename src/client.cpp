@@ -129,6 +129,9 @@ private:
     net::awaitable<Attempt> attempt(const Request& request, const std::string& authHeaders,
                                     Clock::time_point deadline);
     net::awaitable<bool> sleep(std::chrono::milliseconds delay);
+    template <class T>
+    bool conclude(Attempt& result, detail::RetryState& retry, Result<T> (*decode)(std::string_view), bool cancelled,
+                  std::string& lastTransient, Result<T>& outcome, std::chrono::milliseconds& delay);
     double draw();
     void shutdownOrThrow();
 
@@ -228,6 +231,66 @@ net::awaitable<bool> Client::Impl::sleep(std::chrono::milliseconds delay)
     co_return !ec;
 }
 
+// The outcome of an attempt: true and `outcome` set when the call is over, false and the
+// backoff `delay` when it is retried. Not a coroutine, so its temporaries stay off the
+// call's frame, which lives as long as the call.
+template <class T>
+bool Client::Impl::conclude(Attempt& result, detail::RetryState& retry, Result<T> (*decode)(std::string_view),
+                            bool cancelled, std::string& lastTransient, Result<T>& outcome,
+                            std::chrono::milliseconds& delay)
+{
+    Error error;
+    std::optional<std::chrono::milliseconds> retryAfter;
+    if (result.response && result.response->status == 200) {
+        budget_.onSuccess();
+        outcome = decode(result.response->body);
+        if (outcome)
+            return true;
+        error = std::move(outcome).error();
+        error.requestId = result.response->requestId;
+        error.attempts = retry.attempts();
+        error.stopReason = RetryStop::notRetryable;
+        outcome = std::move(error);
+        return true;
+    }
+    if (result.response) {
+        const auto& r = *result.response;
+        error.code = make_error_code(Errc::httpStatus);
+        error.httpStatus = r.status;
+        error.requestId = r.requestId;
+        decodeErrorBody(r.body, error);
+        if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())
+            retryAfter = detail::parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
+    } else {
+        error = std::move(result.error);
+    }
+    error.attempts = retry.attempts();
+
+    detail::RetryDecision decision;
+    bool shuttingDown;
+    {
+        std::lock_guard lock(mutex_);
+        shuttingDown = shutdown_;
+    }
+    if (shuttingDown) {
+        error = interrupted(Errc::clientShutdown, retry.attempts());
+    } else if (cancelled) {
+        error = interrupted(Errc::cancelled, retry.attempts());
+        decision.stop = RetryStop::cancelled;
+    } else {
+        decision = retry.onFailure({error, result.mayHaveReachedServer, retryAfter}, Clock::now(), budget_, draw());
+    }
+    if (!decision.retry) {
+        error.stopReason = decision.stop;
+        error.lastTransientFailure = std::move(lastTransient);
+        outcome = std::move(error);
+        return true;
+    }
+    lastTransient = error.describe();
+    delay = decision.delay;
+    return false;
+}
+
 template <class T>
 net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/, Request request,
                                              CallOptions options, Result<T> (*decode)(std::string_view))
@@ -276,58 +339,15 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
             continue;
         }
 
-        Error error;
-        std::optional<std::chrono::milliseconds> retryAfter;
-        if (result.response && result.response->status == 200) {
-            budget_.onSuccess();
-            outcome = decode(result.response->body);
-            if (outcome)
-                break;
-            error = std::move(outcome).error();
-            error.requestId = result.response->requestId;
-            error.attempts = retry.attempts();
-            error.stopReason = RetryStop::notRetryable;
-            outcome = std::move(error);
+        const bool succeeded = result.response && result.response->status == 200;
+        const bool cancelledNow = !succeeded && co_await cancelled();
+        std::chrono::milliseconds delay{};
+        if (conclude(result, retry, decode, cancelledNow, lastTransient, outcome, delay))
             break;
-        }
-        if (result.response) {
-            const auto& r = *result.response;
-            error.code = make_error_code(Errc::httpStatus);
-            error.httpStatus = r.status;
-            error.requestId = r.requestId;
-            decodeErrorBody(r.body, error);
-            if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())
-                retryAfter = detail::parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
-        } else {
-            error = std::move(result.error);
-        }
-        error.attempts = retry.attempts();
-
-        detail::RetryDecision decision;
-        bool shuttingDown;
-        {
-            std::lock_guard lock(mutex_);
-            shuttingDown = shutdown_;
-        }
-        if (shuttingDown) {
-            error = interrupted(Errc::clientShutdown, retry.attempts());
-        } else if (co_await cancelled()) {
-            error = interrupted(Errc::cancelled, retry.attempts());
-            decision.stop = RetryStop::cancelled;
-        } else {
-            decision = retry.onFailure({error, result.mayHaveReachedServer, retryAfter}, Clock::now(), budget_, draw());
-        }
-        if (!decision.retry) {
-            error.stopReason = decision.stop;
-            error.lastTransientFailure = std::move(lastTransient);
-            outcome = std::move(error);
-            break;
-        }
-        lastTransient = error.describe();
         ++retries_;
-        if (!co_await sleep(decision.delay)) {
+        if (!co_await sleep(delay)) {
             const bool byCaller = co_await cancelled();
-            error = interrupted(byCaller ? Errc::cancelled : Errc::clientShutdown, retry.attempts());
+            Error error = interrupted(byCaller ? Errc::cancelled : Errc::clientShutdown, retry.attempts());
             error.stopReason = byCaller ? RetryStop::cancelled : RetryStop::none;
             error.lastTransientFailure = std::move(lastTransient);
             outcome = std::move(error);
