@@ -120,8 +120,27 @@ struct Run {
     std::string firstError;
 };
 
+template <class T>
+void recordOutcome(Run& run, const inbox::Result<T>& r, Clock::time_point start)
+{
+    run.latency.record(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
+    ++(r ? run.ok : run.errors);
+    if (!r) {
+        std::lock_guard lock(run.errorMutex);
+        if (run.firstError.empty())
+            run.firstError = r.error().describe();
+    }
+}
+
+// The calls' arguments are made before the run, so that it measures the client only.
+struct Inputs {
+    std::vector<inbox::ParticipantId> participants;
+    std::vector<std::string> conversationIds;
+};
+
 net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, std::uint64_t limit,
-                            Clock::time_point stopAt, const std::vector<std::string>& conversationIds, bool record)
+                            Clock::time_point stopAt, const Inputs& inputs, bool record)
 {
     for (;;) {
         const std::uint64_t i = run.issued.fetch_add(1, std::memory_order_relaxed);
@@ -130,28 +149,14 @@ net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, 
         if (record && i == limit / 10 && limit != UINT64_MAX)
             run.rssAtTenPercent = currentRssKib();
         const auto start = Clock::now();
-        bool ok;
-        inbox::Error error;
         if (cfg.op == "get") {
-            auto r = co_await client.getConversation(conversationIds[i % conversationIds.size()]);
-            ok = r.has_value();
-            if (!ok)
-                error = r.error();
+            const auto r = co_await client.getConversation(inputs.conversationIds[i % inputs.conversationIds.size()]);
+            if (record)
+                recordOutcome(run, r, start);
         } else {
-            auto r = co_await client.getOrCreateConversation(inbox::ParticipantId::member(guid(i % cfg.distinct)));
-            ok = r.has_value();
-            if (!ok)
-                error = r.error();
-        }
-        if (!record)
-            continue;
-        run.latency.record(static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
-        ++(ok ? run.ok : run.errors);
-        if (!ok) {
-            std::lock_guard lock(run.errorMutex);
-            if (run.firstError.empty())
-                run.firstError = error.describe();
+            const auto r = co_await client.getOrCreateConversation(inputs.participants[i % inputs.participants.size()]);
+            if (record)
+                recordOutcome(run, r, start);
         }
     }
 }
@@ -233,6 +238,8 @@ int main(int argc, char** argv)
             throw std::invalid_argument("--op must be get-or-create or get");
         if (cfg.distinct == 0 || cfg.concurrency == 0 || cfg.threads == 0)
             throw std::invalid_argument("--distinct, --concurrency and --threads must be > 0");
+        if (cfg.distinct > 10'000'000)
+            throw std::invalid_argument("--distinct must be at most 10,000,000");
     } catch (const std::exception& e) {
         std::cerr << "wix-inbox-bench: " << e.what() << "\n";
         return 1;
@@ -256,7 +263,11 @@ int main(int argc, char** argv)
     auto client = std::make_unique<inbox::Client>(ioc.get_executor(), options);
 
     // Warm-up (and, for `get`, the conversations to read).
-    std::vector<std::string> ids;
+    Inputs inputs;
+    inputs.participants.reserve(cfg.distinct);
+    for (std::uint64_t i = 0; i < cfg.distinct; ++i)
+        inputs.participants.push_back(inbox::ParticipantId::member(guid(i)));
+    auto& ids = inputs.conversationIds;
     if (cfg.op == "get") {
         Run setup;
         std::mutex m;
@@ -265,7 +276,7 @@ int main(int argc, char** argv)
                 const auto i = setup.issued.fetch_add(1);
                 if (i >= cfg.distinct)
                     co_return;
-                auto r = co_await client->getOrCreateConversation(inbox::ParticipantId::member(guid(i)));
+                auto r = co_await client->getOrCreateConversation(inputs.participants[i]);
                 if (r) {
                     std::lock_guard lock(m);
                     ids.push_back(r->conversation.id);
@@ -279,7 +290,7 @@ int main(int argc, char** argv)
     }
     Run warm;
     drive(ioc, cfg.threads, cfg.concurrency, [&] {
-        return worker(*client, cfg, warm, cfg.warmup, Clock::time_point::max(), ids, false);
+        return worker(*client, cfg, warm, cfg.warmup, Clock::time_point::max(), inputs, false);
     });
 
     Run run;
@@ -289,7 +300,7 @@ int main(int argc, char** argv)
         ? Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.duration))
         : Clock::time_point::max();
     const auto [user, sys, seconds] = drive(ioc, cfg.threads, cfg.concurrency, [&] {
-        return worker(*client, cfg, run, limit, stopAt, ids, true);
+        return worker(*client, cfg, run, limit, stopAt, inputs, true);
     });
     const auto stats = client->stats();
     const long rssEnd = currentRssKib();
