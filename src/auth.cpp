@@ -109,6 +109,18 @@ net::awaitable<Result<std::string>> Authenticator::headers(Clock::time_point dea
     co_return fixed_;
 }
 
+std::optional<std::string> Authenticator::readyHeaders()
+{
+    if (std::holds_alternative<TokenProvider>(credentials_))
+        return std::nullopt;
+    if (!std::holds_alternative<OAuthApp>(credentials_))
+        return fixed_;
+    std::lock_guard lock(mutex_);
+    if (!token_.empty() && Clock::now() < refreshAt_)
+        return "Authorization: " + token_ + "\r\n";
+    return std::nullopt;
+}
+
 template <class Token>
 auto Authenticator::waitForRefresh(net::steady_timer& timer, std::uint64_t generation, Token&& token)
 {

@@ -319,7 +319,9 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
 
     for (;;) {
         std::string authHeaders;
-        if (request.authenticated) {
+        if (auto ready = request.authenticated ? auth_.readyHeaders() : std::nullopt) {
+            authHeaders = std::move(*ready);
+        } else if (request.authenticated) {
             auto headers = co_await auth_.headers(deadline);
             if (!headers) {
                 Error error = std::move(headers).error();
