@@ -32,7 +32,7 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto useTuple = net::as_tuple(net::use_awaitable);
-constexpr std::size_t readChunk = 16 * 1024; // one TLS record
+constexpr std::size_t readChunk = std::size_t{16} * 1024; // one TLS record
 
 bool isStreamEnd(const error_code& ec)
 {

@@ -274,11 +274,11 @@ private:
         std::string out;
         bool ok = false;
         if (request.participant) {
-            auto r = co_await client_.getOrCreateConversation(std::move(*request.participant));
+            auto r = co_await client_.getOrCreateConversation(*request.participant);
             ok = r.has_value();
             out = ok ? okLine(n, request.passthrough, toJson(*r)) : errorLine(n, request.passthrough, r.error());
         } else {
-            auto r = co_await client_.getConversation(std::move(request.conversationId));
+            auto r = co_await client_.getConversation(request.conversationId);
             ok = r.has_value();
             out = ok ? okLine(n, request.passthrough, json::object{{"conversation", toJson(*r)}})
                      : errorLine(n, request.passthrough, r.error());
