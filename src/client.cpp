@@ -65,6 +65,25 @@ Error interrupted(Errc code, int attempts)
     return e;
 }
 
+// Endings of a call, as plain functions: errors built inside a coroutine would take room in
+// its frame for as long as the call runs.
+template <class T>
+void endCall(Result<T>& outcome, Error error, int attempts)
+{
+    error.attempts = attempts;
+    outcome = std::move(error);
+}
+
+// A backoff sleep was woken early: by the caller's cancellation or by the Client's end.
+template <class T>
+void endBackoff(Result<T>& outcome, bool byCaller, int attempts, std::string& lastTransient)
+{
+    Error error = interrupted(byCaller ? Errc::cancelled : Errc::clientShutdown, attempts);
+    error.stopReason = byCaller ? RetryStop::cancelled : RetryStop::none;
+    error.lastTransientFailure = std::move(lastTransient);
+    outcome = std::move(error);
+}
+
 struct Request {
     std::string_view method;
     std::string target;
@@ -126,8 +145,8 @@ private:
     }
 
     std::string serialize(const Request& r, const std::string& authHeaders);
-    net::awaitable<Attempt> attempt(const Request& request, const std::string& authHeaders,
-                                    Clock::time_point deadline);
+    net::awaitable<void> attempt(const Request& request, const std::string& authHeaders,
+                                 Clock::time_point deadline, Attempt& result);
     net::awaitable<bool> sleep(std::chrono::milliseconds delay);
     template <class T>
     bool conclude(Attempt& result, detail::RetryState& retry, Result<T> (*decode)(std::string_view), bool cancelled,
@@ -177,18 +196,22 @@ double Client::Impl::draw()
 
 // One attempt: borrow a connection, exchange, give it back. A reused connection that fails
 // before any response byte was closed by the server while idle: the request is sent once
-// more on a fresh connection (only when it is safe to send twice).
-net::awaitable<Client::Impl::Attempt> Client::Impl::attempt(const Request& request, const std::string& authHeaders,
-                                                           Clock::time_point deadline)
+// more on a fresh connection (only when it is safe to send twice). The outcome goes to
+// `result`, which the call's frame holds: a returned Attempt would take room in this frame
+// too, for every call waiting for a connection.
+net::awaitable<void> Client::Impl::attempt(const Request& request, const std::string& authHeaders,
+                                           Clock::time_point deadline, Attempt& result)
 {
-    const std::string bytes = serialize(request, authHeaders);
-    Attempt result;
+    result = Attempt{};
+    std::string bytes; // made once a connection is at hand: waiting calls don't hold it
     for (bool fresh = false;; fresh = true) {
         auto lease = co_await pool_->acquire(deadline, fresh);
         if (!lease) {
             result.error = std::move(lease).error();
-            co_return result;
+            co_return;
         }
+        if (bytes.empty())
+            bytes = serialize(request, authHeaders);
         const bool reused = lease->reused();
         auto exchange = co_await transport_->exchange(lease->connection(), bytes, deadline);
         if (!exchange.error) {
@@ -199,7 +222,7 @@ net::awaitable<Client::Impl::Attempt> Client::Impl::attempt(const Request& reque
             }
             result.response = std::move(exchange.response);
             result.mayHaveReachedServer = true;
-            co_return result;
+            co_return;
         }
         const bool stale = reused && !exchange.responseStarted
                         && exchange.error->code == make_error_code(Errc::connectionClosed);
@@ -210,7 +233,7 @@ net::awaitable<Client::Impl::Attempt> Client::Impl::attempt(const Request& reque
         }
         result.error = std::move(*exchange.error);
         result.mayHaveReachedServer = exchange.requestStarted;
-        co_return result;
+        co_return;
     }
 }
 
@@ -315,6 +338,7 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
                              deadline);
     std::string lastTransient;
     Result<T> outcome = Error{};
+    Attempt result;
     bool refreshedAfter401 = false;
 
     for (;;) {
@@ -324,16 +348,14 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
         } else if (request.authenticated) {
             auto headers = co_await auth_.headers(deadline);
             if (!headers) {
-                Error error = std::move(headers).error();
-                error.attempts = retry.attempts();
-                outcome = std::move(error);
+                endCall(outcome, std::move(headers).error(), retry.attempts());
                 break;
             }
             authHeaders = std::move(*headers);
         }
         retry.startAttempt();
         ++attempts_;
-        auto result = co_await attempt(request, authHeaders, deadline);
+        co_await attempt(request, authHeaders, deadline, result);
         // A rejected token is replaced once, whatever the retry policy says.
         if (result.response && result.response->status == 401 && request.authenticated && !refreshedAfter401
             && auth_.rejected(authHeaders)) {
@@ -348,11 +370,7 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
             break;
         ++retries_;
         if (!co_await sleep(delay)) {
-            const bool byCaller = co_await cancelled();
-            Error error = interrupted(byCaller ? Errc::cancelled : Errc::clientShutdown, retry.attempts());
-            error.stopReason = byCaller ? RetryStop::cancelled : RetryStop::none;
-            error.lastTransientFailure = std::move(lastTransient);
-            outcome = std::move(error);
+            endBackoff(outcome, co_await cancelled(), retry.attempts(), lastTransient);
             break;
         }
     }

@@ -35,7 +35,7 @@ struct ConnectionPool::Waiter {
     net::steady_timer timer;
     net::any_io_executor resumeOn; // the waiting coroutine's executor
     std::unique_ptr<Resumer> resumer;
-    Error failure;                // why, when completed with an error
+    std::unique_ptr<Error> failure; // why, when completed with an error (rare: kept off the waiter)
 };
 
 Lease::Lease(Lease&& o) noexcept : pool_(std::move(o.pool_)), id_(o.id_), connection_(o.connection_) {}
@@ -110,7 +110,8 @@ void ConnectionPool::handOver(WaiterId id, ConnectionId c)
     // Resume the waiter on its own executor, never inline under the mutex. Its cancellation
     // slot is left alone (it belongs to the waiter's executor); a late cancellation finds
     // the waiter done and does nothing.
-    net::post(w->resumeOn, [resumer = std::move(w->resumer), ec = w->failure.code, c] { resumer->resume(ec, c); });
+    const error_code ec = w->failure ? w->failure->code : error_code{};
+    net::post(w->resumeOn, [resumer = std::move(w->resumer), ec, c] { resumer->resume(ec, c); });
 }
 
 void ConnectionPool::fail(WaiterId id, Error e)
@@ -118,7 +119,7 @@ void ConnectionPool::fail(WaiterId id, Error e)
     auto it = waiters_.find(id);
     if (it == waiters_.end())
         return;
-    it->second->failure = std::move(e);
+    it->second->failure = std::make_unique<Error>(std::move(e));
     handOver(id, 0);
 }
 
@@ -202,7 +203,7 @@ net::awaitable<Result<Lease>> ConnectionPool::acquire(Clock::time_point deadline
             }
             auto [ec, id] = co_await waitForConnection(w, net::as_tuple(net::use_awaitable));
             if (ec)
-                co_return std::move(w->failure);
+                co_return std::move(*w->failure);
             got = id;
         }
         Connection* c = nullptr;
