@@ -139,8 +139,10 @@ struct Inputs {
     std::vector<std::string> conversationIds;
 };
 
-net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, std::uint64_t limit,
-                            Clock::time_point stopAt, const Inputs& inputs, bool record)
+// Issues calls until `limit` calls or `stopAt`; `call(i)` starts the i-th. One operation
+// per instantiation keeps a single result in the frame, as a user's coroutine would.
+template <class Call>
+net::awaitable<void> worker(Run& run, std::uint64_t limit, Clock::time_point stopAt, bool record, Call call)
 {
     for (;;) {
         const std::uint64_t i = run.issued.fetch_add(1, std::memory_order_relaxed);
@@ -149,16 +151,22 @@ net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, 
         if (record && i == limit / 10 && limit != UINT64_MAX)
             run.rssAtTenPercent = currentRssKib();
         const auto start = Clock::now();
-        if (cfg.op == "get") {
-            const auto r = co_await client.getConversation(inputs.conversationIds[i % inputs.conversationIds.size()]);
-            if (record)
-                recordOutcome(run, r, start);
-        } else {
-            const auto r = co_await client.getOrCreateConversation(inputs.participants[i % inputs.participants.size()]);
-            if (record)
-                recordOutcome(run, r, start);
-        }
+        const auto r = co_await call(i);
+        if (record)
+            recordOutcome(run, r, start);
     }
+}
+
+net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, std::uint64_t limit,
+                            Clock::time_point stopAt, const Inputs& inputs, bool record)
+{
+    if (cfg.op == "get")
+        return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
+            return client.getConversation(inputs.conversationIds[i % inputs.conversationIds.size()]);
+        });
+    return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
+        return client.getOrCreateConversation(inputs.participants[i % inputs.participants.size()]);
+    });
 }
 
 // Runs `workers` coroutines on `threads` threads until the last one finishes (the pool's
