@@ -123,57 +123,70 @@ void ConnectionPool::fail(WaiterId id, Error e)
     handOver(id, 0);
 }
 
+// Queues `w` (or serves it at once) and arranges for `handler` to be called exactly once.
+// Once the handler is handed over, another thread may resume the waiting coroutine and
+// free the frame that holds the initiation's captures: from then on this function uses
+// only its own parameters and locals, and keeps the pool alive itself.
+template <class CompletionHandler>
+void ConnectionPool::startWaiting(std::shared_ptr<Waiter> w, CompletionHandler handler)
+{
+    const auto self = shared_from_this();
+    const auto limit = w->waitUntil;
+    std::vector<std::unique_ptr<Connection>> closing;
+    std::size_t connects = 0;
+    {
+        std::lock_guard lock(mutex_);
+        w->id = nextWaiterId_++;
+        auto slot = net::get_associated_cancellation_slot(handler);
+        w->resumeOn = net::get_associated_executor(handler, executor_);
+        w->resumer = std::make_unique<HandlerResumer<CompletionHandler>>(std::move(handler));
+        waiters_[w->id] = w;
+        if (shutdown_) {
+            fail(w->id, makeError(Errc::clientShutdown, "client destroyed"));
+            return;
+        }
+        std::vector<ConnectionId> toClose;
+        const auto got = state_.acquire(w->id, w->fresh, true, Clock::now(), toClose);
+        takeForClosing(toClose, closing);
+        if (got) {
+            handOver(w->id, *got);
+            return;
+        }
+        w->timer.expires_at(limit);
+        w->timer.async_wait([self, w](error_code ec) {
+            if (ec)
+                return;
+            std::lock_guard lock(self->mutex_);
+            if (w->done || !self->state_.removeWaiter(w->id))
+                return;
+            ++self->counters_.acquireTimeouts;
+            self->fail(w->id, w->limitedByAcquireTimeout
+                                  ? makeError(Errc::poolAcquireTimeout, "no pooled connection became free in time")
+                                  : makeError(Errc::timeout, "deadline expired waiting for a pooled connection"));
+        });
+        if (slot.is_connected()) {
+            slot.assign([self, w](net::cancellation_type) {
+                std::lock_guard lock(self->mutex_);
+                if (w->done || !self->state_.removeWaiter(w->id))
+                    return;
+                self->fail(w->id, makeError(Errc::cancelled, "cancelled while waiting for a connection"));
+            });
+        }
+        connects = state_.connectsToStart();
+    }
+    startConnects(connects, limit);
+}
+
 template <class Token>
 auto ConnectionPool::waitForConnection(const std::shared_ptr<Waiter>& w, Token&& token)
 {
+    // The pool and waiter are passed as arguments, not captured: the initiation gets them
+    // as copies of its own, which outlive the frame that async_initiate keeps them in.
     return net::async_initiate<Token, Handler>(
-        [this, w](auto handler) {
-            const auto limit = w->waitUntil;
-            std::vector<std::unique_ptr<Connection>> closing;
-            std::size_t connects = 0;
-            {
-                std::lock_guard lock(mutex_);
-                w->id = nextWaiterId_++;
-                auto slot = net::get_associated_cancellation_slot(handler);
-                w->resumeOn = net::get_associated_executor(handler, executor_);
-                w->resumer = std::make_unique<HandlerResumer<decltype(handler)>>(std::move(handler));
-                waiters_[w->id] = w;
-                if (shutdown_) {
-                    fail(w->id, makeError(Errc::clientShutdown, "client destroyed"));
-                    return;
-                }
-                std::vector<ConnectionId> toClose;
-                const auto got = state_.acquire(w->id, w->fresh, true, Clock::now(), toClose);
-                takeForClosing(toClose, closing);
-                if (got) {
-                    handOver(w->id, *got);
-                    return;
-                }
-                w->timer.expires_at(limit);
-                w->timer.async_wait([self = shared_from_this(), w](error_code ec) {
-                    if (ec)
-                        return;
-                    std::lock_guard lock(self->mutex_);
-                    if (w->done || !self->state_.removeWaiter(w->id))
-                        return;
-                    ++self->counters_.acquireTimeouts;
-                    self->fail(w->id, w->limitedByAcquireTimeout
-                                          ? makeError(Errc::poolAcquireTimeout, "no pooled connection became free in time")
-                                          : makeError(Errc::timeout, "deadline expired waiting for a pooled connection"));
-                });
-                if (slot.is_connected()) {
-                    slot.assign([self = shared_from_this(), w](net::cancellation_type) {
-                        std::lock_guard lock(self->mutex_);
-                        if (w->done || !self->state_.removeWaiter(w->id))
-                            return;
-                        self->fail(w->id, makeError(Errc::cancelled, "cancelled while waiting for a connection"));
-                    });
-                }
-                connects = state_.connectsToStart();
-            }
-            startConnects(connects, limit);
+        [](auto handler, ConnectionPool* pool, std::shared_ptr<Waiter> waiter) {
+            pool->startWaiting(std::move(waiter), std::move(handler));
         },
-        token);
+        token, this, w);
 }
 
 net::awaitable<Result<Lease>> ConnectionPool::acquire(Clock::time_point deadline, bool fresh)

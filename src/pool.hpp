@@ -72,6 +72,8 @@ private:
     void takeForClosing(const std::vector<ConnectionId>& ids, std::vector<std::unique_ptr<Connection>>& out);
     template <class Token>
     auto waitForConnection(const std::shared_ptr<Waiter>& w, Token&& token);
+    template <class CompletionHandler>
+    void startWaiting(std::shared_ptr<Waiter> w, CompletionHandler handler);
 
     boost::asio::any_io_executor executor_;
     std::shared_ptr<Transport> transport_;
