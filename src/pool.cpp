@@ -126,9 +126,11 @@ void ConnectionPool::fail(WaiterId id, Error e)
 // Queues `w` (or serves it at once) and arranges for `handler` to be called exactly once.
 // Once the handler is handed over, another thread may resume the waiting coroutine and
 // free the frame that holds the initiation's captures: from then on this function uses
-// only its own parameters and locals, and keeps the pool alive itself.
+// only its own parameters and locals (`w` is a copy on purpose: a reference would point
+// into that frame), and keeps the pool alive itself.
 template <class CompletionHandler>
-void ConnectionPool::startWaiting(std::shared_ptr<Waiter> w, CompletionHandler handler)
+void ConnectionPool::startWaiting(std::shared_ptr<Waiter> w, // NOLINT(performance-unnecessary-value-param)
+                                  CompletionHandler handler)
 {
     const auto self = shared_from_this();
     const auto limit = w->waitUntil;
