@@ -38,8 +38,9 @@ if $sanitizers; then
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         ctest --test-dir "$root/build-tsan" --output-on-failure -L threads
 
-    # A fixed seed, run count and starting corpus make this step reproducible: a run that
-    # passes here passes in CI. Open-ended fuzzing: FUZZ_RUNS=-1 with -max_total_time.
+    # A fixed seed, run count and fresh working corpus bound this step and make it close to
+    # repeatable (libFuzzer still reads the seed files in directory order, which can differ
+    # between clones). A crash prints its input: fix, then add it to test/fuzz/corpus.
     runs="${FUZZ_RUNS:-250000}"
     echo "== fuzzing (libFuzzer, seed 1, $runs runs per target from test/fuzz/corpus)"
     cmake -S "$root/test/fuzz" -B "$root/build-fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null

@@ -14,8 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto parsed = parseBatchLine(line);
     std::string out;
     if (const auto* request = std::get_if<BatchRequest>(&parsed)) {
-        wix::inbox::Error e;
-        e.message = std::string(line.substr(0, 100));
+        wix::inbox::Error e; // messages are UTF-8 text; these characters need escaping
+        e.message = "quote \" backslash \\ newline \n tab \t";
         out = errorLine(7, request->passthrough, e);
     } else {
         out = inputErrorLine(7, std::get<std::string>(parsed));
