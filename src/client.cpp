@@ -343,15 +343,17 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
 
     for (;;) {
         std::string authHeaders;
-        if (auto ready = request.authenticated ? auth_.readyHeaders() : std::nullopt) {
-            authHeaders = std::move(*ready);
-        } else if (request.authenticated) {
-            auto headers = co_await auth_.headers(deadline);
-            if (!headers) {
-                endCall(outcome, std::move(headers).error(), retry.attempts());
-                break;
+        if (request.authenticated) {
+            if (auto ready = auth_.readyHeaders()) {
+                authHeaders = std::move(*ready);
+            } else {
+                auto headers = co_await auth_.headers(deadline);
+                if (!headers) {
+                    endCall(outcome, std::move(headers).error(), retry.attempts());
+                    break;
+                }
+                authHeaders = std::move(*headers);
             }
-            authHeaders = std::move(*headers);
         }
         retry.startAttempt();
         ++attempts_;
