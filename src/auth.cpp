@@ -116,6 +116,11 @@ std::optional<std::string> Authenticator::readyHeaders()
     if (!std::holds_alternative<OAuthApp>(credentials_))
         return fixed_;
     std::lock_guard lock(mutex_);
+    return freshTokenHeaders();
+}
+
+std::optional<std::string> Authenticator::freshTokenHeaders() const
+{
     if (!token_.empty() && Clock::now() < refreshAt_)
         return "Authorization: " + token_ + "\r\n";
     return std::nullopt;
@@ -148,8 +153,8 @@ net::awaitable<Result<std::string>> Authenticator::oauthHeaders(Clock::time_poin
         bool mine = false;
         {
             std::lock_guard lock(mutex_);
-            if (!token_.empty() && Clock::now() < refreshAt_)
-                co_return "Authorization: " + token_ + "\r\n";
+            if (auto fresh = freshTokenHeaders())
+                co_return std::move(*fresh);
             if (!refreshing_) {
                 refreshing_ = mine = true;
                 ++tokenRequests_;

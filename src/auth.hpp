@@ -50,6 +50,8 @@ public:
 
 private:
     boost::asio::awaitable<Result<std::string>> oauthHeaders(Clock::time_point deadline);
+    /// The cached OAuth token's header line while it is fresh; mutex_ held.
+    std::optional<std::string> freshTokenHeaders() const;
     template <class Token>
     auto waitForRefresh(boost::asio::steady_timer& timer, std::uint64_t generation, Token&& token);
 

@@ -56,6 +56,13 @@ Error exchangeError(const error_code& ec, std::string_view during)
     return makeError(code, std::string(during) + ": " + ec.message(), ec);
 }
 
+// An I/O failure, or the timeout that caused it when the connection's deadline shut the
+// socket down.
+Error ioError(const error_code& ec, std::string_view during, bool expired)
+{
+    return expired ? makeError(Errc::timeout, std::string(during) + " timed out", ec) : exchangeError(ec, during);
+}
+
 std::optional<std::chrono::seconds> parseKeepAliveTimeout(std::string_view header)
 {
     const auto at = header.find("timeout=");
@@ -411,10 +418,8 @@ net::awaitable<void> readResponse(TlsConnection& c, const ResponseLimits& limits
         bool headerSeen = false;
         while (!parser.is_done()) {
             error_code ec;
-            if (c.buffer.size() > 0) {
+            if (c.buffer.size() > 0)
                 c.buffer.consume(parser.put(c.buffer.data(), ec));
-                ex.responseStarted = true;
-            }
             if (!headerSeen && parser.is_header_done()) {
                 headerSeen = true;
                 if (rewatch)
@@ -440,11 +445,8 @@ net::awaitable<void> readResponse(TlsConnection& c, const ResponseLimits& limits
                 break;
             }
             if (readError) {
-                ex.error = c.expired()
-                    ? makeError(Errc::timeout, headerSeen ? "reading the response body timed out"
-                                                          : "waiting for the response headers timed out", readError)
-                    : exchangeError(readError, headerSeen ? "reading the response body"
-                                                          : "waiting for the response headers");
+                ex.error = ioError(readError, headerSeen ? "reading the response body" : "waiting for the response headers",
+                                   c.expired());
                 co_return;
             }
         }
@@ -480,8 +482,7 @@ net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string
     ex.requestStarted = true;
     auto [writeError, written] = co_await net::async_write(c.stream, net::buffer(request), useTuple);
     if (writeError) {
-        ex.error = c.expired() ? makeError(Errc::timeout, "sending the request timed out", writeError)
-                               : exchangeError(writeError, "sending the request");
+        ex.error = ioError(writeError, "sending the request", c.expired());
     } else {
         co_await readResponse(c, limits_, readLimit, readLimit != headersLimit, ex);
     }
