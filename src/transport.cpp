@@ -2,9 +2,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -119,9 +119,77 @@ private:
     Response& out_;
 };
 
+// What an OpenSSL call needs before it can go on, or how it ended.
+enum class Want { nothing, read, write };
+struct IoStep {
+    error_code error;
+    Want want = Want::nothing;
+    std::size_t bytes = 0;
+};
+
+// A BIO reading and writing the connection's socket directly: no copy through Asio's BIO
+// pair, and send() with MSG_NOSIGNAL (OpenSSL's own socket BIO uses write(), which raises
+// SIGPIPE on a connection the server closed).
+class SocketBio {
+public:
+    static BIO* make(int fd)
+    {
+        BIO* bio = BIO_new(method());
+        if (bio) {
+            BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd))); // NOLINT(performance-no-int-to-ptr)
+            BIO_set_init(bio, 1);
+        }
+        return bio;
+    }
+
+private:
+    static const BIO_METHOD* method()
+    {
+        static BIO_METHOD* const m = [] {
+            BIO_METHOD* bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "wix-inbox socket");
+            BIO_meth_set_write_ex(bm, &SocketBio::write);
+            BIO_meth_set_read_ex(bm, &SocketBio::read);
+            BIO_meth_set_ctrl(bm, &SocketBio::ctrl);
+            return bm;
+        }();
+        return m;
+    }
+
+    static int fd(BIO* bio) { return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio))); }
+
+    // Both report "try again" for EAGAIN; a failure leaves errno for SSL_ERROR_SYSCALL.
+    static int write(BIO* bio, const char* data, std::size_t size, std::size_t* written)
+    {
+        BIO_clear_retry_flags(bio);
+        const auto n = ::send(fd(bio), data, size, MSG_NOSIGNAL);
+        if (n >= 0) {
+            *written = static_cast<std::size_t>(n);
+            return 1;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            BIO_set_retry_write(bio);
+        return 0;
+    }
+
+    static int read(BIO* bio, char* data, std::size_t size, std::size_t* readBytes)
+    {
+        BIO_clear_retry_flags(bio);
+        const auto n = ::recv(fd(bio), data, size, 0);
+        if (n > 0) {
+            *readBytes = static_cast<std::size_t>(n);
+            return 1;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            BIO_set_retry_read(bio);
+        return 0; // n == 0: end of stream
+    }
+
+    static long ctrl(BIO*, int command, long, void*) { return command == BIO_CTRL_FLUSH ? 1 : 0; }
+};
+
 // Bounds a connection's I/O in time without a strand. The timer's handler runs on any
 // thread while the connection's coroutine runs on another, so it only shuts the socket
-// down (which wakes the pending read or write with an error) and notes that it did.
+// down (which wakes the pending wait with an error) and notes that it did.
 // The mutex orders that against the connection closing its socket, so a handler that
 // fires late never touches a descriptor the system has given to someone else.
 struct Watchdog {
@@ -137,12 +205,27 @@ struct Watchdog {
     }
 };
 
+struct SslFree {
+    void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
+};
+
+// One TLS connection: OpenSSL over a non-blocking socket, with Asio only telling when the
+// socket is ready. Pooled connections are dropped without close_notify, as browsers do.
 class TlsConnection final : public Connection {
 public:
-    TlsConnection(tcp::socket socket, ssl::context& ctx)
-        : stream(std::move(socket), ctx), timer_(stream.get_executor()), watchdog_(std::make_shared<Watchdog>())
+    /// Throws std::bad_alloc if OpenSSL cannot allocate the connection.
+    TlsConnection(tcp::socket s, SSL_CTX* ctx)
+        : socket(std::move(s)), ssl(SSL_new(ctx)), timer_(socket.get_executor()), watchdog_(std::make_shared<Watchdog>())
     {
-        watchdog_->fd = stream.next_layer().native_handle();
+        BIO* bio = ssl ? SocketBio::make(socket.native_handle()) : nullptr;
+        if (!bio)
+            throw std::bad_alloc();
+        SSL_set_bio(ssl.get(), bio, bio);
+        SSL_set_connect_state(ssl.get());
+        SSL_set_mode(ssl.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        SSL_set_read_ahead(ssl.get(), 1); // one recv() per flight of records, not two per record
+        socket.non_blocking(true);
+        watchdog_->fd = socket.native_handle();
     }
 
     ~TlsConnection() override
@@ -151,12 +234,15 @@ public:
         watchdog_->fd = -1;
     }
 
+    TlsConnection(const TlsConnection&) = delete;
+    TlsConnection& operator=(const TlsConnection&) = delete;
+
     bool looksAlive() noexcept override
     {
-        if (buffer.size() != 0)
+        if (buffer.size() != 0 || SSL_has_pending(ssl.get()))
             return false;
         char byte;
-        const auto n = ::recv(stream.next_layer().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         // Readable while idle means EOF, a reset, or a TLS alert: none leaves it usable.
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
@@ -168,6 +254,22 @@ public:
     }
 
     bool resumedSession() const noexcept override { return resumed; }
+
+    /// Runs an OpenSSL operation (`op(bytes)` returning its int) until it completes,
+    /// waiting for the socket whenever OpenSSL asks to.
+    template <class Op>
+    net::awaitable<IoStep> complete(Op op)
+    {
+        for (;;) {
+            const IoStep step = attempt(op);
+            if (step.want == Want::nothing)
+                co_return step;
+            auto [ec] = co_await socket.async_wait(
+                step.want == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write, useTuple);
+            if (ec)
+                co_return IoStep{ec};
+        }
+    }
 
     /// Watches the I/O until `until`: then the socket is shut down and expired() is true.
     void watchUntil(Clock::time_point until)
@@ -209,11 +311,43 @@ public:
         return watchdog_->fired;
     }
 
-    ssl::stream<tcp::socket> stream;
+    tcp::socket socket;
+    std::unique_ptr<SSL, SslFree> ssl;
     beast::flat_buffer buffer;
     bool resumed = false;
 
 private:
+    // One try of an OpenSSL operation. Failures are named as Asio's SSL stream names them,
+    // so that the rest of the transport reads them the same way.
+    template <class Op>
+    IoStep attempt(Op& op)
+    {
+        ERR_clear_error(); // SSL_get_error reads this thread's error queue
+        std::size_t bytes = 0;
+        errno = 0; // an end of stream leaves it untouched
+        const int ret = op(bytes);
+        if (ret > 0)
+            return {{}, Want::nothing, bytes};
+        const int systemError = errno;
+        switch (SSL_get_error(ssl.get(), ret)) {
+        case SSL_ERROR_WANT_READ: return {{}, Want::read};
+        case SSL_ERROR_WANT_WRITE: return {{}, Want::write};
+        case SSL_ERROR_ZERO_RETURN: return {net::error::eof};
+        case SSL_ERROR_SYSCALL:
+            if (const unsigned long e = ERR_get_error())
+                return {error_code(static_cast<int>(e), net::error::get_ssl_category())};
+            if (systemError != 0)
+                return {error_code(systemError, boost::system::system_category())};
+            return {ssl::error::stream_truncated};
+        default: {
+            const unsigned long e = ERR_get_error();
+            if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+                return {ssl::error::stream_truncated};
+            return {error_code(static_cast<int>(e), net::error::get_ssl_category())};
+        }
+        }
+    }
+
     net::steady_timer timer_;
     std::shared_ptr<Watchdog> watchdog_;
     std::uint64_t generation_ = 0;
@@ -370,10 +504,9 @@ net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::ti
     tcpStream.expires_never();
     error_code ignored; // Nagle only adds latency; failing to disable it is harmless
     tcpStream.socket().set_option(tcp::no_delay(true), ignored);
-    auto conn = std::make_unique<TlsConnection>(tcpStream.release_socket(), tls_->context);
+    auto conn = std::make_unique<TlsConnection>(tcpStream.release_socket(), tls_->context.native_handle());
 
-    SSL* ssl = conn->stream.native_handle();
-    SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    SSL* ssl = conn->ssl.get();
     if (origin_.hostIsAddress) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), origin_.host.c_str());
     } else {
@@ -383,7 +516,8 @@ net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::ti
     tls_->offerSession(ssl);
 
     conn->watchUntil(deadline);
-    auto [handshakeError] = co_await conn->stream.async_handshake(ssl::stream_base::client, useTuple);
+    const auto handshake = co_await conn->complete([ssl](std::size_t&) { return SSL_do_handshake(ssl); });
+    const auto& handshakeError = handshake.error;
     const bool expired = conn->stopWatching();
     if (expired) // even if the handshake completed just before: its socket is shut down
         co_return makeError(Errc::timeout, "TLS handshake with " + origin_.hostHeader + " timed out",
@@ -433,7 +567,12 @@ net::awaitable<void> readResponse(TlsConnection& c, const ResponseLimits& limits
                 break;
             if (!ec && c.buffer.size() > 0)
                 continue; // the parser took part of the buffer and can take more
-            auto [readError, n] = co_await c.stream.async_read_some(c.buffer.prepare(readChunk), useTuple);
+            const auto space = c.buffer.prepare(readChunk);
+            const auto read = co_await c.complete([&c, space](std::size_t& n) {
+                return SSL_read_ex(c.ssl.get(), space.data(), space.size(), &n);
+            });
+            const auto& readError = read.error;
+            const std::size_t n = read.bytes;
             c.buffer.commit(n);
             ex.responseStarted = ex.responseStarted || n > 0;
             if (readError == net::error::eof && parser.got_some()) {
@@ -456,7 +595,7 @@ net::awaitable<void> readResponse(TlsConnection& c, const ResponseLimits& limits
         }
         if (response.status >= 100 && response.status < 200)
             continue; // interim response: the real one follows
-        ex.reusable = parser.keep_alive() && c.buffer.size() == 0;
+        ex.reusable = parser.keep_alive() && c.buffer.size() == 0 && !SSL_has_pending(c.ssl.get());
         ex.response = std::move(response);
         co_return;
     }
@@ -480,8 +619,10 @@ net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string
 
     c.watchUntil(headersLimit);
     ex.requestStarted = true;
-    auto [writeError, written] = co_await net::async_write(c.stream, net::buffer(request), useTuple);
-    if (writeError) {
+    const auto write = co_await c.complete([&c, &request](std::size_t& n) {
+        return SSL_write_ex(c.ssl.get(), request.data(), request.size(), &n);
+    });
+    if (const auto& writeError = write.error) {
         ex.error = ioError(writeError, "sending the request", c.expired());
     } else {
         co_await readResponse(c, limits_, readLimit, readLimit != headersLimit, ex);
