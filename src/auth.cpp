@@ -109,14 +109,19 @@ net::awaitable<Result<std::string>> Authenticator::headers(Clock::time_point dea
     co_return fixed_;
 }
 
-std::optional<std::string> Authenticator::readyHeaders()
+bool Authenticator::readyHeaders(std::string& out)
 {
     if (std::holds_alternative<TokenProvider>(credentials_))
-        return std::nullopt;
-    if (!std::holds_alternative<OAuthApp>(credentials_))
-        return fixed_;
+        return false;
+    if (!std::holds_alternative<OAuthApp>(credentials_)) {
+        out = fixed_;
+        return true;
+    }
     std::lock_guard lock(mutex_);
-    return freshTokenHeaders();
+    auto fresh = freshTokenHeaders();
+    if (fresh)
+        out = std::move(*fresh);
+    return fresh.has_value();
 }
 
 std::optional<std::string> Authenticator::freshTokenHeaders() const

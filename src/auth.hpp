@@ -39,8 +39,8 @@ public:
     /// Header lines (each ending in CRLF) for the next request.
     boost::asio::awaitable<Result<std::string>> headers(Clock::time_point deadline);
     /// The same when they are at hand (static credentials, a fresh OAuth token): callers
-    /// skip a suspension on every request. Empty if headers() must be awaited.
-    std::optional<std::string> readyHeaders();
+    /// skip a suspension on every request. False if headers() must be awaited.
+    bool readyHeaders(std::string& out);
 
     /// A request sent with `used` got a 401. True if a new attempt can carry other
     /// credentials (a cached OAuth token is dropped; a provider will be asked again).

@@ -130,12 +130,6 @@ public:
     ClientStats stats() const;
 
 private:
-    struct Attempt {
-        std::optional<detail::Response> response; // a complete HTTP response, any status
-        Error error;                              // otherwise
-        bool mayHaveReachedServer = false;
-    };
-
     static detail::Origin parseOrigin(const std::string& url)
     {
         auto origin = detail::parseBaseUrl(url);
@@ -146,10 +140,13 @@ private:
 
     std::string serialize(const Request& r, const std::string& authHeaders);
     net::awaitable<void> attempt(const Request& request, const std::string& authHeaders,
-                                 Clock::time_point deadline, Attempt& result);
+                                 Clock::time_point deadline, detail::Exchange& result);
+    template <class T>
+    net::awaitable<bool> fetchAuthHeaders(Clock::time_point deadline, std::string& headers, Result<T>& outcome,
+                                          int attempts);
     net::awaitable<bool> sleep(std::chrono::milliseconds delay);
     template <class T>
-    bool conclude(Attempt& result, detail::RetryState& retry, Result<T> (*decode)(std::string_view), bool cancelled,
+    bool conclude(detail::Exchange& result, detail::RetryState& retry, Result<T> (*decode)(std::string_view), bool cancelled,
                   std::string& lastTransient, Result<T>& outcome, std::chrono::milliseconds& delay);
     double draw();
     void shutdownOrThrow();
@@ -197,44 +194,53 @@ double Client::Impl::draw()
 // One attempt: borrow a connection, exchange, give it back. A reused connection that fails
 // before any response byte was closed by the server while idle: the request is sent once
 // more on a fresh connection (only when it is safe to send twice). The outcome goes to
-// `result`, which the call's frame holds: a returned Attempt would take room in this frame
+// `result`, which the call's frame holds: a returned one would take room in this frame
 // too, for every call waiting for a connection.
 net::awaitable<void> Client::Impl::attempt(const Request& request, const std::string& authHeaders,
-                                           Clock::time_point deadline, Attempt& result)
+                                           Clock::time_point deadline, detail::Exchange& result)
 {
-    result = Attempt{};
     std::string bytes; // made once a connection is at hand: waiting calls don't hold it
     for (bool fresh = false;; fresh = true) {
-        auto lease = co_await pool_->acquire(deadline, fresh);
-        if (!lease) {
-            result.error = std::move(lease).error();
+        result = detail::Exchange{};
+        auto lease = co_await pool_->acquire(deadline, fresh, result.error);
+        if (!lease)
             co_return;
-        }
         if (bytes.empty())
             bytes = serialize(request, authHeaders);
         const bool reused = lease->reused();
-        auto exchange = co_await transport_->exchange(lease->connection(), bytes, deadline);
-        if (!exchange.error) {
-            lease->release(exchange.reusable, exchange.response.keepAliveTimeout);
-            if (!exchange.response.consistent.empty()) {
+        co_await transport_->exchange(lease->connection(), bytes, deadline, result);
+        if (!result.error) {
+            lease->release(result.reusable, result.response.keepAliveTimeout);
+            if (!result.response.consistent.empty()) {
                 std::lock_guard lock(mutex_);
-                consistent_ = exchange.response.consistent;
+                consistent_ = result.response.consistent;
             }
-            result.response = std::move(exchange.response);
-            result.mayHaveReachedServer = true;
             co_return;
         }
-        const bool stale = reused && !exchange.responseStarted
-                        && exchange.error->code == make_error_code(Errc::connectionClosed);
+        const bool stale = reused && !result.responseStarted
+                        && result.error->code == make_error_code(Errc::connectionClosed);
         lease->release(false);
         if (stale && !fresh && request.idempotent) {
             pool_->noteStaleRetry();
             continue;
         }
-        result.error = std::move(*exchange.error);
-        result.mayHaveReachedServer = exchange.requestStarted;
         co_return;
     }
+}
+
+// Credentials that must be awaited (a token to fetch, a provider to ask), in a frame of
+// their own: the call's frame then needs no room for them. False when the call is over.
+template <class T>
+net::awaitable<bool> Client::Impl::fetchAuthHeaders(Clock::time_point deadline, std::string& headers,
+                                                    Result<T>& outcome, int attempts)
+{
+    auto fetched = co_await auth_.headers(deadline);
+    if (!fetched) {
+        endCall(outcome, std::move(fetched).error(), attempts);
+        co_return false;
+    }
+    headers = std::move(*fetched);
+    co_return true;
 }
 
 // Sleeps between attempts; false if woken early (cancellation or client shutdown).
@@ -258,26 +264,26 @@ net::awaitable<bool> Client::Impl::sleep(std::chrono::milliseconds delay)
 // backoff `delay` when it is retried. Not a coroutine, so its temporaries stay off the
 // call's frame, which lives as long as the call.
 template <class T>
-bool Client::Impl::conclude(Attempt& result, detail::RetryState& retry, Result<T> (*decode)(std::string_view),
+bool Client::Impl::conclude(detail::Exchange& result, detail::RetryState& retry, Result<T> (*decode)(std::string_view),
                             bool cancelled, std::string& lastTransient, Result<T>& outcome,
                             std::chrono::milliseconds& delay)
 {
     Error error;
     std::optional<std::chrono::milliseconds> retryAfter;
-    if (result.response && result.response->status == 200) {
+    if (!result.error && result.response.status == 200) {
         budget_.onSuccess();
-        outcome = decode(result.response->body);
+        outcome = decode(result.response.body);
         if (outcome)
             return true;
         error = std::move(outcome).error();
-        error.requestId = result.response->requestId;
+        error.requestId = result.response.requestId;
         error.attempts = retry.attempts();
         error.stopReason = RetryStop::notRetryable;
         outcome = std::move(error);
         return true;
     }
-    if (result.response) {
-        const auto& r = *result.response;
+    if (!result.error) {
+        const auto& r = result.response;
         error.code = make_error_code(Errc::httpStatus);
         error.httpStatus = r.status;
         error.requestId = r.requestId;
@@ -285,7 +291,7 @@ bool Client::Impl::conclude(Attempt& result, detail::RetryState& retry, Result<T
         if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())
             retryAfter = detail::parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
     } else {
-        error = std::move(result.error);
+        error = std::move(*result.error);
     }
     error.attempts = retry.attempts();
 
@@ -301,7 +307,7 @@ bool Client::Impl::conclude(Attempt& result, detail::RetryState& retry, Result<T
         error = interrupted(Errc::cancelled, retry.attempts());
         decision.stop = RetryStop::cancelled;
     } else {
-        decision = retry.onFailure({error, result.mayHaveReachedServer, retryAfter}, Clock::now(), budget_, draw());
+        decision = retry.onFailure({error, result.requestStarted, retryAfter}, Clock::now(), budget_, draw());
     }
     if (!decision.retry) {
         error.stopReason = decision.stop;
@@ -338,34 +344,25 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
                              deadline);
     std::string lastTransient;
     Result<T> outcome = Error{};
-    Attempt result;
+    detail::Exchange result;
     bool refreshedAfter401 = false;
 
     for (;;) {
         std::string authHeaders;
-        if (request.authenticated) {
-            if (auto ready = auth_.readyHeaders()) {
-                authHeaders = std::move(*ready);
-            } else {
-                auto headers = co_await auth_.headers(deadline);
-                if (!headers) {
-                    endCall(outcome, std::move(headers).error(), retry.attempts());
-                    break;
-                }
-                authHeaders = std::move(*headers);
-            }
-        }
+        if (request.authenticated && !auth_.readyHeaders(authHeaders)
+            && !co_await fetchAuthHeaders(deadline, authHeaders, outcome, retry.attempts()))
+            break;
         retry.startAttempt();
         ++attempts_;
         co_await attempt(request, authHeaders, deadline, result);
         // A rejected token is replaced once, whatever the retry policy says.
-        if (result.response && result.response->status == 401 && request.authenticated && !refreshedAfter401
+        if (!result.error && result.response.status == 401 && request.authenticated && !refreshedAfter401
             && auth_.rejected(authHeaders)) {
             refreshedAfter401 = true;
             continue;
         }
 
-        const bool succeeded = result.response && result.response->status == 200;
+        const bool succeeded = !result.error && result.response.status == 200;
         const bool cancelledNow = !succeeded && co_await cancelled();
         std::chrono::milliseconds delay{};
         if (conclude(result, retry, decode, cancelledNow, lastTransient, outcome, delay))

@@ -191,7 +191,8 @@ auto ConnectionPool::waitForConnection(const std::shared_ptr<Waiter>& w, Token&&
         token, this, w);
 }
 
-net::awaitable<Result<Lease>> ConnectionPool::acquire(Clock::time_point deadline, bool fresh)
+net::awaitable<std::optional<Lease>> ConnectionPool::acquire(Clock::time_point deadline, bool fresh,
+                                                             std::unique_ptr<Error>& failure)
 {
     auto self = shared_from_this();
     for (;;) {
@@ -200,8 +201,10 @@ net::awaitable<Result<Lease>> ConnectionPool::acquire(Clock::time_point deadline
         if (!fresh) {
             // Fast path: an idle connection and nobody queued before us.
             std::lock_guard lock(mutex_);
-            if (shutdown_)
-                co_return makeError(Errc::clientShutdown, "client destroyed");
+            if (shutdown_) {
+                failure = std::make_unique<Error>(makeError(Errc::clientShutdown, "client destroyed"));
+                co_return std::nullopt;
+            }
             std::vector<ConnectionId> toClose;
             got = state_.acquire(0, false, false, Clock::now(), toClose);
             takeForClosing(toClose, closing);
@@ -217,8 +220,10 @@ net::awaitable<Result<Lease>> ConnectionPool::acquire(Clock::time_point deadline
                 w->limitedByAcquireTimeout = true;
             }
             auto [ec, id] = co_await waitForConnection(w, net::as_tuple(net::use_awaitable));
-            if (ec)
-                co_return std::move(*w->failure);
+            if (ec) {
+                failure = std::move(w->failure);
+                co_return std::nullopt;
+            }
             got = id;
         }
         Connection* c = nullptr;
@@ -232,7 +237,7 @@ net::awaitable<Result<Lease>> ConnectionPool::acquire(Clock::time_point deadline
         // if it was closed after all, the request is re-sent on a fresh connection.
         if (lease.reused() && Clock::now() - c->lastUsed > std::chrono::seconds(1) && !c->looksAlive())
             continue; // dropping the lease closes it
-        co_return lease;
+        co_return std::optional<Lease>(std::move(lease));
     }
 }
 

@@ -46,10 +46,13 @@ public:
     /// Opens PoolOptions::prewarmConnections in the background.
     void prewarm(std::size_t count);
 
-    /// A connection, or Errc::timeout (deadline), Errc::poolAcquireTimeout,
-    /// Errc::cancelled, Errc::clientShutdown or the error of a failed connect.
+    /// A connection; or none, and `failure` says why: Errc::timeout (deadline),
+    /// Errc::poolAcquireTimeout, Errc::cancelled, Errc::clientShutdown or the error of a
+    /// failed connect. (Not a Result: thousands of calls wait here, and a Result would keep
+    /// room for an Error in each of their frames.)
     /// `fresh`: only a newly opened connection will do. Supports terminal cancellation.
-    boost::asio::awaitable<Result<Lease>> acquire(Clock::time_point deadline, bool fresh);
+    boost::asio::awaitable<std::optional<Lease>> acquire(Clock::time_point deadline, bool fresh,
+                                                         std::unique_ptr<Error>& failure);
 
     /// Fails all waiters, closes idle connections, and aborts busy ones.
     void shutdown();

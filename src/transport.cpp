@@ -560,7 +560,7 @@ net::awaitable<void> readResponse(TlsConnection& c, const ResponseLimits& limits
                     c.watchUntil(readLimit);
             }
             if (ec && ec != http::error::need_more) {
-                ex.error = exchangeError(ec, "reading the response");
+                ex.fail(exchangeError(ec, "reading the response"));
                 co_return;
             }
             if (parser.is_done())
@@ -578,19 +578,19 @@ net::awaitable<void> readResponse(TlsConnection& c, const ResponseLimits& limits
             if (readError == net::error::eof && parser.got_some()) {
                 parser.put_eof(ec); // a body that ends with the connection
                 if (ec) {
-                    ex.error = exchangeError(ec, "reading the response");
+                    ex.fail(exchangeError(ec, "reading the response"));
                     co_return;
                 }
                 break;
             }
             if (readError) {
-                ex.error = ioError(readError, headerSeen ? "reading the response body" : "waiting for the response headers",
-                                   c.expired());
+                ex.fail(ioError(readError, headerSeen ? "reading the response body" : "waiting for the response headers",
+                                c.expired()));
                 co_return;
             }
         }
         if (response.status == 101) {
-            ex.error = makeError(Errc::protocolError, "unexpected 101 Switching Protocols");
+            ex.fail(makeError(Errc::protocolError, "unexpected 101 Switching Protocols"));
             co_return;
         }
         if (response.status >= 100 && response.status < 200)
@@ -603,10 +603,10 @@ net::awaitable<void> readResponse(TlsConnection& c, const ResponseLimits& limits
 
 } // namespace
 
-net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string& request, Clock::time_point deadline)
+net::awaitable<void> Transport::exchange(Connection& base, const std::string& request, Clock::time_point deadline,
+                                         Exchange& ex)
 {
     auto& c = static_cast<TlsConnection&>(base);
-    Exchange ex;
     ++c.exchanges;
     // Limits count from the request on; writing it is bounded by the headers' limit, so
     // one watch serves the whole exchange in the common case (no extra limits).
@@ -623,7 +623,7 @@ net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string
         return SSL_write_ex(c.ssl.get(), request.data(), request.size(), &n);
     });
     if (const auto& writeError = write.error) {
-        ex.error = ioError(writeError, "sending the request", c.expired());
+        ex.fail(ioError(writeError, "sending the request", c.expired()));
     } else {
         co_await readResponse(c, limits_, readLimit, readLimit != headersLimit, ex);
     }
@@ -632,9 +632,8 @@ net::awaitable<Exchange> Transport::exchange(Connection& base, const std::string
         // that response stands, but the connection is done.
         ex.reusable = false;
         if (ex.error && ex.error->code != make_error_code(Errc::timeout))
-            ex.error = makeError(Errc::timeout, "the deadline expired during the exchange");
+            ex.fail(makeError(Errc::timeout, "the deadline expired during the exchange"));
     }
-    co_return ex;
 }
 
 } // namespace wix::inbox::detail

@@ -49,12 +49,16 @@ struct Response {
     std::optional<std::chrono::seconds> keepAliveTimeout; ///< From `Keep-Alive: timeout=N`.
 };
 
+/// The outcome of one request/response exchange. Calls keep one in their frame while they
+/// wait for a connection, so the rare error lives on the heap.
 struct Exchange {
-    std::optional<Error> error;        ///< Set when no complete response was read.
+    std::unique_ptr<Error> error;      ///< Set when no complete response was read.
     bool requestStarted = false;       ///< Some request bytes were handed to the socket.
     bool responseStarted = false;      ///< Some response bytes arrived.
     bool reusable = false;             ///< Complete response, keep-alive, nothing left over.
     Response response;
+
+    void fail(Error e) { error = std::make_unique<Error>(std::move(e)); }
 };
 
 /// One TLS connection. Used by one call at a time; only abort() may be called concurrently.
@@ -80,9 +84,10 @@ public:
     /// handshake, resuming the last TLS session of this origin when the server allows.
     boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(Clock::time_point deadline);
 
-    /// Writes `request` and reads one response, all before `deadline`.
-    boost::asio::awaitable<Exchange> exchange(Connection& c, const std::string& request,
-                                              Clock::time_point deadline);
+    /// Writes `request` and reads one response into `ex` (which starts empty), all before
+    /// `deadline`.
+    boost::asio::awaitable<void> exchange(Connection& c, const std::string& request, Clock::time_point deadline,
+                                          Exchange& ex);
 
     const Origin& origin() const noexcept { return origin_; }
 
