@@ -189,20 +189,93 @@ private:
 
 // Bounds a connection's I/O in time without a strand. The timer's handler runs on any
 // thread while the connection's coroutine runs on another, so it only shuts the socket
-// down (which wakes the pending wait with an error) and notes that it did.
-// The mutex orders that against the connection closing its socket, so a handler that
-// fires late never touches a descriptor the system has given to someone else.
-struct Watchdog {
-    std::mutex mutex;
-    int fd = -1;                 // -1 once the connection is closed
-    std::uint64_t armed = 0;     // generation of the deadline being watched; 0: none
-    bool fired = false;
+// down (which wakes the pending wait with an error) and notes that it did. The mutex
+// orders that against the connection closing its socket, so a handler that fires late
+// never touches a descriptor the system has given to someone else; every use of the
+// timer is made under it too.
+//
+// The timer is lazy: a new deadline later than the armed one (the common case, each call's
+// deadline being later than the last) only moves `until`, and the timer, when it fires
+// early, waits again for the rest. An exchange then costs two lock/unlocks, no timer work.
+class Watchdog : public std::enable_shared_from_this<Watchdog> {
+public:
+    Watchdog(const net::any_io_executor& executor, int fd) : timer_(executor), fd_(fd) {}
+
+    void watchUntil(Clock::time_point until)
+    {
+        std::lock_guard lock(mutex_);
+        watching_ = true;
+        fired_ = false;
+        until_ = until;
+        if (!waiting_ || until < timerAt_)
+            waitLocked();
+    }
+
+    /// True if the deadline shut the socket down.
+    bool stopWatching()
+    {
+        std::lock_guard lock(mutex_);
+        watching_ = false;
+        return fired_;
+    }
+
+    bool fired()
+    {
+        std::lock_guard lock(mutex_);
+        return fired_;
+    }
 
     void shutdownSocket()
     {
-        if (fd >= 0)
-            ::shutdown(fd, SHUT_RDWR);
+        std::lock_guard lock(mutex_);
+        shutdownLocked();
     }
+
+    /// The connection closes its socket after this: the watchdog never touches it again.
+    void close()
+    {
+        std::lock_guard lock(mutex_);
+        fd_ = -1;
+        timer_.cancel();
+    }
+
+private:
+    void waitLocked()
+    {
+        timer_.expires_at(until_); // wakes a wait armed for later with operation_aborted
+        timerAt_ = until_;
+        waiting_ = true;
+        timer_.async_wait([self = shared_from_this(), wait = ++waits_](error_code ec) {
+            std::lock_guard lock(self->mutex_);
+            if (wait != self->waits_)
+                return; // replaced by a wait for an earlier deadline
+            self->waiting_ = false;
+            if (ec || self->fd_ < 0 || !self->watching_)
+                return;
+            if (Clock::now() < self->until_) {
+                self->waitLocked();
+                return;
+            }
+            self->fired_ = true;
+            self->shutdownLocked();
+        });
+    }
+
+    void shutdownLocked()
+    {
+        if (fd_ >= 0)
+            ::shutdown(fd_, SHUT_RDWR);
+    }
+
+    std::mutex mutex_;
+    net::steady_timer timer_;
+    int fd_;                      // -1 once the connection is closed
+    bool watching_ = false;       // an exchange or handshake is bounded by until_
+    bool fired_ = false;
+    bool waiting_ = false;        // the timer has a wait outstanding, ending at timerAt_
+    Clock::time_point until_{};
+    Clock::time_point timerAt_{};
+    std::uint64_t waits_ = 0;     // identifies the outstanding wait
 };
 
 struct SslFree {
@@ -215,7 +288,9 @@ class TlsConnection final : public Connection {
 public:
     /// Throws std::bad_alloc if OpenSSL cannot allocate the connection.
     TlsConnection(tcp::socket s, SSL_CTX* ctx)
-        : socket(std::move(s)), ssl(SSL_new(ctx)), timer_(socket.get_executor()), watchdog_(std::make_shared<Watchdog>())
+        : socket(std::move(s))
+        , ssl(SSL_new(ctx))
+        , watchdog_(std::make_shared<Watchdog>(socket.get_executor(), socket.native_handle()))
     {
         BIO* bio = ssl ? SocketBio::make(socket.native_handle()) : nullptr;
         if (!bio)
@@ -225,14 +300,9 @@ public:
         SSL_set_mode(ssl.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
         SSL_set_read_ahead(ssl.get(), 1); // one recv() per flight of records, not two per record
         socket.non_blocking(true);
-        watchdog_->fd = socket.native_handle();
     }
 
-    ~TlsConnection() override
-    {
-        std::lock_guard lock(watchdog_->mutex);
-        watchdog_->fd = -1;
-    }
+    ~TlsConnection() override { watchdog_->close(); }
 
     TlsConnection(const TlsConnection&) = delete;
     TlsConnection& operator=(const TlsConnection&) = delete;
@@ -247,11 +317,7 @@ public:
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
 
-    void abort() noexcept override
-    {
-        std::lock_guard lock(watchdog_->mutex);
-        watchdog_->shutdownSocket();
-    }
+    void abort() noexcept override { watchdog_->shutdownSocket(); }
 
     bool resumedSession() const noexcept override { return resumed; }
 
@@ -272,44 +338,10 @@ public:
     }
 
     /// Watches the I/O until `until`: then the socket is shut down and expired() is true.
-    void watchUntil(Clock::time_point until)
-    {
-        std::uint64_t generation;
-        {
-            std::lock_guard lock(watchdog_->mutex);
-            generation = watchdog_->armed = ++generation_;
-            watchdog_->fired = false;
-        }
-        timer_.expires_at(until);
-        timer_.async_wait([watchdog = watchdog_, generation](error_code ec) {
-            if (ec)
-                return;
-            std::lock_guard lock(watchdog->mutex);
-            if (watchdog->armed != generation)
-                return;
-            watchdog->fired = true;
-            watchdog->shutdownSocket();
-        });
-    }
-
+    void watchUntil(Clock::time_point until) { watchdog_->watchUntil(until); }
     /// Stops watching; true if the deadline had already shut the socket down.
-    bool stopWatching()
-    {
-        bool fired;
-        {
-            std::lock_guard lock(watchdog_->mutex);
-            watchdog_->armed = 0;
-            fired = watchdog_->fired;
-        }
-        timer_.cancel();
-        return fired;
-    }
-
-    bool expired()
-    {
-        std::lock_guard lock(watchdog_->mutex);
-        return watchdog_->fired;
-    }
+    bool stopWatching() { return watchdog_->stopWatching(); }
+    bool expired() { return watchdog_->fired(); }
 
     tcp::socket socket;
     std::unique_ptr<SSL, SslFree> ssl;
@@ -322,7 +354,8 @@ private:
     template <class Op>
     IoStep attempt(Op& op)
     {
-        ERR_clear_error(); // SSL_get_error reads this thread's error queue
+        if (ERR_peek_error() != 0)
+            ERR_clear_error(); // SSL_get_error reads this thread's error queue
         std::size_t bytes = 0;
         errno = 0; // an end of stream leaves it untouched
         const int ret = op(bytes);
@@ -348,9 +381,7 @@ private:
         }
     }
 
-    net::steady_timer timer_;
     std::shared_ptr<Watchdog> watchdog_;
-    std::uint64_t generation_ = 0;
 };
 
 } // namespace
