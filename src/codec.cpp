@@ -1,11 +1,16 @@
 #include <wix/inbox/codec.hpp>
 
+#include "codec_paths.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <array>
+#include <cstdint>
 #include <optional>
 
 namespace wix::inbox {
@@ -161,6 +166,257 @@ auto withRootObject(std::string_view body, F&& decode) -> decltype(decode(std::d
     return decode(ObjectReader(root.get_object()));
 }
 
+// The fast path of response decoding: a SAX handler that fills the model straight from the
+// parser's events, with no document in between. It takes only the regular case: valid JSON
+// with every field the contract guarantees, each of its type and given once. At anything
+// else it gives up, and the document decoder above, which names the problem, decides: both
+// paths then agree on every body by construction, and errors cost what they did.
+class ResponseHandler {
+    using error_code = boost::system::error_code;
+    using string_view = json::string_view;
+
+public:
+    static constexpr std::size_t max_object_size = -1;
+    static constexpr std::size_t max_array_size = -1;
+    static constexpr std::size_t max_key_size = -1;
+    static constexpr std::size_t max_string_size = -1;
+
+    explicit ResponseHandler(GetOrCreateConversationResponse& out) : out_(out) {}
+
+    /// After a complete parse: true if every required field was given.
+    bool complete(bool newConversationRequired) const
+    {
+        const std::uint32_t required = bit(Field::conversation) | bit(Field::id) | bit(Field::participant)
+                                         | bit(Field::channels) | bit(Field::business) | bit(Field::businessName);
+        const std::uint32_t set = given_ & required;
+        return set == required && (!newConversationRequired || (given_ & bit(Field::newConversation)) != 0);
+    }
+
+    bool on_document_begin(error_code&) { return true; }
+    bool on_document_end(error_code&) { return true; }
+
+    bool on_object_begin(error_code& ec)
+    {
+        Frame next = Frame::ignored;
+        if (depth_ == 0) {
+            next = Frame::root;
+        } else if (top() != Frame::ignored) {
+            switch (slot_) {
+            case Field::none: break;
+            case Field::conversation: next = Frame::conversation; break;
+            case Field::participant: next = Frame::participant; break;
+            case Field::business: next = Frame::business; break;
+            case Field::display:
+                out_.conversation.participantDisplayData.emplace();
+                next = Frame::display;
+                break;
+            default: return giveUp(ec);
+            }
+            if (next != Frame::ignored && !give(slot_, ec))
+                return false;
+        }
+        return push(next, ec);
+    }
+    bool on_object_end(std::size_t, error_code&) { return pop(); }
+
+    bool on_array_begin(error_code& ec)
+    {
+        if (depth_ == 0)
+            return giveUp(ec);
+        if (top() == Frame::ignored || slot_ == Field::none)
+            return push(Frame::ignored, ec);
+        if (slot_ != Field::channels || !give(slot_, ec))
+            return giveUp(ec);
+        return push(Frame::channels, ec);
+    }
+    bool on_array_end(std::size_t, error_code&) { return pop(); }
+
+    bool on_key_part(string_view s, std::size_t, error_code&)
+    {
+        key_.append(s.data(), s.size());
+        return true;
+    }
+    bool on_key(string_view s, std::size_t, error_code&)
+    {
+        std::string_view key(s.data(), s.size());
+        if (!key_.empty())
+            key = key_.append(s.data(), s.size());
+        slot_ = fieldOf(top(), key);
+        key_.clear();
+        return true;
+    }
+
+    bool on_string_part(string_view s, std::size_t, error_code& ec) { return string(s, false, ec); }
+    bool on_string(string_view s, std::size_t, error_code& ec) { return string(s, true, ec); }
+
+    bool on_number_part(string_view, error_code&) { return true; }
+    bool on_int64(std::int64_t, string_view, error_code& ec) { return scalar(ec); }
+    bool on_uint64(std::uint64_t, string_view, error_code& ec) { return scalar(ec); }
+    bool on_double(double, string_view, error_code& ec) { return scalar(ec); }
+    bool on_bool(bool b, error_code& ec)
+    {
+        if (top() == Frame::root && slot_ == Field::newConversation) {
+            out_.newConversation = b;
+            return give(slot_, ec);
+        }
+        return scalar(ec);
+    }
+    bool on_null(error_code& ec)
+    {
+        // A null field is an absent one; a null among the channels is not a channel.
+        if (top() == Frame::channels)
+            return giveUp(ec);
+        return top() == Frame::ignored || slot_ == Field::none || see(slot_, ec);
+    }
+    bool on_comment_part(string_view, error_code&) { return true; }
+    bool on_comment(string_view, error_code&) { return true; }
+
+private:
+    enum class Frame : std::uint8_t { root, conversation, participant, business, display, channels, ignored };
+    enum class Field : std::uint8_t {
+        none, conversation, newConversation, id, participant, channels, business, display,
+        visitorId, memberId, contactId, businessName, businessImage, displayName, displayImage
+    };
+    static constexpr std::uint32_t bit(Field f) { return std::uint32_t{1} << static_cast<unsigned>(f); }
+
+    static Field fieldOf(Frame frame, std::string_view key)
+    {
+        switch (frame) {
+        case Frame::root:
+            return key == "conversation" ? Field::conversation
+                 : key == "newConversation" ? Field::newConversation : Field::none;
+        case Frame::conversation:
+            return key == "id" ? Field::id
+                 : key == "participant" ? Field::participant
+                 : key == "channels" ? Field::channels
+                 : key == "businessDisplayData" ? Field::business
+                 : key == "participantDisplayData" ? Field::display : Field::none;
+        case Frame::participant:
+            return key == "anonymousVisitorId" ? Field::visitorId
+                 : key == "memberId" ? Field::memberId
+                 : key == "contactId" ? Field::contactId : Field::none;
+        case Frame::business:
+            return key == "name" ? Field::businessName : key == "imageUrl" ? Field::businessImage : Field::none;
+        case Frame::display:
+            return key == "name" ? Field::displayName : key == "imageUrl" ? Field::displayImage : Field::none;
+        default: return Field::none;
+        }
+    }
+
+    // Where a string value of `slot_` goes; null for a field that is not a string.
+    std::string* stringTarget()
+    {
+        auto& c = out_.conversation;
+        auto& display = c.participantDisplayData;
+        switch (slot_) {
+        case Field::id: return &c.id;
+        case Field::visitorId: return &c.participant.anonymousVisitorId.emplace();
+        case Field::memberId: return &c.participant.memberId.emplace();
+        case Field::contactId: return &c.participant.contactId.emplace();
+        case Field::businessName: return &c.businessDisplayData.name.emplace();
+        case Field::businessImage: return &c.businessDisplayData.imageUrl.emplace();
+        case Field::displayName: return &display->name.emplace();
+        case Field::displayImage: return &display->imageUrl.emplace();
+        default: return nullptr;
+        }
+    }
+
+    bool string(string_view s, bool last, error_code& ec)
+    {
+        if (top() == Frame::ignored || (top() != Frame::channels && slot_ == Field::none))
+            return true;
+        if (top() == Frame::channels) {
+            value_.append(s.data(), s.size());
+            if (last) {
+                out_.conversation.channels.push_back(ChannelType::fromWire(value_));
+                value_.clear();
+            }
+            return true;
+        }
+        if (!inString_) {
+            if (!give(slot_, ec))
+                return false;
+            target_ = stringTarget();
+            if (!target_)
+                return giveUp(ec);
+            inString_ = true;
+        }
+        target_->append(s.data(), s.size());
+        inString_ = !last;
+        return true;
+    }
+
+    // A number, or a boolean other than newConversation: fine only where nothing is read.
+    bool scalar(error_code& ec)
+    {
+        if (top() == Frame::ignored || (top() != Frame::channels && slot_ == Field::none))
+            return true;
+        return giveUp(ec);
+    }
+
+    // Marks a field as seen (null) or given (a value); a field seen twice is left to the
+    // document decoder.
+    bool see(Field f, error_code& ec)
+    {
+        if ((seen_ & bit(f)) != 0)
+            return giveUp(ec);
+        seen_ |= bit(f);
+        return true;
+    }
+    bool give(Field f, error_code& ec)
+    {
+        given_ |= bit(f);
+        return see(f, ec);
+    }
+
+    bool push(Frame f, error_code& ec)
+    {
+        if (depth_ == frames_.size())
+            return giveUp(ec);
+        frames_[depth_++] = f;
+        slot_ = Field::none;
+        return true;
+    }
+    bool pop()
+    {
+        --depth_;
+        slot_ = Field::none;
+        return true;
+    }
+    Frame top() const { return depth_ == 0 ? Frame::ignored : frames_[depth_ - 1]; }
+
+    static bool giveUp(error_code& ec)
+    {
+        ec = json::error::exception; // any error stops the parser
+        return false;
+    }
+
+    GetOrCreateConversationResponse& out_;
+    std::array<Frame, maxJsonDepth + 1> frames_{};
+    std::size_t depth_ = 0;
+    Field slot_ = Field::none;
+    std::uint32_t seen_ = 0;
+    std::uint32_t given_ = 0;
+    std::string key_;   // a key given in parts
+    std::string value_; // a channel given in parts
+    std::string* target_ = nullptr;
+    bool inString_ = false;
+};
+
+} // namespace
+
+bool detail::decodeRegular(std::string_view body, bool newConversationRequired, GetOrCreateConversationResponse& out)
+{
+    json::parse_options options;
+    options.max_depth = maxJsonDepth;
+    json::basic_parser<ResponseHandler> parser(options, out);
+    boost::system::error_code ec;
+    const std::size_t used = parser.write_some(false, body.data(), body.size(), ec);
+    return !ec && used == body.size() && parser.done() && parser.handler().complete(newConversationRequired);
+}
+
+namespace {
+
 void putOptional(json::object& o, std::string_view key, const std::optional<std::string>& v)
 {
     if (v)
@@ -226,25 +482,19 @@ std::string encodeGetOrCreateConversationRequest(const ParticipantId& p)
     return body;
 }
 
-Result<Conversation> decodeGetConversationResponse(std::string_view body)
-{
-    return withRootObject(body, [](const ObjectReader& root) -> Result<Conversation> {
-        auto conversation = root.requiredObject("conversation");
-        if (!conversation)
-            return conversation.error();
-        return decodeConversation(*conversation);
-    });
-}
+namespace detail {
 
-Result<GetOrCreateConversationResponse> decodeGetOrCreateConversationResponse(std::string_view body)
+Result<GetOrCreateConversationResponse> decodeByDocument(std::string_view body, bool newConversationRequired)
 {
-    return withRootObject(body, [](const ObjectReader& root) -> Result<GetOrCreateConversationResponse> {
+    return withRootObject(body, [&](const ObjectReader& root) -> Result<GetOrCreateConversationResponse> {
         auto conversationObject = root.requiredObject("conversation");
         if (!conversationObject)
             return conversationObject.error();
         auto conversation = decodeConversation(*conversationObject);
         if (!conversation)
             return conversation.error();
+        if (!newConversationRequired)
+            return GetOrCreateConversationResponse{std::move(*conversation), false};
         const auto* created = root.find("newConversation");
         if (!created)
             return makeError(Errc::decodeError, "missing field 'newConversation'");
@@ -252,6 +502,27 @@ Result<GetOrCreateConversationResponse> decodeGetOrCreateConversationResponse(st
             return makeError(Errc::decodeError, "field 'newConversation' is not a boolean");
         return GetOrCreateConversationResponse{std::move(*conversation), created->get_bool()};
     });
+}
+
+} // namespace detail
+
+Result<Conversation> decodeGetConversationResponse(std::string_view body)
+{
+    GetOrCreateConversationResponse r;
+    if (detail::decodeRegular(body, false, r))
+        return std::move(r.conversation);
+    auto decoded = detail::decodeByDocument(body, false);
+    if (!decoded)
+        return decoded.error();
+    return std::move(decoded->conversation);
+}
+
+Result<GetOrCreateConversationResponse> decodeGetOrCreateConversationResponse(std::string_view body)
+{
+    GetOrCreateConversationResponse r;
+    if (detail::decodeRegular(body, true, r))
+        return r;
+    return detail::decodeByDocument(body, true);
 }
 
 void decodeErrorBody(std::string_view body, Error& into)

@@ -3,6 +3,8 @@
 
 #include <wix/inbox/codec.hpp>
 
+#include "codec_paths.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -112,6 +114,55 @@ BOOST_AUTO_TEST_CASE(malformed_and_hostile_bodies_are_decode_errors)
         BOOST_REQUIRE(r.has_error());
         BOOST_TEST(r.error().code == make_error_code(Errc::decodeError));
     }
+}
+
+// The SAX fast path takes a regular body with the document decoder's answer, and leaves
+// every irregular one to it (where a wrong answer of its own would differ from the reference).
+BOOST_AUTO_TEST_CASE(fast_path_takes_only_regular_bodies_and_agrees_with_the_document_decoder)
+{
+    const std::string business = R"("channels":["CHAT","NEW_ONE"],"businessDisplayData":{"name":"b","imageUrl":"i"})";
+    const std::string regular[] = {
+        docsExample,
+        withConversation(R"({"id":"a","participant":{"memberId":"m","contactId":null},)" + business
+                         + R"(,"participantDisplayData":{"name":"p"},"extra":[{"id":"x"},[null,1.5e3]]})"),
+        // escapes, in keys and values, decoded before the keys are compared
+        withConversation(R"({"i\u0064":"\u0041\n","participant":{},)" + business + "}"),
+        R"({"newConversation":true,"conversation":{"participantDisplayData":null,"id":"a","participant":{},)" + business
+            + "}} \n",
+    };
+    for (const auto& body : regular) {
+        BOOST_TEST_CONTEXT(body)
+        {
+            GetOrCreateConversationResponse fast;
+            BOOST_TEST(detail::decodeRegular(body, true, fast));
+            const auto reference = detail::decodeByDocument(body, true);
+            BOOST_REQUIRE(reference.has_value());
+            BOOST_TEST((fast == *reference));
+        }
+    }
+    BOOST_TEST(decodeGetOrCreateConversationResponse(regular[2])->conversation.id == "A\n");
+
+    const std::string irregular[] = {
+        withConversation(R"({"id":"a","participant":{},"channels":[],"businessDisplayData":{"name":null}})"),
+        withConversation(R"({"id":null,"participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":"a","id":"b","participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":"a","participant":{},"channels":[null],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":1,"participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":"a","participant":[],"channels":[],"businessDisplayData":{"name":"b"}})"),
+        R"({"conversation":{"id":"a","participant":{},"channels":[],"businessDisplayData":{"name":"b"}}})",
+        docsExample + "}",
+        "[" + docsExample + "]",
+    };
+    for (const auto& body : irregular) {
+        BOOST_TEST_CONTEXT(body)
+        {
+            GetOrCreateConversationResponse fast;
+            BOOST_TEST(!detail::decodeRegular(body, true, fast));
+        }
+    }
+    // Without newConversation, a GetConversation body is regular.
+    GetOrCreateConversationResponse fast;
+    BOOST_TEST(detail::decodeRegular(irregular[6], false, fast));
 }
 
 BOOST_AUTO_TEST_CASE(request_body_has_exactly_one_participant_field)
