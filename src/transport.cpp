@@ -32,7 +32,9 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto useTuple = net::as_tuple(net::use_awaitable);
-constexpr std::size_t readChunk = std::size_t{16} * 1024; // one TLS record
+// What a read asks OpenSSL for: it keeps the TLS record itself, so a small buffer of ours
+// costs no extra system call and leaves less memory in every pooled connection.
+constexpr std::size_t readChunk = 4096;
 
 bool isStreamEnd(const error_code& ec)
 {
