@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -659,6 +660,10 @@ net::awaitable<void> Transport::exchange(Connection& base, const std::string& re
     if (const auto& writeError = write.error) {
         ex.fail(ioError(writeError, "sending the request", c.expired()));
     } else {
+        // Let the other work queued on this thread run first: by then the response has
+        // usually arrived, and reading it costs one recv() instead of a recv() that finds
+        // nothing, an epoll re-arm and a second recv().
+        co_await net::post(net::use_awaitable);
         co_await readResponse(c, limits_, readLimit, readLimit != headersLimit, ex);
     }
     if (c.stopWatching()) {
