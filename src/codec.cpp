@@ -200,6 +200,8 @@ public:
         Frame next = Frame::ignored;
         if (depth_ == 0) {
             next = Frame::root;
+        } else if (top() == Frame::channels) {
+            return giveUp(ec); // a channel is a string
         } else if (top() != Frame::ignored) {
             switch (slot_) {
             case Field::none: break;
@@ -221,7 +223,7 @@ public:
 
     bool on_array_begin(error_code& ec)
     {
-        if (depth_ == 0)
+        if (depth_ == 0 || top() == Frame::channels)
             return giveUp(ec);
         if (top() == Frame::ignored || slot_ == Field::none)
             return push(Frame::ignored, ec);

@@ -147,6 +147,8 @@ BOOST_AUTO_TEST_CASE(fast_path_takes_only_regular_bodies_and_agrees_with_the_doc
         withConversation(R"({"id":null,"participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
         withConversation(R"({"id":"a","id":"b","participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
         withConversation(R"({"id":"a","participant":{},"channels":[null],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":"a","participant":{},"channels":[[]],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":"a","participant":{},"channels":[{}],"businessDisplayData":{"name":"b"}})"),
         withConversation(R"({"id":1,"participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
         withConversation(R"({"id":"a","participant":[],"channels":[],"businessDisplayData":{"name":"b"}})"),
         R"({"conversation":{"id":"a","participant":{},"channels":[],"businessDisplayData":{"name":"b"}}})",
@@ -162,7 +164,7 @@ BOOST_AUTO_TEST_CASE(fast_path_takes_only_regular_bodies_and_agrees_with_the_doc
     }
     // Without newConversation, a GetConversation body is regular.
     GetOrCreateConversationResponse fast;
-    BOOST_TEST(detail::decodeRegular(irregular[6], false, fast));
+    BOOST_TEST(detail::decodeRegular(irregular[8], false, fast));
 }
 
 BOOST_AUTO_TEST_CASE(request_body_has_exactly_one_participant_field)
