@@ -270,7 +270,7 @@ bool Client::Impl::conclude(detail::Exchange& result, detail::RetryState& retry,
 {
     Error error;
     std::optional<std::chrono::milliseconds> retryAfter;
-    if (!result.error && result.response.status == 200) {
+    if (result.status() == 200) {
         budget_.onSuccess();
         outcome = decode(result.response.body);
         if (outcome)
@@ -356,13 +356,13 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
         ++attempts_;
         co_await attempt(request, authHeaders, deadline, result);
         // A rejected token is replaced once, whatever the retry policy says.
-        if (!result.error && result.response.status == 401 && request.authenticated && !refreshedAfter401
+        if (result.status() == 401 && request.authenticated && !refreshedAfter401
             && auth_.rejected(authHeaders)) {
             refreshedAfter401 = true;
             continue;
         }
 
-        const bool succeeded = !result.error && result.response.status == 200;
+        const bool succeeded = result.status() == 200;
         const bool cancelledNow = !succeeded && co_await cancelled();
         std::chrono::milliseconds delay{};
         if (conclude(result, retry, decode, cancelledNow, lastTransient, outcome, delay))

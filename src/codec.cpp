@@ -225,7 +225,7 @@ public:
     {
         if (depth_ == 0 || top() == Frame::channels)
             return giveUp(ec);
-        if (top() == Frame::ignored || slot_ == Field::none)
+        if (skipped())
             return push(Frame::ignored, ec);
         if (slot_ != Field::channels || !give(slot_, ec))
             return giveUp(ec);
@@ -268,7 +268,7 @@ public:
         // A null field is an absent one; a null among the channels is not a channel.
         if (top() == Frame::channels)
             return giveUp(ec);
-        return top() == Frame::ignored || slot_ == Field::none || see(slot_, ec);
+        return skipped() || see(slot_, ec);
     }
     bool on_comment_part(string_view, error_code&) { return true; }
     bool on_comment(string_view, error_code&) { return true; }
@@ -325,7 +325,7 @@ private:
 
     bool string(string_view s, bool last, error_code& ec)
     {
-        if (top() == Frame::ignored || (top() != Frame::channels && slot_ == Field::none))
+        if (skipped())
             return true;
         if (top() == Frame::channels) {
             value_.append(s.data(), s.size());
@@ -335,25 +335,23 @@ private:
             }
             return true;
         }
-        if (!inString_) {
+        if (!target_) { // the string's first part
             if (!give(slot_, ec))
                 return false;
             target_ = stringTarget();
             if (!target_)
                 return giveUp(ec);
-            inString_ = true;
         }
         target_->append(s.data(), s.size());
-        inString_ = !last;
+        if (last)
+            target_ = nullptr;
         return true;
     }
 
     // A number, or a boolean other than newConversation: fine only where nothing is read.
     bool scalar(error_code& ec)
     {
-        if (top() == Frame::ignored || (top() != Frame::channels && slot_ == Field::none))
-            return true;
-        return giveUp(ec);
+        return skipped() || giveUp(ec);
     }
 
     // Marks a field as seen (null) or given (a value); a field seen twice is left to the
@@ -386,6 +384,9 @@ private:
         return true;
     }
     Frame top() const { return depth_ == 0 ? Frame::ignored : frames_[depth_ - 1]; }
+    // The value at hand is not read: it is inside an ignored value, or under a key we do not
+    // read (a channel has no key: it is always read).
+    bool skipped() const { return top() == Frame::ignored || (top() != Frame::channels && slot_ == Field::none); }
 
     static bool giveUp(error_code& ec)
     {
@@ -401,8 +402,7 @@ private:
     std::uint32_t given_ = 0;
     std::string key_;   // a key given in parts
     std::string value_; // a channel given in parts
-    std::string* target_ = nullptr;
-    bool inString_ = false;
+    std::string* target_ = nullptr; // where the string being given in parts goes
 };
 
 } // namespace

@@ -59,6 +59,8 @@ struct Exchange {
     Response response;
 
     void fail(Error e) { error = std::make_unique<Error>(std::move(e)); }
+    /// The status of the complete response; 0 if there is none.
+    int status() const noexcept { return error ? 0 : response.status; }
 };
 
 /// One TLS connection. Used by one call at a time; only abort() may be called concurrently.
