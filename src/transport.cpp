@@ -325,36 +325,10 @@ public:
 
     bool resumedSession() const noexcept override { return resumed; }
 
-    /// Runs an OpenSSL operation (`op(bytes)` returning its int) until it completes,
-    /// waiting for the socket whenever OpenSSL asks to.
-    template <class Op>
-    net::awaitable<IoStep> complete(Op op)
-    {
-        for (;;) {
-            const IoStep step = attempt(op);
-            if (step.want == Want::nothing)
-                co_return step;
-            auto [ec] = co_await socket.async_wait(
-                step.want == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write, useTuple);
-            if (ec)
-                co_return IoStep{ec};
-        }
-    }
-
-    /// Watches the I/O until `until`: then the socket is shut down and expired() is true.
-    void watchUntil(Clock::time_point until) { watchdog_->watchUntil(until); }
-    /// Stops watching; true if the deadline had already shut the socket down.
-    bool stopWatching() { return watchdog_->stopWatching(); }
-    bool expired() { return watchdog_->fired(); }
-
-    tcp::socket socket;
-    std::unique_ptr<SSL, SslFree> ssl;
-    beast::flat_buffer buffer;
-    bool resumed = false;
-
-private:
-    // One try of an OpenSSL operation. Failures are named as Asio's SSL stream names them,
-    // so that the rest of the transport reads them the same way.
+    /// One try of an OpenSSL operation (`op(bytes)` returning its int). Failures are named
+    /// as Asio's SSL stream names them, so the rest of the transport reads them the same way.
+    /// Most tries complete at once: callers make them inline and go to finish() only when
+    /// OpenSSL must wait for the socket, so the common case costs no coroutine frame.
     template <class Op>
     IoStep attempt(Op& op)
     {
@@ -385,6 +359,33 @@ private:
         }
     }
 
+    /// Completes an operation whose last try asked to wait (`step.want`): waits for the
+    /// socket and tries again, as often as OpenSSL asks.
+    template <class Op>
+    net::awaitable<IoStep> finish(Op op, IoStep step)
+    {
+        while (step.want != Want::nothing) {
+            auto [ec] = co_await socket.async_wait(
+                step.want == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write, useTuple);
+            if (ec)
+                co_return IoStep{ec};
+            step = attempt(op);
+        }
+        co_return step;
+    }
+
+    /// Watches the I/O until `until`: then the socket is shut down and expired() is true.
+    void watchUntil(Clock::time_point until) { watchdog_->watchUntil(until); }
+    /// Stops watching; true if the deadline had already shut the socket down.
+    bool stopWatching() { return watchdog_->stopWatching(); }
+    bool expired() { return watchdog_->fired(); }
+
+    tcp::socket socket;
+    std::unique_ptr<SSL, SslFree> ssl;
+    beast::flat_buffer buffer;
+    bool resumed = false;
+
+private:
     std::shared_ptr<Watchdog> watchdog_;
 };
 
@@ -551,7 +552,10 @@ net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::ti
     tls_->offerSession(ssl);
 
     conn->watchUntil(deadline);
-    const auto handshake = co_await conn->complete([ssl](std::size_t&) { return SSL_do_handshake(ssl); });
+    auto doHandshake = [ssl](std::size_t&) { return SSL_do_handshake(ssl); };
+    IoStep handshake = conn->attempt(doHandshake);
+    if (handshake.want != Want::nothing)
+        handshake = co_await conn->finish(doHandshake, handshake);
     const auto& handshakeError = handshake.error;
     const bool expired = conn->stopWatching();
     if (expired) // even if the handshake completed just before: its socket is shut down
@@ -574,67 +578,101 @@ net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::ti
 
 namespace {
 
-// Reads one response (after any 1xx interim ones) into `ex`, feeding the connection's
-// buffer to the parser and reading more only when it needs more.
-net::awaitable<void> readResponse(TlsConnection& c, const ResponseLimits& limits, Clock::time_point readLimit,
-                                  bool rewatch, Exchange& ex)
-{
-    for (;;) {
-        Response response;
-        ResponseParser parser(response);
-        parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxHeaderBytes, UINT32_MAX)));
-        parser.body_limit(limits.maxBodyBytes);
-        bool headerSeen = false;
-        while (!parser.is_done()) {
-            error_code ec;
-            if (c.buffer.size() > 0)
-                c.buffer.consume(parser.put(c.buffer.data(), ec));
-            if (!headerSeen && parser.is_header_done()) {
-                headerSeen = true;
-                if (rewatch)
-                    c.watchUntil(readLimit);
-            }
-            if (ec && ec != http::error::need_more) {
-                ex.fail(exchangeError(ec, "reading the response"));
-                co_return;
-            }
-            if (parser.is_done())
-                break;
-            if (!ec && c.buffer.size() > 0)
-                continue; // the parser took part of the buffer and can take more
-            const auto space = c.buffer.prepare(readChunk);
-            const auto read = co_await c.complete([&c, space](std::size_t& n) {
-                return SSL_read_ex(c.ssl.get(), space.data(), space.size(), &n);
-            });
-            const auto& readError = read.error;
-            const std::size_t n = read.bytes;
-            c.buffer.commit(n);
-            ex.responseStarted = ex.responseStarted || n > 0;
-            if (readError == net::error::eof && parser.got_some()) {
-                parser.put_eof(ec); // a body that ends with the connection
-                if (ec) {
-                    ex.fail(exchangeError(ec, "reading the response"));
-                    co_return;
-                }
-                break;
-            }
-            if (readError) {
-                ex.fail(ioError(readError, headerSeen ? "reading the response body" : "waiting for the response headers",
-                                c.expired()));
-                co_return;
-            }
-        }
-        if (response.status == 101) {
-            ex.fail(makeError(Errc::protocolError, "unexpected 101 Switching Protocols"));
-            co_return;
-        }
-        if (response.status >= 100 && response.status < 200)
-            continue; // interim response: the real one follows
-        ex.reusable = parser.keep_alive() && c.buffer.size() == 0 && !SSL_has_pending(c.ssl.get());
-        ex.response = std::move(response);
-        co_return;
+// Reads one response (after any 1xx interim ones) into an Exchange, feeding the
+// connection's buffer to the parser; the exchange's coroutine makes the reads it asks for.
+// Not a coroutine itself: the common exchange (the whole response in one read) then makes
+// no coroutine frame but the exchange's own.
+class ResponseReader {
+public:
+    ResponseReader(TlsConnection& c, const ResponseLimits& limits, Clock::time_point readLimit, bool rewatch,
+                   Exchange& ex)
+        : c_(c), limits_(limits), readLimit_(readLimit), rewatch_(rewatch), ex_(ex)
+    {
+        start();
     }
-}
+
+    /// Feeds the buffered bytes to the parser. True when the exchange is over: the response
+    /// is complete in `ex`, or `ex` holds the error. False when more bytes are needed.
+    bool parseBuffered()
+    {
+        for (;;) {
+            error_code ec;
+            if (c_.buffer.size() > 0)
+                c_.buffer.consume(parser_->put(c_.buffer.data(), ec));
+            if (!headerSeen_ && parser_->is_header_done()) {
+                headerSeen_ = true;
+                if (rewatch_)
+                    c_.watchUntil(readLimit_);
+            }
+            if (ec && ec != http::error::need_more)
+                return fail(exchangeError(ec, "reading the response"));
+            if (parser_->is_done()) {
+                if (complete())
+                    return true;
+                continue; // an interim response: the real one may be buffered already
+            }
+            if (ec || c_.buffer.size() == 0)
+                return false;
+        }
+    }
+
+    /// Takes a read into the connection's buffer (its bytes, or how it failed). True when
+    /// the exchange is over.
+    bool onRead(const IoStep& read)
+    {
+        c_.buffer.commit(read.bytes);
+        ex_.responseStarted = ex_.responseStarted || read.bytes > 0;
+        if (read.error == net::error::eof && parser_->got_some()) {
+            error_code ec;
+            parser_->put_eof(ec); // a body that ends with the connection
+            if (ec)
+                return fail(exchangeError(ec, "reading the response"));
+            return complete();
+        }
+        if (read.error)
+            return fail(ioError(read.error, headerSeen_ ? "reading the response body" : "waiting for the response headers",
+                                c_.expired()));
+        return parseBuffered();
+    }
+
+private:
+    void start()
+    {
+        parser_.emplace(ex_.response);
+        parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
+        parser_->body_limit(limits_.maxBodyBytes);
+        headerSeen_ = false;
+    }
+
+    // A response was parsed whole: the exchange is over unless it was an interim one.
+    bool complete()
+    {
+        const int status = ex_.response.status;
+        if (status == 101)
+            return fail(makeError(Errc::protocolError, "unexpected 101 Switching Protocols"));
+        if (status >= 100 && status < 200) {
+            ex_.response = Response{};
+            start();
+            return false;
+        }
+        ex_.reusable = parser_->keep_alive() && c_.buffer.size() == 0 && !SSL_has_pending(c_.ssl.get());
+        return true;
+    }
+
+    bool fail(Error e)
+    {
+        ex_.fail(std::move(e));
+        return true;
+    }
+
+    TlsConnection& c_;
+    const ResponseLimits& limits_;
+    Clock::time_point readLimit_;
+    bool rewatch_;
+    Exchange& ex_;
+    std::optional<ResponseParser> parser_;
+    bool headerSeen_ = false;
+};
 
 } // namespace
 
@@ -654,9 +692,12 @@ net::awaitable<void> Transport::exchange(Connection& base, const std::string& re
 
     c.watchUntil(headersLimit);
     ex.requestStarted = true;
-    const auto write = co_await c.complete([&c, &request](std::size_t& n) {
+    auto writeAll = [&c, &request](std::size_t& n) {
         return SSL_write_ex(c.ssl.get(), request.data(), request.size(), &n);
-    });
+    };
+    IoStep write = c.attempt(writeAll);
+    if (write.want != Want::nothing)
+        write = co_await c.finish(writeAll, write);
     if (const auto& writeError = write.error) {
         ex.fail(ioError(writeError, "sending the request", c.expired()));
     } else {
@@ -664,7 +705,18 @@ net::awaitable<void> Transport::exchange(Connection& base, const std::string& re
         // usually arrived, and reading it costs one recv() instead of a recv() that finds
         // nothing, an epoll re-arm and a second recv().
         co_await net::post(net::use_awaitable);
-        co_await readResponse(c, limits_, readLimit, readLimit != headersLimit, ex);
+        ResponseReader reader(c, limits_, readLimit, readLimit != headersLimit, ex);
+        bool over = reader.parseBuffered();
+        while (!over) {
+            const auto space = c.buffer.prepare(readChunk);
+            auto readSome = [&c, space](std::size_t& n) {
+                return SSL_read_ex(c.ssl.get(), space.data(), space.size(), &n);
+            };
+            IoStep read = c.attempt(readSome);
+            if (read.want != Want::nothing)
+                read = co_await c.finish(readSome, read);
+            over = reader.onRead(read);
+        }
     }
     if (c.stopWatching()) {
         // The deadline shut the socket down, perhaps just after the response was read:

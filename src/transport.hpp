@@ -56,7 +56,7 @@ struct Exchange {
     bool requestStarted = false;       ///< Some request bytes were handed to the socket.
     bool responseStarted = false;      ///< Some response bytes arrived.
     bool reusable = false;             ///< Complete response, keep-alive, nothing left over.
-    Response response;
+    Response response;                 ///< Meaningful only without `error`.
 
     void fail(Error e) { error = std::make_unique<Error>(std::move(e)); }
     /// The status of the complete response; 0 if there is none.
