@@ -202,7 +202,11 @@ net::awaitable<void> Client::Impl::attempt(const Request& request, const std::st
     std::string bytes; // made once a connection is at hand: waiting calls don't hold it
     for (bool fresh = false;; fresh = true) {
         result = detail::Exchange{};
-        auto lease = co_await pool_->acquire(deadline, fresh, result.error);
+        auto lease = fresh ? std::nullopt : pool_->tryAcquire(result.error);
+        if (!lease && !result.error) {
+            if (auto waited = co_await pool_->acquire(deadline, fresh, result.error))
+                lease.emplace(std::move(*waited));
+        }
         if (!lease)
             co_return;
         if (bytes.empty())

@@ -191,53 +191,72 @@ auto ConnectionPool::waitForConnection(const std::shared_ptr<Waiter>& w, Token&&
         token, this, w);
 }
 
+std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure)
+{
+    for (;;) {
+        std::optional<ConnectionId> got;
+        Connection* c = nullptr;
+        std::vector<std::unique_ptr<Connection>> closing;
+        {
+            std::lock_guard lock(mutex_);
+            if (shutdown_) {
+                failure = std::make_unique<Error>(makeError(Errc::clientShutdown, "client destroyed"));
+                return std::nullopt;
+            }
+            std::vector<ConnectionId> toClose;
+            got = state_.acquire(0, false, false, Clock::now(), toClose);
+            takeForClosing(toClose, closing);
+            if (!got)
+                return std::nullopt;
+            c = connections_.at(*got).get();
+        }
+        Lease lease(shared_from_this(), *got, c);
+        if (worthUsing(lease))
+            return lease;
+    }
+}
+
+// A connection idle for a while may have been closed by the server: one syscall tells. One
+// used within the last second is not worth the syscall on every call; if it was closed
+// after all, the request is re-sent on a fresh connection.
+bool ConnectionPool::worthUsing(const Lease& lease)
+{
+    Connection& c = lease.connection();
+    return !lease.reused() || Clock::now() - c.lastUsed <= std::chrono::seconds(1) || c.looksAlive();
+}
+
 net::awaitable<std::optional<Lease>> ConnectionPool::acquire(Clock::time_point deadline, bool fresh,
                                                              std::unique_ptr<Error>& failure)
 {
     auto self = shared_from_this();
     for (;;) {
-        std::optional<ConnectionId> got;
-        std::vector<std::unique_ptr<Connection>> closing;
         if (!fresh) {
-            // Fast path: an idle connection and nobody queued before us.
-            std::lock_guard lock(mutex_);
-            if (shutdown_) {
-                failure = std::make_unique<Error>(makeError(Errc::clientShutdown, "client destroyed"));
-                co_return std::nullopt;
-            }
-            std::vector<ConnectionId> toClose;
-            got = state_.acquire(0, false, false, Clock::now(), toClose);
-            takeForClosing(toClose, closing);
+            auto idle = tryAcquire(failure);
+            if (idle || failure)
+                co_return idle;
         }
-        closing.clear();
-        if (!got) {
-            auto w = std::make_shared<Waiter>(executor_);
-            w->fresh = fresh;
-            const auto now = Clock::now();
-            w->waitUntil = deadline;
-            if (options_.acquireTimeout.count() > 0 && now + options_.acquireTimeout < deadline) {
-                w->waitUntil = now + options_.acquireTimeout;
-                w->limitedByAcquireTimeout = true;
-            }
-            auto [ec, id] = co_await waitForConnection(w, net::as_tuple(net::use_awaitable));
-            if (ec) {
-                failure = std::move(w->failure);
-                co_return std::nullopt;
-            }
-            got = id;
+        auto w = std::make_shared<Waiter>(executor_);
+        w->fresh = fresh;
+        const auto now = Clock::now();
+        w->waitUntil = deadline;
+        if (options_.acquireTimeout.count() > 0 && now + options_.acquireTimeout < deadline) {
+            w->waitUntil = now + options_.acquireTimeout;
+            w->limitedByAcquireTimeout = true;
+        }
+        auto [ec, id] = co_await waitForConnection(w, net::as_tuple(net::use_awaitable));
+        if (ec) {
+            failure = std::move(w->failure);
+            co_return std::nullopt;
         }
         Connection* c = nullptr;
         {
             std::lock_guard lock(mutex_);
-            c = connections_.at(*got).get();
+            c = connections_.at(id).get();
         }
-        Lease lease(self, *got, c);
-        // A connection idle for a while may have been closed by the server: one syscall
-        // tells. One used within the last second is not worth the syscall on every call;
-        // if it was closed after all, the request is re-sent on a fresh connection.
-        if (lease.reused() && Clock::now() - c->lastUsed > std::chrono::seconds(1) && !c->looksAlive())
-            continue; // dropping the lease closes it
-        co_return std::optional<Lease>(std::move(lease));
+        Lease lease(self, id, c);
+        if (worthUsing(lease))
+            co_return std::optional<Lease>(std::move(lease));
+        // dropping the lease closes it
     }
 }
 

@@ -53,6 +53,9 @@ public:
     /// `fresh`: only a newly opened connection will do. Supports terminal cancellation.
     boost::asio::awaitable<std::optional<Lease>> acquire(Clock::time_point deadline, bool fresh,
                                                          std::unique_ptr<Error>& failure);
+    /// acquire()'s fast path, without a coroutine: an idle connection when one is free and
+    /// nobody is queued; none otherwise, with `failure` set only if the client is shut down.
+    std::optional<Lease> tryAcquire(std::unique_ptr<Error>& failure);
 
     /// Fails all waiters, closes idle connections, and aborts busy ones.
     void shutdown();
@@ -67,6 +70,7 @@ private:
     using Handler = void(boost::system::error_code, ConnectionId);
 
     void release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint);
+    static bool worthUsing(const Lease& lease);
     void startConnects(std::size_t count, Clock::time_point deadline);
     boost::asio::awaitable<void> openConnection(Clock::time_point deadline);
     void handOver(WaiterId w, ConnectionId c);
