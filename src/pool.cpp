@@ -75,14 +75,16 @@ void ConnectionPool::prewarm(std::size_t count)
         std::lock_guard lock(mutex_);
         started = state_.prewarm(count);
     }
-    startConnects(started, Clock::now() + options_.connectTimeout);
+    startConnects(started);
 }
 
 void ConnectionPool::startConnects(std::size_t count, Clock::time_point deadline)
 {
-    const auto limit = Clock::now() + options_.connectTimeout;
+    if (count == 0)
+        return;
+    const auto limit = std::min(deadline, Clock::now() + options_.connectTimeout);
     for (std::size_t i = 0; i < count; ++i)
-        net::co_spawn(net::make_strand(executor_), openConnection(std::min(deadline, limit)), net::detached);
+        net::co_spawn(net::make_strand(executor_), openConnection(limit), net::detached);
 }
 
 void ConnectionPool::takeForClosing(const std::vector<ConnectionId>& ids, std::vector<std::unique_ptr<Connection>>& out)
@@ -197,6 +199,7 @@ std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure)
         std::optional<ConnectionId> got;
         Connection* c = nullptr;
         std::vector<std::unique_ptr<Connection>> closing;
+        const auto now = Clock::now();
         {
             std::lock_guard lock(mutex_);
             if (shutdown_) {
@@ -204,14 +207,14 @@ std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure)
                 return std::nullopt;
             }
             std::vector<ConnectionId> toClose;
-            got = state_.acquire(0, false, false, Clock::now(), toClose);
+            got = state_.acquire(0, false, false, now, toClose);
             takeForClosing(toClose, closing);
             if (!got)
                 return std::nullopt;
             c = connections_.at(*got).get();
         }
         Lease lease(shared_from_this(), *got, c);
-        if (worthUsing(lease))
+        if (worthUsing(lease, now))
             return lease;
     }
 }
@@ -219,10 +222,10 @@ std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure)
 // A connection idle for a while may have been closed by the server: one syscall tells. One
 // used within the last second is not worth the syscall on every call; if it was closed
 // after all, the request is re-sent on a fresh connection.
-bool ConnectionPool::worthUsing(const Lease& lease)
+bool ConnectionPool::worthUsing(const Lease& lease, Clock::time_point now)
 {
     Connection& c = lease.connection();
-    return !lease.reused() || Clock::now() - c.lastUsed <= std::chrono::seconds(1) || c.looksAlive();
+    return !lease.reused() || now - c.lastUsed <= std::chrono::seconds(1) || c.looksAlive();
 }
 
 net::awaitable<std::optional<Lease>> ConnectionPool::acquire(Clock::time_point deadline, bool fresh,
@@ -254,7 +257,7 @@ net::awaitable<std::optional<Lease>> ConnectionPool::acquire(Clock::time_point d
             c = connections_.at(id).get();
         }
         Lease lease(self, id, c);
-        if (worthUsing(lease))
+        if (worthUsing(lease, Clock::now()))
             co_return std::optional<Lease>(std::move(lease));
         // dropping the lease closes it
     }
@@ -287,7 +290,7 @@ net::awaitable<void> ConnectionPool::openConnection(Clock::time_point deadline)
         }
         more = state_.connectsToStart();
     }
-    startConnects(more, Clock::now() + options_.connectTimeout);
+    startConnects(more);
 }
 
 void ConnectionPool::release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint)
@@ -315,7 +318,7 @@ void ConnectionPool::release(ConnectionId id, bool reusable, std::optional<std::
         connects = state_.connectsToStart();
         armSweep();
     }
-    startConnects(connects, Clock::now() + options_.connectTimeout);
+    startConnects(connects);
 }
 
 void ConnectionPool::armSweep()

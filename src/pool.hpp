@@ -70,8 +70,9 @@ private:
     using Handler = void(boost::system::error_code, ConnectionId);
 
     void release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint);
-    static bool worthUsing(const Lease& lease);
-    void startConnects(std::size_t count, Clock::time_point deadline);
+    static bool worthUsing(const Lease& lease, Clock::time_point now);
+    /// Opens `count` connections, each bounded by the connect timeout and by `deadline`.
+    void startConnects(std::size_t count, Clock::time_point deadline = Clock::time_point::max());
     boost::asio::awaitable<void> openConnection(Clock::time_point deadline);
     void handOver(WaiterId w, ConnectionId c);
     void fail(WaiterId w, Error e);
