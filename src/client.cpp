@@ -86,7 +86,8 @@ void endBackoff(Result<T>& outcome, bool byCaller, int attempts, std::string& la
 
 struct Request {
     std::string_view method;
-    std::string target;
+    std::string_view path; // the endpoint's full path, held by the Client::Impl
+    std::string pathTail;  // what follows it, such as "/" and an ID
     std::string body;
     bool idempotent;
     bool authenticated = true; // false only for the token endpoint itself
@@ -100,6 +101,8 @@ public:
         : executor_(std::move(executor))
         , options_(std::move(options))
         , origin_(parseOrigin(options_.baseUrl))
+        , conversationsPath_(origin_.pathPrefix + "/inbox/v2/conversations")
+        , tokenPath_(origin_.pathPrefix + "/oauth2/token")
         , fixedHeaders_("Host: " + origin_.hostHeader + "\r\nUser-Agent: wix-inbox-cpp/" WIX_INBOX_VERSION
                         "\r\nAccept: application/json\r\n")
         , auth_(executor_, options_.credentials,
@@ -115,7 +118,8 @@ public:
         pool_->prewarm(options_.pool.prewarmConnections);
     }
 
-    std::string path(std::string_view rest) const { return origin_.pathPrefix + "/inbox/v2/" + std::string(rest); }
+    /// The endpoints' full paths, made once: requests point to them.
+    std::string_view conversationsPath() const noexcept { return conversationsPath_; }
     /// Token requests go to the same origin, through the same pool and retry policy.
     net::awaitable<Result<detail::OAuthToken>> fetchToken(Clock::time_point deadline);
 
@@ -154,6 +158,8 @@ private:
     net::any_io_executor executor_;
     ClientOptions options_;
     detail::Origin origin_;
+    std::string conversationsPath_;
+    std::string tokenPath_;
     std::string fixedHeaders_;
     detail::Authenticator auth_;
     std::shared_ptr<detail::Transport> transport_;
@@ -172,8 +178,9 @@ private:
 std::string Client::Impl::serialize(const Request& r, const std::string& authHeaders)
 {
     std::string out;
-    out.reserve(256 + fixedHeaders_.size() + authHeaders.size() + r.target.size() + r.body.size());
-    out.append(r.method).append(" ").append(r.target).append(" HTTP/1.1\r\n").append(fixedHeaders_).append(authHeaders);
+    out.reserve(256 + fixedHeaders_.size() + authHeaders.size() + r.path.size() + r.pathTail.size() + r.body.size());
+    out.append(r.method).append(" ").append(r.path).append(r.pathTail).append(" HTTP/1.1\r\n");
+    out.append(fixedHeaders_).append(authHeaders);
     {
         std::lock_guard lock(mutex_);
         if (!consistent_.empty())
@@ -272,20 +279,20 @@ bool Client::Impl::conclude(detail::Exchange& result, detail::RetryState& retry,
                             bool cancelled, std::string& lastTransient, Result<T>& outcome,
                             std::chrono::milliseconds& delay)
 {
-    Error error;
-    std::optional<std::chrono::milliseconds> retryAfter;
     if (result.status() == 200) {
         budget_.onSuccess();
         outcome = decode(result.response.body);
         if (outcome)
             return true;
-        error = std::move(outcome).error();
+        Error error = std::move(outcome).error(); // Result gives its error by value
         error.requestId = result.response.requestId;
         error.attempts = retry.attempts();
         error.stopReason = RetryStop::notRetryable;
         outcome = std::move(error);
         return true;
     }
+    Error error;
+    std::optional<std::chrono::milliseconds> retryAfter;
     if (!result.error) {
         const auto& r = result.response;
         error.code = make_error_code(Errc::httpStatus);
@@ -396,7 +403,7 @@ void Client::Impl::shutdownOrThrow()
 net::awaitable<Result<detail::OAuthToken>> Client::Impl::fetchToken(Clock::time_point deadline)
 {
     const auto& app = std::get<OAuthApp>(options_.credentials);
-    Request request{"POST", origin_.pathPrefix + "/oauth2/token", detail::encodeTokenRequest(app), true, false};
+    Request request{"POST", tokenPath_, {}, detail::encodeTokenRequest(app), true, false};
     CallOptions options;
     options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (options.timeout->count() <= 0)
@@ -463,7 +470,7 @@ net::awaitable<Result<Conversation>> Client::getConversation(std::string_view co
 {
     if (!isValidGuid(conversationId))
         return rejected<Conversation>(makeError(Errc::invalidArgument, "conversation ID is not a GUID"));
-    Request request{"GET", impl_->path("conversations/" + std::string(conversationId)), {}, true};
+    Request request{"GET", impl_->conversationsPath(), "/" + std::string(conversationId), {}, true};
     return impl_->call<Conversation>(impl_, std::move(request), options, &decodeGetConversationResponse);
 }
 
@@ -473,7 +480,7 @@ net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConve
     if (!isValidGuid(participant.id()))
         return rejected<GetOrCreateConversationResponse>(
             makeError(Errc::invalidArgument, std::string(participant.wireField()) + " is not a GUID"));
-    Request request{"POST", impl_->path("conversations"), encodeGetOrCreateConversationRequest(participant), true};
+    Request request{"POST", impl_->conversationsPath(), {}, encodeGetOrCreateConversationRequest(participant), true};
     return impl_->call<GetOrCreateConversationResponse>(impl_, std::move(request), options,
                                                         &decodeGetOrCreateConversationResponse);
 }
