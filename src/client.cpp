@@ -3,6 +3,7 @@
 #include <wix/inbox/codec.hpp>
 
 #include "auth.hpp"
+#include "codec_paths.hpp"
 #include "pool.hpp"
 #include "retry.hpp"
 #include "transport.hpp"
@@ -84,6 +85,17 @@ void endBackoff(Result<T>& outcome, bool byCaller, int attempts, std::string& la
     outcome = std::move(error);
 }
 
+// Decodes a 200's body into the call's Result, which holds a default value until then.
+template <class T>
+using Decoder = void (*)(std::string_view body, Result<T>& outcome);
+
+// A decoder that returns its Result, as a Decoder.
+template <class T, Result<T> (*decode)(std::string_view)>
+void assignDecoded(std::string_view body, Result<T>& outcome)
+{
+    outcome = decode(body);
+}
+
 struct Request {
     std::string_view method;
     std::string_view path; // the endpoint's full path, held by the Client::Impl
@@ -127,7 +139,7 @@ public:
     /// a Client destroyed while the call is in flight leaves the call its state.
     template <class T>
     net::awaitable<Result<T>> call(std::shared_ptr<Impl> keepAlive, Request request, CallOptions options,
-                                   Result<T> (*decode)(std::string_view));
+                                   Decoder<T> decode);
 
     /// Ends calls in flight and closes the pool. Never throws (used by destructors).
     void shutdown() noexcept;
@@ -150,7 +162,7 @@ private:
                                           int attempts);
     net::awaitable<bool> sleep(std::chrono::milliseconds delay);
     template <class T>
-    bool conclude(detail::Exchange& result, detail::RetryState& retry, Result<T> (*decode)(std::string_view), bool cancelled,
+    bool conclude(detail::Exchange& result, detail::RetryState& retry, Decoder<T> decode, bool cancelled,
                   std::string& lastTransient, Result<T>& outcome, std::chrono::milliseconds& delay);
     double draw();
     void shutdownOrThrow();
@@ -275,13 +287,13 @@ net::awaitable<bool> Client::Impl::sleep(std::chrono::milliseconds delay)
 // backoff `delay` when it is retried. Not a coroutine, so its temporaries stay off the
 // call's frame, which lives as long as the call.
 template <class T>
-bool Client::Impl::conclude(detail::Exchange& result, detail::RetryState& retry, Result<T> (*decode)(std::string_view),
+bool Client::Impl::conclude(detail::Exchange& result, detail::RetryState& retry, Decoder<T> decode,
                             bool cancelled, std::string& lastTransient, Result<T>& outcome,
                             std::chrono::milliseconds& delay)
 {
     if (result.status() == 200) {
         budget_.onSuccess();
-        outcome = decode(result.response.body);
+        decode(result.response.body, outcome);
         if (outcome)
             return true;
         Error error = std::move(outcome).error(); // Result gives its error by value
@@ -333,7 +345,7 @@ bool Client::Impl::conclude(detail::Exchange& result, detail::RetryState& retry,
 
 template <class T>
 net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/, Request request,
-                                             CallOptions options, Result<T> (*decode)(std::string_view))
+                                             CallOptions options, Decoder<T> decode)
 {
     // Calls run in the caller's coroutine: cancellation must end them with an Error, not an
     // exception, and the caller's own setting is restored on the way out.
@@ -354,7 +366,7 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
     detail::RetryState retry(options.retry.value_or(options_.retry), options_.backoff, request.idempotent, start,
                              deadline);
     std::string lastTransient;
-    Result<T> outcome = Error{};
+    Result<T> outcome{boost::system::in_place_value};
     detail::Exchange result;
     bool refreshedAfter401 = false;
 
@@ -409,7 +421,7 @@ net::awaitable<Result<detail::OAuthToken>> Client::Impl::fetchToken(Clock::time_
     if (options.timeout->count() <= 0)
         co_return makeError(Errc::timeout, "deadline expired before the token request");
     co_return co_await call<detail::OAuthToken>(shared_from_this(), std::move(request), options,
-                                                &detail::decodeTokenResponse);
+                                                &assignDecoded<detail::OAuthToken, &detail::decodeTokenResponse>);
 }
 
 ClientStats Client::Impl::stats() const
@@ -471,7 +483,8 @@ net::awaitable<Result<Conversation>> Client::getConversation(std::string_view co
     if (!isValidGuid(conversationId))
         return rejected<Conversation>(makeError(Errc::invalidArgument, "conversation ID is not a GUID"));
     Request request{"GET", impl_->conversationsPath(), "/" + std::string(conversationId), {}, true};
-    return impl_->call<Conversation>(impl_, std::move(request), options, &decodeGetConversationResponse);
+    return impl_->call<Conversation>(impl_, std::move(request), options,
+                                     &assignDecoded<Conversation, &decodeGetConversationResponse>);
 }
 
 net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConversation(const ParticipantId& participant,
@@ -482,7 +495,7 @@ net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConve
             makeError(Errc::invalidArgument, std::string(participant.wireField()) + " is not a GUID"));
     Request request{"POST", impl_->conversationsPath(), {}, encodeGetOrCreateConversationRequest(participant), true};
     return impl_->call<GetOrCreateConversationResponse>(impl_, std::move(request), options,
-                                                        &decodeGetOrCreateConversationResponse);
+                                                        &detail::decodeInto);
 }
 
 ClientStats Client::stats() const

@@ -519,12 +519,19 @@ Result<Conversation> decodeGetConversationResponse(std::string_view body)
     return std::move(decoded->conversation);
 }
 
+void detail::decodeInto(std::string_view body, Result<GetOrCreateConversationResponse>& out)
+{
+    if (!out)
+        out = GetOrCreateConversationResponse{};
+    if (!decodeRegular(body, true, *out))
+        out = decodeByDocument(body, true);
+}
+
 Result<GetOrCreateConversationResponse> decodeGetOrCreateConversationResponse(std::string_view body)
 {
-    GetOrCreateConversationResponse r;
-    if (detail::decodeRegular(body, true, r))
-        return r;
-    return detail::decodeByDocument(body, true);
+    Result<GetOrCreateConversationResponse> r{boost::system::in_place_value};
+    detail::decodeInto(body, r);
+    return r;
 }
 
 void decodeErrorBody(std::string_view body, Error& into)
