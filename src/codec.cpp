@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -477,10 +478,18 @@ json::object toJson(const GetOrCreateConversationResponse& r)
 std::string encodeGetOrCreateConversationRequest(const ParticipantId& p)
 {
     // Written directly: a document built only to be serialized costs 6 allocations a call.
+    const std::string& id = p.id();
+    const bool plain = std::all_of(id.begin(), id.end(), [](char c) {
+        return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+    });
     std::string body;
-    body.reserve(64 + p.id().size());
-    body.append(R"({"participantId":{")");
-    body.append(p.wireField()).append(R"(":)").append(json::serialize(json::string_view(p.id()))).append("}}");
+    body.reserve(64 + id.size());
+    body.append(R"({"participantId":{")").append(p.wireField()).append(R"(":)");
+    if (plain) // as every valid ID is: no escaping to do
+        body.append("\"").append(id).append("\"");
+    else
+        body.append(json::serialize(json::string_view(id)));
+    body.append("}}");
     return body;
 }
 

@@ -175,6 +175,17 @@ BOOST_AUTO_TEST_CASE(request_body_has_exactly_one_participant_field)
     BOOST_TEST(ParticipantId::member(guid).wireField() == "memberId");
 }
 
+BOOST_AUTO_TEST_CASE(request_body_escapes_an_id_that_needs_it)
+{
+    // Calls reject such IDs before encoding; the public encoder still writes valid JSON.
+    for (const std::string& id : std::vector<std::string>{"a\"b", "back\\slash", std::string("nul\0tab\t", 8), "caf\xc3\xa9"}) {
+        boost::system::error_code ec;
+        const auto body = boost::json::parse(encodeGetOrCreateConversationRequest(ParticipantId::member(id)), ec);
+        BOOST_TEST_REQUIRE(!ec, "not JSON for " << id);
+        BOOST_TEST(body.at("participantId").at("memberId").as_string() == id);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(error_envelopes)
 {
     Error app;
