@@ -191,16 +191,16 @@ std::string Client::Impl::serialize(const Request& r, const std::string& authHea
 {
     std::string out;
     out.reserve(256 + fixedHeaders_.size() + authHeaders.size() + r.path.size() + r.pathTail.size() + r.body.size());
-    out.append(r.method).append(" ").append(r.path).append(r.pathTail).append(" HTTP/1.1\r\n");
+    out.append(r.method).append(" "sv).append(r.path).append(r.pathTail).append(" HTTP/1.1\r\n"sv);
     out.append(fixedHeaders_).append(authHeaders);
     {
         std::lock_guard lock(mutex_);
         if (!consistent_.empty())
-            out.append("X-Wix-Consistent: ").append(consistent_).append("\r\n");
+            out.append("X-Wix-Consistent: "sv).append(consistent_).append("\r\n"sv);
     }
     if (!r.body.empty())
-        out.append("Content-Type: application/json\r\nContent-Length: ").append(std::to_string(r.body.size())).append("\r\n");
-    out.append("\r\n").append(r.body);
+        out.append("Content-Type: application/json\r\nContent-Length: "sv).append(std::to_string(r.body.size())).append("\r\n"sv);
+    out.append("\r\n"sv).append(r.body);
     return out;
 }
 
