@@ -7,11 +7,14 @@
 #     ceiling), a libcurl multi client (bench/peers/curl_multi.cpp) and Node.js fetch
 #     (bench/peers/fetch.mjs). Each client opens one connection per call in flight;
 #  3. wix-inbox-bench's memory with 10,000 calls in flight through 64 connections;
-#  4. wix-inbox-microbench: the codec's CPU time and allocations per call.
+#  4. wix-inbox-microbench: the codec's CPU time and allocations per call;
+#  5. user-space instructions per call of ours and of wrk at concurrency 64 (callgrind):
+#     deterministic, where the timed figures vary from run to run.
 # Installs what it needs from Debian's packages. Writes bench/results/compare.md, the
 # data in bench/results/peers.tsv and the chart bench/results/compare.svg.
 # Each figure is the run with the median throughput of REPS runs (default 3): the machine's
-# two cores are shared, and single runs vary by ±20%.
+# two cores are shared, and single runs vary by ±20%. The clients take turns within each
+# repetition, so that a slow spell of the machine falls on all of them alike.
 # Usage: bench/compare.sh [seconds per run, default 5]
 source "$(dirname "$0")/../scripts/common.sh"
 seconds="${1:-5}"
@@ -29,7 +32,7 @@ else
     on_client() { "$@"; }
 fi
 concurrencies=(1 16 64 256 1024)
-install_missing wrk nginx-light curl libcurl4-openssl-dev gnuplot-nox time libbenchmark-dev
+install_missing wrk nginx-light curl libcurl4-openssl-dev gnuplot-nox time libbenchmark-dev valgrind
 command -v node >/dev/null || install_missing nodejs
 build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 results="$root/bench/results"
@@ -121,11 +124,15 @@ read -r nginx_rps _ _ < <(run_wrk "$nginx_url" 64)
 echo "== 2. clients against nginx"
 printf "concurrency\twrk_rps\twrk_p99_us\twrk_cpu10k\tours_rps\tours_p99_us\tours_cpu10k\tcurl_rps\tcurl_p99_us\tcurl_cpu10k\tfetch_rps\tfetch_p99_us\tfetch_cpu10k\n" \
     > "$results/peers.tsv"
+clients=(wrk ours curl fetch)
 for c in "${concurrencies[@]}"; do
+    for client in "${clients[@]}"; do : > "$work/runs.$client"; done
+    for _ in $(seq "$reps"); do
+        for client in "${clients[@]}"; do "run_$client" "$nginx_url" "$c" "$work/cert.pem" >> "$work/runs.$client"; done
+    done
     row="$c"
-    for client in wrk ours curl fetch; do
-        for _ in $(seq "$reps"); do "run_$client" "$nginx_url" "$c" "$work/cert.pem"; done > "$work/runs"
-        read -r rps p99 cpu < <(sort -n "$work/runs" | sed -n "$(( (reps + 1) / 2 ))p")
+    for client in "${clients[@]}"; do
+        read -r rps p99 cpu < <(sort -n "$work/runs.$client" | sed -n "$(( (reps + 1) / 2 ))p")
         echo "concurrency $c, $client: $rps calls/s, p99 $p99 us, $cpu s CPU per 10k calls"
         row+=$'\t'"$rps"$'\t'"$p99"$'\t'"$cpu"
     done
@@ -140,10 +147,29 @@ memory=$(tail -n 1 "$work/memory.out")
 echo "== 4. microbenchmarks"
 on_client "$root/build/wix-inbox-microbench" --benchmark_format=csv 2>/dev/null > "$work/micro.csv"
 
+echo "== 5. user-space instructions per call at concurrency 64 (callgrind)"
+# Marginal: the difference between a short and a long run, so that start-up and the TLS
+# handshakes (the same in both) cancel out.
+instructions() { sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$1"; }
+grind() { on_client valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@"; }
+for n in 10000 30000; do
+    grind "$root/build/wix-inbox-bench" --base-url "$nginx_url" --ca-file "$work/cert.pem" --requests "$n" \
+        --warmup 128 --concurrency 64 --connections 64 --distinct 1 > /dev/null 2> "$work/ours.grind.$n"
+done
+ours_instructions=$(awk -v a="$(instructions "$work/ours.grind.10000")" -v b="$(instructions "$work/ours.grind.30000")" \
+    'BEGIN { printf "%.0f", (b - a) / 20000 }')
+for d in 5 15; do
+    grind wrk -t1 -c64 -d"${d}s" -s "$work/post.lua" "$nginx_url/inbox/v2/conversations" > "$work/wrk.grind.out.$d" \
+        2> "$work/wrk.grind.$d"
+done
+wrk_instructions=$(awk -v a="$(instructions "$work/wrk.grind.5")" -v b="$(instructions "$work/wrk.grind.15")" \
+    -v na="$(awk '/requests in/ { print $1 }' "$work/wrk.grind.out.5")" \
+    -v nb="$(awk '/requests in/ { print $1 }' "$work/wrk.grind.out.15")" 'BEGIN { printf "%.0f", (b - a) / (nb - na) }')
+
 {
     echo "Measured $(date -u +%Y-%m-%d) with \`bench/compare.sh $seconds\`: $(nproc) cores shared by client and"
-    echo "server, TLS on loopback, ${seconds} s per run (median of $reps), one client thread, one connection per"
-    echo "call in flight."
+    echo "server, TLS on loopback, ${seconds} s per run (median of $reps, the clients taking turns), one client"
+    echo "thread, one connection per call in flight."
     echo
     echo "| server, loaded by wrk at concurrency 64 | calls/s | ratio |"
     echo "|---|---|---|"
@@ -164,6 +190,10 @@ on_client "$root/build/wix-inbox-microbench" --benchmark_format=csv 2>/dev/null 
         -v r="$(json_field rps <<<"$memory")" 'BEGIN {
         printf "Memory: %d calls at concurrency 10,000 through 64 connections: peak RSS %.1f MiB (%.0f calls/s).\n",
             n, rss / 1024, r }'
+    echo
+    printf 'User-space instructions per call at concurrency 64 (callgrind; kernel time not included): '
+    printf 'wrk %s, ours %s (%.2fx).\n' "$wrk_instructions" "$ours_instructions" \
+        "$(awk -v a="$ours_instructions" -v b="$wrk_instructions" 'BEGIN { print a / b }')"
     echo
     echo "Per-call CPU work of ours without I/O (\`wix-inbox-microbench\`):"
     echo
