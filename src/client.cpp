@@ -222,10 +222,8 @@ net::awaitable<void> Client::Impl::attempt(const Request& request, const std::st
     for (bool fresh = false;; fresh = true) {
         result = detail::Exchange{};
         auto lease = fresh ? std::nullopt : pool_->tryAcquire(result.error);
-        if (!lease && !result.error) {
-            if (auto waited = co_await pool_->acquire(deadline, fresh, result.error))
-                lease.emplace(std::move(*waited));
-        }
+        if (!lease && !result.error)
+            co_await pool_->acquire(deadline, fresh, lease, result.error);
         if (!lease)
             co_return;
         if (bytes.empty())

@@ -7,6 +7,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <utility>
+
 namespace wix::inbox::detail {
 namespace net = boost::asio;
 using boost::system::error_code;
@@ -40,12 +42,28 @@ struct ConnectionPool::Waiter {
 
 Lease::Lease(Lease&& o) noexcept : pool_(std::move(o.pool_)), id_(o.id_), connection_(o.connection_) {}
 
+Lease& Lease::operator=(Lease&& o) noexcept
+{
+    if (this != &o) {
+        drop();
+        pool_ = std::move(o.pool_);
+        id_ = o.id_;
+        connection_ = o.connection_;
+    }
+    return *this;
+}
+
 Lease::~Lease()
+{
+    drop();
+}
+
+void Lease::drop() noexcept
 {
     if (!pool_)
         return;
     try {
-        pool_->release(id_, false, std::nullopt);
+        std::exchange(pool_, nullptr)->release(id_, false, std::nullopt);
     } catch (...) {
         // Only allocation can fail in release(); the connection then stays counted as busy.
     }
@@ -228,15 +246,14 @@ bool ConnectionPool::worthUsing(const Lease& lease, Clock::time_point now)
     return !lease.reused() || now - c.lastUsed <= std::chrono::seconds(1) || c.looksAlive();
 }
 
-net::awaitable<std::optional<Lease>> ConnectionPool::acquire(Clock::time_point deadline, bool fresh,
-                                                             std::unique_ptr<Error>& failure)
+net::awaitable<void> ConnectionPool::acquire(Clock::time_point deadline, bool fresh, std::optional<Lease>& lease,
+                                             std::unique_ptr<Error>& failure)
 {
-    auto self = shared_from_this();
     for (;;) {
         if (!fresh) {
-            auto idle = tryAcquire(failure);
-            if (idle || failure)
-                co_return idle;
+            lease = tryAcquire(failure);
+            if (lease || failure)
+                co_return;
         }
         auto w = std::make_shared<Waiter>(executor_);
         w->fresh = fresh;
@@ -249,17 +266,17 @@ net::awaitable<std::optional<Lease>> ConnectionPool::acquire(Clock::time_point d
         auto [ec, id] = co_await waitForConnection(w, net::as_tuple(net::use_awaitable));
         if (ec) {
             failure = std::move(w->failure);
-            co_return std::nullopt;
+            co_return;
         }
         Connection* c = nullptr;
         {
             std::lock_guard lock(mutex_);
             c = connections_.at(id).get();
         }
-        Lease lease(self, id, c);
-        if (worthUsing(lease, Clock::now()))
-            co_return std::optional<Lease>(std::move(lease));
-        // dropping the lease closes it
+        lease.emplace(shared_from_this(), id, c);
+        if (worthUsing(*lease, Clock::now()))
+            co_return;
+        lease.reset(); // closes it
     }
 }
 

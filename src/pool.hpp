@@ -25,7 +25,8 @@ public:
     Lease(std::shared_ptr<ConnectionPool> pool, ConnectionId id, Connection* c)
         : pool_(std::move(pool)), id_(id), connection_(c) {}
     Lease(Lease&& o) noexcept;
-    Lease& operator=(Lease&&) = delete;
+    /// Drops (closes) the connection this lease holds, if any, and takes `o`'s.
+    Lease& operator=(Lease&& o) noexcept;
     ~Lease();
 
     Connection& connection() const noexcept { return *connection_; }
@@ -33,6 +34,8 @@ public:
     void release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint = std::nullopt);
 
 private:
+    void drop() noexcept;
+
     std::shared_ptr<ConnectionPool> pool_;
     ConnectionId id_;
     Connection* connection_;
@@ -46,13 +49,13 @@ public:
     /// Opens PoolOptions::prewarmConnections in the background.
     void prewarm(std::size_t count);
 
-    /// A connection; or none, and `failure` says why: Errc::timeout (deadline),
-    /// Errc::poolAcquireTimeout, Errc::cancelled, Errc::clientShutdown or the error of a
-    /// failed connect. (Not a Result: thousands of calls wait here, and a Result would keep
-    /// room for an Error in each of their frames.)
+    /// Fills `lease` with a connection; or leaves it empty, and `failure` says why:
+    /// Errc::timeout (deadline), Errc::poolAcquireTimeout, Errc::cancelled,
+    /// Errc::clientShutdown or the error of a failed connect. (Both are the caller's: the
+    /// thousands of calls that can wait here keep no result of their own in their frames.)
     /// `fresh`: only a newly opened connection will do. Supports terminal cancellation.
-    boost::asio::awaitable<std::optional<Lease>> acquire(Clock::time_point deadline, bool fresh,
-                                                         std::unique_ptr<Error>& failure);
+    boost::asio::awaitable<void> acquire(Clock::time_point deadline, bool fresh, std::optional<Lease>& lease,
+                                         std::unique_ptr<Error>& failure);
     /// acquire()'s fast path, without a coroutine: an idle connection when one is free and
     /// nobody is queued; none otherwise, with `failure` set only if the client is shut down.
     std::optional<Lease> tryAcquire(std::unique_ptr<Error>& failure);
