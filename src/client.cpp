@@ -184,6 +184,9 @@ private:
     std::set<std::shared_ptr<net::steady_timer>> sleepers_;
     bool shutdown_ = false;
 
+    // Set once consistent_ has a value: until then calls skip the mutex (which every call
+    // on every thread would otherwise take).
+    std::atomic<bool> consistentSeen_{false};
     std::atomic<std::uint64_t> calls_{0}, attempts_{0}, retries_{0};
 };
 
@@ -193,10 +196,9 @@ std::string Client::Impl::serialize(const Request& r, const std::string& authHea
     out.reserve(256 + fixedHeaders_.size() + authHeaders.size() + r.path.size() + r.pathTail.size() + r.body.size());
     out.append(r.method).append(" "sv).append(r.path).append(r.pathTail).append(" HTTP/1.1\r\n"sv);
     out.append(fixedHeaders_).append(authHeaders);
-    {
+    if (consistentSeen_.load(std::memory_order_acquire)) {
         std::lock_guard lock(mutex_);
-        if (!consistent_.empty())
-            out.append("X-Wix-Consistent: "sv).append(consistent_).append("\r\n"sv);
+        out.append("X-Wix-Consistent: "sv).append(consistent_).append("\r\n"sv);
     }
     if (!r.body.empty())
         out.append("Content-Type: application/json\r\nContent-Length: "sv).append(std::to_string(r.body.size())).append("\r\n"sv);
@@ -235,6 +237,7 @@ net::awaitable<void> Client::Impl::attempt(const Request& request, const std::st
             if (!result.response.consistent.empty()) {
                 std::lock_guard lock(mutex_);
                 consistent_ = result.response.consistent;
+                consistentSeen_.store(true, std::memory_order_release);
             }
             co_return;
         }
