@@ -132,6 +132,7 @@ void PoolState::limitIdle(ConnectionId c, Duration limit)
     auto it = nodes_.find(c);
     if (it == nodes_.end())
         return;
+    idleLimited_ = true;
     Duration& current = it->second.idleLimit;
     if (current.count() == 0 || limit < current)
         current = limit;
@@ -151,6 +152,9 @@ std::vector<ConnectionId> PoolState::expire(TimePoint now)
 
 std::optional<PoolState::TimePoint> PoolState::nextExpiry() const
 {
+    // Called on every release while no sweep is armed: without limits, skip the scan.
+    if (limits_.idleTimeout.count() == 0 && limits_.maxLifetime.count() == 0 && !idleLimited_)
+        return std::nullopt;
     std::optional<TimePoint> next;
     for (const ConnectionId c : idle_) {
         const Node& n = nodes_.at(c);

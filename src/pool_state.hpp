@@ -111,6 +111,7 @@ private:
     std::vector<ConnectionId> idle_; // back: most recently used
     std::deque<Waiter> waiters_;
     std::size_t connecting_ = 0;
+    bool idleLimited_ = false; // limitIdle() was called: some connection may expire
 };
 
 } // namespace wix::inbox::detail

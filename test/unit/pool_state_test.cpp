@@ -154,6 +154,21 @@ BOOST_AUTO_TEST_CASE(idle_expiry_and_server_keep_alive_hint)
     BOOST_TEST(s.open() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(without_limits_only_a_keep_alive_hint_makes_a_connection_expire)
+{
+    PoolState s(limits(2));
+    std::vector<ConnectionId> closed;
+    s.acquire(1, false, true, t0, closed);
+    s.connectsToStart();
+    open(s, 1);
+    s.release(1, true, t0, closed);
+    BOOST_TEST(!s.nextExpiry());
+    BOOST_TEST(s.expire(t0 + 24h).empty());
+    s.limitIdle(1, 5s);
+    BOOST_TEST((*s.nextExpiry() == t0 + 5s));
+    BOOST_TEST(s.expire(t0 + 5s) == std::vector<ConnectionId>{1});
+}
+
 BOOST_AUTO_TEST_CASE(fresh_waiter_gets_a_new_connection_only)
 {
     PoolState s(limits(2));
