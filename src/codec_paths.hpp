@@ -17,8 +17,9 @@ bool decodeRegular(std::string_view body, bool newConversationRequired, GetOrCre
 /// Decodes any body through a JSON document; errors name the field at fault.
 Result<GetOrCreateConversationResponse> decodeByDocument(std::string_view body, bool newConversationRequired);
 
-/// decodeGetOrCreateConversationResponse() into a Result the caller holds: the client's
-/// calls decode into the Result they return, which spares moving a Conversation around.
+/// decodeGetOrCreateConversationResponse() into a Result the caller holds, which holds a
+/// default value (or an error, then replaced): the client's calls decode into the Result
+/// they return, which spares moving a Conversation around.
 void decodeInto(std::string_view body, Result<GetOrCreateConversationResponse>& out);
 
 } // namespace wix::inbox::detail
