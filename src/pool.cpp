@@ -250,11 +250,7 @@ net::awaitable<void> ConnectionPool::acquire(Clock::time_point deadline, bool fr
                                              std::unique_ptr<Error>& failure)
 {
     for (;;) {
-        if (!fresh) {
-            lease = tryAcquire(failure);
-            if (lease || failure)
-                co_return;
-        }
+        // startWaiting() serves an idle connection at once, if one came back meanwhile.
         auto w = std::make_shared<Waiter>(executor_);
         w->fresh = fresh;
         const auto now = Clock::now();

@@ -49,15 +49,16 @@ public:
     /// Opens PoolOptions::prewarmConnections in the background.
     void prewarm(std::size_t count);
 
-    /// Fills `lease` with a connection; or leaves it empty, and `failure` says why:
+    /// The waiting path, for a call tryAcquire() left without a connection or that needs a
+    /// fresh one. Fills `lease` with a connection; or leaves it empty, and `failure` says why:
     /// Errc::timeout (deadline), Errc::poolAcquireTimeout, Errc::cancelled,
     /// Errc::clientShutdown or the error of a failed connect. (Both are the caller's: the
     /// thousands of calls that can wait here keep no result of their own in their frames.)
     /// `fresh`: only a newly opened connection will do. Supports terminal cancellation.
     boost::asio::awaitable<void> acquire(Clock::time_point deadline, bool fresh, std::optional<Lease>& lease,
                                          std::unique_ptr<Error>& failure);
-    /// acquire()'s fast path, without a coroutine: an idle connection when one is free and
-    /// nobody is queued; none otherwise, with `failure` set only if the client is shut down.
+    /// The fast path, without a coroutine: an idle connection when one is free and nobody
+    /// is queued; none otherwise, with `failure` set only if the client is shut down.
     std::optional<Lease> tryAcquire(std::unique_ptr<Error>& failure);
 
     /// Fails all waiters, closes idle connections, and aborts busy ones.
