@@ -23,6 +23,15 @@ std::optional<WaiterId> open(PoolState& s, ConnectionId c, TimePoint now = t0)
     return s.connected(c, now);
 }
 
+// Opens connection `c` for waiter 1 and gives it back: `c` is then idle.
+void openIdle(PoolState& s, ConnectionId c, std::vector<ConnectionId>& closed)
+{
+    s.acquire(1, false, true, t0, closed);
+    s.connectsToStart();
+    open(s, c);
+    s.release(c, true, t0, closed);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(opens_only_for_waiters_and_within_the_limit)
@@ -158,10 +167,7 @@ BOOST_AUTO_TEST_CASE(without_limits_only_a_keep_alive_hint_makes_a_connection_ex
 {
     PoolState s(limits(2));
     std::vector<ConnectionId> closed;
-    s.acquire(1, false, true, t0, closed);
-    s.connectsToStart();
-    open(s, 1);
-    s.release(1, true, t0, closed);
+    openIdle(s, 1, closed);
     BOOST_TEST(!s.nextExpiry());
     BOOST_TEST(s.expire(t0 + 24h).empty());
     s.limitIdle(1, 5s);
@@ -188,10 +194,7 @@ BOOST_AUTO_TEST_CASE(fresh_waiter_gets_a_new_connection_only)
 
     // With idle connections at the limit, the least recently used one makes room.
     PoolState t(limits(1));
-    t.acquire(1, false, true, t0, closed);
-    t.connectsToStart();
-    open(t, 5);
-    t.release(5, true, t0, closed);
+    openIdle(t, 5, closed);
     BOOST_TEST(!t.acquire(2, true, true, t0, closed));
     BOOST_TEST(closed.back() == 5u);
     BOOST_TEST(t.connectsToStart() == 1u);
