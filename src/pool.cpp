@@ -7,8 +7,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <utility>
-
 namespace wix::inbox::detail {
 namespace net = boost::asio;
 using boost::system::error_code;
@@ -42,28 +40,12 @@ struct ConnectionPool::Waiter {
 
 Lease::Lease(Lease&& o) noexcept : pool_(std::move(o.pool_)), id_(o.id_), connection_(o.connection_) {}
 
-Lease& Lease::operator=(Lease&& o) noexcept
-{
-    if (this != &o) {
-        drop();
-        pool_ = std::move(o.pool_);
-        id_ = o.id_;
-        connection_ = o.connection_;
-    }
-    return *this;
-}
-
 Lease::~Lease()
-{
-    drop();
-}
-
-void Lease::drop() noexcept
 {
     if (!pool_)
         return;
     try {
-        std::exchange(pool_, nullptr)->release(id_, false, std::nullopt);
+        pool_->release(id_, false, std::nullopt);
     } catch (...) {
         // Only allocation can fail in release(); the connection then stays counted as busy.
     }

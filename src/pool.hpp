@@ -25,8 +25,7 @@ public:
     Lease(std::shared_ptr<ConnectionPool> pool, ConnectionId id, Connection* c)
         : pool_(std::move(pool)), id_(id), connection_(c) {}
     Lease(Lease&& o) noexcept;
-    /// Drops (closes) the connection this lease holds, if any, and takes `o`'s.
-    Lease& operator=(Lease&& o) noexcept;
+    Lease& operator=(Lease&&) = delete;
     ~Lease();
 
     Connection& connection() const noexcept { return *connection_; }
@@ -34,8 +33,6 @@ public:
     void release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint = std::nullopt);
 
 private:
-    void drop() noexcept;
-
     std::shared_ptr<ConnectionPool> pool_;
     ConnectionId id_;
     Connection* connection_;
