@@ -8,6 +8,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+#include <vector>
+
 namespace wix::inbox::detail {
 namespace net = boost::asio;
 namespace json = boost::json;
@@ -52,7 +55,43 @@ std::string fixedHeaders(const Credentials& credentials)
     return {};
 }
 
+// Secrets shorter than this are not looked for: replacing every "a" would destroy the
+// text and hide nothing.
+constexpr std::size_t minRedactedLength = 4;
+
+void redactIn(std::string& text, std::string_view secret)
+{
+    if (secret.size() < minRedactedLength)
+        return;
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+        text.replace(at, secret.size(), "[redacted]");
+}
+
 } // namespace
+
+void Authenticator::redact(Error& e, std::string_view used) const
+{
+    std::vector<std::string_view> secrets;
+    if (const auto* k = std::get_if<ApiKey>(&credentials_))
+        secrets.push_back(k->key);
+    else if (const auto* t = std::get_if<AccessToken>(&credentials_))
+        secrets.push_back(t->token);
+    else if (const auto* app = std::get_if<OAuthApp>(&credentials_))
+        secrets.push_back(app->appSecret);
+    for (std::string_view line = used; !line.empty();) {
+        const auto end = std::min(line.find("\r\n"sv), line.size());
+        if (line.starts_with("Authorization: "sv))
+            secrets.push_back(line.substr(15, end - 15));
+        line.remove_prefix(std::min(end + 2, line.size()));
+    }
+    for (const auto secret : secrets) {
+        for (auto* text : {&e.message, &e.applicationCode, &e.requestId, &e.lastTransientFailure})
+            redactIn(*text, secret);
+        for (auto& v : e.fieldViolations)
+            for (auto* text : {&v.field, &v.description, &v.violatedRule, &v.ruleName})
+                redactIn(*text, secret);
+    }
+}
 
 Result<OAuthToken> decodeTokenResponse(std::string_view body)
 {

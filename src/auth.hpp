@@ -48,6 +48,11 @@ public:
 
     std::uint64_t tokenRequests() const;
 
+    /// Replaces every secret of these credentials, and the Authorization value of `used`
+    /// (a token fetched or provided for that request), with "[redacted]" in the texts of
+    /// `e`: a server that echoes the request back must not put them in an error text.
+    void redact(Error& e, std::string_view used) const;
+
 private:
     boost::asio::awaitable<Result<std::string>> oauthHeaders(Clock::time_point deadline);
     /// The cached OAuth token's header line while it is fresh; mutex_ held.

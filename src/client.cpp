@@ -162,8 +162,9 @@ private:
                                           int attempts);
     net::awaitable<bool> sleep(std::chrono::milliseconds delay);
     template <class T>
-    bool conclude(detail::Exchange& result, detail::RetryState& retry, Decoder<T> decode, bool cancelled,
-                  std::string& lastTransient, Result<T>& outcome, std::chrono::milliseconds& delay);
+    bool conclude(detail::Exchange& result, const std::string& authHeaders, detail::RetryState& retry,
+                  Decoder<T> decode, bool cancelled, std::string& lastTransient, Result<T>& outcome,
+                  std::chrono::milliseconds& delay);
     double draw();
     void shutdownOrThrow();
 
@@ -288,8 +289,8 @@ net::awaitable<bool> Client::Impl::sleep(std::chrono::milliseconds delay)
 // backoff `delay` when it is retried. Not a coroutine, so its temporaries stay off the
 // call's frame, which lives as long as the call.
 template <class T>
-bool Client::Impl::conclude(detail::Exchange& result, detail::RetryState& retry, Decoder<T> decode,
-                            bool cancelled, std::string& lastTransient, Result<T>& outcome,
+bool Client::Impl::conclude(detail::Exchange& result, const std::string& authHeaders, detail::RetryState& retry,
+                            Decoder<T> decode, bool cancelled, std::string& lastTransient, Result<T>& outcome,
                             std::chrono::milliseconds& delay)
 {
     if (result.status() == 200) {
@@ -312,6 +313,7 @@ bool Client::Impl::conclude(detail::Exchange& result, detail::RetryState& retry,
         error.httpStatus = r.status;
         error.requestId = r.requestId;
         decodeErrorBody(r.body, error);
+        auth_.redact(error, authHeaders); // the server's texts may echo the request
         if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())
             retryAfter = detail::parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
     } else {
@@ -389,7 +391,7 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
         const bool succeeded = result.status() == 200;
         const bool cancelledNow = !succeeded && co_await cancelled();
         std::chrono::milliseconds delay{};
-        if (conclude(result, retry, decode, cancelledNow, lastTransient, outcome, delay))
+        if (conclude(result, authHeaders, retry, decode, cancelledNow, lastTransient, outcome, delay))
             break;
         ++retries_;
         if (!co_await sleep(delay)) {
@@ -483,7 +485,10 @@ net::awaitable<Result<Conversation>> Client::getConversation(std::string_view co
 {
     if (!isValidGuid(conversationId))
         return rejected<Conversation>(makeError(Errc::invalidArgument, "conversation ID is not a GUID"));
-    Request request{"GET", impl_->conversationsPath(), "/" + std::string(conversationId), {}, true};
+    std::string tail = "/" + std::string(conversationId);
+    for (char& c : tail) // GUIDs go in lower case: the same conversation whatever case the caller used
+        c = c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
+    Request request{"GET", impl_->conversationsPath(), std::move(tail), {}, true};
     return impl_->call<Conversation>(impl_, std::move(request), options,
                                      &assignDecoded<Conversation, &decodeGetConversationResponse>);
 }

@@ -87,13 +87,30 @@ bool take(Result<T> r, U& into, std::optional<Error>& failure)
     return true;
 }
 
+// IDs from a server end up in paths and in the caller's storage: one that is not a GUID
+// (say "../../etc/passwd") is a decode error, not a value.
+Result<std::string> requireGuid(Result<std::string> id, const ObjectReader& r, std::string_view key)
+{
+    if (id && !isValidGuid(*id))
+        return makeError(Errc::decodeError, "field '" + r.pathOf(key) + "' is not a GUID");
+    return id;
+}
+
+Result<std::optional<std::string>> optionalGuid(const ObjectReader& r, std::string_view key)
+{
+    auto id = r.optionalString(key);
+    if (id && *id && !isValidGuid(**id))
+        return makeError(Errc::decodeError, "field '" + r.pathOf(key) + "' is not a GUID");
+    return id;
+}
+
 Result<IdentificationData> decodeIdentification(const ObjectReader& r)
 {
     IdentificationData d;
     std::optional<Error> failure;
-    if (!take(r.optionalString("anonymousVisitorId"), d.anonymousVisitorId, failure)
-        || !take(r.optionalString("memberId"), d.memberId, failure)
-        || !take(r.optionalString("contactId"), d.contactId, failure))
+    if (!take(optionalGuid(r, "anonymousVisitorId"), d.anonymousVisitorId, failure)
+        || !take(optionalGuid(r, "memberId"), d.memberId, failure)
+        || !take(optionalGuid(r, "contactId"), d.contactId, failure))
         return *failure;
     return d;
 }
@@ -114,7 +131,7 @@ Result<Conversation> decodeConversation(const ObjectReader& r)
     Conversation c;
     std::optional<Error> failure;
     auto participant = r.requiredObject("participant");
-    if (!take(r.requiredString("id"), c.id, failure) || !participant
+    if (!take(requireGuid(r.requiredString("id"), r, "id"), c.id, failure) || !participant
         || !take(decodeIdentification(*participant), c.participant, failure))
         return failure ? *failure : participant.error();
 
@@ -184,9 +201,15 @@ public:
 
     explicit ResponseHandler(GetOrCreateConversationResponse& out) : out_(out) {}
 
-    /// After a complete parse: true if every required field was given.
+    /// After a complete parse: true if every required field was given, and every ID is a
+    /// GUID (the document decoder names the one that is not).
     bool complete(bool newConversationRequired) const
     {
+        const auto& c = out_.conversation;
+        const auto guidOrAbsent = [](const std::optional<std::string>& id) { return !id || isValidGuid(*id); };
+        if (!isValidGuid(c.id) || !guidOrAbsent(c.participant.anonymousVisitorId)
+            || !guidOrAbsent(c.participant.memberId) || !guidOrAbsent(c.participant.contactId))
+            return false;
         const std::uint32_t required = bit(Field::conversation) | bit(Field::id) | bit(Field::participant)
                                          | bit(Field::channels) | bit(Field::business) | bit(Field::businessName);
         const std::uint32_t set = given_ & required;
@@ -485,10 +508,14 @@ std::string encodeGetOrCreateConversationRequest(const ParticipantId& p)
     std::string body;
     body.reserve(64 + id.size());
     body.append(R"({"participantId":{")").append(p.wireField()).append(R"(":)");
-    if (plain) // as every valid ID is: no escaping to do
+    if (plain) { // as every valid ID is: no escaping to do; GUIDs go in lower case
+        const auto at = body.size() + 1;
         body.append("\"").append(id).append("\"");
-    else
+        std::transform(body.begin() + static_cast<std::ptrdiff_t>(at), body.end() - 1, body.begin() + static_cast<std::ptrdiff_t>(at),
+                       [](char c) { return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c; });
+    } else {
         body.append(json::serialize(json::string_view(id)));
+    }
     body.append("}}");
     return body;
 }

@@ -36,6 +36,9 @@ constexpr auto useTuple = net::as_tuple(net::use_awaitable);
 // What a read asks OpenSSL for: it keeps the TLS record itself, so a small buffer of ours
 // costs no extra system call and leaves less memory in every pooled connection.
 constexpr std::size_t readChunk = 4096;
+// Interim (1xx) responses accepted before the real one: a server that sends them without
+// end must not keep a call alive.
+constexpr int maxInterimResponses = 8;
 
 bool isStreamEnd(const error_code& ec)
 {
@@ -584,11 +587,22 @@ namespace {
 // no coroutine frame but the exchange's own.
 class ResponseReader {
 public:
-    ResponseReader(TlsConnection& c, const ResponseLimits& limits, Clock::time_point readLimit, bool rewatch,
-                   Exchange& ex)
-        : c_(c), limits_(limits), readLimit_(readLimit), rewatch_(rewatch), ex_(ex)
+    ResponseReader(TlsConnection& c, const ResponseLimits& limits, Clock::time_point headersLimit,
+                   Clock::time_point readLimit, Exchange& ex)
+        : c_(c), limits_(limits), headersLimit_(headersLimit), readLimit_(readLimit), ex_(ex)
     {
         start();
+    }
+
+    /// True (and `ex` holds the timeout) when the limit of the part being read has passed:
+    /// then nothing more is read, however fast the peer keeps sending.
+    bool expired(Clock::time_point now)
+    {
+        if (now < (headerSeen_ ? readLimit_ : headersLimit_))
+            return false;
+        ex_.fail(makeError(Errc::timeout, headerSeen_ ? "reading the response body timed out"
+                                                      : "waiting for the response headers timed out"));
+        return true;
     }
 
     /// Feeds the buffered bytes to the parser. True when the exchange is over: the response
@@ -601,7 +615,7 @@ public:
                 c_.buffer.consume(parser_->put(c_.buffer.data(), ec));
             if (!headerSeen_ && parser_->is_header_done()) {
                 headerSeen_ = true;
-                if (rewatch_)
+                if (readLimit_ != headersLimit_)
                     c_.watchUntil(readLimit_);
             }
             if (ec && ec != http::error::need_more)
@@ -622,6 +636,13 @@ public:
     {
         c_.buffer.commit(read.bytes);
         ex_.responseStarted = ex_.responseStarted || read.bytes > 0;
+        // Beast bounds the header block and the body, not chunk extensions, trailers or
+        // interim responses: the bytes on the wire are bounded here, whatever they are.
+        received_ += read.bytes;
+        if (received_ > limits_.maxHeaderBytes + limits_.maxBodyBytes)
+            return fail(makeError(Errc::responseTooLarge,
+                                  "the response exceeds " + std::to_string(limits_.maxHeaderBytes + limits_.maxBodyBytes)
+                                      + " bytes (headers, framing and body)"));
         if (read.error == net::error::eof && parser_->got_some()) {
             error_code ec;
             parser_->put_eof(ec); // a body that ends with the connection
@@ -651,6 +672,9 @@ private:
         if (status == 101)
             return fail(makeError(Errc::protocolError, "unexpected 101 Switching Protocols"));
         if (status >= 100 && status < 200) {
+            if (++interim_ > maxInterimResponses)
+                return fail(makeError(Errc::protocolError, "more than " + std::to_string(maxInterimResponses)
+                                                               + " interim (1xx) responses"));
             ex_.response = Response{};
             start();
             return false;
@@ -667,11 +691,13 @@ private:
 
     TlsConnection& c_;
     const ResponseLimits& limits_;
+    Clock::time_point headersLimit_;
     Clock::time_point readLimit_;
-    bool rewatch_;
     Exchange& ex_;
     std::optional<ResponseParser> parser_;
     bool headerSeen_ = false;
+    std::size_t received_ = 0; // bytes of this exchange's responses, interim ones included
+    int interim_ = 0;
 };
 
 } // namespace
@@ -705,9 +731,9 @@ net::awaitable<void> Transport::exchange(Connection& base, const std::string& re
         // usually arrived, and reading it costs one recv() instead of a recv() that finds
         // nothing, an epoll re-arm and a second recv().
         co_await net::post(net::use_awaitable);
-        ResponseReader reader(c, limits_, readLimit, readLimit != headersLimit, ex);
+        ResponseReader reader(c, limits_, headersLimit, readLimit, ex);
         bool over = reader.parseBuffered();
-        while (!over) {
+        while (!over && !reader.expired(Clock::now())) {
             const auto space = c.buffer.prepare(readChunk);
             auto readSome = [&c, space](std::size_t& n) {
                 return SSL_read_ex(c.ssl.get(), space.data(), space.size(), &n);

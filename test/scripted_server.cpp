@@ -112,6 +112,14 @@ public:
         } else if (auto [e, n] = co_await net::async_write(stream, net::buffer(response_), useTuple); e) {
             co_return false;
         }
+        if (!script_.endless.empty()) {
+            std::string block;
+            while (block.size() < 64 * 1024)
+                block += script_.endless;
+            for (;;)
+                if (auto [e, n] = co_await net::async_write(stream, net::buffer(block), useTuple); e)
+                    co_return false;
+        }
         if (script_.closeWithNotify)
             co_await stream.async_shutdown(useTuple);
         if (script_.closeWithoutNotify || script_.closeWithNotify) {

@@ -23,6 +23,9 @@ struct Script {
     bool closeWithNotify = false;         ///< close TLS properly after answering
     bool answerBeforeRequest = false;     ///< write the answer right after the handshake
     bool expiredCertificate = false;
+    /// After the answer, write this again and again until the client goes away (a peer
+    /// that never ends a chunk extension, a trailer, a flood of interim responses...).
+    std::string endless;
 };
 
 class ScriptedServer {

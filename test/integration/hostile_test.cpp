@@ -208,3 +208,95 @@ BOOST_AUTO_TEST_CASE(the_pool_recovers_after_a_broken_answer)
     }());
     BOOST_TEST(s.requests() == 5);
 }
+
+// Beast's parser bounds the header block and the body, but not a chunk extension, a
+// trailer or a run of interim responses: the client's own byte budget must.
+BOOST_AUTO_TEST_CASE(endless_chunk_extension_is_too_large_at_once)
+{
+    ScriptedServer s("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10;", {.endless = "eeeeeeee"});
+    const auto o = callOnce(s, [](ClientOptions& c) { c.timeout = 10s; });
+    expectError(o, Errc::responseTooLarge);
+}
+
+BOOST_AUTO_TEST_CASE(endless_trailer_is_too_large_at_once)
+{
+    ScriptedServer s("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: ", {.endless = "tttttttt"});
+    const auto o = callOnce(s, [](ClientOptions& c) { c.timeout = 10s; });
+    expectError(o, Errc::responseTooLarge);
+}
+
+BOOST_AUTO_TEST_CASE(a_flood_of_interim_responses_is_a_protocol_error)
+{
+    ScriptedServer s("", {.endless = "HTTP/1.1 100 Continue\r\n\r\n"});
+    const auto o = callOnce(s, [](ClientOptions& c) { c.timeout = 10s; });
+    expectError(o, Errc::protocolError);
+    BOOST_TEST(o.result.error().message.find("interim") != std::string::npos, o.result.error().message);
+}
+
+// A peer that never stops sending, within every size limit (chunks of one byte behind 4 KiB
+// extensions): the deadline still ends the call, whatever is still arriving.
+BOOST_AUTO_TEST_CASE(the_deadline_ends_a_call_whatever_the_peer_keeps_sending)
+{
+    const std::string chunk = "1;" + std::string(4000, 'e') + "\r\nx\r\n";
+    ScriptedServer s("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", {.endless = chunk});
+    for (const bool perAttempt : {false, true}) {
+        const auto o = callOnce(s, [&](ClientOptions& c) {
+            c.maxResponseBodyBytes = std::size_t{1} << 40; // only time can end it
+            c.timeout = perAttempt ? 10s : 300ms;
+            if (perAttempt)
+                c.readTimeout = 300ms;
+        });
+        expectError(o, Errc::timeout);
+        BOOST_TEST((o.elapsed < 300ms + 150ms), std::chrono::duration<double>(o.elapsed).count() << " s");
+    }
+}
+
+// What a server says is data: an error text that echoes the request must not carry the
+// caller's credentials.
+BOOST_AUTO_TEST_CASE(secrets_echoed_by_the_server_are_redacted)
+{
+    const std::string key = "sk-very-secret-key-0123456789";
+    const std::string body = R"({"message":"bad request from Authorization: )" + key
+                           + R"(","details":{"validationError":{"fieldViolations":[{"field":"h","description":"got )" + key
+                           + R"(","violatedRule":"FORMAT","ruleName":"R"}]}}})";
+    ScriptedServer s(rawResponse("400 Bad Request", body, "X-Wix-Request-Id: " + key + "\r\n"));
+    const auto o = callOnce(s, [&](ClientOptions& c) { c.credentials = ApiKey{key, guid(9), {}}; });
+    BOOST_REQUIRE(o.result.has_error());
+    const auto& e = o.result.error();
+    BOOST_TEST(e.httpStatus == 400);
+    BOOST_TEST(e.describe().find(key) == std::string::npos, e.describe());
+    BOOST_TEST(e.describe().find("[redacted]") != std::string::npos, e.describe());
+    BOOST_REQUIRE(e.fieldViolations.size() == 1u);
+    BOOST_TEST(e.fieldViolations[0].description == "got [redacted]");
+    BOOST_TEST(e.requestId == "[redacted]");
+}
+
+BOOST_AUTO_TEST_CASE(an_id_from_the_server_that_is_not_a_guid_is_a_decode_error)
+{
+    ScriptedServer s(rawResponse(
+        "200 OK",
+        R"({"conversation":{"id":"../../etc/passwd","participant":{},"channels":[],"businessDisplayData":{"name":"b"}}})"));
+    const auto o = callOnce(s);
+    expectError(o, Errc::decodeError, false);
+    BOOST_TEST(o.result.error().message.find("'conversation.id' is not a GUID") != std::string::npos,
+               o.result.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(guids_are_sent_in_lower_case)
+{
+    ScriptedServer s(rawResponse("200 OK", conversationJson));
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        ClientOptions o;
+        o.baseUrl = s.url();
+        o.tls.caFile = s.caFile();
+        Client client(ioc.get_executor(), o);
+        co_await client.getConversation("6202C3BB-1A2B-4C3D-8E9F-0A1B2C3D4E5F");
+        BOOST_TEST(s.lastRequest().find("GET /inbox/v2/conversations/6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f ")
+                   != std::string::npos, s.lastRequest());
+        co_await client.getOrCreateConversation(ParticipantId::contact("ABCDEF00-1A2B-4C3D-8E9F-0A1B2C3D4E5F"));
+        BOOST_TEST(s.lastRequest().find(R"("contactId":"abcdef00-1a2b-4c3d-8e9f-0a1b2c3d4e5f")") != std::string::npos,
+                   s.lastRequest());
+        co_return true;
+    }());
+}

@@ -82,14 +82,14 @@ BOOST_AUTO_TEST_CASE(missing_guaranteed_fields_are_named)
     const std::vector<Case> cases{
         {R"({"newConversation":true})", "conversation"},
         {withConversation(R"({"participant":{},"channels":[],"businessDisplayData":{"name":"n"}})"), "conversation.id"},
-        {withConversation(R"({"id":"x","channels":[],"businessDisplayData":{"name":"n"}})"), "conversation.participant"},
-        {withConversation(R"({"id":"x","participant":{},"businessDisplayData":{"name":"n"}})"), "conversation.channels"},
-        {withConversation(R"({"id":"x","participant":{},"channels":[]})"), "conversation.businessDisplayData"},
-        {withConversation(R"({"id":"x","participant":{},"channels":[],"businessDisplayData":{}})"),
+        {withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","channels":[],"businessDisplayData":{"name":"n"}})"), "conversation.participant"},
+        {withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"businessDisplayData":{"name":"n"}})"), "conversation.channels"},
+        {withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"channels":[]})"), "conversation.businessDisplayData"},
+        {withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"channels":[],"businessDisplayData":{}})"),
          "conversation.businessDisplayData.name"},
         {withConversation(R"({"id":7,"participant":{},"channels":[],"businessDisplayData":{"name":"n"}})"),
          "conversation.id"},
-        {withConversation(R"({"id":"x","participant":{"memberId":5},"channels":[],"businessDisplayData":{"name":"n"}})"),
+        {withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{"memberId":5},"channels":[],"businessDisplayData":{"name":"n"}})"),
          "conversation.participant.memberId"},
     };
     for (const auto& c : cases) {
@@ -99,9 +99,41 @@ BOOST_AUTO_TEST_CASE(missing_guaranteed_fields_are_named)
         BOOST_TEST(r.error().message.find("'" + c.field + "'") != std::string::npos, r.error().message);
     }
     const auto noFlag = decodeGetOrCreateConversationResponse(
-        R"({"conversation":{"id":"x","participant":{},"channels":[],"businessDisplayData":{"name":"n"}}})");
+        R"({"conversation":{"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"channels":[],"businessDisplayData":{"name":"n"}}})");
     BOOST_REQUIRE(noFlag.has_error());
     BOOST_TEST(noFlag.error().message.find("newConversation") != std::string::npos);
+}
+
+// An ID from the server ends up in the caller's paths and storage: a value that is not a
+// GUID is refused, naming the field, by both decoding paths.
+BOOST_AUTO_TEST_CASE(ids_that_are_not_guids_are_decode_errors)
+{
+    const std::string business = R"("channels":[],"businessDisplayData":{"name":"n"})";
+    const std::string id = R"("id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f")";
+    struct Case {
+        std::string conversation;
+        std::string field;
+    };
+    const std::vector<Case> cases{
+        {R"({"id":"../../etc/passwd","participant":{},)" + business + "}", "conversation.id"},
+        {R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5","participant":{},)" + business + "}", "conversation.id"},
+        {"{" + id + R"(,"participant":{"memberId":"m/../x"},)" + business + "}", "conversation.participant.memberId"},
+        {"{" + id + R"(,"participant":{"contactId":""},)" + business + "}", "conversation.participant.contactId"},
+        {"{" + id + R"(,"participant":{"anonymousVisitorId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5g"},)" + business + "}",
+         "conversation.participant.anonymousVisitorId"},
+    };
+    for (const auto& c : cases) {
+        const auto body = withConversation(c.conversation);
+        BOOST_TEST_CONTEXT(body)
+        {
+            const auto r = decodeGetOrCreateConversationResponse(body);
+            BOOST_REQUIRE(r.has_error());
+            BOOST_TEST(r.error().code == make_error_code(Errc::decodeError));
+            BOOST_TEST(r.error().message.find("'" + c.field + "' is not a GUID") != std::string::npos, r.error().message);
+            GetOrCreateConversationResponse fast;
+            BOOST_TEST(!detail::decodeRegular(body, true, fast));
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(malformed_and_hostile_bodies_are_decode_errors)
@@ -123,11 +155,11 @@ BOOST_AUTO_TEST_CASE(fast_path_takes_only_regular_bodies_and_agrees_with_the_doc
     const std::string business = R"("channels":["CHAT","NEW_ONE"],"businessDisplayData":{"name":"b","imageUrl":"i"})";
     const std::string regular[] = {
         docsExample,
-        withConversation(R"({"id":"a","participant":{"memberId":"m","contactId":null},)" + business
-                         + R"(,"participantDisplayData":{"name":"p"},"extra":[{"id":"x"},[null,1.5e3]]})"),
+        withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{"memberId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","contactId":null},)" + business
+                         + R"(,"participantDisplayData":{"name":"p"},"extra":[{"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f"},[null,1.5e3]]})"),
         // escapes, in keys and values, decoded before the keys are compared
-        withConversation(R"({"i\u0064":"\u0041\n","participant":{},)" + business + "}"),
-        R"({"newConversation":true,"conversation":{"participantDisplayData":null,"id":"a","participant":{},)" + business
+        withConversation(R"({"i\u0064":"\u0036202C3BB-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},)" + business + "}"),
+        R"({"newConversation":true,"conversation":{"participantDisplayData":null,"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},)" + business
             + "}} \n",
     };
     for (const auto& body : regular) {
@@ -140,18 +172,18 @@ BOOST_AUTO_TEST_CASE(fast_path_takes_only_regular_bodies_and_agrees_with_the_doc
             BOOST_TEST((fast == *reference));
         }
     }
-    BOOST_TEST(decodeGetOrCreateConversationResponse(regular[2])->conversation.id == "A\n");
+    BOOST_TEST(decodeGetOrCreateConversationResponse(regular[2])->conversation.id == "6202C3BB-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
 
     const std::string irregular[] = {
-        withConversation(R"({"id":"a","participant":{},"channels":[],"businessDisplayData":{"name":null}})"),
+        withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"channels":[],"businessDisplayData":{"name":null}})"),
         withConversation(R"({"id":null,"participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
-        withConversation(R"({"id":"a","id":"b","participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
-        withConversation(R"({"id":"a","participant":{},"channels":[null],"businessDisplayData":{"name":"b"}})"),
-        withConversation(R"({"id":"a","participant":{},"channels":[[]],"businessDisplayData":{"name":"b"}})"),
-        withConversation(R"({"id":"a","participant":{},"channels":[{}],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"channels":[null],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"channels":[[]],"businessDisplayData":{"name":"b"}})"),
+        withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"channels":[{}],"businessDisplayData":{"name":"b"}})"),
         withConversation(R"({"id":1,"participant":{},"channels":[],"businessDisplayData":{"name":"b"}})"),
-        withConversation(R"({"id":"a","participant":[],"channels":[],"businessDisplayData":{"name":"b"}})"),
-        R"({"conversation":{"id":"a","participant":{},"channels":[],"businessDisplayData":{"name":"b"}}})",
+        withConversation(R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":[],"channels":[],"businessDisplayData":{"name":"b"}})"),
+        R"({"conversation":{"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{},"channels":[],"businessDisplayData":{"name":"b"}}})",
         docsExample + "}",
         "[" + docsExample + "]",
     };
@@ -173,6 +205,12 @@ BOOST_AUTO_TEST_CASE(request_body_has_exactly_one_participant_field)
     BOOST_TEST(boost::json::serialize(body) == R"({"participantId":{"contactId":")" + guid + R"("}})");
     BOOST_TEST(ParticipantId::anonymousVisitor(guid).wireField() == "anonymousVisitorId");
     BOOST_TEST(ParticipantId::member(guid).wireField() == "memberId");
+}
+
+BOOST_AUTO_TEST_CASE(request_body_carries_the_guid_in_lower_case)
+{
+    const auto body = encodeGetOrCreateConversationRequest(ParticipantId::member("6202C3BB-1A2B-4C3D-8E9F-0A1B2C3D4E5F"));
+    BOOST_TEST(body == R"({"participantId":{"memberId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f"}})");
 }
 
 BOOST_AUTO_TEST_CASE(request_body_escapes_an_id_that_needs_it)

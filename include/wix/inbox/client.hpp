@@ -49,9 +49,13 @@ struct ClientOptions {
     RetryPolicy retry;
     BackoffPolicy backoff;
     RetryBudgetOptions retryBudget;
-    /// Largest response header block accepted. Default 16 KiB.
+    /// Largest response header block accepted. Default 16 KiB; at least 1 KiB.
     std::size_t maxResponseHeaderBytes = std::size_t{16} * 1024;
-    /// Largest response body accepted. Default 1 MiB.
+    /// Largest (decoded) response body accepted. Default 1 MiB; at least 1 KiB.
+    /// Every byte a response puts on the wire (status line, headers, interim 1xx responses,
+    /// chunk sizes and extensions, trailers and body) counts against
+    /// maxResponseHeaderBytes + maxResponseBodyBytes as well; over any limit the call fails
+    /// with Errc::responseTooLarge at once and the connection is discarded.
     std::size_t maxResponseBodyBytes = std::size_t{1024} * 1024;
     /// Longest wait, per attempt, from the request sent until the response headers are in
     /// (a server that stalls or trickles). Default 0: only the call's deadline. Expiry:

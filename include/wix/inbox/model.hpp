@@ -8,7 +8,7 @@
 
 namespace wix::inbox {
 
-/// True for the 8-4-4-4-12 hexadecimal GUID form the API uses for every ID.
+/// True for the 8-4-4-4-12 hexadecimal GUID form the API uses for every ID (either case).
 bool isValidGuid(std::string_view id) noexcept;
 
 /// Who a conversation is with: exactly one of a contact, an anonymous visitor or a member.
