@@ -110,6 +110,7 @@ struct Config {
     unsigned emulatorThreads = 1;
     std::uint64_t distinct = 10000;
     std::uint64_t warmup = 1000;
+    double holdSeconds = 0;
 };
 
 struct Run {
@@ -233,7 +234,9 @@ int main(int argc, char** argv)
         ("emulator-threads", po::value(&cfg.emulatorThreads)->default_value(cfg.emulatorThreads),
          "threads of the embedded emulator")
         ("distinct", po::value(&cfg.distinct)->default_value(cfg.distinct), "distinct participants")
-        ("warmup", po::value(&cfg.warmup)->default_value(cfg.warmup), "calls before measuring");
+        ("warmup", po::value(&cfg.warmup)->default_value(cfg.warmup), "calls before measuring")
+        ("hold-seconds", po::value(&cfg.holdSeconds)->default_value(0),
+         "after the run, keep the pool's idle connections open this long (for memory measurements)");
     try {
         po::variables_map vm;
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -312,6 +315,12 @@ int main(int argc, char** argv)
     });
     const auto stats = client->stats();
     const long rssEnd = currentRssKib();
+    if (cfg.holdSeconds > 0) {
+        std::printf("holding %llu idle connections, RSS %ld KiB\n", static_cast<unsigned long long>(stats.pool.idle),
+                    rssEnd);
+        std::fflush(stdout);
+        std::this_thread::sleep_for(std::chrono::duration<double>(cfg.holdSeconds));
+    }
     client.reset();
 
     rusage self{};

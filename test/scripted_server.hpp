@@ -25,7 +25,7 @@ struct Script {
     bool expiredCertificate = false;
     /// After the answer, write this again and again until the client goes away (a peer
     /// that never ends a chunk extension, a trailer, a flood of interim responses...).
-    std::string endless;
+    std::string endless{};
 };
 
 class ScriptedServer {

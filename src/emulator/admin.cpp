@@ -22,6 +22,10 @@ std::string toJson(const Stats& s)
         faults[k] = v;
     return json::serialize(json::object{{"requests", s.requests},
                                         {"connectionsAccepted", s.connectionsAccepted},
+                                        {"connectionsOpen", s.connectionsOpen},
+                                        {"connectionsRefused", s.connectionsRefused},
+                                        {"acceptFailures", s.acceptFailures},
+                                        {"internalErrors", s.internalErrors},
                                         {"tlsHandshakes", s.tlsHandshakes},
                                         {"tlsResumed", s.tlsResumed},
                                         {"byRoute", std::move(byRoute)},

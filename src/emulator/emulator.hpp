@@ -62,7 +62,13 @@ struct Options {
     Faults faults;
     Auth auth;
     std::size_t maxHeaderBytes = std::size_t{16} * 1024; ///< larger: 431
-    std::size_t maxBodyBytes = std::size_t{64} * 1024;   ///< larger: 413
+    /// Larger: 413; so is a request whose bytes on the wire (framing, chunk extensions,
+    /// trailers included) exceed maxHeaderBytes + maxBodyBytes. A malformed request gets 400.
+    /// All three answers carry the error envelope and close the connection.
+    std::size_t maxBodyBytes = std::size_t{64} * 1024;
+    /// Connections served at once; one more is accepted and closed at once (counted in
+    /// Stats::connectionsRefused). Each idle connection costs about 40 KiB (README).
+    std::size_t maxConnections = 10000;
     /// A request must arrive whole within this time of its first byte (slow clients).
     std::chrono::milliseconds requestTimeout{10000};
 };
@@ -70,6 +76,10 @@ struct Options {
 struct Stats {
     std::uint64_t requests = 0;
     std::uint64_t connectionsAccepted = 0;
+    std::uint64_t connectionsOpen = 0;    ///< being served now
+    std::uint64_t connectionsRefused = 0; ///< accepted over maxConnections and closed
+    std::uint64_t acceptFailures = 0;     ///< accept() failed (e.g. out of descriptors): paused
+    std::uint64_t internalErrors = 0;     ///< exceptions that ended a connection (on stderr too)
     std::uint64_t tlsHandshakes = 0;
     std::uint64_t tlsResumed = 0;
     std::map<std::string, std::uint64_t> byRoute;   ///< getConversation, getOrCreateConversation, admin, unknown

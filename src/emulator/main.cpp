@@ -3,71 +3,140 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <boost/lexical_cast.hpp>
 #include <boost/program_options.hpp>
 
 #include <csignal>
+#include <optional>
+#include <type_traits>
 #include <iostream>
 
 namespace po = boost::program_options;
 using wix::inbox::emulator::Emulator;
 
+namespace {
+
+// Numbers are read as wide signed values and checked here: program_options would wrap
+// "-5" into an unsigned option without a word.
+struct Range {
+    const char* flag;
+    double lo, hi;
+};
+
+template <class T>
+std::optional<std::string> check(const po::variables_map& vm, const Range& r, T& into)
+{
+    const double v = vm[r.flag].as<double>();
+    if (!(v >= r.lo && v <= r.hi) || (std::is_integral_v<T> && v != static_cast<double>(static_cast<long long>(v))))
+        return "--" + std::string(r.flag) + " must be " + (std::is_integral_v<T> ? "a whole number " : "a number ")
+             + "from " + boost::lexical_cast<std::string>(r.lo) + " to " + boost::lexical_cast<std::string>(r.hi);
+    into = static_cast<T>(v);
+    return std::nullopt;
+}
+
+// The injected faults' flags: each a probability of Faults, from 0 to 1.
+struct FaultFlag {
+    const char* flag;
+    double wix::inbox::emulator::Faults::*probability;
+    const char* what;
+};
+using F = wix::inbox::emulator::Faults;
+constexpr FaultFlag faultFlags[] = {
+    {"fault-429", &F::status429, "429 with Retry-After"},
+    {"fault-500", &F::status500, "500 (empty body)"},
+    {"fault-502", &F::status502, "502 (HTML body)"},
+    {"fault-503", &F::status503, "503 with Retry-After"},
+    {"fault-504", &F::status504, "504 (empty body)"},
+    {"fault-stall", &F::stall, "never answering"},
+    {"fault-close", &F::closeBeforeResponse, "closing before answering"},
+    {"fault-reset", &F::resetMidBody, "a reset mid-body"},
+    {"fault-truncate", &F::truncatedBody, "a truncated body"},
+    {"fault-malformed", &F::malformedJson, "a 200 with malformed JSON"},
+};
+
+} // namespace
+
 int main(int argc, char** argv)
 {
     wix::inbox::emulator::Options options;
     auto& f = options.faults;
-    unsigned idleMs = 0, latencyMinMs = 0, latencyMaxMs = 0, tokenLifetime = 14400;
     std::vector<std::string> apps;
     po::options_description desc("wix-inbox-emulator: a local HTTPS stand-in for the Wix Inbox v2 Conversations API.\n"
                                  "Prints one JSON line {\"url\", \"ca_file\"} and serves until SIGINT/SIGTERM.\n\n"
                                  "Options");
+    auto number = [](double fallback) { return po::value<double>()->default_value(fallback); };
     desc.add_options()
         ("help,h", "show this help")
-        ("port", po::value(&options.port)->default_value(0), "port on 127.0.0.1 (0: a free port)")
-        ("threads", po::value(&options.threads)->default_value(2), "worker threads")
+        ("port", number(0), "port on 127.0.0.1, 0-65535 (0: a free port)")
+        ("threads", number(2), "worker threads, 1-64")
+        ("max-connections", number(10000), "connections served at once, 1-1000000; more are closed at once")
         ("ca-file", po::value(&options.caFile), "where to write the CA certificate (default: a temporary file)")
-        ("seed", po::value(&f.seed)->default_value(1), "seed of the fault sequence")
-        ("fault-429", po::value(&f.status429)->default_value(0), "probability of 429 with Retry-After")
-        ("fault-500", po::value(&f.status500)->default_value(0), "probability of 500 (empty body)")
-        ("fault-502", po::value(&f.status502)->default_value(0), "probability of 502 (HTML body)")
-        ("fault-503", po::value(&f.status503)->default_value(0), "probability of 503 with Retry-After")
-        ("fault-504", po::value(&f.status504)->default_value(0), "probability of 504 (empty body)")
-        ("fault-stall", po::value(&f.stall)->default_value(0), "probability of never answering")
-        ("fault-close", po::value(&f.closeBeforeResponse)->default_value(0), "probability of closing before answering")
-        ("fault-reset", po::value(&f.resetMidBody)->default_value(0), "probability of a reset mid-body")
-        ("fault-truncate", po::value(&f.truncatedBody)->default_value(0), "probability of a truncated body")
-        ("fault-malformed", po::value(&f.malformedJson)->default_value(0), "probability of a 200 with malformed JSON")
-        ("retry-after", po::value(&f.retryAfterSeconds)->default_value(1), "Retry-After seconds on 429/503")
+        ("seed", number(1), "seed of the fault sequence")
+        ("retry-after", number(1), "Retry-After seconds on 429/503, 0-86400")
         ("retry-after-date", po::bool_switch(&f.retryAfterAsDate), "send Retry-After as an HTTP-date")
-        ("latency-min-ms", po::value(&latencyMinMs)->default_value(0), "added latency, lower bound")
-        ("latency-max-ms", po::value(&latencyMaxMs)->default_value(0), "added latency, upper bound")
-        ("idle-timeout-ms", po::value(&idleMs)->default_value(0), "close connections idle this long (0: 5 min)")
+        ("latency-min-ms", number(0), "added latency, lower bound, 0-3600000")
+        ("latency-max-ms", number(0), "added latency, upper bound (>= the lower bound)")
+        ("idle-timeout-ms", number(0), "close connections idle this long (0: 5 min)")
         ("idle-timeout-hint", po::bool_switch(&f.idleTimeoutHint), "announce the idle timeout in Keep-Alive")
-        ("close-after-requests", po::value(&f.closeAfterRequests)->default_value(0),
-         "answer the N-th request of a connection with Connection: close (0: never)")
+        ("close-after-requests", number(0), "answer the N-th request of a connection with Connection: close (0: never)")
         ("require-auth", po::bool_switch(&options.auth.required), "answer 401/403 to API calls without valid credentials")
         ("api-key", po::value(&options.auth.apiKeys)->composing(), "an accepted API key (repeatable)")
         ("access-token", po::value(&options.auth.accessTokens)->composing(), "an accepted static token (repeatable)")
         ("app", po::value(&apps)->composing(), "an OAuth app as APP_ID:APP_SECRET (repeatable)")
-        ("token-lifetime", po::value(&tokenLifetime)->default_value(14400), "lifetime of issued tokens, seconds");
+        ("token-lifetime", number(14400), "lifetime of issued tokens, seconds, 1-31536000");
+    for (const auto& fault : faultFlags) // program_options copies the description
+        desc.add_options()(fault.flag, number(0), (std::string("probability of ") + fault.what + ", 0-1").c_str());
+    po::variables_map vm;
     try {
-        po::variables_map vm;
         po::store(po::parse_command_line(argc, argv, desc), vm);
         if (vm.count("help")) {
             std::cout << desc << "\n";
             return 0;
         }
         po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "wix-inbox-emulator: " << e.what() << "\n";
+    } catch (const po::error& e) {
+        // program_options' own texts name the option; its invalid-value text quotes the value,
+        // which may be a secret given to the wrong flag.
+        const auto* invalid = dynamic_cast<const po::invalid_option_value*>(&e);
+        const std::string what = invalid ? invalid->get_option_name() + " takes a number" : std::string(e.what());
+        std::cerr << "wix-inbox-emulator: " << what << " (see --help)\n";
         return 1;
     }
+    unsigned idleMs = 0, latencyMinMs = 0, latencyMaxMs = 0, tokenLifetime = 0;
+    std::optional<std::string> problem;
+    auto take = [&](const Range& r, auto& into) {
+        if (!problem)
+            problem = check(vm, r, into);
+    };
+    take({"port", 0, 65535}, options.port);
+    take({"threads", 1, 64}, options.threads);
+    take({"max-connections", 1, 1e6}, options.maxConnections);
+    take({"seed", 0, 9e15}, f.seed);
+    double total = 0;
+    for (const auto& fault : faultFlags) {
+        take({fault.flag, 0, 1}, f.*fault.probability);
+        total += f.*fault.probability;
+    }
+    take({"retry-after", 0, 86400}, f.retryAfterSeconds);
+    take({"latency-min-ms", 0, 3.6e6}, latencyMinMs);
+    take({"latency-max-ms", 0, 3.6e6}, latencyMaxMs);
+    take({"idle-timeout-ms", 0, 3.6e6}, idleMs);
+    take({"close-after-requests", 0, 1e9}, f.closeAfterRequests);
+    take({"token-lifetime", 1, 31536000}, tokenLifetime);
+    if (!problem && latencyMaxMs != 0 && latencyMaxMs < latencyMinMs)
+        problem = "--latency-max-ms must be >= --latency-min-ms";
+    if (!problem && total > 1.0 + 1e-9)
+        problem = "the fault probabilities add up to more than 1";
     for (const auto& app : apps) {
         const auto colon = app.find(':');
-        if (colon == std::string::npos || colon == 0) {
-            std::cerr << "wix-inbox-emulator: --app takes APP_ID:APP_SECRET\n";
-            return 1;
-        }
-        options.auth.apps[app.substr(0, colon)] = app.substr(colon + 1);
+        if (!problem && (colon == std::string::npos || colon == 0))
+            problem = "--app takes APP_ID:APP_SECRET";
+        else if (!problem)
+            options.auth.apps[app.substr(0, colon)] = app.substr(colon + 1);
+    }
+    if (problem) {
+        std::cerr << "wix-inbox-emulator: " << *problem << " (see --help)\n";
+        return 1;
     }
     options.auth.tokenLifetime = std::chrono::seconds(tokenLifetime);
     f.idleTimeout = std::chrono::milliseconds(idleMs);
@@ -77,9 +146,10 @@ int main(int argc, char** argv)
     // Block the stop signals before any thread starts, then wait for one here.
     sigset_t stopSignals;
     sigemptyset(&stopSignals);
-    sigaddset(&stopSignals, SIGINT);
-    sigaddset(&stopSignals, SIGTERM);
+    for (const int stop : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) // each removes the temporary CA directory
+        sigaddset(&stopSignals, stop);
     pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN); // a reader of our stdout that went away must not kill us
     try {
         Emulator emulator(options);
         std::cout << boost::json::serialize(boost::json::object{{"url", emulator.url()}, {"ca_file", emulator.caFile()}})

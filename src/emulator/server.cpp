@@ -2,6 +2,7 @@
 // admin endpoints and fault injection. The service semantics are in service.cpp.
 #include "emulator/certificate.hpp"
 #include "emulator/emulator.hpp"
+#include "emulator/request_reader.hpp"
 #include "emulator/service.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -16,10 +17,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -95,8 +96,15 @@ public:
     std::string caFile;
 
 private:
+    using Stream = beast::ssl_stream<beast::tcp_stream>;
+
+    void listen(const std::string& caPem);
+    void removeTempDir() noexcept;
     net::awaitable<void> accept();
     net::awaitable<void> session(tcp::socket socket);
+    net::awaitable<void> refuse(Stream& stream, const Refusal& refusal);
+    /// Writes an exception that ended a coroutine to stderr and counts it.
+    void report(const std::exception_ptr& e, std::string_view where);
     Answer answer(const http::request<http::string_body>& request);
     std::optional<ServiceResponse> authenticate(const http::request<http::string_body>& request);
     ServiceResponse issueToken(std::string_view body);
@@ -119,6 +127,8 @@ private:
     std::atomic<bool> faultsActive_{false};
 
     std::atomic<std::uint64_t> requests_{0}, accepted_{0}, handshakes_{0}, resumed_{0}, requestIds_{0};
+    std::atomic<std::uint64_t> acceptFailures_{0}, connectionsRefused_{0}, internalErrors_{0};
+    std::atomic<std::size_t> open_{0}; // connections being served
     std::array<std::atomic<std::uint64_t>, 4> byRoute_{};
     std::array<std::atomic<std::uint64_t>, 600> byStatus_{};
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Fault::count)> faultCounts_{};
@@ -137,37 +147,62 @@ Emulator::Impl::Impl(Options options) : options_(std::move(options))
     tls_.use_private_key(net::buffer(cert.privateKeyPem), ssl::context::pem);
     static const unsigned char sessionContext[] = "wix-inbox-emulator";
     SSL_CTX_set_session_id_context(tls_.native_handle(), sessionContext, sizeof sessionContext - 1);
+    // OpenSSL's ~34 KiB of record buffers per connection are freed while it is idle.
+    SSL_CTX_set_mode(tls_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
 
     caFile = options_.caFile;
     if (caFile.empty()) {
         std::string pattern = (std::filesystem::temp_directory_path() / "wix-inbox-emulator-XXXXXX").string();
         if (!::mkdtemp(pattern.data()))
-            throw std::runtime_error("emulator: cannot create a temporary directory");
+            throw std::runtime_error("cannot create a temporary directory");
         tempDir_ = pattern;
         caFile = (tempDir_ / "ca.pem").string();
     }
-    {
-        std::ofstream out(caFile, std::ios::trunc);
-        out << cert.certificatePem;
-        if (!out)
-            throw std::runtime_error("emulator: cannot write the CA file " + caFile);
+    try {
+        listen(cert.certificatePem);
+    } catch (...) {
+        removeTempDir(); // no destructor runs for a constructor that throws
+        throw;
     }
-
-    const tcp::endpoint endpoint(net::ip::make_address(options_.address), options_.port);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen(net::socket_base::max_listen_connections);
-    port = acceptor_.local_endpoint().port();
-    address = options_.address;
 
     setFaults(options_.faults);
     requestIdPrefix_ = std::to_string(std::time(nullptr)) + "." + std::to_string(::getpid()) + ".";
 
-    net::co_spawn(ioc_, accept(), net::detached);
+    net::co_spawn(ioc_, accept(), [this](const std::exception_ptr& e) { report(e, "the accept loop"); });
     const unsigned threads = std::max(1u, options_.threads);
     for (unsigned i = 0; i < threads; ++i)
         threads_.emplace_back([this] { ioc_.run(); });
+}
+
+// Writes the CA file and binds: the steps that fail for reasons of the machine (a port in
+// use, a directory not writable), each with one clear line.
+void Emulator::Impl::listen(const std::string& caPem)
+{
+    {
+        std::ofstream out(caFile, std::ios::trunc);
+        out << caPem;
+        if (!out)
+            throw std::runtime_error("cannot write the CA file " + caFile);
+    }
+    boost::system::error_code ec;
+    const auto ip = net::ip::make_address(options_.address, ec);
+    if (ec)
+        throw std::runtime_error("invalid address '" + options_.address + "'");
+    const tcp::endpoint endpoint(ip, options_.port);
+    const std::string where = options_.address + ":" + std::to_string(options_.port);
+    if (acceptor_.open(endpoint.protocol(), ec) || acceptor_.set_option(net::socket_base::reuse_address(true), ec)
+        || acceptor_.bind(endpoint, ec) || acceptor_.listen(net::socket_base::max_listen_connections, ec))
+        throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+    port = acceptor_.local_endpoint().port();
+    address = options_.address;
+}
+
+void Emulator::Impl::removeTempDir() noexcept
+{
+    if (!tempDir_.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(tempDir_, ignored);
+    }
 }
 
 void Emulator::Impl::stop()
@@ -176,10 +211,7 @@ void Emulator::Impl::stop()
         ioc_.stop();
         for (auto& t : threads_)
             t.join();
-        if (!tempDir_.empty()) {
-            std::error_code ignored;
-            std::filesystem::remove_all(tempDir_, ignored);
-        }
+        removeTempDir();
     });
 }
 
@@ -197,7 +229,8 @@ void Emulator::Impl::reset()
 {
     service_.reset();
     revokeTokens();
-    for (auto* counter : {&requests_, &handshakes_, &resumed_, &accepted_, &tokensIssued_, &authRejected_})
+    for (auto* counter : {&requests_, &handshakes_, &resumed_, &accepted_, &tokensIssued_, &authRejected_,
+                          &acceptFailures_, &connectionsRefused_, &internalErrors_})
         counter->store(0);
     for (auto& c : byRoute_)
         c.store(0);
@@ -213,6 +246,10 @@ Stats Emulator::Impl::stats() const
     Stats s;
     s.requests = requests_.load();
     s.connectionsAccepted = accepted_.load();
+    s.connectionsOpen = open_.load();
+    s.connectionsRefused = connectionsRefused_.load();
+    s.acceptFailures = acceptFailures_.load();
+    s.internalErrors = internalErrors_.load();
     s.tlsHandshakes = handshakes_.load();
     s.tlsResumed = resumed_.load();
     for (std::size_t i = 0; i < byRoute_.size(); ++i)
@@ -424,22 +461,77 @@ std::string Emulator::Impl::serialize(const ServiceResponse& r, bool keepAlive, 
 
 net::awaitable<void> Emulator::Impl::accept()
 {
-    for (;;) {
+    net::steady_timer pause(ioc_);
+    for (std::chrono::milliseconds backoff{0};;) {
         // Each session runs on its own strand: Beast streams are not safe across threads.
         auto executor = net::make_strand(ioc_);
         auto [ec, socket] = co_await acceptor_.async_accept(executor, useTuple);
         if (ec == net::error::operation_aborted || !acceptor_.is_open())
             co_return;
-        if (ec)
-            continue; // e.g. EMFILE: keep serving the connections we have
+        if (ec) {
+            // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS): trying again at once
+            // would spin. Pause, longer each time, and keep serving the connections we have.
+            ++acceptFailures_;
+            backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+            pause.expires_after(backoff);
+            co_await pause.async_wait(useTuple);
+            continue;
+        }
+        backoff = {};
         ++accepted_;
-        net::co_spawn(executor, session(std::move(socket)), net::detached);
+        if (open_.load() >= options_.maxConnections) {
+            ++connectionsRefused_; // the client sees the connection closed at once
+            continue;
+        }
+        ++open_;
+        net::co_spawn(executor, session(std::move(socket)), [this](const std::exception_ptr& e) {
+            --open_;
+            report(e, "a connection");
+        });
+    }
+}
+
+void Emulator::Impl::report(const std::exception_ptr& e, std::string_view where)
+{
+    if (!e)
+        return;
+    ++internalErrors_;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        std::fprintf(stderr, "wix-inbox-emulator: %.*s failed: %s\n", static_cast<int>(where.size()), where.data(),
+                     ex.what());
+    }
+}
+
+// Answers a request that cannot be served (malformed, too large) and closes the connection.
+net::awaitable<void> Emulator::Impl::refuse(Stream& stream, const Refusal& refusal)
+{
+    auto& tcpStream = beast::get_lowest_layer(stream);
+    const ServiceResponse answer{refusal.status,
+                                 refusal.status == 400
+                                     ? validationErrorBody(refusal.message, "request", "FORMAT")
+                                     : applicationErrorBody(refusal.message, "REQUEST_TOO_LARGE"),
+                                 {}};
+    count(Route::unknown, answer.status);
+    tcpStream.expires_after(10s);
+    co_await net::async_write(stream, net::buffer(serialize(answer, false, {}, false)), useTuple);
+    // Lingering close: drain what the client is still sending, or closing now would reset
+    // the connection and destroy the answer before the client reads it.
+    co_await stream.async_shutdown(useTuple);
+    tcpStream.expires_after(2s);
+    char scratch[16 * 1024];
+    for (std::size_t drained = 0; drained < 4 * options_.maxBodyBytes;) {
+        auto [readError, n] = co_await tcpStream.async_read_some(net::buffer(scratch), useTuple);
+        if (readError)
+            break;
+        drained += n;
     }
 }
 
 net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
 {
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls_);
+    Stream stream(std::move(socket), tls_);
     auto& tcpStream = beast::get_lowest_layer(stream);
     boost::system::error_code ignored;
     tcpStream.socket().set_option(tcp::no_delay(true), ignored);
@@ -449,50 +541,33 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
         co_return;
     ++(SSL_session_reused(stream.native_handle()) ? resumed_ : handshakes_);
 
-    beast::flat_buffer buffer;
+    RequestReader reader({options_.maxHeaderBytes, options_.maxBodyBytes});
     for (unsigned served = 1;; ++served) {
         const Faults f = faults();
         const auto idle = f.idleTimeout.count() > 0 ? f.idleTimeout : std::chrono::milliseconds(5min);
-        http::request_parser<http::string_body> parser;
-        parser.header_limit(static_cast<std::uint32_t>(options_.maxHeaderBytes));
-        parser.body_limit(options_.maxBodyBytes);
+        reader.start();
+        auto state = reader.parse();
         // Idle until the next request starts; then it must arrive whole in requestTimeout.
-        if (buffer.size() == 0) {
+        if (state == RequestReader::State::needMore && !reader.hasBuffered()) {
             tcpStream.expires_after(idle);
-            auto [idleError, got] = co_await stream.async_read_some(buffer.prepare(4096), useTuple);
+            auto [idleError, got] = co_await stream.async_read_some(reader.prepare(), useTuple);
             if (idleError)
                 co_return;
-            buffer.commit(got);
+            state = reader.commit(got);
         }
         tcpStream.expires_after(options_.requestTimeout);
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, useTuple);
-        if (ec == http::error::header_limit || ec == http::error::body_limit) {
-            const bool headers = ec == http::error::header_limit;
-            const ServiceResponse tooLarge{headers ? 431 : 413,
-                                           applicationErrorBody(headers ? "request headers too large"
-                                                                        : "request body too large",
-                                                                "REQUEST_TOO_LARGE"),
-                                           {}};
-            count(Route::unknown, tooLarge.status);
-            tcpStream.expires_after(10s);
-            co_await net::async_write(stream, net::buffer(serialize(tooLarge, false, idle, false)), useTuple);
-            // Lingering close: drain what the client is still sending, or closing now would
-            // reset the connection and destroy the answer before the client reads it.
-            co_await stream.async_shutdown(useTuple);
-            tcpStream.expires_after(2s);
-            char scratch[16 * 1024];
-            for (std::size_t drained = 0; drained < 4 * options_.maxBodyBytes;) {
-                auto [readError, n] = co_await tcpStream.async_read_some(net::buffer(scratch), useTuple);
-                if (readError)
-                    break;
-                drained += n;
-            }
+        while (state == RequestReader::State::needMore) {
+            auto [readError, got] = co_await stream.async_read_some(reader.prepare(), useTuple);
+            if (readError)
+                co_return; // client closed, or the request did not arrive in time
+            state = reader.commit(got);
+        }
+        if (state == RequestReader::State::refused) {
+            co_await refuse(stream, reader.refusal());
             co_return;
         }
-        if (ec)
-            co_return; // client closed, idle timeout, or garbage: drop the connection
 
-        const auto& request = parser.get();
+        const auto& request = reader.request();
         const bool keepAlive = request.keep_alive() && (f.closeAfterRequests == 0 || served < f.closeAfterRequests);
         Answer a = answer(request);
 
@@ -507,9 +582,11 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
         case Fault::stall: {
             // Never answer; wait for the client to give up (or the idle limit).
             tcpStream.expires_after(idle);
-            http::request_parser<http::string_body> next;
-            co_await http::async_read(stream, buffer, next, useTuple);
-            co_return;
+            for (;;)
+                if (auto [e, n] = co_await stream.async_read_some(reader.prepare(), useTuple); e)
+                    co_return;
+                else if (reader.commit(n) != RequestReader::State::needMore)
+                    reader.start(); // drop what arrives: the answer never comes
         }
         case Fault::closeBeforeResponse:
             co_return;

@@ -1,7 +1,5 @@
 #include "emulator/service.hpp"
 
-#include <wix/inbox/model.hpp>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -26,6 +24,30 @@ std::string newGuid()
                   static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
                   static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
                   static_cast<unsigned long long>(b & 0xffffffffffffull));
+    return out;
+}
+
+// The emulator checks input with its own code, not the client's: it is the oracle the
+// client is tested against. Wix IDs are GUIDs in the 8-4-4-4-12 form, in either case.
+bool isGuid(std::string_view id)
+{
+    static constexpr std::string_view hex = "0123456789abcdefABCDEF";
+    if (id.size() != 36)
+        return false;
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? id[i] != '-' : hex.find(id[i]) == std::string_view::npos)
+            return false;
+    }
+    return true;
+}
+
+// One spelling of a GUID, so that "ABC…" and "abc…" name the same participant or conversation.
+std::string lowerCase(std::string_view id)
+{
+    std::string out(id);
+    for (char& c : out)
+        c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     return out;
 }
 
@@ -102,15 +124,16 @@ ServiceResponse Service::handle(const ServiceRequest& request)
     }
 }
 
-ServiceResponse Service::getConversation(std::string_view id)
+ServiceResponse Service::getConversation(std::string_view requested)
 {
-    if (!isValidGuid(id))
+    if (!isGuid(requested))
         return error(400, validationErrorBody("conversationId must be a GUID", "conversationId", "FORMAT"));
+    const std::string id = lowerCase(requested);
     Shard& shard = shardFor(id);
     std::shared_ptr<const Conversation> found;
     {
         std::lock_guard lock(shard.mutex);
-        if (auto it = shard.byId.find(std::string(id)); it != shard.byId.end())
+        if (auto it = shard.byId.find(id); it != shard.byId.end())
             found = it->second;
     }
     if (!found)
@@ -146,10 +169,10 @@ std::variant<Service::Identity, ServiceResponse> Service::parseParticipant(const
         if (!v || v->is_null())
             continue;
         ++given;
-        if (!v->is_string() || !isValidGuid(v->get_string()))
+        if (!v->is_string() || !isGuid(v->get_string()))
             return error(400, validationErrorBody(std::string(candidate) + " must be a GUID",
                                                   where + "." + std::string(candidate), "FORMAT"));
-        identity = {std::string(candidate), std::string(v->get_string())};
+        identity = {std::string(candidate), lowerCase(v->get_string())};
     }
     if (given != 1)
         return error(400, validationErrorBody(where + " needs exactly one of contactId, anonymousVisitorId, memberId",

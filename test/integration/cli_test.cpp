@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "emulator/emulator.hpp"
+#include "process.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -25,58 +26,20 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-extern char** environ;
-
 namespace {
 
-struct TempDir {
-    TempDir()
-    {
-        std::string pattern = (fs::temp_directory_path() / "wix-inbox-cli-XXXXXX").string();
-        path = ::mkdtemp(pattern.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
-    fs::path path;
-};
+using test::slurp;
+using test::TempDir;
+using test::waitExit;
 
-// Starts the CLI with stdout/stderr to files; returns its pid.
-pid_t spawnCli(const std::vector<std::string>& args, const fs::path& dir)
+pid_t spawnCli(const std::vector<std::string>& args, const fs::path& dir, const test::ChildOptions& options = {})
 {
-    std::vector<std::string> full{WIX_INBOX_CLI};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : full)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, (dir / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, (dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    BOOST_REQUIRE(rc == 0);
-    return pid;
+    return test::spawn(WIX_INBOX_CLI, args, dir, options);
 }
 
-int waitExit(pid_t pid)
+int runCli(const std::vector<std::string>& args, const fs::path& dir, const test::ChildOptions& options = {})
 {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-int runCli(const std::vector<std::string>& args, const fs::path& dir)
-{
-    return waitExit(spawnCli(args, dir));
-}
-
-std::string slurp(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    return test::waitExitWithin(spawnCli(args, dir, options), std::chrono::seconds(120));
 }
 
 std::vector<json::object> readLines(const fs::path& p)

@@ -7,6 +7,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include <wix/inbox/model.hpp>
 
 using wix::inbox::isValidGuid;
@@ -116,8 +119,69 @@ BOOST_AUTO_TEST_CASE(oversized_requests_are_refused)
     BOOST_TEST(headers.status == 431);
     const auto body = send(emu, rawRequest("POST", "/inbox/v2/conversations", std::string(100000, ' ')));
     BOOST_TEST(body.status == 413);
-    BOOST_TEST(send(emu, "GARBAGE\r\n\r\n").status == 0); // dropped, and the emulator lives on
+    BOOST_TEST(createMember(emu).status == 200); // and the emulator lives on
+}
+
+// What Beast does not bound (chunk extensions, trailers, the framing of many small chunks)
+// is bounded by the emulator: 413 with the envelope, however long the peer goes on.
+BOOST_AUTO_TEST_CASE(endless_chunk_extensions_and_trailers_are_refused)
+{
+    Emulator emu;
+    const std::string head = "POST /inbox/v2/conversations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string manyChunks;
+    while (manyChunks.size() < 100 * 1024) // 100 KiB of framing for a 25-byte body
+        manyChunks += "1;" + std::string(4000, 'e') + "\r\nx\r\n";
+    for (const std::string& request : {head + "10;" + std::string(200 * 1024, 'e'),
+                                       head + "1\r\n{\r\n0\r\nX-Trailer: " + std::string(200 * 1024, 't'),
+                                       head + manyChunks}) {
+        const auto r = send(emu, request);
+        BOOST_TEST(r.status == 413);
+        BOOST_TEST(bodyOf(r).contains("details"), r.body);
+        BOOST_TEST(r.headers.at("connection") == "close");
+    }
+    BOOST_TEST(emu.stats().byStatus.at(413) == 3u);
     BOOST_TEST(createMember(emu).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_requests_get_400_with_the_envelope)
+{
+    Emulator emu;
+    const std::string target = "/inbox/v2/conversations/" + member;
+    for (const std::string& request : std::vector<std::string>{
+             "GARBAGE\r\n\r\n",
+             "GET " + target + " HTTP/9.9\r\nHost: x\r\n\r\n",
+             "POST /inbox/v2/conversations HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+             "POST /inbox/v2/conversations HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+             // request smuggling: both framings at once
+             "POST /inbox/v2/conversations HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+             "POST /inbox/v2/conversations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+             "GET " + target + " HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n"}) {
+        BOOST_TEST_CONTEXT(request)
+        {
+            const auto r = send(emu, request);
+            BOOST_TEST(r.status == 400);
+            BOOST_TEST(r.body.find("\"validationError\"") != std::string::npos, r.body);
+            BOOST_TEST(r.body.find("malformed request") != std::string::npos, r.body);
+        }
+    }
+    BOOST_TEST(createMember(emu).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(guids_are_compared_whatever_their_case)
+{
+    Emulator emu;
+    std::string upper = member;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    const auto created = createMember(emu);
+    const auto again = send(emu, rawRequest("POST", "/inbox/v2/conversations",
+                                            R"({"participantId":{"memberId":")" + upper + R"("}})"));
+    BOOST_REQUIRE(again.status == 200);
+    const std::string id(bodyOf(created).at("conversation").at("id").as_string());
+    BOOST_TEST(bodyOf(again).at("conversation").at("id").as_string() == id);
+    BOOST_TEST(bodyOf(again).at("newConversation").as_bool() == false);
+    std::string upperId = id;
+    std::transform(upperId.begin(), upperId.end(), upperId.begin(), [](unsigned char c) { return std::toupper(c); });
+    BOOST_TEST(send(emu, rawRequest("GET", "/inbox/v2/conversations/" + upperId)).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(slow_clients_are_cut_off)

@@ -1,0 +1,206 @@
+// The standalone wix-inbox-emulator as scripts run it: start-up validation, clean exits,
+// and a machine out of file descriptors.
+#define BOOST_TEST_MODULE emulator_process
+#include <boost/test/unit_test.hpp>
+
+#include "process.hpp"
+#include "raw_client.hpp"
+#include "support.hpp"
+
+#include <wix/inbox.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/json/parse.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Started {
+    pid_t pid;
+    std::string url;
+    std::string caFile;
+    unsigned short port;
+};
+
+// Starts the emulator and waits (bounded) for its JSON line.
+Started start(const std::vector<std::string>& args, const fs::path& dir, const test::ChildOptions& options = {})
+{
+    const pid_t pid = test::spawn(WIX_INBOX_EMULATOR, args, dir, options);
+    const auto giveUp = Clock::now() + 20s;
+    std::string line;
+    while ((line = test::slurp(dir / "stdout")).find('\n') == std::string::npos) {
+        BOOST_REQUIRE_MESSAGE(Clock::now() < giveUp, "the emulator did not start: " + test::slurp(dir / "stderr"));
+        std::this_thread::sleep_for(10ms); // polling a child's output: no event to wait on
+    }
+    const auto o = json::parse(line).as_object();
+    const std::string url(o.at("url").as_string());
+    return {pid, url, std::string(o.at("ca_file").as_string()),
+            static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)))};
+}
+
+// Runs the emulator with `args` and expects it to refuse to start.
+std::string refusal(const std::vector<std::string>& args)
+{
+    test::TempDir dir;
+    BOOST_TEST(test::waitExitWithin(test::spawn(WIX_INBOX_EMULATOR, args, dir.path), 20s) == 1);
+    BOOST_TEST(test::slurp(dir.path / "stdout").empty());
+    const auto err = test::slurp(dir.path / "stderr");
+    BOOST_TEST(std::count(err.begin(), err.end(), '\n') == 1, err); // one line
+    BOOST_TEST(err.find(".hpp") == std::string::npos, err);         // no Boost source paths
+    return err;
+}
+
+// Children started while one lives put their temporary files in a folder of their own
+// (other tests running in parallel use the system's).
+struct PrivateTmp {
+    PrivateTmp() { ::setenv("TMPDIR", dir.path.c_str(), 1); }
+    ~PrivateTmp() { ::unsetenv("TMPDIR"); }
+    bool empty() const { return fs::is_empty(dir.path); }
+    test::TempDir dir;
+};
+
+double cpuSeconds(pid_t pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string skip;
+    for (int i = 0; i < 11; ++i) // fields 3..13
+        fields >> skip;
+    double user = 0, system = 0;
+    fields >> user >> system;
+    return (user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(flags_out_of_range_are_refused_with_one_clear_line)
+{
+    struct Case {
+        std::vector<std::string> args;
+        std::string says;
+    };
+    const std::vector<Case> cases{
+        {{"--fault-503", "1.5"}, "--fault-503 must be a number from 0 to 1"},
+        {{"--fault-429", "-0.1"}, "--fault-429 must be a number from 0 to 1"},
+        {{"--fault-500", "0.6", "--fault-503", "0.6"}, "add up to more than 1"},
+        {{"--latency-min-ms", "50", "--latency-max-ms", "10"}, "--latency-max-ms must be >= --latency-min-ms"},
+        {{"--retry-after", "-1"}, "--retry-after must be a whole number from 0 to 86400"},
+        {{"--port", "70000"}, "--port must be a whole number from 0 to 65535"},
+        {{"--threads", "-1"}, "--threads must be a whole number from 1 to 64"},
+        {{"--port", "s3cret"}, "--port takes a number"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.args.front())
+        {
+            const auto err = refusal(c.args);
+            BOOST_TEST(err.find(c.says) != std::string::npos, err);
+            BOOST_TEST(err.find("s3cret") == std::string::npos, err);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_port_in_use_is_one_clear_line_and_leaves_no_temporary_directory)
+{
+    wix::inbox::emulator::Emulator running;
+    PrivateTmp tmp;
+    const auto err = refusal({"--port", std::to_string(running.port())});
+    BOOST_TEST(err == "wix-inbox-emulator: cannot listen on 127.0.0.1:" + std::to_string(running.port())
+                          + ": Address already in use\n");
+    BOOST_TEST(tmp.empty());
+}
+
+BOOST_AUTO_TEST_CASE(stop_signals_remove_the_temporary_directory)
+{
+    for (const int signal : {SIGINT, SIGTERM, SIGHUP}) {
+        test::TempDir dir;
+        PrivateTmp tmp;
+        const auto e = start({}, dir.path);
+        BOOST_TEST(!tmp.empty());
+        ::kill(e.pid, signal);
+        BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+        BOOST_TEST(tmp.empty(), signal);
+    }
+}
+
+// Out of file descriptors, accept() fails at once every time: the emulator must pause
+// instead of spinning, and go on serving the connections it has.
+BOOST_AUTO_TEST_CASE(out_of_descriptors_it_backs_off_and_serves_its_connections)
+{
+    test::TempDir dir;
+    const auto e = start({"--threads", "1"}, dir.path, {.maxOpenFiles = 40});
+    net::io_context ioc;
+    wix::inbox::ClientOptions o;
+    o.baseUrl = e.url;
+    o.tls.caFile = e.caFile;
+    o.pool.maxConnections = 1;
+    wix::inbox::Client client(ioc.get_executor(), o);
+    const auto call = [&] {
+        return test::run(ioc, client.getOrCreateConversation(wix::inbox::ParticipantId::member(test::guid(1))));
+    };
+    BOOST_REQUIRE(call().has_value()); // the pooled connection exists before the flood
+
+    std::vector<net::ip::tcp::socket> flood;
+    for (int i = 0; i < 80; ++i) {
+        flood.emplace_back(ioc);
+        flood.back().connect({net::ip::make_address("127.0.0.1"), e.port}); // queued by the kernel
+    }
+    const double cpuBefore = cpuSeconds(e.pid);
+    const auto windowStart = Clock::now();
+    int served = 0;
+    while (Clock::now() - windowStart < 1s) { // a second of work over the existing connection
+        BOOST_REQUIRE(call().has_value());
+        ++served;
+    }
+    const double wall = std::chrono::duration<double>(Clock::now() - windowStart).count();
+    const double cpu = cpuSeconds(e.pid) - cpuBefore;
+    BOOST_TEST(served > 10);
+    // Spinning on accept() costs a whole core; serving calls and pausing costs little.
+    BOOST_TEST(cpu / wall < 0.5, "cpu " << cpu << " s in " << wall << " s");
+
+    flood.clear(); // descriptors come back: the emulator accepts again
+    const auto stats = test::rawExchange(e.port, e.caFile, test::rawRequest("GET", "/_emulator/stats"));
+    BOOST_REQUIRE(stats.status == 200);
+    const auto s = json::parse(stats.body).as_object();
+    const auto failures = s.at("acceptFailures").to_number<std::uint64_t>();
+    BOOST_TEST(failures >= 1u);
+    BOOST_TEST(failures <= 20u + static_cast<std::uint64_t>(wall * 10), failures); // pauses of 10 ms to 1 s
+    ::kill(e.pid, SIGTERM);
+    BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_maximum_are_closed_and_counted)
+{
+    test::TempDir dir;
+    const auto e = start({"--max-connections", "2"}, dir.path);
+    net::io_context ioc;
+    std::vector<net::ip::tcp::socket> held;
+    for (int i = 0; i < 2; ++i) {
+        held.emplace_back(ioc);
+        held.back().connect({net::ip::make_address("127.0.0.1"), e.port});
+    }
+    // The third connection is accepted and closed: no answer.
+    BOOST_TEST(test::rawExchange(e.port, e.caFile, test::rawRequest("GET", "/_emulator/stats")).status == 0);
+    held.clear();
+    // Once the held connections are gone (their handshakes fail), it serves again.
+    const auto giveUp = Clock::now() + 20s;
+    test::RawResponse stats;
+    while ((stats = test::rawExchange(e.port, e.caFile, test::rawRequest("GET", "/_emulator/stats"))).status != 200)
+        BOOST_REQUIRE(Clock::now() < giveUp);
+    BOOST_TEST(json::parse(stats.body).at("connectionsRefused").to_number<std::uint64_t>() >= 1u);
+    ::kill(e.pid, SIGTERM);
+    BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+}

@@ -1,0 +1,101 @@
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace test {
+namespace fs = std::filesystem;
+
+TempDir::TempDir()
+{
+    std::string pattern = (fs::temp_directory_path() / "wix-inbox-test-XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+        throw std::runtime_error("cannot create a temporary directory");
+    path = pattern;
+}
+
+TempDir::~TempDir()
+{
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+}
+
+pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& dir,
+            const ChildOptions& options)
+{
+    // Everything the child needs is made before fork(): after it, only async-signal-safe calls.
+    std::vector<std::string> full{exe};
+    full.insert(full.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : full)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
+    const std::string in = options.stdinFile.empty() ? "/dev/null" : options.stdinFile;
+
+    const pid_t pid = ::fork();
+    if (pid < 0)
+        throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        const int fds[] = {::open(in.c_str(), O_RDONLY), ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
+                           ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644)};
+        for (int i = 0; i < 3; ++i)
+            if (fds[i] < 0 || ::dup2(fds[i], i) < 0)
+                ::_exit(126);
+        if (options.maxOpenFiles) {
+            const rlimit l{*options.maxOpenFiles, *options.maxOpenFiles};
+            ::setrlimit(RLIMIT_NOFILE, &l);
+        }
+        if (options.maxFileBytes) {
+            ::signal(SIGXFSZ, SIG_IGN);
+            const rlimit l{*options.maxFileBytes, *options.maxFileBytes};
+            ::setrlimit(RLIMIT_FSIZE, &l);
+        }
+        ::execve(argv[0], argv.data(), environ);
+        ::_exit(127);
+    }
+    return pid;
+}
+
+int waitExit(pid_t pid)
+{
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int waitExitWithin(pid_t pid, std::chrono::milliseconds limit)
+{
+    const auto giveUp = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (std::chrono::steady_clock::now() >= giveUp) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10)); // polling a child: no event to wait on
+    }
+}
+
+std::string slurp(const fs::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace test
