@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -42,6 +43,18 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
     argv.push_back(nullptr);
     const std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
     const std::string in = options.stdinFile.empty() ? "/dev/null" : options.stdinFile;
+    std::vector<std::string> variables(options.environment);
+    for (char** e = environ; *e; ++e) {
+        const std::string_view v(*e);
+        const auto name = v.substr(0, v.find('=') + 1);
+        if (std::none_of(options.environment.begin(), options.environment.end(),
+                         [&](const std::string& o) { return o.starts_with(name); }))
+            variables.emplace_back(v);
+    }
+    std::vector<char*> envp;
+    for (auto& v : variables)
+        envp.push_back(v.data());
+    envp.push_back(nullptr);
 
     const pid_t pid = ::fork();
     if (pid < 0)
@@ -61,7 +74,7 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
             const rlimit l{*options.maxFileBytes, *options.maxFileBytes};
             ::setrlimit(RLIMIT_FSIZE, &l);
         }
-        ::execve(argv[0], argv.data(), environ);
+        ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }
     return pid;

@@ -25,6 +25,7 @@ struct ChildOptions {
     std::optional<unsigned long> maxOpenFiles{}; ///< RLIMIT_NOFILE
     std::optional<unsigned long> maxFileBytes{}; ///< RLIMIT_FSIZE; SIGXFSZ is ignored, so writes fail with EFBIG
     std::string stdinFile{};                     ///< empty: /dev/null
+    std::vector<std::string> environment{};      ///< NAME=VALUE added to (or replacing) the test's own
 };
 
 /// Starts `exe args...` with stdout and stderr to `dir`/stdout and `dir`/stderr.

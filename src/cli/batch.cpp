@@ -1,10 +1,10 @@
 #include "cli/batch.hpp"
+#include "cli/job_state.hpp"
 
 #include <wix/inbox/codec.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -42,6 +42,7 @@ public:
     struct Line {
         std::string text;
         bool tooLong = false;
+        std::uint64_t fingerprint = 0; ///< of the input up to and including this line
     };
 
     LineSource(net::io_context& ioc, const std::string& path) : buffer_(std::size_t{64} * 1024)
@@ -59,6 +60,13 @@ public:
             if (ec)
                 stream_.reset();
         }
+    }
+
+    /// True if `st` is the file this source reads (through any name, link or hard link).
+    bool isFile(const struct stat& st) const
+    {
+        struct stat own {};
+        return ::fstat(fd_, &own) == 0 && own.st_dev == st.st_dev && own.st_ino == st.st_ino;
     }
 
     ~LineSource()
@@ -100,20 +108,33 @@ public:
             append(line, begin, newline);
             if (newline != end) {
                 begin_ = static_cast<std::size_t>(newline - buffer_.data()) + 1;
-                co_return line;
+                co_return finish(std::move(line));
             }
             begin_ = end_ = 0;
             const std::size_t n = co_await fill();
             if (n == 0)
-                co_return any ? std::optional(std::move(line)) : std::nullopt; // no final newline is fine
+                co_return any ? std::optional(finish(std::move(line))) : std::nullopt; // no final newline is fine
             end_ = n;
+            if (atStart_) { // a UTF-8 byte order mark, as some editors write, is not part of line 1
+                atStart_ = false;
+                if (n >= 3 && std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0)
+                    begin_ = 3;
+            }
         }
     }
 
 private:
-    static void append(Line& line, const char* begin, const char* end)
+    Line finish(Line line)
+    {
+        fingerprint_.endLine();
+        line.fingerprint = fingerprint_.value();
+        return line;
+    }
+
+    void append(Line& line, const char* begin, const char* end)
     {
         const auto n = static_cast<std::size_t>(end - begin);
+        fingerprint_.add({begin, n});
         if (line.tooLong || line.text.size() + n > maxLineBytes) {
             line.tooLong = true;
             line.text.clear();
@@ -145,17 +166,20 @@ private:
     std::optional<net::posix::stream_descriptor> stream_;
     std::vector<char> buffer_;
     std::size_t begin_ = 0, end_ = 0;
+    bool atStart_ = true;
+    Fingerprint fingerprint_;
 };
 
 // Appends whole lines to the output; only complete lines ever reach the file except,
-// after a kill, possibly a torn last one (which --resume cuts off).
+// after a kill or a failed write, possibly a torn last one (which --resume cuts off).
 class OutputSink {
 public:
-    OutputSink(const std::string& path, const std::optional<ResumePoint>& resume)
+    OutputSink(const std::string& path, const std::optional<ResumePoint>& resume) : path_(path)
     {
         if (path == "-") {
             fd_ = ::dup(STDOUT_FILENO);
         } else {
+            // runBatch has refused to truncate anything the user did not ask to replace.
             fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (resume ? O_APPEND : O_TRUNC), 0644);
             if (fd_ >= 0 && resume && ::ftruncate(fd_, static_cast<off_t>(resume->bytes)) != 0)
                 fail("cannot cut the torn last line of '" + path + "'");
@@ -164,6 +188,8 @@ public:
             fail("cannot open output '" + path + "'");
     }
     ~OutputSink() { ::close(fd_); }
+    OutputSink(const OutputSink&) = delete;
+    OutputSink& operator=(const OutputSink&) = delete;
 
     void append(const std::string& line)
     {
@@ -173,6 +199,7 @@ public:
             flush();
     }
 
+    /// Writes what is pending. Throws std::runtime_error (a full disk, a closed pipe...).
     void flush()
     {
         std::size_t done = 0;
@@ -180,8 +207,8 @@ public:
             const auto n = ::write(fd_, pending_.data() + done, pending_.size() - done);
             if (n < 0 && errno == EINTR)
                 continue;
-            if (n < 0)
-                fail("cannot write output");
+            if (n <= 0)
+                fail("cannot write output '" + (path_ == "-" ? std::string("standard output") : path_) + "'");
             done += static_cast<std::size_t>(n);
         }
         pending_.clear();
@@ -189,16 +216,24 @@ public:
 
 private:
     int fd_ = -1;
+    std::string path_;
     std::string pending_;
 };
 
 class Engine {
 public:
-    Engine(net::io_context& ioc, Client& client, const BatchOptions& options, const std::optional<ResumePoint>& resume)
+    /// `state`: where the job's state is kept beside the output (nothing for standard
+    /// output); `expected`: on resume, the fingerprint the skipped lines must have.
+    Engine(net::io_context& ioc, Client& client, const BatchOptions& options, LineSource& source,
+           const std::optional<ResumePoint>& resume, std::optional<std::string> state,
+           std::optional<JobState> expected)
         : ioc_(ioc)
         , client_(client)
-        , source_(ioc, options.input)
+        , options_(options)
+        , source_(source)
         , sink_(options.output, resume)
+        , statePath_(std::move(state))
+        , expected_(std::move(expected))
         , concurrency_(std::max<std::size_t>(1, options.concurrency))
         , window_(std::max<std::size_t>(1024, concurrency_ * 4))
         , skip_(resume ? resume->lines : 0)
@@ -214,34 +249,68 @@ public:
     BatchSummary run()
     {
         start_ = Clock::now();
+        if (skip_ == 0)
+            flush(); // the record of the input exists before any output line does
         bool done = false;
-        std::exception_ptr failure;
         net::co_spawn(ioc_, feed(), [&](std::exception_ptr e) {
-            failure = std::move(e);
+            failed(std::move(e));
             done = true;
         });
         watchSignals();
-        net::co_spawn(ioc_, tick(), net::detached);
-        while (!done && ioc_.run_one() > 0)
+        net::co_spawn(ioc_, tick(), [this](std::exception_ptr e) { failed(std::move(e)); });
+        // A failure anywhere (the output cannot be written, the input cannot be read) ends
+        // the run at once: calls still in flight are abandoned, their lines redone on resume.
+        while (!done && !fatal_ && ioc_.run_one() > 0)
             ;
         finished_ = true;
         signals_.cancel();
         ticker_.cancel();
-        ioc_.poll();
         if (progress_)
             std::fputs("\r\x1b[K", stderr);
-        if (failure)
-            std::rethrow_exception(failure);
+        if (fatal_)
+            rethrowWithHint();
+        ioc_.poll();
         summary_.skipped = skip_;
         return summary_;
     }
 
 private:
+    // Every coroutine of the engine ends here: an exception is never dropped.
+    void failed(std::exception_ptr e)
+    {
+        if (!e || fatal_)
+            return;
+        fatal_ = std::move(e);
+        stopping_ = true;
+        wake_.cancel();
+    }
+
+    [[noreturn]] void rethrowWithHint()
+    {
+        try {
+            std::rethrow_exception(fatal_);
+        } catch (const std::exception& e) {
+            std::string what = e.what();
+            if (statePath_)
+                what += "\n" + std::to_string(written_) + " lines of '" + options_.output
+                      + "' are complete: fix the cause, then run the same command with --resume to continue";
+            throw std::runtime_error(what);
+        }
+    }
+
     net::awaitable<void> feed()
     {
-        for (std::uint64_t skipped = 0; skipped < skip_; ++skipped)
-            if (!co_await source_.next())
+        for (std::uint64_t skipped = 0; skipped < skip_; ++skipped) {
+            const auto line = co_await source_.next();
+            if (!line)
                 throw std::runtime_error("the output has more lines than the input: not the same input?");
+            if (expected_ && skipped + 1 == expected_->lines && line->fingerprint != expected_->fingerprint)
+                throw std::runtime_error("the input is not the one '" + options_.output + "' was made from ('"
+                                         + expected_->input
+                                         + "'): resume with that input, or start again with --overwrite");
+            fingerprint_ = line->fingerprint;
+        }
+        written_ = skip_;
         nextRead_ = nextWrite_ = skip_ + 1;
         for (;;) {
             while (!stopping_ && (inFlight_ >= concurrency_ || nextRead_ >= nextWrite_ + window_))
@@ -253,23 +322,25 @@ private:
                 break;
             const std::uint64_t n = nextRead_++;
             if (line->tooLong) {
-                complete(n, inputErrorLine(n, "line longer than " + std::to_string(maxLineBytes) + " bytes"), false);
+                complete(n, inputErrorLine(n, "line longer than " + std::to_string(maxLineBytes) + " bytes"), false,
+                         line->fingerprint);
                 continue;
             }
             auto parsed = parseBatchLine(line->text);
             if (auto* problem = std::get_if<std::string>(&parsed)) {
-                complete(n, inputErrorLine(n, *problem), false);
+                complete(n, inputErrorLine(n, *problem), false, line->fingerprint);
                 continue;
             }
             ++inFlight_;
-            net::co_spawn(ioc_, call(n, std::get<BatchRequest>(std::move(parsed))), net::detached);
+            net::co_spawn(ioc_, call(n, std::get<BatchRequest>(std::move(parsed)), line->fingerprint),
+                          [this](std::exception_ptr e) { failed(std::move(e)); });
         }
-        while (inFlight_ > 0) // after Ctrl-C too: calls in flight finish and are written
+        while (inFlight_ > 0 && !fatal_) // after Ctrl-C too: calls in flight finish and are written
             co_await wait();
-        sink_.flush();
+        flush();
     }
 
-    net::awaitable<void> call(std::uint64_t n, BatchRequest request)
+    net::awaitable<void> call(std::uint64_t n, BatchRequest request, std::uint64_t fingerprint)
     {
         std::string out;
         bool ok = false;
@@ -284,19 +355,35 @@ private:
                      : errorLine(n, request.passthrough, r.error());
         }
         --inFlight_;
-        complete(n, std::move(out), ok);
         wake_.cancel();
+        complete(n, std::move(out), ok, fingerprint);
     }
 
     // Output is strictly in input order: a finished line waits until all before it are out.
-    void complete(std::uint64_t n, std::string line, bool ok)
+    void complete(std::uint64_t n, std::string line, bool ok, std::uint64_t fingerprint)
     {
+        if (fatal_)
+            return; // the output is no longer written
         ++(ok ? summary_.ok : summary_.failed);
-        ready_.emplace(n, std::move(line));
+        ready_.emplace(n, Ready{std::move(line), fingerprint});
         while (!ready_.empty() && ready_.begin()->first == nextWrite_) {
-            sink_.append(ready_.begin()->second);
+            sink_.append(ready_.begin()->second.line);
+            fingerprint_ = ready_.begin()->second.fingerprint;
             ready_.erase(ready_.begin());
             ++nextWrite_;
+        }
+    }
+
+    // Writes the pending lines, then records which input they came from: the record never
+    // claims more lines than the output holds.
+    void flush()
+    {
+        sink_.flush();
+        written_ = nextWrite_ - 1;
+        if (statePath_ && (written_ != recorded_ || !stateWritten_)) {
+            writeJobState(*statePath_, {options_.input, written_, fingerprint_});
+            recorded_ = written_;
+            stateWritten_ = true;
         }
     }
 
@@ -312,8 +399,14 @@ private:
             if (ec)
                 return;
             if (stopping_) { // second Ctrl-C: write what is in order and leave now
-                sink_.flush();
-                std::fputs("\nwix-inbox: aborted; run again with --resume to continue\n", stderr);
+                try {
+                    flush();
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "\nwix-inbox: %s", e.what());
+                }
+                std::fputs(statePath_ ? "\nwix-inbox: aborted; run again with --resume to continue\n"
+                                      : "\nwix-inbox: aborted\n",
+                           stderr);
                 std::_Exit(130);
             }
             stopping_ = true;
@@ -329,9 +422,9 @@ private:
         while (!finished_) {
             ticker_.expires_after(std::chrono::milliseconds(250));
             auto [ec] = co_await ticker_.async_wait(useTuple);
-            if (ec || finished_)
+            if (ec || finished_ || fatal_)
                 co_return;
-            sink_.flush(); // bounded loss on kill -9: at most a quarter second of lines
+            flush(); // bounded loss on kill -9: at most a quarter second of lines
             if (progress_)
                 showProgress();
         }
@@ -359,10 +452,18 @@ private:
         std::fputs(line.c_str(), stderr);
     }
 
+    struct Ready {
+        std::string line;
+        std::uint64_t fingerprint; // of the input up to this line
+    };
+
     net::io_context& ioc_;
     Client& client_;
-    LineSource source_;
+    const BatchOptions& options_;
+    LineSource& source_;
     OutputSink sink_;
+    std::optional<std::string> statePath_;
+    std::optional<JobState> expected_;
     std::size_t concurrency_;
     std::size_t window_;
     std::uint64_t skip_;
@@ -373,28 +474,77 @@ private:
     std::optional<std::uint64_t> total_;
 
     std::uint64_t nextRead_ = 1, nextWrite_ = 1;
-    std::map<std::uint64_t, std::string> ready_;
+    std::map<std::uint64_t, Ready> ready_;
     std::size_t inFlight_ = 0;
+    std::uint64_t fingerprint_ = Fingerprint().value(); // of the input lines written so far
+    std::uint64_t written_ = 0;  // lines flushed to the output
+    std::uint64_t recorded_ = 0; // lines the state file covers
+    bool stateWritten_ = false;
     bool stopping_ = false;
     bool finished_ = false;
+    std::exception_ptr fatal_;
     Clock::time_point start_;
     BatchSummary summary_;
 };
+
+// What may be done to the output, decided before anything is opened for writing.
+struct OutputPlan {
+    std::optional<ResumePoint> resume;
+    std::optional<std::string> statePath;
+    std::optional<JobState> expected;
+};
+
+OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
+{
+    OutputPlan plan;
+    const std::string& output = options.output;
+    if (output == "-") {
+        if (options.resume)
+            throw std::runtime_error("--resume needs an output file, not standard output");
+        return plan;
+    }
+    struct stat st {};
+    const bool exists = ::stat(output.c_str(), &st) == 0;
+    if (exists && source.isFile(st))
+        throw std::runtime_error("--input and --output are the same file ('" + output
+                                 + "'): writing the output would destroy the input");
+    if (exists && !S_ISREG(st.st_mode))
+        return plan; // a device or a pipe: nothing to truncate, no state to keep
+    plan.statePath = jobStatePath(output);
+    auto recorded = readJobState(*plan.statePath);
+    if (const auto* problem = std::get_if<std::string>(&recorded))
+        throw std::runtime_error(*problem + ": remove it or choose another output");
+    if (!options.resume) {
+        if (exists && st.st_size > 0 && !options.overwrite)
+            throw std::runtime_error("the output '" + output + "' exists and is not empty: use --resume to continue "
+                                     "the run that wrote it, or --overwrite to replace it");
+        return plan;
+    }
+    auto point = findResumePoint(output);
+    if (const auto* problem = std::get_if<std::string>(&point))
+        throw std::runtime_error(*problem);
+    plan.resume = std::get<ResumePoint>(point);
+    const auto* state = std::get_if<JobState>(&recorded);
+    if (plan.resume->lines > 0 && !state)
+        throw std::runtime_error("'" + output + "' has no record of the input it was made from ('"
+                                 + *plan.statePath + "'): --resume cannot check that it continues the same job; "
+                                 "start again with --overwrite");
+    if (state && state->lines > plan.resume->lines)
+        throw std::runtime_error("'" + output + "' holds fewer lines than its record says (" + std::to_string(
+                                     plan.resume->lines) + " < " + std::to_string(state->lines)
+                                 + "): it was changed since; start again with --overwrite");
+    if (state)
+        plan.expected = *state;
+    return plan;
+}
 
 } // namespace
 
 BatchSummary runBatch(net::io_context& ioc, Client& client, const BatchOptions& options)
 {
-    std::optional<ResumePoint> resume;
-    if (options.resume) {
-        if (options.output == "-")
-            throw std::runtime_error("--resume needs an output file, not standard output");
-        auto point = findResumePoint(options.output);
-        if (auto* problem = std::get_if<std::string>(&point))
-            throw std::runtime_error(*problem);
-        resume = std::get<ResumePoint>(point);
-    }
-    Engine engine(ioc, client, options, resume);
+    LineSource source(ioc, options.input);
+    auto plan = planOutput(options, source);
+    Engine engine(ioc, client, options, source, plan.resume, std::move(plan.statePath), std::move(plan.expected));
     return engine.run();
 }
 

@@ -19,6 +19,7 @@ struct BatchOptions {
     std::string output = "-";
     std::size_t concurrency = 64;
     bool resume = false;
+    bool overwrite = false; ///< replace a non-empty output; without it (or resume) that is refused
 };
 
 struct BatchSummary {
@@ -29,7 +30,10 @@ struct BatchSummary {
 };
 
 /// Runs the batch on `ioc` (the client's io_context). Throws std::runtime_error for fatal
-/// problems (unreadable input, unwritable output, mismatched resume).
+/// problems, before anything is written where it can: the input and output are the same
+/// file, a non-empty output without resume or overwrite, a resume of another input's
+/// output; and during the run: unreadable input, unwritable output (a full disk).
+/// A run with an output file keeps `OUTPUT.wix-inbox-state` beside it (cli/job_state.hpp).
 BatchSummary runBatch(boost::asio::io_context& ioc, Client& client, const BatchOptions& options);
 
 } // namespace wix::inbox::cli

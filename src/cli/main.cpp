@@ -1,6 +1,7 @@
 // wix-inbox: the command line of wix-inbox-cpp. Single calls and batch jobs, against the
 // real service or, with no base URL and no credentials, against the embedded emulator.
 #include "cli/batch.hpp"
+#include "cli/terminal.hpp"
 #include "emulator/emulator.hpp"
 
 #include <wix/inbox.hpp>
@@ -10,12 +11,18 @@
 #include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
+#include <tuple>
+#include <variant>
 
 namespace po = boost::program_options;
 namespace net = boost::asio;
 namespace inbox = wix::inbox;
+namespace cli = wix::inbox::cli;
 
 namespace {
 
@@ -25,12 +32,121 @@ commands:
   get <conversationId>                     GetConversation
   get-or-create --member-id|--contact-id|--anonymous-visitor-id ID
                                            GetOrCreateConversation
-  batch --input FILE|- --output FILE|- [--concurrency N] [--resume]
+  batch --input FILE|- --output FILE|- [--concurrency N] [--resume | --overwrite]
                                            resolve an NDJSON file, one call per line
+  help [command]                           this help, or a command's
 
-With no --base-url and no credentials, calls go to an embedded emulator on loopback.
+With no credentials and no --base-url, calls go to an embedded emulator on loopback.
 `wix-inbox <command> --help` shows a command's options.
 )";
+
+int usageError(const std::string& message)
+{
+    std::cerr << "wix-inbox: " << message << " (see 'wix-inbox --help')\n";
+    return 1;
+}
+
+int fatal(const std::string& message)
+{
+    std::cerr << "wix-inbox: " << cli::printable(message, 4096) << "\n";
+    return 1;
+}
+
+struct Global {
+    std::string baseUrl, caFile, timeoutMs = "30000", attempts = "4", connections = "16";
+    bool emulator = false;
+};
+
+// Credentials as given by flags or by the environment.
+struct Credentials {
+    std::string apiKey, siteId, accountId, accessToken, appId, appSecret, instanceId;
+};
+
+po::options_description globalOptions(Global& g, Credentials& c)
+{
+    po::options_description d("Global options");
+    // Secrets get no default_value: --help must never print one.
+    d.add_options()
+        ("help,h", "show this help")
+        ("version", "print the version")
+        ("base-url", po::value(&g.baseUrl), "service URL (default: https://www.wixapis.com with credentials, "
+                                            "else the embedded emulator)")
+        ("api-key", po::value(&c.apiKey), "API key (sent as Authorization); with --site-id or --account-id")
+        ("site-id", po::value(&c.siteId), "wix-site-id for API-key calls")
+        ("account-id", po::value(&c.accountId), "wix-account-id for API-key calls")
+        ("access-token", po::value(&c.accessToken), "static access token")
+        ("app-id", po::value(&c.appId), "OAuth app ID (client credentials), with --app-secret and --instance-id")
+        ("app-secret", po::value(&c.appSecret), "OAuth app secret")
+        ("instance-id", po::value(&c.instanceId), "app instance ID")
+        ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM)")
+        ("emulator", po::bool_switch(&g.emulator), "use the embedded emulator; credentials are then not sent")
+        ("timeout-ms", po::value(&g.timeoutMs)->default_value(g.timeoutMs), "deadline of each call, retries "
+                                                                             "included: 1-86400000")
+        ("attempts", po::value(&g.attempts)->default_value(g.attempts), "attempts per call (1: no retries): 1-100")
+        ("connections", po::value(&g.connections)->default_value(g.connections), "connection pool size: 1-65535");
+    return d;
+}
+
+constexpr const char* credentialsHelp =
+    "Credentials (one kind): --api-key with --site-id/--account-id, --access-token, or --app-id with\n"
+    "--app-secret and --instance-id. Each may come from the environment instead (WIX_API_KEY, WIX_SITE_ID,\n"
+    "WIX_ACCOUNT_ID, WIX_ACCESS_TOKEN, WIX_APP_ID, WIX_APP_SECRET, WIX_INSTANCE_ID); flags win over it.\n";
+
+// Sorts `tokens` into options (with their values) and positional arguments. A usage error
+// when an option is unknown or lacks its value; it names the option only: what follows it
+// may be a secret typed after a typo.
+std::optional<std::string> checkOptions(const std::vector<std::string>& tokens, const po::options_description& desc,
+                                        const std::string& where, std::vector<std::string>& named,
+                                        std::vector<std::string>& positional)
+{
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const std::string& t = tokens[i];
+        if (t.size() < 2 || t[0] != '-') {
+            positional.push_back(t);
+            continue;
+        }
+        named.push_back(t);
+        const bool isLong = t[1] == '-';
+        const std::string name = t.substr(isLong ? 2 : 1, t.find('=') == std::string::npos ? std::string::npos
+                                                                                             : t.find('=') - (isLong ? 2 : 1));
+        const auto* option = isLong ? desc.find_nothrow(name, false, false, false)
+                                    : desc.find_nothrow(name, false, false, true);
+        if (!option || (!isLong && name.size() != 1))
+            return "unknown " + where + "option '" + (isLong ? "--" : "-") + cli::printable(name, 64) + "'";
+        if (option->semantic()->max_tokens() > 0 && t.find('=') == std::string::npos) {
+            if (i + 1 >= tokens.size())
+                return "option '--" + option->long_name() + "' needs a value";
+            named.push_back(tokens[++i]); // its value, whatever it looks like
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> parseInto(const std::vector<std::string>& tokens, const po::options_description& desc,
+                                     po::variables_map& vm)
+{
+    try {
+        po::store(po::command_line_parser(tokens).options(desc).style(po::command_line_style::unix_style).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) { // these texts name options, never their values
+        return std::string(e.what());
+    }
+    return std::nullopt;
+}
+
+// A whole number from `text` in [lo, hi]; the message names the flag, not the value.
+std::optional<long long> number(const std::string& flag, const std::string& text, long long lo, long long hi,
+                                std::string& problem)
+{
+    long long v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+        if (problem.empty())
+            problem = "--" + flag + " takes a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
+        return std::nullopt;
+    }
+    return v;
+}
 
 std::string env(const char* name)
 {
@@ -38,42 +154,62 @@ std::string env(const char* name)
     return v ? v : "";
 }
 
-struct Global {
-    std::string baseUrl, apiKey, siteId, accountId, accessToken, appId, appSecret, instanceId, caFile;
-    bool emulator = false;
-    unsigned timeoutMs = 30000;
-    int attempts = 4;
-    std::size_t connections = 16;
-};
-
-po::options_description globalOptions(Global& g)
+// The credentials to send, from the flags or else the environment: one kind, complete.
+// A usage error names what conflicts or what is missing.
+std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentials& flags)
 {
-    po::options_description d("Global options (credentials also from WIX_API_KEY, WIX_SITE_ID, WIX_ACCOUNT_ID, "
-                              "WIX_ACCESS_TOKEN, WIX_APP_ID, WIX_APP_SECRET, WIX_INSTANCE_ID)");
-    // Secrets get no default_value: --help must never print one.
-    d.add_options()
-        ("help,h", "show this help")
-        ("base-url", po::value(&g.baseUrl), "service URL (default: https://www.wixapis.com with credentials, "
-                                            "else the embedded emulator)")
-        ("api-key", po::value(&g.apiKey), "API key (sent as Authorization)")
-        ("site-id", po::value(&g.siteId), "wix-site-id for API-key calls")
-        ("account-id", po::value(&g.accountId), "wix-account-id for API-key calls")
-        ("access-token", po::value(&g.accessToken), "static access token")
-        ("app-id", po::value(&g.appId), "OAuth app ID (client credentials)")
-        ("app-secret", po::value(&g.appSecret), "OAuth app secret")
-        ("instance-id", po::value(&g.instanceId), "app instance ID")
-        ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM)")
-        ("emulator", po::bool_switch(&g.emulator), "use the embedded emulator even if a URL or credentials are set")
-        ("timeout-ms", po::value(&g.timeoutMs)->default_value(30000), "deadline of each call, retries included")
-        ("attempts", po::value(&g.attempts)->default_value(4), "attempts per call (1: no retries)")
-        ("connections", po::value(&g.connections)->default_value(16), "connection pool size");
-    return d;
-}
-
-int fatal(const std::string& message)
-{
-    std::cerr << "wix-inbox: " << message << "\n";
-    return 1;
+    const Credentials environment{env("WIX_API_KEY"),  env("WIX_SITE_ID"),    env("WIX_ACCOUNT_ID"),
+                                  env("WIX_ACCESS_TOKEN"), env("WIX_APP_ID"), env("WIX_APP_SECRET"),
+                                  env("WIX_INSTANCE_ID")};
+    // The kinds a source names, by the names it uses for them.
+    auto kinds = [](const Credentials& c, bool fromFlags) {
+        std::vector<std::string> named;
+        auto name = [&](const char* flag, const char* var) { named.push_back(fromFlags ? flag : var); };
+        if (!c.apiKey.empty() || !c.siteId.empty() || !c.accountId.empty())
+            name("--api-key", "WIX_API_KEY");
+        if (!c.accessToken.empty())
+            name("--access-token", "WIX_ACCESS_TOKEN");
+        if (!c.appId.empty() || !c.appSecret.empty() || !c.instanceId.empty())
+            name("--app-id", "WIX_APP_ID");
+        return named;
+    };
+    auto fromFlags = kinds(flags, true);
+    const bool useFlags = !fromFlags.empty();
+    const auto named = useFlags ? fromFlags : kinds(environment, false);
+    if (named.size() > 1)
+        return "conflicting credentials: " + named[0] + " and " + named[1] + " (give one kind)";
+    if (named.empty())
+        return inbox::Credentials{inbox::NoCredentials{}};
+    // Flags of one kind may take the rest of that kind from the environment.
+    auto pick = [&](const std::string Credentials::*field) {
+        return !(flags.*field).empty() ? flags.*field : environment.*field;
+    };
+    auto missing = [&](const char* flag, const char* var) {
+        return std::string(useFlags ? flag : var);
+    };
+    const std::string& kind = named.front();
+    if (kind == "--api-key" || kind == "WIX_API_KEY") {
+        inbox::ApiKey k{pick(&Credentials::apiKey), pick(&Credentials::siteId), pick(&Credentials::accountId)};
+        if (k.key.empty())
+            return "--site-id and --account-id go with an API key: " + missing("--api-key", "WIX_API_KEY")
+                 + " is missing";
+        if (k.siteId.empty() && k.accountId.empty())
+            return "an API key needs a site or account: " + missing("--site-id", "WIX_SITE_ID") + " or "
+                 + missing("--account-id", "WIX_ACCOUNT_ID") + " is missing";
+        return inbox::Credentials{std::move(k)};
+    }
+    if (kind == "--access-token" || kind == "WIX_ACCESS_TOKEN")
+        return inbox::Credentials{inbox::AccessToken{pick(&Credentials::accessToken)}};
+    inbox::OAuthApp app{pick(&Credentials::appId), pick(&Credentials::appSecret), pick(&Credentials::instanceId)};
+    std::string absent;
+    for (const auto& [value, flag, var] : {std::tuple{&app.appId, "--app-id", "WIX_APP_ID"},
+                                           std::tuple{&app.appSecret, "--app-secret", "WIX_APP_SECRET"},
+                                           std::tuple{&app.instanceId, "--instance-id", "WIX_INSTANCE_ID"}})
+        if (value->empty())
+            absent += (absent.empty() ? "" : ", ") + missing(flag, var);
+    if (!absent.empty())
+        return "OAuth app credentials need an app ID, its secret and an instance ID: missing " + absent;
+    return inbox::Credentials{std::move(app)};
 }
 
 // Runs one coroutine on `ioc` to completion, leaving the pool's timers alone.
@@ -93,95 +229,128 @@ T runToCompletion(net::io_context& ioc, net::awaitable<T> work)
 
 void printError(const inbox::Error& e)
 {
-    std::cerr << "wix-inbox: " << e.describe() << "\n";
+    std::cerr << "wix-inbox: " << cli::printable(e.describe(), 4096) << "\n";
+}
+
+std::string commandHelp(const std::string& command, const po::options_description& options, const char* example)
+{
+    std::ostringstream out;
+    out << "usage: wix-inbox [global options] " << command << "\n\n" << options << "\nexample:\n  " << example << "\n";
+    return out.str();
 }
 
 int run(int argc, char** argv)
 {
     Global g;
-    g.apiKey = env("WIX_API_KEY");
-    g.siteId = env("WIX_SITE_ID");
-    g.accountId = env("WIX_ACCOUNT_ID");
-    g.accessToken = env("WIX_ACCESS_TOKEN");
-    g.appId = env("WIX_APP_ID");
-    g.appSecret = env("WIX_APP_SECRET");
-    g.instanceId = env("WIX_INSTANCE_ID");
+    Credentials flags;
+    const auto global = globalOptions(g, flags);
 
-    auto global = globalOptions(g);
-    po::options_description hidden;
-    hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
-    po::options_description all;
-    all.add(global).add(hidden);
-    po::positional_options_description positional;
-    positional.add("command", 1).add("args", -1);
-
-    po::variables_map vm;
-    std::vector<std::string> rest;
+    // Global options come before the command, the command's own after it.
+    std::vector<std::string> globalTokens, commandTokens;
     std::string command;
-    try {
-        auto parsed = po::command_line_parser(argc, argv).options(all).positional(positional).allow_unregistered().run();
-        po::store(parsed, vm);
-        po::notify(vm);
-        rest = po::collect_unrecognized(parsed.options, po::include_positional);
-        if (vm.count("command")) {
-            command = vm["command"].as<std::string>();
-            rest.erase(rest.begin());
+    for (int i = 1; i < argc; ++i) {
+        const std::string t = argv[i];
+        if (!command.empty()) {
+            commandTokens.push_back(t);
+        } else if (t.size() > 1 && t[0] == '-') {
+            globalTokens.push_back(t);
+            const auto* option = t.starts_with("--") && t.find('=') == std::string::npos
+                                   ? global.find_nothrow(t.substr(2), false, false, false)
+                                   : nullptr;
+            if (option && option->semantic()->max_tokens() > 0 && i + 1 < argc)
+                globalTokens.push_back(argv[++i]); // its value
+        } else {
+            command = t;
         }
-    } catch (const std::exception& e) {
-        return fatal(e.what());
     }
-    if (command.empty()) {
-        std::cout << usage << "\n" << global << "\n";
-        return vm.count("help") ? 0 : 1;
+    std::vector<std::string> named, positional;
+    if (auto problem = checkOptions(globalTokens, global, "", named, positional))
+        return usageError(*problem + (command.empty() ? "" : " before the command"));
+    po::variables_map vm;
+    if (auto problem = parseInto(globalTokens, global, vm))
+        return usageError(*problem);
+    if (vm.count("version")) {
+        std::cout << "wix-inbox " << inbox::version() << "\n";
+        return 0;
+    }
+    if (command.empty() || command == "help") {
+        const bool asked = vm.count("help") || command == "help";
+        (asked ? std::cout : std::cerr) << usage << "\n" << global << "\n" << credentialsHelp;
+        return asked ? 0 : 1;
     }
 
     // Command options.
-    std::string memberId, contactId, visitorId, conversationId;
+    std::string memberId, contactId, visitorId;
+    std::string concurrency = "64";
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
-    po::positional_options_description commandPositional;
     commandOptions.add_options()("help,h", "show this help");
+    std::size_t positionals = 0;
+    const char* example = "";
     if (command == "get") {
-        commandOptions.add_options()("conversation-id", po::value(&conversationId)->required(), "conversation GUID");
-        commandPositional.add("conversation-id", 1);
+        positionals = 1;
+        example = "wix-inbox get 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
     } else if (command == "get-or-create") {
         commandOptions.add_options()
             ("member-id", po::value(&memberId), "member GUID")
             ("contact-id", po::value(&contactId), "contact GUID")
             ("anonymous-visitor-id", po::value(&visitorId), "anonymous visitor GUID");
+        example = "wix-inbox get-or-create --member-id 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
     } else if (command == "batch") {
         commandOptions.add_options()
             ("input", po::value(&batch.input)->default_value("-"), "NDJSON input file, - for stdin")
             ("output", po::value(&batch.output)->default_value("-"), "NDJSON output file, - for stdout")
-            ("concurrency", po::value(&batch.concurrency)->default_value(64), "calls in flight")
-            ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends");
+            ("concurrency", po::value(&concurrency)->default_value(concurrency), "calls in flight: 1-100000")
+            ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends")
+            ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output");
+        example = "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128";
     } else {
-        return fatal("unknown command '" + command + "'\n" + usage);
+        const bool plain = command.size() <= 32 && command.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
+        return usageError(plain ? "unknown command '" + command + "'" : std::string("unknown command"));
     }
-    try {
-        po::variables_map cvm;
-        po::store(po::command_line_parser(rest).options(commandOptions).positional(commandPositional).run(), cvm);
-        if (cvm.count("help")) {
-            std::cout << commandOptions << "\n";
-            return 0;
-        }
-        po::notify(cvm);
-    } catch (const std::exception& e) {
-        return fatal(e.what());
+    named.clear();
+    if (auto problem = checkOptions(commandTokens, commandOptions, command + " ", named, positional))
+        return usageError(*problem);
+    po::variables_map cvm;
+    if (auto problem = parseInto(named, commandOptions, cvm))
+        return usageError(*problem);
+    if (cvm.count("help")) {
+        std::cout << commandHelp(command, commandOptions, example);
+        return 0;
     }
+    if (positional.size() != positionals)
+        return usageError(positionals ? command + " takes one conversation ID"
+                                      : command + " takes no arguments besides its options");
+
+    // Numbers, checked here: program_options would wrap "-5" into an unsigned value.
+    std::string problem;
+    const auto timeoutMs = number("timeout-ms", g.timeoutMs, 1, 86'400'000, problem);
+    const auto attempts = number("attempts", g.attempts, 1, 100, problem);
+    const auto connections = number("connections", g.connections, 1, 65535, problem);
+    const auto inFlight = number("concurrency", concurrency, 1, 100'000, problem);
+    if (!problem.empty())
+        return usageError(problem);
+    batch.concurrency = static_cast<std::size_t>(*inFlight);
+
     std::optional<inbox::ParticipantId> participant;
     if (command == "get-or-create") {
         const int given = !memberId.empty() + !contactId.empty() + !visitorId.empty();
         if (given != 1)
-            return fatal("get-or-create needs exactly one of --member-id, --contact-id, --anonymous-visitor-id");
+            return usageError("get-or-create needs exactly one of --member-id, --contact-id, --anonymous-visitor-id");
         participant = !memberId.empty()    ? inbox::ParticipantId::member(memberId)
                     : !contactId.empty()   ? inbox::ParticipantId::contact(contactId)
                                            : inbox::ParticipantId::anonymousVisitor(visitorId);
     }
 
-    // Where to send calls.
+    // Where to send calls, and with what.
+    auto credentials = resolveCredentials(flags);
+    const auto* wrong = std::get_if<std::string>(&credentials);
+    if (wrong && !g.emulator) // with --emulator they are not sent
+        return usageError(*wrong);
     inbox::ClientOptions options;
-    const bool hasCredentials = !g.apiKey.empty() || !g.accessToken.empty() || !g.appId.empty();
+    if (!wrong)
+        options.credentials = std::get<inbox::Credentials>(std::move(credentials));
+    const bool hasCredentials = wrong || !std::holds_alternative<inbox::NoCredentials>(options.credentials);
     std::unique_ptr<inbox::emulator::Emulator> emulator;
     if (g.emulator || (g.baseUrl.empty() && !hasCredentials)) {
         inbox::emulator::Options eo;
@@ -189,38 +358,36 @@ int run(int argc, char** argv)
         emulator = std::make_unique<inbox::emulator::Emulator>(eo);
         options.baseUrl = emulator->url();
         options.tls.caFile = emulator->caFile();
-        std::cerr << "wix-inbox: no base URL or credentials given: using the embedded emulator at " << emulator->url()
-                  << "\n";
+        options.credentials = inbox::NoCredentials{};
+        std::cerr << "wix-inbox: "
+                  << (g.emulator ? "--emulator" : "no credentials and no --base-url") << ": using the embedded emulator at "
+                  << emulator->url() << (g.emulator && hasCredentials ? " (credentials are not sent)" : "") << "\n";
     } else {
         if (!g.baseUrl.empty())
             options.baseUrl = g.baseUrl;
         options.tls.caFile = g.caFile;
-        if (!g.appId.empty())
-            options.credentials = inbox::OAuthApp{g.appId, g.appSecret, g.instanceId};
-        else if (!g.accessToken.empty())
-            options.credentials = inbox::AccessToken{g.accessToken};
-        else if (!g.apiKey.empty())
-            options.credentials = inbox::ApiKey{g.apiKey, g.siteId, g.accountId};
     }
-    options.timeout = std::chrono::milliseconds(g.timeoutMs);
-    options.retry.maxAttempts = g.attempts;
-    options.pool.maxConnections = g.connections;
+    options.timeout = std::chrono::milliseconds(*timeoutMs);
+    options.retry.maxAttempts = static_cast<int>(*attempts);
+    options.pool.maxConnections = static_cast<std::size_t>(*connections);
 
     net::io_context ioc;
     try {
         inbox::Client client(ioc.get_executor(), options);
         if (command == "get") {
-            auto r = runToCompletion(ioc, client.getConversation(conversationId));
+            auto r = runToCompletion(ioc, client.getConversation(positional.front()));
             if (!r)
                 return printError(r.error()), 2;
-            std::cout << boost::json::serialize(boost::json::object{{"conversation", inbox::toJson(*r)}}) << "\n";
+            std::cout << cli::terminalSafeJson(
+                             boost::json::serialize(boost::json::object{{"conversation", inbox::toJson(*r)}}))
+                      << "\n";
             return 0;
         }
         if (command == "get-or-create") {
             auto r = runToCompletion(ioc, client.getOrCreateConversation(*participant));
             if (!r)
                 return printError(r.error()), 2;
-            std::cout << boost::json::serialize(inbox::toJson(*r)) << "\n";
+            std::cout << cli::terminalSafeJson(boost::json::serialize(inbox::toJson(*r))) << "\n";
             return 0;
         }
         const auto start = std::chrono::steady_clock::now();
@@ -238,8 +405,6 @@ int run(int argc, char** argv)
         if (summary.interrupted)
             return 130;
         return summary.failed ? 2 : 0;
-    } catch (const inbox::Exception& e) {
-        return fatal(e.what());
     } catch (const std::exception& e) {
         return fatal(e.what());
     }

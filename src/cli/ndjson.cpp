@@ -1,4 +1,5 @@
 #include "cli/ndjson.hpp"
+#include "cli/terminal.hpp"
 
 #include <wix/inbox/codec.hpp>
 
@@ -9,7 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
+#include <unordered_set>
+#include <vector>
 
 namespace wix::inbox::cli {
 namespace json = boost::json;
@@ -32,23 +34,96 @@ json::object errorObject(const Error& e)
     if (code.empty())
         code = e.code.category() == category() ? std::string(toString(static_cast<Errc>(e.code.value())))
                                                : e.code.message();
-    return {{"status", e.httpStatus}, {"code", code},           {"message", e.message},
-            {"requestId", e.requestId}, {"attempts", e.attempts}};
+    return {{"status", e.httpStatus},
+            {"code", truncated(code, 128)},
+            {"message", truncated(e.message)},
+            {"requestId", truncated(e.requestId, 256)},
+            {"attempts", e.attempts}};
 }
 
-// Boost.JSON reads a number too large for a double as infinity, which has no JSON form:
-// copied to the output, it would make that line invalid.
-bool hasNonFiniteNumber(const json::value& v)
-{
-    switch (v.kind()) {
-    case json::kind::double_: return !std::isfinite(v.get_double());
-    case json::kind::array:
-        return std::any_of(v.get_array().begin(), v.get_array().end(), hasNonFiniteNumber);
-    case json::kind::object:
-        return std::any_of(v.get_object().begin(), v.get_object().end(),
-                           [](const json::key_value_pair& kv) { return hasNonFiniteNumber(kv.value()); });
-    default: return false;
+// Walks the members of a JSON object's text as written. The text has been parsed already,
+// so only its structure is followed: strings (with their escapes), nesting, and the
+// characters that end a number or literal.
+class RawMembers {
+public:
+    struct Member {
+        std::string_view key;   ///< with its quotes and escapes, as written
+        std::string_view value; ///< as written
+    };
+
+    explicit RawMembers(std::string_view text) : t_(text), at_(skipSpace(0) + 1) {} // past '{'
+
+    std::optional<Member> next()
+    {
+        at_ = skipSpace(at_);
+        if (at_ >= t_.size() || t_[at_] == '}')
+            return std::nullopt;
+        const auto keyStart = at_;
+        at_ = skipString(at_);
+        const auto key = t_.substr(keyStart, at_ - keyStart);
+        at_ = skipSpace(skipSpace(at_) + 1); // past ':'
+        const auto valueStart = at_;
+        at_ = skipValue(at_);
+        const auto value = t_.substr(valueStart, at_ - valueStart);
+        at_ = skipSpace(at_);
+        if (at_ < t_.size() && t_[at_] == ',')
+            ++at_;
+        return Member{key, value};
     }
+
+private:
+    static bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+    std::size_t skipSpace(std::size_t i) const
+    {
+        while (i < t_.size() && space(t_[i]))
+            ++i;
+        return i;
+    }
+    std::size_t skipString(std::size_t i) const // t_[i] is the opening quote
+    {
+        for (++i; i < t_.size(); ++i) {
+            if (t_[i] == '\\')
+                ++i;
+            else if (t_[i] == '"')
+                return i + 1;
+        }
+        return i;
+    }
+    std::size_t skipValue(std::size_t i) const
+    {
+        if (i < t_.size() && t_[i] == '"')
+            return skipString(i);
+        if (i < t_.size() && (t_[i] == '{' || t_[i] == '[')) {
+            for (int depth = 0; i < t_.size();) {
+                const char c = t_[i];
+                if (c == '"') {
+                    i = skipString(i);
+                    continue;
+                }
+                if (c == '{' || c == '[')
+                    ++depth;
+                else if ((c == '}' || c == ']') && --depth == 0)
+                    return i + 1;
+                ++i;
+            }
+            return i;
+        }
+        while (i < t_.size() && t_[i] != ',' && t_[i] != '}' && !space(t_[i]))
+            ++i;
+        return i;
+    }
+
+    std::string_view t_;
+    std::size_t at_;
+};
+
+// A key as written, decoded.
+std::string keyOf(std::string_view raw)
+{
+    const auto inner = raw.substr(1, raw.size() - 2);
+    if (inner.find('\\') == std::string_view::npos)
+        return std::string(inner);
+    return std::string(json::parse(raw).as_string());
 }
 
 } // namespace
@@ -66,20 +141,24 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
     if (!root.is_object())
         return std::string("line is not a JSON object");
     BatchRequest request;
-    std::string_view found;
-    for (auto& [key, value] : root.get_object()) {
+    std::string found;
+    std::unordered_set<std::string> seen;
+    RawMembers members(line.substr(line.find('{')));
+    while (const auto member = members.next()) {
+        std::string key = keyOf(member->key);
+        if (!seen.insert(key).second)
+            return "field \"" + key + "\" appears twice";
         if (contains(outputFields, key))
-            return "field \"" + std::string(key) + "\" is reserved for the output line; rename it";
+            return "field \"" + key + "\" is reserved for the output line; rename it";
         if (!contains(requestFields, key)) {
-            if (hasNonFiniteNumber(value))
-                return "field \"" + std::string(key) + "\" has a number out of range";
-            request.passthrough.emplace(key, std::move(value));
+            request.passthrough.append(",").append(member->key).append(":").append(member->value);
             continue;
         }
         if (!found.empty())
-            return "line has both " + std::string(found) + " and " + std::string(key);
+            return "line has both " + found + " and " + key;
+        const json::value& value = root.get_object().at(key);
         if (!value.is_string())
-            return std::string(key) + " must be a string";
+            return key + " must be a string";
         found = key;
         std::string id(value.get_string());
         if (key == "memberId")
@@ -96,28 +175,21 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
     return request;
 }
 
-std::string okLine(std::uint64_t line, const json::object& passthrough, const json::object& result)
+std::string okLine(std::uint64_t line, std::string_view passthrough, const json::object& result)
 {
-    json::object out;
-    out.reserve(passthrough.size() + result.size() + 2);
-    out["line"] = line;
-    for (const auto& [k, v] : passthrough)
-        out[k] = v;
-    out["ok"] = true;
-    for (const auto& [k, v] : result)
-        out[k] = v;
-    return json::serialize(out);
+    const std::string fields = terminalSafeJson(json::serialize(result));
+    std::string out = "{\"line\":" + std::to_string(line);
+    out.append(passthrough).append(",\"ok\":true");
+    if (fields.size() > 2)
+        out.append(",").append(fields, 1, fields.size() - 2);
+    return out.append("}");
 }
 
-std::string errorLine(std::uint64_t line, const json::object& passthrough, const Error& error)
+std::string errorLine(std::uint64_t line, std::string_view passthrough, const Error& error)
 {
-    json::object out;
-    out["line"] = line;
-    for (const auto& [k, v] : passthrough)
-        out[k] = v;
-    out["ok"] = false;
-    out["error"] = errorObject(error);
-    return json::serialize(out);
+    std::string out = "{\"line\":" + std::to_string(line);
+    out.append(passthrough).append(",\"ok\":false,\"error\":");
+    return out.append(terminalSafeJson(json::serialize(errorObject(error)))).append("}");
 }
 
 std::string inputErrorLine(std::uint64_t line, std::string_view problem)

@@ -21,16 +21,19 @@ constexpr std::size_t maxLineBytes = std::size_t{64} * 1024;
 struct BatchRequest {
     std::optional<ParticipantId> participant; ///< set: getOrCreateConversation
     std::string conversationId;               ///< otherwise: getConversation
-    boost::json::object passthrough;          ///< the line's other fields, copied to its output
+    /// The line's other fields as written in it, each `,"key":value`: copied to the output
+    /// byte for byte (large integers, -0, escapes and spacing inside values unchanged).
+    std::string passthrough;
 };
 
 /// Parses one input line. A malformed line yields the message of its error line.
 std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line);
 
 /// The output line of a successful call (`result` holds the response's fields).
-std::string okLine(std::uint64_t line, const boost::json::object& passthrough, const boost::json::object& result);
+/// Text from the server in both is escaped for terminals (cli/terminal.hpp).
+std::string okLine(std::uint64_t line, std::string_view passthrough, const boost::json::object& result);
 /// The output line of a failed call.
-std::string errorLine(std::uint64_t line, const boost::json::object& passthrough, const Error& error);
+std::string errorLine(std::uint64_t line, std::string_view passthrough, const Error& error);
 /// The output line of a malformed input line.
 std::string inputErrorLine(std::uint64_t line, std::string_view problem);
 

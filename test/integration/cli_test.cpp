@@ -4,6 +4,7 @@
 
 #include "emulator/emulator.hpp"
 #include "process.hpp"
+#include "scripted_server.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -283,4 +284,218 @@ BOOST_AUTO_TEST_CASE(ctrl_c_finishes_calls_in_flight_and_leaves_a_resumable_file
     resume.push_back("--resume");
     BOOST_TEST(runCli(resume, dir.path) == 0);
     BOOST_TEST(readLines(dir.path / "out.ndjson").size() == 2000u);
+}
+
+// ---- hostile files and careless users (each of these broke the CLI once) -------------
+
+namespace {
+
+std::vector<std::string> batchArgs(const Emulator& e, const fs::path& in, const fs::path& out,
+                                   std::vector<std::string> extra = {})
+{
+    return target(e) + std::vector<std::string>{"batch", "--input", in.string(), "--output", out.string()} + extra;
+}
+
+void writeMembers(const fs::path& p, int count, int offset = 0)
+{
+    std::ofstream in(p);
+    for (int i = 1; i <= count; ++i)
+        in << member(i + offset) << "\n";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(an_output_that_cannot_be_written_ends_the_run_resumably)
+{
+    Emulator emu;
+    TempDir dir;
+    writeMembers(dir.path / "in.ndjson", 3000);
+    // A device that is always full: the run ends within seconds instead of hanging.
+    const auto start = Clock::now();
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "in.ndjson", "/dev/full"), dir.path) == 1);
+    BOOST_TEST((Clock::now() - start < std::chrono::seconds(30)));
+    BOOST_TEST(slurp(dir.path / "stderr").find("No space left on device") != std::string::npos,
+               slurp(dir.path / "stderr"));
+
+    // A file that fills up (a file size limit stands in for the disk): exit 1, a message
+    // that says how to go on, and --resume completes the job exactly once per line.
+    const auto out = dir.path / "out.ndjson";
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "in.ndjson", out), dir.path, {.maxFileBytes = 64 * 1024}) == 1);
+    const auto err = slurp(dir.path / "stderr");
+    BOOST_TEST(err.find("--resume") != std::string::npos, err);
+    BOOST_TEST(fs::file_size(out) <= 64u * 1024);
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "in.ndjson", out, {"--resume"}), dir.path) == 0,
+               slurp(dir.path / "stderr"));
+    const auto lines = readLines(out);
+    BOOST_REQUIRE(lines.size() == 3000u);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        BOOST_REQUIRE(lines[i].at("line").as_int64() == static_cast<std::int64_t>(i + 1));
+        BOOST_REQUIRE(lines[i].at("ok").as_bool());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_input_is_never_the_output)
+{
+    Emulator emu;
+    TempDir dir;
+    const auto in = dir.path / "in.ndjson";
+    writeMembers(in, 50);
+    const auto original = slurp(in);
+    fs::create_symlink(in, dir.path / "link.ndjson");
+    fs::create_hard_link(in, dir.path / "hard.ndjson");
+    for (const auto& out : {in, dir.path / "link.ndjson", dir.path / "hard.ndjson"}) {
+        for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--overwrite"},
+                                  std::vector<std::string>{"--resume"}}) {
+            BOOST_TEST(runCli(batchArgs(emu, in, out, extra), dir.path) == 1);
+            BOOST_TEST(slurp(dir.path / "stderr").find("same file") != std::string::npos, slurp(dir.path / "stderr"));
+            BOOST_REQUIRE(slurp(in) == original);
+        }
+    }
+    // Through standard input too.
+    BOOST_TEST(waitExit(spawnCli(target(emu) + std::vector<std::string>{"batch", "--output", in.string()}, dir.path,
+                                 {.stdinFile = in.string()}))
+               == 1);
+    BOOST_TEST(slurp(in) == original);
+}
+
+BOOST_AUTO_TEST_CASE(an_existing_output_is_replaced_only_when_asked)
+{
+    Emulator emu;
+    TempDir dir;
+    writeMembers(dir.path / "in.ndjson", 20);
+    const auto out = dir.path / "out.ndjson";
+    {
+        std::ofstream(out) << "precious, not ours\n";
+    }
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "in.ndjson", out), dir.path) == 1);
+    BOOST_TEST(slurp(dir.path / "stderr").find("--overwrite") != std::string::npos, slurp(dir.path / "stderr"));
+    BOOST_TEST(slurp(out) == "precious, not ours\n");
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "in.ndjson", out, {"--overwrite"}), dir.path) == 0);
+    BOOST_TEST(readLines(out).size() == 20u);
+}
+
+BOOST_AUTO_TEST_CASE(resume_refuses_an_output_of_another_input)
+{
+    Emulator emu;
+    TempDir dir;
+    writeMembers(dir.path / "a.ndjson", 200);
+    writeMembers(dir.path / "b.ndjson", 200, 1000); // as many lines, other members
+    const auto out = dir.path / "out.ndjson";
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "a.ndjson", out), dir.path) == 0);
+    const auto done = slurp(out);
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "b.ndjson", out, {"--resume"}), dir.path) == 1);
+    const auto err = slurp(dir.path / "stderr");
+    BOOST_TEST(err.find("not the one") != std::string::npos, err);
+    BOOST_TEST(err.find("a.ndjson") != std::string::npos, err);
+    BOOST_TEST(slurp(out) == done);
+    // The same input resumes (here: nothing left to do).
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "a.ndjson", out, {"--resume"}), dir.path) == 0);
+    BOOST_TEST(slurp(out) == done);
+    // An output with no record of its input cannot be resumed.
+    fs::remove(out.string() + ".wix-inbox-state");
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "a.ndjson", out, {"--resume"}), dir.path) == 1);
+    BOOST_TEST(slurp(dir.path / "stderr").find("no record") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_usage_errors)
+{
+    TempDir dir;
+    const std::string id = "00000000-0000-4000-8000-000000000001";
+    for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"--timeout-ms", "-5", "get", id}, "--timeout-ms takes a whole number from 1 to 86400000"},
+             {{"--timeout-ms", "1e3", "get", id}, "--timeout-ms takes a whole number"},
+             {{"--attempts", "0", "get", id}, "--attempts takes a whole number from 1 to 100"},
+             {{"--connections", "70000", "get", id}, "--connections takes a whole number from 1 to 65535"},
+             {{"batch", "--concurrency", "-1"}, "--concurrency takes a whole number from 1 to 100000"},
+             {{"batch", "--concurrency", "0"}, "--concurrency takes a whole number from 1 to 100000"}}) {
+        BOOST_TEST(runCli(args, dir.path) == 1);
+        BOOST_TEST(slurp(dir.path / "stderr").find(says) != std::string::npos, slurp(dir.path / "stderr"));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(credentials_are_one_complete_kind_and_flags_win)
+{
+    TempDir dir;
+    const std::vector<std::string> get{"get", "00000000-0000-4000-8000-000000000001"};
+    const auto usage = [&](std::vector<std::string> args, std::vector<std::string> env, const std::string& says) {
+        BOOST_TEST(runCli(args + get, dir.path, {.environment = env}) == 1);
+        const auto err = slurp(dir.path / "stderr");
+        BOOST_TEST(err.find(says) != std::string::npos, err);
+        BOOST_TEST(err.find("embedded emulator") == std::string::npos, err); // no silent fallback
+        BOOST_TEST(slurp(dir.path / "stdout").empty());
+    };
+    usage({"--app-secret", "S", "--instance-id", "I"}, {}, "missing --app-id");
+    usage({}, {"WIX_APP_SECRET=S", "WIX_INSTANCE_ID=I"}, "missing WIX_APP_ID");
+    usage({"--api-key", "K", "--access-token", "T"}, {}, "conflicting credentials: --api-key and --access-token");
+    usage({}, {"WIX_API_KEY=K", "WIX_ACCESS_TOKEN=T"}, "conflicting credentials");
+    usage({"--api-key", "K"}, {}, "--site-id or --account-id is missing");
+    usage({"--site-id", "S"}, {}, "--api-key is missing");
+
+    // A flag beats the environment: the emulator accepts only the key given as a flag.
+    wix::inbox::emulator::Options eo;
+    eo.auth.required = true;
+    eo.auth.apiKeys = {"flag-key-123"};
+    Emulator emu(eo);
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"--api-key", "flag-key-123", "--site-id", "s",
+                                                            "get-or-create", "--member-id",
+                                                            "00000000-0000-4000-8000-000000000001"},
+                      dir.path, {.environment = {"WIX_ACCESS_TOKEN=env-token-456"}})
+               == 0, slurp(dir.path / "stderr"));
+    // The rest of the flag's kind may come from the environment.
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"--api-key", "flag-key-123", "get-or-create",
+                                                            "--member-id", "00000000-0000-4000-8000-000000000001"},
+                      dir.path, {.environment = {"WIX_SITE_ID=s"}})
+               == 0, slurp(dir.path / "stderr"));
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_name_the_option_never_its_value)
+{
+    TempDir dir;
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--api-kye", "SECRET-VALUE", "get", "x"},
+          std::vector<std::string>{"--api-kye=SECRET-VALUE", "get", "x"},
+          std::vector<std::string>{"get-or-create", "--membr-id=SECRET-VALUE"},
+          std::vector<std::string>{"SECRET-VALUE"}}) {
+        BOOST_TEST(runCli(args, dir.path) == 1);
+        const auto err = slurp(dir.path / "stderr");
+        BOOST_TEST(err.find("SECRET") == std::string::npos, err);
+        BOOST_TEST(err.find("unknown") != std::string::npos, err);
+    }
+    BOOST_TEST(slurp(dir.path / "stderr").find("unknown command") != std::string::npos);
+    runCli({"--api-kye", "SECRET-VALUE", "get", "x"}, dir.path);
+    BOOST_TEST(slurp(dir.path / "stderr").find("'--api-kye'") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(pass_through_fields_keep_their_bytes_and_a_bom_is_accepted)
+{
+    Emulator emu;
+    TempDir dir;
+    const std::string fields = R"("big":123456789012345678901234567890,"neg":-0,"x":1.50)";
+    {
+        std::ofstream in(dir.path / "in.ndjson", std::ios::binary);
+        in << "\xEF\xBB\xBF" << R"({"memberId":"00000000-0000-4000-8000-000000000001",)" << fields << "}\n";
+    }
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "in.ndjson", dir.path / "out.ndjson"), dir.path) == 0,
+               slurp(dir.path / "stderr"));
+    const auto out = slurp(dir.path / "out.ndjson");
+    BOOST_TEST(out.find(R"({"line":1,)" + fields + R"(,"ok":true,)") == 0u, out);
+}
+
+// What a server says reaches the terminal escaped, and never with the caller's secret.
+BOOST_AUTO_TEST_CASE(server_text_is_escaped_and_secrets_redacted_in_what_the_cli_prints)
+{
+    const std::string key = "sk-cli-secret-0123456789";
+    const std::string body = R"({"message":"\u001b[2J\u001b]0;pwned\u0007 echo: )" + key + R"(\r\nfake line"})";
+    test::ScriptedServer server(test::rawResponse("400 Bad Request", body));
+    TempDir dir;
+    BOOST_TEST(runCli({"--base-url", server.url(), "--ca-file", server.caFile(), "--api-key", key, "--site-id", "s",
+                       "get", "00000000-0000-4000-8000-000000000001"},
+                      dir.path) == 2);
+    const auto err = slurp(dir.path / "stderr");
+    BOOST_TEST(err.find('\x1b') == std::string::npos, err);
+    BOOST_TEST(err.find('\x07') == std::string::npos, err);
+    BOOST_TEST(err.find('\r') == std::string::npos, err);
+    BOOST_TEST(std::count(err.begin(), err.end(), '\n') == 1, err);
+    BOOST_TEST(err.find(key) == std::string::npos, err);
+    BOOST_TEST(err.find("\\x1b[2J") != std::string::npos, err);
 }

@@ -52,6 +52,37 @@ BOOST_AUTO_TEST_CASE(malformed_lines_say_what_is_wrong)
     BOOST_TEST(problemOf(R"({"memberId": "a", "contactId": "b"})") == "line has both memberId and contactId");
     BOOST_TEST(problemOf(R"({"key": 1})").find("line has none of") == 0u);
     BOOST_TEST(problemOf("{").find("invalid JSON") == 0u);
-    // Read as infinity, which has no JSON form: echoing it would corrupt the output line.
-    BOOST_TEST(problemOf(R"({"memberId": "a", "n": [1e999]})") == R"(field "n" has a number out of range)");
+    BOOST_TEST(problemOf(R"({"memberId": "a", "k": 1, "k": 2})") == R"(field "k" appears twice)");
+}
+
+// The caller's fields come back as written: numbers a double cannot hold, -0, escapes and
+// spacing inside values are not rewritten.
+BOOST_AUTO_TEST_CASE(pass_through_fields_are_copied_byte_for_byte)
+{
+    const std::string fields = R"("big": 123456789012345678901234567890, "neg":-0,"inf":[1e999, 1.50],)"
+                               R"( "s" : "a\u0041\/\"", "o":{ "x" : [ ] },"t":true,"n":null)";
+    auto parsed = parseBatchLine("{" + fields + R"(, "memberId": ")" + guid + R"("})");
+    const auto* request = std::get_if<BatchRequest>(&parsed);
+    BOOST_REQUIRE(request);
+    BOOST_TEST(request->passthrough == R"(,"big":123456789012345678901234567890,"neg":-0,"inf":[1e999, 1.50],)"
+                                       R"("s":"a\u0041\/\"","o":{ "x" : [ ] },"t":true,"n":null)");
+    wix::inbox::Error e;
+    e.message = "m";
+    const auto out = errorLine(4, request->passthrough, e);
+    BOOST_TEST(out.find(R"({"line":4,"big":123456789012345678901234567890,"neg":-0,)") == 0u, out);
+}
+
+// Text from a server is escaped where the JSON serializer would leave terminal controls.
+BOOST_AUTO_TEST_CASE(server_text_in_output_lines_cannot_drive_a_terminal)
+{
+    wix::inbox::Error e;
+    e.message = "red \x1b[31m del \x7f csi \xc2\x9b" "2J " + std::string(5000, 'x');
+    const auto out = errorLine(1, "", e);
+    BOOST_TEST(out.find('\x1b') == std::string::npos);
+    BOOST_TEST(out.find('\x7f') == std::string::npos);
+    BOOST_TEST(out.find("\xc2\x9b") == std::string::npos);
+    BOOST_TEST(out.find(R"(\u001b[31m del \u007f csi \u009b2J)") != std::string::npos, out);
+    const auto message = json::parse(out).at("error").at("message").as_string();
+    BOOST_TEST(message.size() < 1100u); // capped
+    BOOST_TEST(message.starts_with("red \x1b[31m del \x7f csi \xc2\x9b" "2J"));
 }
