@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -83,8 +82,14 @@ void ConnectionPool::startConnects(std::size_t count, Clock::time_point deadline
     if (count == 0)
         return;
     const auto limit = std::min(deadline, Clock::now() + options_.connectTimeout);
+    // openConnection turns a failed connect into an Error; anything else it throws (memory
+    // exhausted while recording a connection) leaves io_context::run() in the caller's
+    // thread, as Asio does with a handler's exception, instead of vanishing.
     for (std::size_t i = 0; i < count; ++i)
-        net::co_spawn(net::make_strand(executor_), openConnection(limit), net::detached);
+        net::co_spawn(net::make_strand(executor_), openConnection(limit), [](const std::exception_ptr& e) {
+            if (e)
+                std::rethrow_exception(e);
+        });
 }
 
 void ConnectionPool::takeForClosing(const std::vector<ConnectionId>& ids, std::vector<std::unique_ptr<Connection>>& out)
@@ -261,7 +266,12 @@ net::awaitable<void> ConnectionPool::acquire(Clock::time_point deadline, bool fr
 net::awaitable<void> ConnectionPool::openConnection(Clock::time_point deadline)
 {
     auto self = shared_from_this();
-    auto opened = co_await transport_->connect(deadline);
+    Result<std::unique_ptr<Connection>> opened = makeError(Errc::connectFailed, "no connection");
+    try {
+        opened = co_await transport_->connect(deadline);
+    } catch (const std::exception& e) { // e.g. OpenSSL could not allocate the connection
+        opened = makeError(Errc::connectFailed, std::string("cannot open a connection: ") + e.what());
+    }
     std::vector<std::unique_ptr<Connection>> closing;
     std::size_t more = 0;
     {
