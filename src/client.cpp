@@ -188,7 +188,7 @@ private:
     // Set once consistent_ has a value: until then calls skip the mutex (which every call
     // on every thread would otherwise take).
     std::atomic<bool> consistentSeen_{false};
-    std::atomic<std::uint64_t> calls_{0}, attempts_{0}, retries_{0};
+    std::atomic<std::uint64_t> calls_{0}, attempts_{0}, retries_{0}, throttled_{0};
 };
 
 std::string Client::Impl::serialize(const Request& r, const std::string& authHeaders)
@@ -316,6 +316,8 @@ bool Client::Impl::conclude(detail::Exchange& result, const std::string& authHea
         auth_.redact(error, authHeaders); // the server's texts may echo the request
         if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())
             retryAfter = detail::parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
+        if (r.status == 429 || retryAfter)
+            ++throttled_;
     } else {
         error = std::move(*result.error);
     }
@@ -434,6 +436,7 @@ ClientStats Client::Impl::stats() const
     s.calls = calls_.load();
     s.attempts = attempts_.load();
     s.retries = retries_.load();
+    s.throttled = throttled_.load();
     s.retryBudgetTokens = budget_.tokens();
     s.tokenRequests = auth_.tokenRequests();
     return s;
@@ -471,6 +474,8 @@ Client& Client::operator=(Client&& other) noexcept
 }
 
 namespace {
+const std::string guidForm = " (expected 8-4-4-4-12 hexadecimal digits, e.g. 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f)";
+
 // The awaitable of a call rejected before any I/O.
 template <class T>
 net::awaitable<Result<T>> rejected(Error error)
@@ -484,7 +489,7 @@ net::awaitable<Result<T>> rejected(Error error)
 net::awaitable<Result<Conversation>> Client::getConversation(std::string_view conversationId, const CallOptions& options)
 {
     if (!isValidGuid(conversationId))
-        return rejected<Conversation>(makeError(Errc::invalidArgument, "conversation ID is not a GUID"));
+        return rejected<Conversation>(makeError(Errc::invalidArgument, "conversation ID is not a GUID" + guidForm));
     std::string tail = "/" + std::string(conversationId);
     for (char& c : tail) // GUIDs go in lower case: the same conversation whatever case the caller used
         c = c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
@@ -498,7 +503,7 @@ net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConve
 {
     if (!isValidGuid(participant.id()))
         return rejected<GetOrCreateConversationResponse>(
-            makeError(Errc::invalidArgument, std::string(participant.wireField()) + " is not a GUID"));
+            makeError(Errc::invalidArgument, std::string(participant.wireField()) + " is not a GUID" + guidForm));
     Request request{"POST", impl_->conversationsPath(), {}, encodeGetOrCreateConversationRequest(participant), true};
     return impl_->call<GetOrCreateConversationResponse>(impl_, std::move(request), options,
                                                         &detail::decodeInto);

@@ -83,6 +83,22 @@ std::string_view toString(RetryStop s) noexcept
     return "unknown";
 }
 
+std::string_view toName(RetryStop s) noexcept
+{
+    switch (s) {
+    case RetryStop::none: return "none";
+    case RetryStop::notRetryable: return "notRetryable";
+    case RetryStop::notIdempotent: return "notIdempotent";
+    case RetryStop::attemptsExhausted: return "attemptsExhausted";
+    case RetryStop::timeLimit: return "timeLimit";
+    case RetryStop::deadline: return "deadline";
+    case RetryStop::retryAfterTooLong: return "retryAfterTooLong";
+    case RetryStop::budgetExhausted: return "budgetExhausted";
+    case RetryStop::cancelled: return "cancelled";
+    }
+    return "unknown";
+}
+
 std::ostream& operator<<(std::ostream& os, RetryStop s)
 {
     return os << toString(s);

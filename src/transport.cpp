@@ -404,7 +404,9 @@ Result<Origin> parseBaseUrl(std::string_view url)
         return invalid("not an absolute URL");
     const auto& u = *parsed;
     if (u.scheme() != "https")
-        return invalid("only https is supported");
+        return invalid(u.scheme() == "http" ? "only https is supported: use https://" + std::string(u.encoded_authority())
+                                                  + std::string(u.encoded_path())
+                                            : std::string("only https is supported"));
     if (u.has_userinfo() || u.has_query() || u.has_fragment())
         return invalid("user info, query and fragment are not allowed");
     Origin o;

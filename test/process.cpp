@@ -1,6 +1,7 @@
 #include "process.hpp"
 
 #include <fcntl.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -31,16 +32,29 @@ TempDir::~TempDir()
     fs::remove_all(path, ignored);
 }
 
+namespace {
+
+// exe and args as execve() takes them; `storage` keeps the strings.
+std::vector<char*> argvOf(const std::string& exe, const std::vector<std::string>& args,
+                          std::vector<std::string>& storage)
+{
+    storage = {exe};
+    storage.insert(storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : storage)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    return argv;
+}
+
+} // namespace
+
 pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const fs::path& dir,
             const ChildOptions& options)
 {
     // Everything the child needs is made before fork(): after it, only async-signal-safe calls.
-    std::vector<std::string> full{exe};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : full)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
+    std::vector<std::string> storage;
+    const auto argv = argvOf(exe, args, storage);
     const std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
     const std::string in = options.stdinFile.empty() ? "/dev/null" : options.stdinFile;
     std::vector<std::string> variables(options.environment);
@@ -78,6 +92,31 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const 
         ::_exit(127);
     }
     return pid;
+}
+
+std::string runInTerminal(const std::string& exe, const std::vector<std::string>& args, unsigned short columns,
+                          int& status)
+{
+    std::vector<std::string> storage;
+    const auto argv = argvOf(exe, args, storage);
+    winsize size{};
+    size.ws_col = columns;
+    size.ws_row = 24;
+    int master = -1;
+    const pid_t pid = ::forkpty(&master, nullptr, nullptr, &size);
+    if (pid < 0)
+        throw std::runtime_error("forkpty failed");
+    if (pid == 0) {
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    std::string screen;
+    char chunk[4096];
+    for (ssize_t n; (n = ::read(master, chunk, sizeof chunk)) > 0;) // EIO once the child has ended
+        screen.append(chunk, static_cast<std::size_t>(n));
+    ::close(master);
+    status = waitExit(pid);
+    return screen;
 }
 
 int waitExit(pid_t pid)

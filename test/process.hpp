@@ -31,6 +31,10 @@ struct ChildOptions {
 /// Starts `exe args...` with stdout and stderr to `dir`/stdout and `dir`/stderr.
 pid_t spawn(const std::string& exe, const std::vector<std::string>& args, const std::filesystem::path& dir,
             const ChildOptions& options = {});
+/// Starts `exe args...` on a pseudo-terminal of `columns` columns and returns everything it
+/// wrote there (stdout and stderr) once it has ended; `status` gets its exit status.
+std::string runInTerminal(const std::string& exe, const std::vector<std::string>& args, unsigned short columns,
+                          int& status);
 /// The exit status, or 128 + the signal that ended it.
 int waitExit(pid_t pid);
 /// The same, but kills the child (and reports -1) if it has not ended within `limit`.

@@ -1,5 +1,6 @@
 #include "cli/batch.hpp"
 #include "cli/job_state.hpp"
+#include "cli/progress.hpp"
 
 #include <wix/inbox/codec.hpp>
 
@@ -12,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -251,6 +253,9 @@ public:
         start_ = Clock::now();
         if (skip_ == 0)
             flush(); // the record of the input exists before any output line does
+        else
+            std::fprintf(stderr, "wix-inbox: resuming '%s' after its line %llu\n", options_.output.c_str(),
+                         static_cast<unsigned long long>(skip_));
         bool done = false;
         net::co_spawn(ioc_, feed(), [&](std::exception_ptr e) {
             failed(std::move(e));
@@ -430,26 +435,22 @@ private:
         }
     }
 
-    void showProgress() const
+    void showProgress()
     {
         const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-        const std::uint64_t done = summary_.ok + summary_.failed;
-        const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-        std::string line = "\r" + std::to_string(skip_ + done);
-        if (total_ && *total_ > 0) {
-            const double fraction = static_cast<double>(skip_ + done) / static_cast<double>(*total_);
-            const int filled = static_cast<int>(fraction * 30);
-            line = "\r[" + std::string(static_cast<std::size_t>(filled), '#')
-                 + std::string(static_cast<std::size_t>(30 - filled), '.') + "] " + std::to_string(skip_ + done) + "/"
-                 + std::to_string(*total_);
-            if (rate > 0) {
-                const double eta = static_cast<double>(*total_ - std::min(*total_, skip_ + done)) / rate;
-                line += "  ETA " + std::to_string(static_cast<long>(eta)) + " s";
-            }
-        }
-        line += "  " + std::to_string(static_cast<long>(rate)) + " calls/s  " + std::to_string(summary_.failed)
-              + " errors\x1b[K";
-        std::fputs(line.c_str(), stderr);
+        ProgressView view;
+        view.done = skip_ + summary_.ok + summary_.failed;
+        if (total_ && view.done > *total_)
+            total_ = source_.countLines(); // the input grew during the run
+        view.total = total_;
+        view.callsPerSecond = seconds > 0 ? static_cast<double>(summary_.ok + summary_.failed) / seconds : 0;
+        view.failed = summary_.failed;
+        const auto stats = client_.stats();
+        view.retries = stats.retries;
+        view.throttled = stats.throttled;
+        winsize size{};
+        const unsigned columns = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0 ? size.ws_col : 80;
+        std::fputs(("\r" + renderProgress(view, columns) + "\x1b[K").c_str(), stderr);
     }
 
     struct Ready {

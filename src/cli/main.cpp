@@ -53,7 +53,7 @@ int fatal(const std::string& message)
 }
 
 struct Global {
-    std::string baseUrl, caFile, timeoutMs = "30000", attempts = "4", connections = "16";
+    std::string baseUrl, caFile, timeoutMs = "30000", attempts = "4", connections;
     bool emulator = false;
 };
 
@@ -83,7 +83,8 @@ po::options_description globalOptions(Global& g, Credentials& c)
         ("timeout-ms", po::value(&g.timeoutMs)->default_value(g.timeoutMs), "deadline of each call, retries "
                                                                              "included: 1-86400000")
         ("attempts", po::value(&g.attempts)->default_value(g.attempts), "attempts per call (1: no retries): 1-100")
-        ("connections", po::value(&g.connections)->default_value(g.connections), "connection pool size: 1-65535");
+        ("connections", po::value(&g.connections), "connection pool size: 1-65535 (default: batch --concurrency "
+                                                    "up to 256, else 16)");
     return d;
 }
 
@@ -230,6 +231,9 @@ T runToCompletion(net::io_context& ioc, net::awaitable<T> work)
 void printError(const inbox::Error& e)
 {
     std::cerr << "wix-inbox: " << cli::printable(e.describe(), 4096) << "\n";
+    if (e.code == inbox::Errc::tlsHandshakeFailed)
+        std::cerr << "wix-inbox: hint: a server whose certificate is signed by a private CA (such as a standalone "
+                     "emulator, whose start-up line names its ca_file) needs --ca-file\n";
 }
 
 std::string commandHelp(const std::string& command, const po::options_description& options, const char* example)
@@ -326,11 +330,17 @@ int run(int argc, char** argv)
     std::string problem;
     const auto timeoutMs = number("timeout-ms", g.timeoutMs, 1, 86'400'000, problem);
     const auto attempts = number("attempts", g.attempts, 1, 100, problem);
-    const auto connections = number("connections", g.connections, 1, 65535, problem);
     const auto inFlight = number("concurrency", concurrency, 1, 100'000, problem);
+    // The pool follows the calls in flight: a batch's connections are its concurrency, up
+    // to 256 (beyond that calls wait their turn for a connection, as cheap as a coroutine).
+    const std::string poolDefault = command == "batch" && inFlight ? std::to_string(std::min(*inFlight, 256LL)) : "16";
+    const auto connections = number("connections", g.connections.empty() ? poolDefault : g.connections, 1, 65535, problem);
     if (!problem.empty())
         return usageError(problem);
     batch.concurrency = static_cast<std::size_t>(*inFlight);
+    if (command == "batch" && !g.connections.empty() && *connections < *inFlight)
+        std::cerr << "wix-inbox: note: --connections " << *connections << " < --concurrency " << *inFlight
+                  << ": at most " << *connections << " calls are on the wire at once, the rest wait for a connection\n";
 
     std::optional<inbox::ParticipantId> participant;
     if (command == "get-or-create") {
@@ -396,11 +406,13 @@ int run(int argc, char** argv)
         const auto stats = client.stats();
         const auto calls = summary.ok + summary.failed;
         std::fprintf(stderr,
-                     "wix-inbox: batch %s: %llu lines: %llu ok, %llu failed, %llu retries, %.2f s, %.0f calls/s%s\n",
+                     "wix-inbox: batch %s: %llu lines: %llu ok, %llu failed, %llu retries, %llu throttled, %.2f s, "
+                     "%.0f calls/s, up to %zu in flight over %llu connections%s\n",
                      summary.interrupted ? "interrupted" : "done", static_cast<unsigned long long>(calls),
                      static_cast<unsigned long long>(summary.ok), static_cast<unsigned long long>(summary.failed),
-                     static_cast<unsigned long long>(stats.retries), seconds,
-                     seconds > 0 ? static_cast<double>(calls) / seconds : 0.0,
+                     static_cast<unsigned long long>(stats.retries), static_cast<unsigned long long>(stats.throttled),
+                     seconds, seconds > 0 ? static_cast<double>(calls) / seconds : 0.0, batch.concurrency,
+                     static_cast<unsigned long long>(stats.pool.connectionsOpened),
                      summary.skipped ? (" (" + std::to_string(summary.skipped) + " lines done before)").c_str() : "");
         if (summary.interrupted)
             return 130;

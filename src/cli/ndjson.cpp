@@ -28,17 +28,19 @@ bool contains(const auto& names, std::string_view key)
     return std::find(std::begin(names), std::end(names), key) != std::end(names);
 }
 
+// `code` is always ours (an Errc name); what the service said is apart, in `wixCode`.
 json::object errorObject(const Error& e)
 {
-    std::string code = e.applicationCode;
-    if (code.empty())
-        code = e.code.category() == category() ? std::string(toString(static_cast<Errc>(e.code.value())))
-                                               : e.code.message();
-    return {{"status", e.httpStatus},
-            {"code", truncated(code, 128)},
-            {"message", truncated(e.message)},
-            {"requestId", truncated(e.requestId, 256)},
-            {"attempts", e.attempts}};
+    const std::string code = e.code.category() == category() ? std::string(toString(static_cast<Errc>(e.code.value())))
+                                                             : e.code.message();
+    json::object o{{"status", e.httpStatus}, {"code", code}};
+    if (!e.applicationCode.empty())
+        o["wixCode"] = truncated(e.applicationCode, 128);
+    o["message"] = truncated(e.message);
+    o["requestId"] = truncated(e.requestId, 256);
+    o["attempts"] = e.attempts;
+    o["stopReason"] = toName(e.stopReason);
+    return o;
 }
 
 // Walks the members of a JSON object's text as written. The text has been parsed already,
@@ -200,7 +202,8 @@ std::string inputErrorLine(std::uint64_t line, std::string_view problem)
                                                                {"code", "invalidInput"},
                                                                {"message", problem},
                                                                {"requestId", ""},
-                                                               {"attempts", 0}}}});
+                                                               {"attempts", 0},
+                                                               {"stopReason", "none"}}}});
 }
 
 std::variant<ResumePoint, std::string> findResumePoint(const std::string& path)

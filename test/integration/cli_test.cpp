@@ -499,3 +499,36 @@ BOOST_AUTO_TEST_CASE(server_text_is_escaped_and_secrets_redacted_in_what_the_cli
     BOOST_TEST(err.find(key) == std::string::npos, err);
     BOOST_TEST(err.find("\\x1b[2J") != std::string::npos, err);
 }
+
+// The progress line as a terminal shows it: under a pseudo-terminal of 70 and of 200
+// columns, every redraw fits the width (a wrapped line adds a line at each refresh).
+BOOST_AUTO_TEST_CASE(progress_fits_the_terminal)
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.latencyMin = eo.faults.latencyMax = std::chrono::milliseconds(5);
+    Emulator emu(eo);
+    TempDir dir;
+    writeMembers(dir.path / "in.ndjson", 600);
+    for (const unsigned short columns : {70, 200}) {
+        int status = -1;
+        const auto screen = test::runInTerminal(
+            WIX_INBOX_CLI,
+            batchArgs(emu, dir.path / "in.ndjson", dir.path / "out.ndjson", {"--overwrite", "--concurrency", "4"}),
+            columns, status);
+        BOOST_TEST(status == 0);
+        std::size_t redraws = 0;
+        for (std::size_t at = screen.find('\r'); at != std::string::npos; at = screen.find('\r', at + 1)) {
+            const auto end = screen.find_first_of("\r\n\x1b", at + 1);
+            const auto shown = screen.substr(at + 1, end - at - 1);
+            if (shown.empty())
+                continue;
+            ++redraws;
+            BOOST_TEST(shown.size() < columns, columns << " columns: " << shown);
+            BOOST_TEST(shown.find("/600") != std::string::npos, shown);
+        }
+        BOOST_TEST(redraws >= 1u, screen);
+        BOOST_TEST(screen.find("batch done: 600 lines") != std::string::npos, screen);
+        if (columns == 200)
+            BOOST_TEST(screen.find("[#") != std::string::npos, screen);
+    }
+}

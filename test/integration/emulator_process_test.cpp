@@ -140,6 +140,12 @@ BOOST_AUTO_TEST_CASE(stop_signals_remove_the_temporary_directory)
 // instead of spinning, and go on serving the connections it has.
 BOOST_AUTO_TEST_CASE(out_of_descriptors_it_backs_off_and_serves_its_connections)
 {
+#ifdef __SANITIZE_ADDRESS__
+    // UBSan's vptr check probes memory through a pipe(): in a process out of descriptors it
+    // fails and reports every virtual call as invalid. The release build runs this test.
+    BOOST_TEST_MESSAGE("skipped under the sanitizers, which need file descriptors themselves");
+    return;
+#endif
     test::TempDir dir;
     const auto e = start({"--threads", "1"}, dir.path, {.maxOpenFiles = 40});
     net::io_context ioc;
@@ -171,9 +177,12 @@ BOOST_AUTO_TEST_CASE(out_of_descriptors_it_backs_off_and_serves_its_connections)
     // Spinning on accept() costs a whole core; serving calls and pausing costs little.
     BOOST_TEST(cpu / wall < 0.5, "cpu " << cpu << " s in " << wall << " s");
 
-    flood.clear(); // descriptors come back: the emulator accepts again
-    const auto stats = test::rawExchange(e.port, e.caFile, test::rawRequest("GET", "/_emulator/stats"));
-    BOOST_REQUIRE(stats.status == 200);
+    flood.clear(); // descriptors come back once the emulator has seen those connections end
+    const auto giveUp = Clock::now() + 30s;
+    test::RawResponse stats;
+    while ((stats = test::rawExchange(e.port, e.caFile, test::rawRequest("GET", "/_emulator/stats"))).status != 200)
+        BOOST_REQUIRE_MESSAGE(Clock::now() < giveUp,
+                              "the emulator did not recover: " + stats.error + "; " + test::slurp(dir.path / "stderr"));
     const auto s = json::parse(stats.body).as_object();
     const auto failures = s.at("acceptFailures").to_number<std::uint64_t>();
     BOOST_TEST(failures >= 1u);

@@ -86,3 +86,26 @@ BOOST_AUTO_TEST_CASE(server_text_in_output_lines_cannot_drive_a_terminal)
     BOOST_TEST(message.size() < 1100u); // capped
     BOOST_TEST(message.starts_with("red \x1b[31m del \x7f csi \xc2\x9b" "2J"));
 }
+
+// Our error names and the service's codes are apart, with why the retries stopped.
+BOOST_AUTO_TEST_CASE(error_objects_keep_our_code_and_the_services_apart)
+{
+    wix::inbox::Error e;
+    e.code = make_error_code(wix::inbox::Errc::httpStatus);
+    e.httpStatus = 404;
+    e.applicationCode = "CONVERSATION_NOT_FOUND";
+    e.attempts = 1;
+    e.stopReason = wix::inbox::RetryStop::notRetryable;
+    const auto error = json::parse(errorLine(2, "", e)).at("error").as_object();
+    BOOST_TEST(error.at("code").as_string() == "httpStatus");
+    BOOST_TEST(error.at("wixCode").as_string() == "CONVERSATION_NOT_FOUND");
+    BOOST_TEST(error.at("stopReason").as_string() == "notRetryable");
+    BOOST_TEST(error.at("attempts").as_int64() == 1);
+
+    e = wix::inbox::makeError(wix::inbox::Errc::timeout, "t");
+    e.stopReason = wix::inbox::RetryStop::attemptsExhausted;
+    const auto timeout = json::parse(errorLine(3, "", e)).at("error").as_object();
+    BOOST_TEST(timeout.at("code").as_string() == "timeout");
+    BOOST_TEST(!timeout.contains("wixCode"));
+    BOOST_TEST(timeout.at("stopReason").as_string() == "attemptsExhausted");
+}

@@ -78,6 +78,7 @@ struct ClientStats {
     std::uint64_t calls = 0;     ///< Calls completed.
     std::uint64_t attempts = 0;  ///< Requests sent or tried, retries included.
     std::uint64_t retries = 0;   ///< attempts beyond the first of each call.
+    std::uint64_t throttled = 0; ///< answers that asked to slow down: 429, or 503 with Retry-After.
     double retryBudgetTokens = 0;
     std::uint64_t tokenRequests = 0; ///< OAuth token requests made (OAuthApp credentials).
 };

@@ -58,7 +58,10 @@ enum class RetryStop {
     cancelled,         ///< The caller cancelled the call.
 };
 
+/// A human reading, e.g. "attempts exhausted".
 std::string_view toString(RetryStop) noexcept;
+/// The enumerator's name, e.g. "attemptsExhausted": stable, for machine-readable output.
+std::string_view toName(RetryStop) noexcept;
 std::ostream& operator<<(std::ostream& os, RetryStop s);
 
 /// The error of a failed call. Plain data: inspect the fields, or use describe().

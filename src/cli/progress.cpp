@@ -1,0 +1,48 @@
+#include "cli/progress.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace wix::inbox::cli {
+
+std::string formatDuration(double seconds)
+{
+    const auto s = static_cast<long long>(std::max(0.0, seconds) + 0.5);
+    char out[32];
+    if (s < 60)
+        std::snprintf(out, sizeof out, "%llds", s);
+    else if (s < 3600)
+        std::snprintf(out, sizeof out, "%lldm%02llds", s / 60, s % 60);
+    else
+        std::snprintf(out, sizeof out, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+    return out;
+}
+
+std::string renderProgress(const ProgressView& v, unsigned columns)
+{
+    const std::size_t width = std::max(columns, 20u) - 1; // the last column would wrap on some terminals
+    std::string counts = std::to_string(v.done);
+    std::string eta;
+    if (v.total && *v.total >= v.done) {
+        counts += "/" + std::to_string(*v.total);
+        if (v.callsPerSecond > 0 && *v.total > v.done)
+            eta = "  ETA " + formatDuration(static_cast<double>(*v.total - v.done) / v.callsPerSecond);
+    }
+    std::string tail = "  " + std::to_string(static_cast<long long>(v.callsPerSecond)) + " calls/s  "
+                     + std::to_string(v.failed) + " failed  " + std::to_string(v.retries) + " retries";
+    if (v.throttled > 0)
+        tail += "  " + std::to_string(v.throttled) + " throttled";
+    std::string line = counts + eta + tail;
+    // A bar of 10 to 30 cells where it fits.
+    if (v.total && *v.total > 0 && *v.total >= v.done && line.size() + 13 <= width) {
+        const std::size_t cells = std::min<std::size_t>(30, width - line.size() - 3);
+        const auto filled = static_cast<std::size_t>(static_cast<double>(cells) * static_cast<double>(v.done)
+                                                     / static_cast<double>(*v.total));
+        line = "[" + std::string(filled, '#') + std::string(cells - filled, '.') + "] " + line;
+    }
+    if (line.size() > width)
+        line.resize(width);
+    return line;
+}
+
+} // namespace wix::inbox::cli

@@ -1,0 +1,27 @@
+// The batch's progress line on a terminal: one line, never wider than the terminal, redrawn
+// in place (a wrapped line would add a line at every refresh).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace wix::inbox::cli {
+
+struct ProgressView {
+    std::uint64_t done = 0;                ///< lines written or being written, resumed ones included
+    std::optional<std::uint64_t> total;    ///< lines in the input, when known
+    double callsPerSecond = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t retries = 0;
+    std::uint64_t throttled = 0;
+};
+
+/// "42s", "4m05s", "2h03m".
+std::string formatDuration(double seconds);
+
+/// The progress line, at most `columns - 1` characters (a bar only where there is room),
+/// without the carriage return and erase sequence that draw it.
+std::string renderProgress(const ProgressView& view, unsigned columns);
+
+} // namespace wix::inbox::cli
