@@ -1,11 +1,13 @@
 // JSON of the emulator's admin endpoints: statistics and fault settings.
 #include "emulator/emulator.hpp"
+#include "emulator/fault_names.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 
 namespace wix::inbox::emulator {
@@ -36,104 +38,103 @@ std::string toJson(const Stats& s)
                                         {"authRejected", s.authRejected}});
 }
 
-std::string toJson(const Faults& f)
+namespace {
+
+// A number as people write it ("0.5", not Boost.JSON's "5E-1").
+std::string number(double v)
 {
-    return json::serialize(json::object{{"status429", f.status429},
-                                        {"status500", f.status500},
-                                        {"status502", f.status502},
-                                        {"status503", f.status503},
-                                        {"status504", f.status504},
-                                        {"stall", f.stall},
-                                        {"closeBeforeResponse", f.closeBeforeResponse},
-                                        {"resetMidBody", f.resetMidBody},
-                                        {"truncatedBody", f.truncatedBody},
-                                        {"malformedJson", f.malformedJson},
-                                        {"retryAfterSeconds", f.retryAfterSeconds},
-                                        {"retryAfterAsDate", f.retryAfterAsDate},
-                                        {"latencyMinMs", f.latencyMin.count()},
-                                        {"latencyMaxMs", f.latencyMax.count()},
-                                        {"idleTimeoutMs", f.idleTimeout.count()},
-                                        {"idleTimeoutHint", f.idleTimeoutHint},
-                                        {"closeAfterRequests", f.closeAfterRequests},
-                                        {"seed", f.seed}});
+    char out[32];
+    const auto [end, ec] = std::to_chars(out, out + sizeof out, v);
+    return ec == std::errc() ? std::string(out, end) : std::string("0");
 }
 
-bool applyFaultsJson(std::string_view text, Faults& faults)
+} // namespace
+
+std::string toJson(const Faults& f)
+{
+    std::string out = "{";
+    for (const auto& kind : faultKinds)
+        out.append("\"").append(kind.name).append("\":").append(number(f.*kind.probability)).append(",");
+    out += "\"retry-after\":" + std::to_string(f.retryAfterSeconds)
+         + ",\"retry-after-date\":" + (f.retryAfterAsDate ? "true" : "false")
+         + ",\"latency-min-ms\":" + std::to_string(f.latencyMin.count())
+         + ",\"latency-max-ms\":" + std::to_string(f.latencyMax.count())
+         + ",\"idle-timeout-ms\":" + std::to_string(f.idleTimeout.count())
+         + ",\"idle-timeout-hint\":" + (f.idleTimeoutHint ? "true" : "false")
+         + ",\"close-after-requests\":" + std::to_string(f.closeAfterRequests) + ",\"seed\":" + std::to_string(f.seed)
+         + "}";
+    return out;
+}
+
+std::optional<FaultsProblem> applyFaultsJson(std::string_view text, Faults& faults)
 {
     boost::system::error_code ec;
     const json::value root = json::parse(text, ec);
     if (ec || !root.is_object())
-        return false;
+        return FaultsProblem{"faults", "the body must be a JSON object of settings, e.g. {\"fault-503\": 0.3}"};
     Faults next = faults;
     for (const auto& field : root.get_object()) {
-        const std::string_view key = field.key();
+        const std::string key(field.key());
         const json::value& value = field.value();
-        auto number = [&](double lo, double hi) -> std::optional<double> {
+        // A whole number (or, for probabilities, any number) in [lo, hi].
+        auto number = [&](double lo, double hi, bool whole) -> std::optional<double> {
             if (!value.is_number())
                 return std::nullopt;
             const double d = value.to_number<double>();
-            return (d >= lo && d <= hi) ? std::optional(d) : std::nullopt;
+            if (d < lo || d > hi || (whole && d != static_cast<double>(static_cast<long long>(d))))
+                return std::nullopt;
+            return d;
         };
-        struct Probability {
-            std::string_view name;
-            double Faults::*field;
-        };
-        static constexpr Probability probabilities[] = {
-            {"status429", &Faults::status429}, {"status500", &Faults::status500},
-            {"status502", &Faults::status502}, {"status503", &Faults::status503},
-            {"status504", &Faults::status504}, {"stall", &Faults::stall},
-            {"closeBeforeResponse", &Faults::closeBeforeResponse}, {"resetMidBody", &Faults::resetMidBody},
-            {"truncatedBody", &Faults::truncatedBody}, {"malformedJson", &Faults::malformedJson}};
-        bool known = false;
-        for (const auto& p : probabilities) {
-            if (key != p.name)
-                continue;
-            const auto v = number(0, 1);
+        auto outOfRange = [&](const std::string& range) { return FaultsProblem{key, key + " must be " + range}; };
+        const auto kind = std::find_if(std::begin(faultKinds), std::end(faultKinds),
+                                       [&](const FaultKind& k) { return k.name == key; });
+        if (kind != std::end(faultKinds)) {
+            const auto v = number(0, 1, false);
             if (!v)
-                return false;
-            next.*p.field = *v;
-            known = true;
-        }
-        if (known)
-            continue;
-        if (key == "retryAfterSeconds" || key == "latencyMinMs" || key == "latencyMaxMs" || key == "idleTimeoutMs") {
-            const auto v = number(0, 3'600'000);
+                return outOfRange("a probability from 0 to 1");
+            next.*kind->probability = *v;
+        } else if (key == "retry-after" || key == "latency-min-ms" || key == "latency-max-ms"
+                   || key == "idle-timeout-ms") {
+            const auto v = number(0, 3'600'000, true);
             if (!v)
-                return false;
+                return outOfRange("a whole number from 0 to 3600000");
             const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(*v));
-            if (key == "retryAfterSeconds")
+            if (key == "retry-after")
                 next.retryAfterSeconds = static_cast<int>(*v);
-            else if (key == "latencyMinMs")
+            else if (key == "latency-min-ms")
                 next.latencyMin = ms;
-            else if (key == "latencyMaxMs")
+            else if (key == "latency-max-ms")
                 next.latencyMax = ms;
             else
                 next.idleTimeout = ms;
-        } else if (key == "retryAfterAsDate" || key == "idleTimeoutHint") {
+        } else if (key == "retry-after-date" || key == "idle-timeout-hint") {
             if (!value.is_bool())
-                return false;
-            (key == "retryAfterAsDate" ? next.retryAfterAsDate : next.idleTimeoutHint) = value.get_bool();
-        } else if (key == "closeAfterRequests") {
-            const auto v = number(0, 1e9);
+                return outOfRange("true or false");
+            (key == "retry-after-date" ? next.retryAfterAsDate : next.idleTimeoutHint) = value.get_bool();
+        } else if (key == "close-after-requests") {
+            const auto v = number(0, 1e9, true);
             if (!v)
-                return false;
+                return outOfRange("a whole number from 0 to 1000000000");
             next.closeAfterRequests = static_cast<unsigned>(*v);
         } else if (key == "seed") {
-            const auto v = number(0, 9.0e15);
+            const auto v = number(0, 9.0e15, true);
             if (!v)
-                return false;
+                return outOfRange("a whole number from 0 to 9000000000000000");
             next.seed = static_cast<std::uint64_t>(*v);
         } else {
-            return false; // a typo must not silently disable a fault
+            return FaultsProblem{key, "unknown setting '" + key + "' (GET /_emulator/faults lists them)"};
         }
     }
-    const double total = next.status429 + next.status500 + next.status502 + next.status503 + next.status504 + next.stall
-          + next.closeBeforeResponse + next.resetMidBody + next.truncatedBody + next.malformedJson;
+    double total = 0;
+    for (const auto& kind : faultKinds)
+        total += next.*kind.probability;
     if (total > 1.0 + 1e-9)
-        return false;
+        return FaultsProblem{"faults", "the fault probabilities add up to more than 1"};
+    if (next.latencyMax.count() != 0 && next.latencyMax < next.latencyMin)
+        return FaultsProblem{"latency-max-ms", "latency-max-ms must be >= latency-min-ms"};
     next.latencyMax = std::max(next.latencyMax, next.latencyMin);
     faults = next;
-    return true;
+    return std::nullopt;
 }
 
 } // namespace wix::inbox::emulator

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,7 +86,7 @@ struct Stats {
     std::uint64_t tlsResumed = 0;
     std::map<std::string, std::uint64_t> byRoute;   ///< getConversation, getOrCreateConversation, admin, unknown
     std::map<int, std::uint64_t> byStatus;
-    std::map<std::string, std::uint64_t> faults;    ///< injected faults by kind
+    std::map<std::string, std::uint64_t> faults;    ///< injected faults by name ("fault-503")
     std::uint64_t conversations = 0;
     std::uint64_t tokensIssued = 0;
     std::uint64_t authRejected = 0;  ///< requests answered 401/403
@@ -119,11 +120,18 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-/// JSON forms used by the admin endpoints and the standalone executable.
+/// JSON forms used by the admin endpoints and the standalone executable. Fault settings
+/// use the flags' names: {"fault-503": 0.3, "retry-after": 1, "latency-min-ms": 5, ...}.
 std::string toJson(const Stats& s);
 std::string toJson(const Faults& f);
-/// Applies the fields present in `json` onto `faults`; false (and `faults` untouched) if
-/// the JSON is malformed or a value is out of range.
-bool applyFaultsJson(std::string_view json, Faults& faults);
+
+/// Why a fault setting was refused: the setting's name, and what it must be.
+struct FaultsProblem {
+    std::string field;
+    std::string message;
+};
+/// Applies the settings present in `json` onto `faults`; the problem (and `faults`
+/// untouched) if the JSON is malformed, a setting unknown or a value out of range.
+std::optional<FaultsProblem> applyFaultsJson(std::string_view json, Faults& faults);
 
 } // namespace wix::inbox::emulator

@@ -1,5 +1,6 @@
 // wix-inbox-emulator: the emulator as a standalone server for scripts and other clients.
 #include "emulator/emulator.hpp"
+#include "emulator/fault_names.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -13,6 +14,7 @@
 
 namespace po = boost::program_options;
 using wix::inbox::emulator::Emulator;
+using wix::inbox::emulator::faultKinds;
 
 namespace {
 
@@ -34,25 +36,16 @@ std::optional<std::string> check(const po::variables_map& vm, const Range& r, T&
     return std::nullopt;
 }
 
-// The injected faults' flags: each a probability of Faults, from 0 to 1.
-struct FaultFlag {
-    const char* flag;
-    double wix::inbox::emulator::Faults::*probability;
-    const char* what;
-};
-using F = wix::inbox::emulator::Faults;
-constexpr FaultFlag faultFlags[] = {
-    {"fault-429", &F::status429, "429 with Retry-After"},
-    {"fault-500", &F::status500, "500 (empty body)"},
-    {"fault-502", &F::status502, "502 (HTML body)"},
-    {"fault-503", &F::status503, "503 with Retry-After"},
-    {"fault-504", &F::status504, "504 (empty body)"},
-    {"fault-stall", &F::stall, "never answering"},
-    {"fault-close", &F::closeBeforeResponse, "closing before answering"},
-    {"fault-reset", &F::resetMidBody, "a reset mid-body"},
-    {"fault-truncate", &F::truncatedBody, "a truncated body"},
-    {"fault-malformed", &F::malformedJson, "a 200 with malformed JSON"},
-};
+constexpr const char* adminHelp = R"(Admin endpoints (on the same port; never faulted):
+  GET  /_emulator/stats          requests by route and status, connections, faults injected by name
+  GET  /_emulator/faults         the fault settings, by the names of the flags above
+  POST /_emulator/faults         change some: {"fault-503": 0.3, "retry-after": 2, "latency-max-ms": 50}
+                                 (a bad value: 400 naming the setting)
+  POST /_emulator/reset          forget conversations and stats; restart the fault sequence
+  POST /_emulator/seed           {"participants": [{"memberId": GUID}, ...]}: create conversations
+  POST /_emulator/promote        {"from": {"anonymousVisitorId": GUID}, "to": {"contactId": GUID}}
+  POST /_emulator/revoke-tokens  invalidate every issued OAuth token
+)";
 
 } // namespace
 
@@ -84,13 +77,14 @@ int main(int argc, char** argv)
         ("access-token", po::value(&options.auth.accessTokens)->composing(), "an accepted static token (repeatable)")
         ("app", po::value(&apps)->composing(), "an OAuth app as APP_ID:APP_SECRET (repeatable)")
         ("token-lifetime", number(14400), "lifetime of issued tokens, seconds, 1-31536000");
-    for (const auto& fault : faultFlags) // program_options copies the description
-        desc.add_options()(fault.flag, number(0), (std::string("probability of ") + fault.what + ", 0-1").c_str());
+    for (const auto& kind : faultKinds) // program_options copies the names and descriptions
+        desc.add_options()(std::string(kind.name).c_str(), number(0),
+                           ("probability of " + std::string(kind.what) + ", 0-1").c_str());
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
         if (vm.count("help")) {
-            std::cout << desc << "\n";
+            std::cout << desc << "\n" << adminHelp;
             return 0;
         }
         po::notify(vm);
@@ -113,9 +107,10 @@ int main(int argc, char** argv)
     take({"max-connections", 1, 1e6}, options.maxConnections);
     take({"seed", 0, 9e15}, f.seed);
     double total = 0;
-    for (const auto& fault : faultFlags) {
-        take({fault.flag, 0, 1}, f.*fault.probability);
-        total += f.*fault.probability;
+    for (const auto& kind : faultKinds) {
+        const std::string flag(kind.name);
+        take({flag.c_str(), 0, 1}, f.*kind.probability);
+        total += f.*kind.probability;
     }
     take({"retry-after", 0, 86400}, f.retryAfterSeconds);
     take({"latency-min-ms", 0, 3.6e6}, latencyMinMs);

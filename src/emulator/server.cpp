@@ -2,6 +2,7 @@
 // admin endpoints and fault injection. The service semantics are in service.cpp.
 #include "emulator/certificate.hpp"
 #include "emulator/emulator.hpp"
+#include "emulator/fault_names.hpp"
 #include "emulator/request_reader.hpp"
 #include "emulator/service.hpp"
 
@@ -47,12 +48,10 @@ namespace {
 
 constexpr auto useTuple = net::as_tuple(net::use_awaitable);
 
+// In faultKinds' order, after `none`.
 enum class Fault { none, status429, status500, status502, status503, status504, stall, closeBeforeResponse,
                    resetMidBody, truncatedBody, malformedJson, count };
-
-constexpr std::array<std::string_view, static_cast<std::size_t>(Fault::count)> faultNames{
-    "none", "status429", "status500", "status502", "status503", "status504", "stall", "closeBeforeResponse",
-    "resetMidBody", "truncatedBody", "malformedJson"};
+static_assert(std::size(faultKinds) + 1 == static_cast<std::size_t>(Fault::count));
 
 constexpr std::array<std::string_view, 4> routeNames{"getConversation", "getOrCreateConversation", "admin", "unknown"};
 
@@ -219,9 +218,9 @@ void Emulator::Impl::setFaults(const Faults& f)
     std::lock_guard lock(mutex_);
     faults_ = f;
     random_.seed(f.seed);
-    faultsActive_ = f.status429 + f.status500 + f.status502 + f.status503 + f.status504 + f.stall
-                        + f.closeBeforeResponse + f.resetMidBody + f.truncatedBody + f.malformedJson > 0
-                 || f.latencyMax.count() > 0;
+    faultsActive_ = f.latencyMax.count() > 0
+                 || std::any_of(std::begin(faultKinds), std::end(faultKinds),
+                                [&](const FaultKind& k) { return f.*k.probability > 0; });
 }
 
 void Emulator::Impl::reset()
@@ -259,7 +258,7 @@ Stats Emulator::Impl::stats() const
             s.byStatus[static_cast<int>(i)] = n;
     for (std::size_t i = 1; i < faultCounts_.size(); ++i)
         if (const auto n = faultCounts_[i].load())
-            s.faults[std::string(faultNames[i])] = n;
+            s.faults[std::string(faultKinds[i - 1].name)] = n;
     s.conversations = service_.conversationCount();
     s.tokensIssued = tokensIssued_.load();
     s.authRejected = authRejected_.load();
@@ -282,8 +281,8 @@ ServiceResponse Emulator::Impl::admin(std::string_view method, std::string_view 
         return {200, toJson(faults()), {}};
     if (path == "/_emulator/faults" && method == "POST") {
         Faults f = faults();
-        if (!applyFaultsJson(body, f))
-            return {400, validationErrorBody("invalid fault settings", "faults", "FORMAT"), {}};
+        if (const auto problem = applyFaultsJson(body, f))
+            return {400, validationErrorBody(problem->message, problem->field, "FORMAT"), {}};
         setFaults(f);
         return {200, toJson(f), {}};
     }
@@ -395,11 +394,9 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
             a.latency = std::chrono::milliseconds(
                 std::uniform_int_distribution<std::int64_t>(f.latencyMin.count(), f.latencyMax.count())(random_));
     }
-    const double probabilities[] = {f.status429, f.status500, f.status502, f.status503, f.status504, f.stall,
-                                    f.closeBeforeResponse, f.resetMidBody, f.truncatedBody, f.malformedJson};
     double cumulative = 0;
-    for (std::size_t i = 0; i < std::size(probabilities); ++i) {
-        cumulative += probabilities[i];
+    for (std::size_t i = 0; i < std::size(faultKinds); ++i) {
+        cumulative += f.*faultKinds[i].probability;
         if (draw < cumulative) {
             a.fault = static_cast<Fault>(i + 1);
             break;

@@ -208,14 +208,27 @@ BOOST_AUTO_TEST_CASE(admin_endpoints)
     BOOST_TEST(stats.at("byStatus").at("404").as_int64() == 1);
     BOOST_TEST(stats.at("conversations").as_int64() == 1);
 
-    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"status503":2})")).status == 400);
-    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"status05":0.5})")).status == 400);
-    const auto set = send(emu, rawRequest("POST", "/_emulator/faults", R"({"status503":1,"retryAfterSeconds":7})"));
+    // Settings use the flags' names; a refusal names the setting at fault.
+    const auto refusedField = [&](const std::string& body) {
+        const auto r = send(emu, rawRequest("POST", "/_emulator/faults", body));
+        BOOST_TEST(r.status == 400);
+        return std::string(bodyOf(r).at("details").at("validationError").at("fieldViolations").at(0).at("field").as_string());
+    };
+    BOOST_TEST(refusedField(R"({"fault-503":2})") == "fault-503");
+    BOOST_TEST(refusedField(R"({"fault-05":0.5})") == "fault-05");
+    BOOST_TEST(refusedField(R"({"retry-after":-1})") == "retry-after");
+    BOOST_TEST(refusedField(R"({"latency-min-ms":50,"latency-max-ms":10})") == "latency-max-ms");
+    BOOST_TEST(refusedField("[]") == "faults");
+    const auto set = send(emu, rawRequest("POST", "/_emulator/faults", R"({"fault-503":1,"retry-after":7})"));
     BOOST_TEST(set.status == 200);
+    BOOST_TEST(set.body.find(R"("fault-503":1,)") != std::string::npos, set.body); // not 1E0
+    BOOST_TEST(set.body.find(R"("fault-500":0,)") != std::string::npos, set.body);
     const auto faulted = createMember(emu);
     BOOST_TEST(faulted.status == 503);
     BOOST_TEST(faulted.headers.at("retry-after") == "7");
-    BOOST_TEST(emu.stats().faults.at("status503") == 1u);
+    BOOST_TEST(emu.stats().faults.at("fault-503") == 1u);
+    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"fault-503":0.5})")).body.find(R"("fault-503":0.5,)")
+               != std::string::npos);
 
     BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/reset")).status == 200);
     BOOST_TEST(emu.stats().conversations == 0u);
@@ -325,9 +338,9 @@ BOOST_AUTO_TEST_CASE(each_connection_fault_is_seen_by_a_client_and_counted)
         std::string name;
     };
     using F = wix::inbox::emulator::Faults;
-    for (const auto& [fault, name] : std::vector<Case>{{&F::resetMidBody, "resetMidBody"},
-                                                       {&F::truncatedBody, "truncatedBody"},
-                                                       {&F::closeBeforeResponse, "closeBeforeResponse"}}) {
+    for (const auto& [fault, name] : std::vector<Case>{{&F::resetMidBody, "fault-reset"},
+                                                       {&F::truncatedBody, "fault-truncate"},
+                                                       {&F::closeBeforeResponse, "fault-close"}}) {
         Options o;
         o.faults.*fault = 1.0;
         Emulator emu(o);

@@ -57,8 +57,8 @@ BOOST_AUTO_TEST_CASE(transient_faults_are_invisible_to_callers)
         co_return true;
     }());
     const auto stats = emu.stats();
-    BOOST_TEST(stats.faults.at("status503") > 0u);
-    BOOST_TEST(stats.faults.at("status429") > 0u);
+    BOOST_TEST(stats.faults.at("fault-503") > 0u);
+    BOOST_TEST(stats.faults.at("fault-429") > 0u);
     BOOST_TEST(stats.conversations == 1000u);
 }
 
@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(connection_failures_before_a_response_are_retried)
         BOOST_TEST(r.error().stopReason == RetryStop::attemptsExhausted);
         co_return true;
     }());
-    BOOST_TEST(emu.stats().faults.at("closeBeforeResponse") == 4u);
+    BOOST_TEST(emu.stats().faults.at("fault-close") == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(call_options_override_the_policy_and_idempotency)
