@@ -325,6 +325,9 @@ int main(int argc, char** argv)
 
     rusage self{};
     getrusage(RUSAGE_SELF, &self);
+    // Linux updates the high-water mark getrusage() reads lazily: it can lag the RSS read
+    // from /proc a moment before, so the peak is the largest of all three.
+    const long peakRss = std::max({static_cast<long>(self.ru_maxrss), rssEnd, run.rssAtTenPercent.load()});
     const std::uint64_t requests = run.ok + run.errors;
     const double rps = seconds > 0 ? static_cast<double>(requests) / seconds : 0;
     const double cpuPer10k = requests ? (user + sys) / static_cast<double>(requests) * 10000 : 0;
@@ -344,7 +347,7 @@ int main(int argc, char** argv)
                 static_cast<unsigned long long>(stats.pool.tlsFullHandshakes - before.tlsFullHandshakes),
                 static_cast<unsigned long long>(stats.pool.tlsResumed - before.tlsResumed));
     std::printf("memory: RSS %ld KiB at 10%% of calls, %ld KiB at the end, peak %ld KiB\n", run.rssAtTenPercent.load(),
-                rssEnd, self.ru_maxrss);
+                rssEnd, peakRss);
     if (!run.firstError.empty())
         std::printf("first error: %s\n", run.firstError.c_str());
 
@@ -364,7 +367,7 @@ int main(int argc, char** argv)
                      {"tls_resumed", stats.pool.tlsResumed - before.tlsResumed},
                      {"cpu_user_s", user},
                      {"cpu_sys_s", sys},
-                     {"peak_rss_kib", self.ru_maxrss},
+                     {"peak_rss_kib", peakRss},
                      {"concurrency", cfg.concurrency},
                      {"connections", cfg.connections},
                      {"cpu_per_10k_calls_s", cpuPer10k},
