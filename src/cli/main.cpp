@@ -111,7 +111,7 @@ std::optional<std::string> checkOptions(const std::vector<std::string>& tokens, 
         const std::string name = t.substr(isLong ? 2 : 1, t.find('=') == std::string::npos ? std::string::npos
                                                                                              : t.find('=') - (isLong ? 2 : 1));
         const auto* option = isLong ? desc.find_nothrow(name, false, false, false)
-                                    : desc.find_nothrow(name, false, false, true);
+                                    : desc.find_nothrow("-" + name, false, false, false); // kept with its dash
         if (!option || (!isLong && name.size() != 1))
             return "unknown " + where + "option '" + (isLong ? "--" : "-") + cli::printable(name, 64) + "'";
         if (option->semantic()->max_tokens() > 0 && t.find('=') == std::string::npos) {
@@ -273,6 +273,10 @@ int run(int argc, char** argv)
     po::variables_map vm;
     if (auto problem = parseInto(globalTokens, global, vm))
         return usageError(*problem);
+    if (command == "help" && !commandTokens.empty()) { // `help get` is `get --help`
+        command = commandTokens.front();
+        commandTokens = {"--help"};
+    }
     if (vm.count("version")) {
         std::cout << "wix-inbox " << inbox::version() << "\n";
         return 0;

@@ -532,3 +532,53 @@ BOOST_AUTO_TEST_CASE(progress_fits_the_terminal)
             BOOST_TEST(screen.find("[#") != std::string::npos, screen);
     }
 }
+
+// Every command's --help works: it shows the command's options, their defaults and an
+// example, exits 0, and starts nothing (batch --help used to start a batch on the terminal).
+BOOST_AUTO_TEST_CASE(every_command_has_help)
+{
+    TempDir dir;
+    for (const auto& [command, mentions] : std::vector<std::pair<std::string, std::string>>{
+             {"get", "wix-inbox get 6202c3bb"},
+             {"get-or-create", "--member-id"},
+             {"batch", "--concurrency arg (=64)"}}) {
+        for (const std::vector<std::string>& args : {std::vector<std::string>{command, "--help"},
+                                                     std::vector<std::string>{"help", command},
+                                                     std::vector<std::string>{"--emulator", command, "-h"}}) {
+            BOOST_TEST(runCli(args, dir.path) == 0, command);
+            const auto out = slurp(dir.path / "stdout");
+            BOOST_TEST(out.find("usage: wix-inbox [global options] " + command) != std::string::npos, out);
+            BOOST_TEST(out.find(mentions) != std::string::npos, out);
+            BOOST_TEST(out.find("example:") != std::string::npos, out);
+            BOOST_TEST(slurp(dir.path / "stderr").empty(), slurp(dir.path / "stderr")); // no emulator started
+        }
+    }
+    BOOST_TEST(runCli({"help"}, dir.path) == 0);
+    BOOST_TEST(slurp(dir.path / "stdout").find("commands:") != std::string::npos);
+    BOOST_TEST(runCli({"--version"}, dir.path) == 0);
+    BOOST_TEST(slurp(dir.path / "stdout").starts_with("wix-inbox 0."));
+    BOOST_TEST(runCli({}, dir.path) == 1); // no command: usage on stderr
+    BOOST_TEST(slurp(dir.path / "stderr").find("commands:") != std::string::npos);
+}
+
+// What a user gets wrong is named as such, with what to do.
+BOOST_AUTO_TEST_CASE(usage_errors_say_what_to_do)
+{
+    TempDir dir;
+    const auto says = [&](const std::vector<std::string>& args, int exit, const std::string& text) {
+        BOOST_TEST(runCli(args, dir.path) == exit);
+        const auto err = slurp(dir.path / "stderr");
+        BOOST_TEST(err.find(text) != std::string::npos, err);
+    };
+    says({"--no-such-flag", "get", "x"}, 1, "unknown option '--no-such-flag'");
+    says({"get", "--member-id", "x"}, 1, "unknown get option '--member-id'");
+    says({"--base-url", "http://127.0.0.1:1", "get", "00000000-0000-4000-8000-000000000001"}, 1,
+         "use https://127.0.0.1:1");
+    says({"get", "not-a-guid"}, 2, "expected 8-4-4-4-12 hexadecimal digits, e.g. 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
+    says({"--api-key", "K", "--site-id", "s", "--emulator", "get-or-create", "--member-id",
+          "00000000-0000-4000-8000-000000000001"},
+         0, "--emulator: using the embedded emulator at https://127.0.0.1:");
+    // A TLS failure suggests --ca-file (a standalone emulator's CA is not trusted by default).
+    Emulator emu;
+    says({"--base-url", emu.url(), "get", "00000000-0000-4000-8000-000000000001"}, 2, "--ca-file");
+}
