@@ -17,10 +17,14 @@ rm -rf "$root/build/install" "$root/build/package"
 cmake --install "$root/build" --prefix "$root/build/install" >/dev/null
 cmake -S "$root/test/package" -B "$root/build/package" -G Ninja -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
 cmake --build "$root/build/package"
-# ...and talks to the standalone emulator.
+echo "== ...and a build without CMake (pkg-config)"
+PKG_CONFIG_PATH="$(dirname "$(find "$root/build/install" -name wix-inbox.pc)")" \
+    sh -c "g++ $root/examples/1_get_or_create.cpp \$(pkg-config --cflags --libs wix-inbox) -o $root/build/package/consumer-pc"
+# ...and both talk to the standalone emulator.
 start_emulator "$root/build/wix-inbox-emulator" "$root/build/package"
 trap 'kill $emulator_pid 2>/dev/null || true' EXIT
 "$root/build/package/consumer" "$emulator_url" "$emulator_ca" 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f
+"$root/build/package/consumer-pc" "$emulator_url" "$emulator_ca" 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f
 kill $emulator_pid
 wait $emulator_pid || true
 trap - EXIT

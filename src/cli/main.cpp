@@ -418,8 +418,11 @@ int run(int argc, char** argv)
                      seconds, seconds > 0 ? static_cast<double>(calls) / seconds : 0.0, batch.concurrency,
                      static_cast<unsigned long long>(stats.pool.connectionsOpened),
                      summary.skipped ? (" (" + std::to_string(summary.skipped) + " lines done before)").c_str() : "");
-        if (summary.interrupted)
+        if (summary.interrupted) {
+            if (batch.output != "-") // standard output cannot be resumed
+                std::cerr << "wix-inbox: run the same command with --resume to continue\n";
             return 130;
+        }
         return summary.failed ? 2 : 0;
     } catch (const std::exception& e) {
         return fatal(e.what());

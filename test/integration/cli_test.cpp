@@ -276,6 +276,7 @@ BOOST_AUTO_TEST_CASE(ctrl_c_finishes_calls_in_flight_and_leaves_a_resumable_file
     waitForLines(dir.path / "out.ndjson", 300);
     ::kill(pid, SIGINT);
     BOOST_TEST(waitExit(pid) == 130);
+    BOOST_TEST(slurp(dir.path / "stderr").find("--resume to continue") != std::string::npos);
     const auto partial = readLines(dir.path / "out.ndjson"); // every line complete and parseable
     BOOST_TEST(partial.size() < 2000u);
     for (std::size_t i = 0; i < partial.size(); ++i)
@@ -283,7 +284,20 @@ BOOST_AUTO_TEST_CASE(ctrl_c_finishes_calls_in_flight_and_leaves_a_resumable_file
     auto resume = args;
     resume.push_back("--resume");
     BOOST_TEST(runCli(resume, dir.path) == 0);
+    BOOST_TEST(slurp(dir.path / "stderr").find("resuming '" + (dir.path / "out.ndjson").string() + "' after its line "
+                                               + std::to_string(partial.size()))
+               != std::string::npos, slurp(dir.path / "stderr"));
     BOOST_TEST(readLines(dir.path / "out.ndjson").size() == 2000u);
+
+    // To standard output there is nothing to resume, and the CLI does not suggest it.
+    const pid_t toStdout = spawnCli(target(emu) + std::vector<std::string>{"batch", "--input",
+                                                                          (dir.path / "in.ndjson").string(),
+                                                                          "--concurrency", "4"},
+                                    dir.path);
+    waitForLines(dir.path / "stdout", 300);
+    ::kill(toStdout, SIGINT);
+    BOOST_TEST(waitExit(toStdout) == 130);
+    BOOST_TEST(slurp(dir.path / "stderr").find("--resume") == std::string::npos, slurp(dir.path / "stderr"));
 }
 
 // ---- hostile files and careless users (each of these broke the CLI once) -------------
