@@ -596,3 +596,25 @@ BOOST_AUTO_TEST_CASE(usage_errors_say_what_to_do)
     Emulator emu;
     says({"--base-url", emu.url(), "get", "00000000-0000-4000-8000-000000000001"}, 2, "--ca-file");
 }
+
+// --concurrency used to be capped by the default 16 connections without a word.
+BOOST_AUTO_TEST_CASE(the_pool_follows_the_concurrency)
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.latencyMin = eo.faults.latencyMax = std::chrono::milliseconds(20);
+    Emulator emu(eo);
+    TempDir dir;
+    writeMembers(dir.path / "in.ndjson", 400);
+    BOOST_TEST(runCli(batchArgs(emu, dir.path / "in.ndjson", dir.path / "out.ndjson", {"--concurrency", "64"}),
+                      dir.path) == 0);
+    const auto summary = slurp(dir.path / "stderr");
+    BOOST_TEST(summary.find("up to 64 in flight over ") != std::string::npos, summary);
+    BOOST_TEST(emu.stats().connectionsAccepted > 16u, emu.stats().connectionsAccepted);
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"--connections", "8", "batch", "--input",
+                                                            (dir.path / "in.ndjson").string(), "--output",
+                                                            (dir.path / "out.ndjson").string(), "--overwrite",
+                                                            "--concurrency", "64"},
+                      dir.path) == 0);
+    BOOST_TEST(slurp(dir.path / "stderr").find("--connections 8 < --concurrency 64") != std::string::npos,
+               slurp(dir.path / "stderr"));
+}

@@ -130,8 +130,10 @@ BOOST_AUTO_TEST_CASE(stop_signals_remove_the_temporary_directory)
         PrivateTmp tmp;
         const auto e = start({}, dir.path);
         BOOST_TEST(!tmp.empty());
+        const auto sent = Clock::now();
         ::kill(e.pid, signal);
         BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+        BOOST_TEST((Clock::now() - sent < 1s)); // it stops at once, not after a grace period
         BOOST_TEST(tmp.empty(), signal);
     }
 }
