@@ -310,6 +310,14 @@ std::vector<std::string> batchArgs(const Emulator& e, const fs::path& in, const 
     return target(e) + std::vector<std::string>{"batch", "--input", in.string(), "--output", out.string()} + extra;
 }
 
+// An emulator that answers every call after `latency`: slow enough to watch a batch run.
+wix::inbox::emulator::Options withLatency(std::chrono::milliseconds latency)
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.latencyMin = eo.faults.latencyMax = latency;
+    return eo;
+}
+
 void writeMembers(const fs::path& p, int count, int offset = 0)
 {
     std::ofstream in(p);
@@ -518,9 +526,7 @@ BOOST_AUTO_TEST_CASE(server_text_is_escaped_and_secrets_redacted_in_what_the_cli
 // columns, every redraw fits the width (a wrapped line adds a line at each refresh).
 BOOST_AUTO_TEST_CASE(progress_fits_the_terminal)
 {
-    wix::inbox::emulator::Options eo;
-    eo.faults.latencyMin = eo.faults.latencyMax = std::chrono::milliseconds(5);
-    Emulator emu(eo);
+    Emulator emu(withLatency(std::chrono::milliseconds(5)));
     TempDir dir;
     writeMembers(dir.path / "in.ndjson", 600);
     for (const unsigned short columns : {70, 200}) {
@@ -600,9 +606,7 @@ BOOST_AUTO_TEST_CASE(usage_errors_say_what_to_do)
 // --concurrency used to be capped by the default 16 connections without a word.
 BOOST_AUTO_TEST_CASE(the_pool_follows_the_concurrency)
 {
-    wix::inbox::emulator::Options eo;
-    eo.faults.latencyMin = eo.faults.latencyMax = std::chrono::milliseconds(20);
-    Emulator emu(eo);
+    Emulator emu(withLatency(std::chrono::milliseconds(20)));
     TempDir dir;
     writeMembers(dir.path / "in.ndjson", 400);
     BOOST_TEST(runCli(batchArgs(emu, dir.path / "in.ndjson", dir.path / "out.ndjson", {"--concurrency", "64"}),
