@@ -5,6 +5,7 @@
 #include "auth.hpp"
 #include "codec_paths.hpp"
 #include "pool.hpp"
+#include "rate_limiter.hpp"
 #include "retry.hpp"
 #include "transport.hpp"
 
@@ -49,6 +50,10 @@ void validate(const ClientOptions& o)
     check(o.maxResponseHeaderBytes >= 1024, "maxResponseHeaderBytes must be >= 1024");
     check(o.maxResponseBodyBytes >= 1024, "maxResponseBodyBytes must be >= 1024");
     check(o.headersTimeout.count() >= 0 && o.readTimeout.count() >= 0, "headersTimeout and readTimeout must be >= 0");
+    const auto& rate = o.rateLimit;
+    check(rate.mode != RateLimitOptions::Mode::fixed || (rate.requestsPerSecond > 0 && rate.burst >= 1),
+          "rateLimit: a fixed rate needs requestsPerSecond > 0 and burst >= 1");
+    check(rate.requestsPerSecond >= 0 && rate.requestsPerSecond <= 1e6, "rateLimit.requestsPerSecond must be in 0..1e6");
 }
 
 ClientOptions validated(ClientOptions o)
@@ -125,6 +130,7 @@ public:
                                      options_.headersTimeout, options_.readTimeout}))
         , pool_(std::make_shared<detail::ConnectionPool>(executor_, transport_, options_.pool))
         , budget_(options_.retryBudget)
+        , limiter_(options_.rateLimit)
         , random_(std::random_device{}())
     {
         pool_->prewarm(options_.pool.prewarmConnections);
@@ -162,9 +168,12 @@ private:
                                           int attempts);
     net::awaitable<bool> sleep(std::chrono::milliseconds delay);
     template <class T>
-    bool conclude(detail::Exchange& result, const std::string& authHeaders, detail::RetryState& retry,
-                  Decoder<T> decode, bool cancelled, std::string& lastTransient, Result<T>& outcome,
-                  std::chrono::milliseconds& delay);
+    net::awaitable<bool> waitForTurn(Clock::time_point deadline, std::uint64_t& epoch, Result<T>& outcome,
+                                     int attempts, std::string& lastTransient);
+    template <class T>
+    bool conclude(detail::Exchange& result, std::uint64_t rateEpoch, const std::string& authHeaders,
+                  detail::RetryState& retry, Decoder<T> decode, bool cancelled, std::string& lastTransient,
+                  Result<T>& outcome, std::chrono::milliseconds& delay);
     double draw();
     void shutdownOrThrow();
 
@@ -178,6 +187,7 @@ private:
     std::shared_ptr<detail::Transport> transport_;
     std::shared_ptr<detail::ConnectionPool> pool_;
     detail::RetryBudget budget_;
+    detail::RateLimiter limiter_;
 
     mutable std::mutex mutex_; // guards everything below
     std::mt19937_64 random_;
@@ -268,6 +278,29 @@ net::awaitable<bool> Client::Impl::fetchAuthHeaders(Clock::time_point deadline, 
     co_return true;
 }
 
+// Waits for the rate limiter's turn (in a frame of its own: most calls never wait). False
+// when the call is over: the turn comes after the deadline, or the wait was interrupted.
+template <class T>
+net::awaitable<bool> Client::Impl::waitForTurn(Clock::time_point deadline, std::uint64_t& epoch, Result<T>& outcome,
+                                               int attempts, std::string& lastTransient)
+{
+    const auto now = Clock::now();
+    const auto turn = limiter_.reserve(now, deadline);
+    if (!turn) {
+        Error e = makeError(Errc::timeout, "the rate limit gives this call no turn before its deadline");
+        e.stopReason = RetryStop::deadline;
+        e.lastTransientFailure = std::move(lastTransient);
+        endCall(outcome, std::move(e), attempts);
+        co_return false;
+    }
+    epoch = turn->epoch;
+    if (turn->at <= now || co_await sleep(std::chrono::ceil<std::chrono::milliseconds>(turn->at - now)))
+        co_return true;
+    const auto state = co_await net::this_coro::cancellation_state;
+    endBackoff(outcome, state.cancelled() != net::cancellation_type::none, attempts, lastTransient);
+    co_return false;
+}
+
 // Sleeps between attempts; false if woken early (cancellation or client shutdown).
 net::awaitable<bool> Client::Impl::sleep(std::chrono::milliseconds delay)
 {
@@ -289,12 +322,14 @@ net::awaitable<bool> Client::Impl::sleep(std::chrono::milliseconds delay)
 // backoff `delay` when it is retried. Not a coroutine, so its temporaries stay off the
 // call's frame, which lives as long as the call.
 template <class T>
-bool Client::Impl::conclude(detail::Exchange& result, const std::string& authHeaders, detail::RetryState& retry,
-                            Decoder<T> decode, bool cancelled, std::string& lastTransient, Result<T>& outcome,
-                            std::chrono::milliseconds& delay)
+bool Client::Impl::conclude(detail::Exchange& result, std::uint64_t rateEpoch, const std::string& authHeaders,
+                            detail::RetryState& retry, Decoder<T> decode, bool cancelled, std::string& lastTransient,
+                            Result<T>& outcome, std::chrono::milliseconds& delay)
 {
     if (result.status() == 200) {
         budget_.onSuccess();
+        if (limiter_.enabled())
+            limiter_.onAnswer(Clock::now(), rateEpoch, false, std::nullopt);
         decode(result.response.body, outcome);
         if (outcome)
             return true;
@@ -307,6 +342,7 @@ bool Client::Impl::conclude(detail::Exchange& result, const std::string& authHea
     }
     Error error;
     std::optional<std::chrono::milliseconds> retryAfter;
+    bool throttled = false;
     if (!result.error) {
         const auto& r = result.response;
         error.code = make_error_code(Errc::httpStatus);
@@ -316,8 +352,12 @@ bool Client::Impl::conclude(detail::Exchange& result, const std::string& authHea
         auth_.redact(error, authHeaders); // the server's texts may echo the request
         if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())
             retryAfter = detail::parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
-        if (r.status == 429 || retryAfter)
+        // Asked to slow down: a 429, or a 503 that names a wait (Retry-After: 0 asks for none).
+        throttled = r.status == 429 || (retryAfter && retryAfter->count() > 0);
+        if (throttled)
             ++throttled_;
+        if (limiter_.enabled())
+            limiter_.onAnswer(Clock::now(), rateEpoch, throttled, retryAfter);
     } else {
         error = std::move(*result.error);
     }
@@ -335,7 +375,8 @@ bool Client::Impl::conclude(detail::Exchange& result, const std::string& authHea
         error = interrupted(Errc::cancelled, retry.attempts());
         decision.stop = RetryStop::cancelled;
     } else {
-        decision = retry.onFailure({error, result.requestStarted, retryAfter}, Clock::now(), budget_, draw());
+        decision = retry.onFailure({error, result.requestStarted, retryAfter, throttled && limiter_.enabled()},
+                                   Clock::now(), budget_, draw());
     }
     if (!decision.retry) {
         error.stopReason = decision.stop;
@@ -380,6 +421,9 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
         if (request.authenticated && !auth_.readyHeaders(authHeaders)
             && !co_await fetchAuthHeaders(deadline, authHeaders, outcome, retry.attempts()))
             break;
+        std::uint64_t rateEpoch = limiter_.epoch();
+        if (limiter_.limiting() && !co_await waitForTurn(deadline, rateEpoch, outcome, retry.attempts(), lastTransient))
+            break;
         retry.startAttempt();
         ++attempts_;
         co_await attempt(request, authHeaders, deadline, result);
@@ -393,7 +437,7 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
         const bool succeeded = result.status() == 200;
         const bool cancelledNow = !succeeded && co_await cancelled();
         std::chrono::milliseconds delay{};
-        if (conclude(result, authHeaders, retry, decode, cancelledNow, lastTransient, outcome, delay))
+        if (conclude(result, rateEpoch, authHeaders, retry, decode, cancelledNow, lastTransient, outcome, delay))
             break;
         ++retries_;
         if (!co_await sleep(delay)) {
@@ -437,6 +481,9 @@ ClientStats Client::Impl::stats() const
     s.attempts = attempts_.load();
     s.retries = retries_.load();
     s.throttled = throttled_.load();
+    const auto limiter = limiter_.stats();
+    s.rateLimit = limiter.requestsPerSecond;
+    s.rateLimitWaitSeconds = limiter.waitSeconds;
     s.retryBudgetTokens = budget_.tokens();
     s.tokenRequests = auth_.tokenRequests();
     return s;

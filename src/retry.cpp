@@ -115,7 +115,8 @@ RetryDecision RetryState::onFailure(const AttemptFailure& failure, Clock::time_p
 {
     if (!isTransient(failure.error))
         return {false, {}, RetryStop::notRetryable};
-    budget.onFailure();
+    if (!failure.handledByRateLimiter)
+        budget.onFailure();
     if (failure.mayHaveReachedServer && !idempotent_)
         return {false, {}, RetryStop::notIdempotent};
     if (now >= deadline_)

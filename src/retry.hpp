@@ -47,6 +47,9 @@ struct AttemptFailure {
     const Error& error;
     bool mayHaveReachedServer; ///< Request bytes were written (or partly written).
     std::optional<std::chrono::milliseconds> retryAfter;
+    /// A throttling answer the client's rate limiter slows down for: it takes no token from
+    /// the retry budget (which is for failures, not for a server asking for patience).
+    bool handledByRateLimiter = false;
 };
 
 struct RetryDecision {

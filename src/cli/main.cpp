@@ -53,7 +53,7 @@ int fatal(const std::string& message)
 }
 
 struct Global {
-    std::string baseUrl, caFile, timeoutMs = "30000", attempts = "4", connections;
+    std::string baseUrl, caFile, timeoutMs = "30000", attempts = "4", connections, rate = "adaptive";
     bool emulator = false;
 };
 
@@ -84,7 +84,9 @@ po::options_description globalOptions(Global& g, Credentials& c)
                                                                              "included: 1-86400000")
         ("attempts", po::value(&g.attempts)->default_value(g.attempts), "attempts per call (1: no retries): 1-100")
         ("connections", po::value(&g.connections), "connection pool size: 1-65535 (default: batch --concurrency "
-                                                    "up to 256, else 16)");
+                                                    "up to 256, else 16)")
+        ("rate", po::value(&g.rate)->default_value(g.rate), "requests per tenant: a fixed rate such as 200/min or "
+                                                            "50/s; adaptive finds the server's limit; off");
     return d;
 }
 
@@ -153,6 +155,25 @@ std::string env(const char* name)
 {
     const char* v = std::getenv(name);
     return v ? v : "";
+}
+
+// --rate: "adaptive", "off", or N/s, N/min, N/h.
+std::optional<inbox::RateLimitOptions> parseRate(const std::string& text)
+{
+    if (text == "adaptive")
+        return inbox::RateLimitOptions{};
+    if (text == "off")
+        return inbox::RateLimitOptions::off();
+    const auto slash = text.find('/');
+    double count = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + std::min(slash, text.size()), count);
+    if (slash == std::string::npos || ec != std::errc() || end != text.data() + slash || !(count > 0) || count > 1e6)
+        return std::nullopt;
+    const std::string unit = text.substr(slash + 1);
+    const double seconds = unit == "s" ? 1 : unit == "min" ? 60 : unit == "h" ? 3600 : 0;
+    if (seconds == 0)
+        return std::nullopt;
+    return inbox::RateLimitOptions::fixed(count / seconds);
 }
 
 // The credentials to send, from the flags or else the environment: one kind, complete.
@@ -339,6 +360,9 @@ int run(int argc, char** argv)
     // to 256 (beyond that calls wait their turn for a connection, as cheap as a coroutine).
     const std::string poolDefault = command == "batch" && inFlight ? std::to_string(std::min(*inFlight, 256LL)) : "16";
     const auto connections = number("connections", g.connections.empty() ? poolDefault : g.connections, 1, 65535, problem);
+    const auto rate = parseRate(g.rate);
+    if (!rate && problem.empty())
+        problem = "--rate takes a rate such as 200/min or 50/s, adaptive or off";
     if (!problem.empty())
         return usageError(problem);
     batch.concurrency = static_cast<std::size_t>(*inFlight);
@@ -384,6 +408,7 @@ int run(int argc, char** argv)
     options.timeout = std::chrono::milliseconds(*timeoutMs);
     options.retry.maxAttempts = static_cast<int>(*attempts);
     options.pool.maxConnections = static_cast<std::size_t>(*connections);
+    options.rateLimit = *rate;
 
     net::io_context ioc;
     try {

@@ -1,6 +1,7 @@
 // JSON of the emulator's admin endpoints: statistics and fault settings.
 #include "emulator/emulator.hpp"
 #include "emulator/fault_names.hpp"
+#include "emulator/tenant_limits.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -15,7 +16,9 @@ namespace json = boost::json;
 
 std::string toJson(const Stats& s)
 {
-    json::object byRoute, byStatus, faults;
+    json::object byRoute, byStatus, faults, throttled;
+    for (const auto& [k, v] : s.throttledByTenant)
+        throttled[k] = v;
     for (const auto& [k, v] : s.byRoute)
         byRoute[k] = v;
     for (const auto& [k, v] : s.byStatus)
@@ -35,7 +38,8 @@ std::string toJson(const Stats& s)
                                         {"faults", std::move(faults)},
                                         {"conversations", s.conversations},
                                         {"tokensIssued", s.tokensIssued},
-                                        {"authRejected", s.authRejected}});
+                                        {"authRejected", s.authRejected},
+                                        {"throttledByTenant", std::move(throttled)}});
 }
 
 namespace {
@@ -62,7 +66,8 @@ std::string toJson(const Faults& f)
          + ",\"idle-timeout-ms\":" + std::to_string(f.idleTimeout.count())
          + ",\"idle-timeout-hint\":" + (f.idleTimeoutHint ? "true" : "false")
          + ",\"close-after-requests\":" + std::to_string(f.closeAfterRequests) + ",\"seed\":" + std::to_string(f.seed)
-         + "}";
+         + ",\"rate-limit\":\"" + toString(Rate{f.rateLimit, f.rateLimitPeriod})
+         + "\",\"rate-limit-retry-after\":" + (f.rateLimitRetryAfter ? "true" : "false") + "}";
     return out;
 }
 
@@ -107,10 +112,18 @@ std::optional<FaultsProblem> applyFaultsJson(std::string_view text, Faults& faul
                 next.latencyMax = ms;
             else
                 next.idleTimeout = ms;
-        } else if (key == "retry-after-date" || key == "idle-timeout-hint") {
+        } else if (key == "retry-after-date" || key == "idle-timeout-hint" || key == "rate-limit-retry-after") {
             if (!value.is_bool())
                 return outOfRange("true or false");
-            (key == "retry-after-date" ? next.retryAfterAsDate : next.idleTimeoutHint) = value.get_bool();
+            (key == "retry-after-date" ? next.retryAfterAsDate
+             : key == "idle-timeout-hint" ? next.idleTimeoutHint
+                                          : next.rateLimitRetryAfter) = value.get_bool();
+        } else if (key == "rate-limit") {
+            const auto rate = value.is_string() ? parseRate(value.get_string()) : std::nullopt;
+            if (!rate)
+                return outOfRange("a rate such as \"200/min\" or \"50/s\", or \"off\"");
+            next.rateLimit = rate->limit;
+            next.rateLimitPeriod = rate->period;
         } else if (key == "close-after-requests") {
             const auto v = number(0, 1e9, true);
             if (!v)

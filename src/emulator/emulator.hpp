@@ -39,6 +39,15 @@ struct Faults {
     /// 0: never.
     unsigned closeAfterRequests = 0;
     std::uint64_t seed = 1;
+    /// The service's limit per tenant (an OAuth instance, an API key's site or account, a
+    /// static token; all anonymous requests are one tenant): at most `rateLimit` API
+    /// requests per `rateLimitPeriod`, as a token bucket. Over it: 429 TOO_MANY_REQUESTS with
+    /// the envelope. 0: no limit.
+    double rateLimit = 0;
+    std::chrono::milliseconds rateLimitPeriod{1000};
+    /// Send Retry-After (the time until the next request is admitted) with those 429s, which
+    /// the real service does not document.
+    bool rateLimitRetryAfter = false;
 };
 
 /// What the emulator demands of API requests. Off by default: anything is served.
@@ -90,6 +99,7 @@ struct Stats {
     std::uint64_t conversations = 0;
     std::uint64_t tokensIssued = 0;
     std::uint64_t authRejected = 0;  ///< requests answered 401/403
+    std::map<std::string, std::uint64_t> throttledByTenant; ///< 429s of the rate limit, by tenant label
 };
 
 class Emulator {

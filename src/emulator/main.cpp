@@ -1,6 +1,7 @@
 // wix-inbox-emulator: the emulator as a standalone server for scripts and other clients.
 #include "emulator/emulator.hpp"
 #include "emulator/fault_names.hpp"
+#include "emulator/tenant_limits.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -15,6 +16,7 @@
 namespace po = boost::program_options;
 using wix::inbox::emulator::Emulator;
 using wix::inbox::emulator::faultKinds;
+using wix::inbox::emulator::parseRate;
 
 namespace {
 
@@ -72,6 +74,10 @@ int main(int argc, char** argv)
         ("idle-timeout-ms", number(0), "close connections idle this long (0: 5 min)")
         ("idle-timeout-hint", po::bool_switch(&f.idleTimeoutHint), "announce the idle timeout in Keep-Alive")
         ("close-after-requests", number(0), "answer the N-th request of a connection with Connection: close (0: never)")
+        ("rate-limit", po::value<std::string>()->default_value("off"),
+         "API requests each tenant may make, as the service limits them: 200/min, 50/s or off; over it, 429")
+        ("rate-limit-retry-after", po::bool_switch(&f.rateLimitRetryAfter),
+         "send Retry-After with the rate limit's 429s (the service does not document one)")
         ("require-auth", po::bool_switch(&options.auth.required), "answer 401/403 to API calls without valid credentials")
         ("api-key", po::value(&options.auth.apiKeys)->composing(), "an accepted API key (repeatable)")
         ("access-token", po::value(&options.auth.accessTokens)->composing(), "an accepted static token (repeatable)")
@@ -118,6 +124,12 @@ int main(int argc, char** argv)
     take({"idle-timeout-ms", 0, 3.6e6}, idleMs);
     take({"close-after-requests", 0, 1e9}, f.closeAfterRequests);
     take({"token-lifetime", 1, 31536000}, tokenLifetime);
+    if (const auto rate = parseRate(vm["rate-limit"].as<std::string>()); !rate && !problem)
+        problem = "--rate-limit takes a rate such as 200/min or 50/s, or off";
+    else if (rate) {
+        f.rateLimit = rate->limit;
+        f.rateLimitPeriod = rate->period;
+    }
     if (!problem && latencyMaxMs != 0 && latencyMaxMs < latencyMinMs)
         problem = "--latency-max-ms must be >= --latency-min-ms";
     if (!problem && total > 1.0 + 1e-9)

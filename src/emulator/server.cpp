@@ -5,6 +5,7 @@
 #include "emulator/fault_names.hpp"
 #include "emulator/request_reader.hpp"
 #include "emulator/service.hpp"
+#include "emulator/tenant_limits.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -24,6 +25,7 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -105,6 +107,8 @@ private:
     void report(const std::exception_ptr& e, std::string_view where);
     Answer answer(const http::request<http::string_body>& request);
     std::optional<ServiceResponse> authenticate(const http::request<http::string_body>& request);
+    /// Whose limit a request counts against, as a label fit for the stats (no secret in it).
+    std::string tenantOf(const http::request<http::string_body>& request);
     ServiceResponse issueToken(std::string_view body);
     ServiceResponse admin(std::string_view method, std::string_view path, std::string_view body);
     std::string serialize(const ServiceResponse& r, bool keepAlive, std::chrono::milliseconds idle, bool idleHint);
@@ -123,6 +127,8 @@ private:
     Faults faults_;
     std::mt19937_64 random_;
     std::atomic<bool> faultsActive_{false};
+    std::atomic<bool> limited_{false}; // a rate limit is set
+    TenantLimits limits_;
 
     std::atomic<std::uint64_t> requests_{0}, accepted_{0}, handshakes_{0}, resumed_{0}, requestIds_{0};
     std::atomic<std::uint64_t> acceptFailures_{0}, connectionsRefused_{0}, internalErrors_{0};
@@ -133,7 +139,11 @@ private:
     std::string requestIdPrefix_;
 
     std::mutex tokensMutex_;
-    std::unordered_map<std::string, Clock::time_point> tokens_; // issued OAuth tokens → expiry
+    struct IssuedToken {
+        Clock::time_point expiry;
+        std::string instanceId;
+    };
+    std::unordered_map<std::string, IssuedToken> tokens_; // issued OAuth tokens
     std::atomic<std::uint64_t> tokensIssued_{0}, authRejected_{0};
 };
 
@@ -218,6 +228,7 @@ void Emulator::Impl::setFaults(const Faults& f)
     std::lock_guard lock(mutex_);
     faults_ = f;
     random_.seed(f.seed);
+    limited_ = f.rateLimit > 0;
     faultsActive_ = f.latencyMax.count() > 0
                  || std::any_of(std::begin(faultKinds), std::end(faultKinds),
                                 [&](const FaultKind& k) { return f.*k.probability > 0; });
@@ -226,6 +237,7 @@ void Emulator::Impl::setFaults(const Faults& f)
 void Emulator::Impl::reset()
 {
     service_.reset();
+    limits_.reset();
     revokeTokens();
     for (auto* counter : {&requests_, &handshakes_, &resumed_, &accepted_, &tokensIssued_, &authRejected_,
                           &acceptFailures_, &connectionsRefused_, &internalErrors_})
@@ -262,6 +274,7 @@ Stats Emulator::Impl::stats() const
     s.conversations = service_.conversationCount();
     s.tokensIssued = tokensIssued_.load();
     s.authRejected = authRejected_.load();
+    s.throttledByTenant = limits_.throttled();
     return s;
 }
 
@@ -331,7 +344,7 @@ ServiceResponse Emulator::Impl::issueToken(std::string_view body)
                   static_cast<unsigned long long>(random()));
     {
         std::lock_guard lock(tokensMutex_);
-        tokens_[token] = Clock::now() + options_.auth.tokenLifetime;
+        tokens_[token] = {Clock::now() + options_.auth.tokenLifetime, field("instance_id")};
     }
     ++tokensIssued_;
     return {200,
@@ -365,10 +378,29 @@ std::optional<ServiceResponse> Emulator::Impl::authenticate(const http::request<
     {
         std::lock_guard lock(tokensMutex_);
         const auto it = tokens_.find(presented);
-        if (it != tokens_.end() && Clock::now() < it->second)
+        if (it != tokens_.end() && Clock::now() < it->second.expiry)
             return std::nullopt;
     }
     return reject(401, "invalid or expired credentials", "UNAUTHENTICATED");
+}
+
+std::string Emulator::Impl::tenantOf(const http::request<http::string_body>& request)
+{
+    const std::string presented(request[http::field::authorization]);
+    if (presented.empty())
+        return "anonymous";
+    {
+        std::lock_guard lock(tokensMutex_);
+        if (const auto it = tokens_.find(presented); it != tokens_.end())
+            return "instance:" + it->second.instanceId;
+    }
+    if (const auto site = request["wix-site-id"]; !site.empty())
+        return "site:" + std::string(site);
+    if (const auto account = request["wix-account-id"]; !account.empty())
+        return "account:" + std::string(account);
+    char label[32]; // a static token: named by a hash, never by itself
+    std::snprintf(label, sizeof label, "token:%016zx", std::hash<std::string>{}(presented));
+    return label;
 }
 
 Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
@@ -386,6 +418,12 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
 
     Faults f;
     double draw = 1.0;
+    if (limited_.load(std::memory_order_relaxed)) {
+        std::lock_guard lock(mutex_);
+        f.rateLimit = faults_.rateLimit;
+        f.rateLimitPeriod = faults_.rateLimitPeriod;
+        f.rateLimitRetryAfter = faults_.rateLimitRetryAfter;
+    }
     if (faultsActive_.load(std::memory_order_relaxed)) {
         std::lock_guard lock(mutex_);
         f = faults_;
@@ -423,6 +461,13 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
                                           : ServiceResponse{405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"), {}};
         } else if (auto refused = authenticate(request)) {
             a.response = std::move(*refused);
+        } else if (const Rate rate{f.rateLimit, f.rateLimitPeriod};
+                   !limits_.admit(tenantOf(request), rate, Clock::now())) {
+            a.response = {429, applicationErrorBody("Too many requests", "TOO_MANY_REQUESTS"), {}};
+            if (f.rateLimitRetryAfter) // one request's worth of refill, rounded up
+                a.response.headers.emplace_back(
+                    "Retry-After", std::to_string(static_cast<long long>(std::ceil(
+                                       std::chrono::duration<double>(rate.period).count() / rate.limit))));
         } else {
             a.response = service_.handle({method, target, body});
         }

@@ -350,3 +350,33 @@ BOOST_AUTO_TEST_CASE(each_connection_fault_is_seen_by_a_client_and_counted)
         BOOST_TEST(emu.stats().faults.at(name) == 1u, name);
     }
 }
+
+// The service's limit, per tenant: one site's requests do not use up another's.
+BOOST_AUTO_TEST_CASE(the_rate_limit_is_per_tenant_and_settable_at_run_time)
+{
+    Emulator emu;
+    const auto set = send(emu, rawRequest("POST", "/_emulator/faults", R"({"rate-limit":"2/min"})"));
+    BOOST_REQUIRE(set.status == 200);
+    BOOST_TEST(set.body.find(R"("rate-limit":"2/min")") != std::string::npos, set.body);
+    const auto asSite = [&](const std::string& site) {
+        return send(emu, rawRequest("POST", "/inbox/v2/conversations",
+                                    R"({"participantId":{"memberId":")" + member + R"("}})",
+                                    "Authorization: the-secret-key\r\nwix-site-id: " + site + "\r\n"));
+    };
+    BOOST_TEST(asSite("a").status == 200);
+    BOOST_TEST(asSite("a").status == 200);
+    const auto over = asSite("a");
+    BOOST_TEST(over.status == 429);
+    BOOST_TEST(bodyOf(over).at("details").at("applicationError").at("code").as_string() == "TOO_MANY_REQUESTS");
+    BOOST_TEST(!over.headers.contains("retry-after")); // as the service: none documented
+    BOOST_TEST(asSite("b").status == 200);             // another tenant, its own budget
+    const auto stats = send(emu, rawRequest("GET", "/_emulator/stats"));
+    BOOST_TEST(bodyOf(stats).at("throttledByTenant").at("site:a").as_int64() == 1);
+    BOOST_TEST(stats.body.find("the-secret-key") == std::string::npos); // tenants are labels, not keys
+
+    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"rate-limit-retry-after":true})")).status == 200);
+    BOOST_TEST(asSite("a").headers.at("retry-after") == "30");
+    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"rate-limit":"fast"})")).status == 400);
+    BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"rate-limit":"off"})")).status == 200);
+    BOOST_TEST(asSite("a").status == 200);
+}

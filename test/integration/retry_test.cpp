@@ -43,6 +43,7 @@ BOOST_AUTO_TEST_CASE(transient_faults_are_invisible_to_callers)
         ClientOptions o = test::optionsFor(emu);
         o.retry.maxAttempts = 20;       // 0.4^20: no call should run out of attempts
         o.retryBudget.maxTokens = 0;    // a 40% failure rate would (rightly) exhaust the budget
+        o.rateLimit = RateLimitOptions::off(); // random throttles no rate avoids: this measures retries
         o.timeout = 60s;
         Client client(ioc.get_executor(), o);
         int failed = 0;

@@ -13,6 +13,7 @@
 #include <wix/inbox/error.hpp>
 #include <wix/inbox/model.hpp>
 #include <wix/inbox/pool.hpp>
+#include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -49,6 +50,9 @@ struct ClientOptions {
     RetryPolicy retry;
     BackoffPolicy backoff;
     RetryBudgetOptions retryBudget;
+    /// How fast this client sends (rate_limit.hpp). Default: adaptive, which costs nothing
+    /// until the server throttles.
+    RateLimitOptions rateLimit;
     /// Largest response header block accepted. Default 16 KiB; at least 1 KiB.
     std::size_t maxResponseHeaderBytes = std::size_t{16} * 1024;
     /// Largest (decoded) response body accepted. Default 1 MiB; at least 1 KiB.
@@ -78,7 +82,9 @@ struct ClientStats {
     std::uint64_t calls = 0;     ///< Calls completed.
     std::uint64_t attempts = 0;  ///< Requests sent or tried, retries included.
     std::uint64_t retries = 0;   ///< attempts beyond the first of each call.
-    std::uint64_t throttled = 0; ///< answers that asked to slow down: 429, or 503 with Retry-After.
+    std::uint64_t throttled = 0; ///< answers that asked to slow down: 429, or 503 with Retry-After > 0.
+    double rateLimit = 0;        ///< requests/s the rate limiter enforces now; 0 while it does not limit.
+    double rateLimitWaitSeconds = 0; ///< time calls waited for their turn, in all.
     double retryBudgetTokens = 0;
     std::uint64_t tokenRequests = 0; ///< OAuth token requests made (OAuthApp credentials).
 };

@@ -1,0 +1,136 @@
+// The client's rate limiter against the emulator's per-tenant limit, over real TLS.
+#define BOOST_TEST_MODULE rate_limit
+#include <boost/test/unit_test.hpp>
+
+#include "support.hpp"
+
+#include <wix/inbox.hpp>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+using namespace wix::inbox;
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+using emulator::Emulator;
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+emulator::Options limitedTo(double perSecond, bool retryAfter = false)
+{
+    emulator::Options o;
+    o.faults.rateLimit = perSecond;
+    o.faults.rateLimitRetryAfter = retryAfter;
+    return o;
+}
+
+std::uint64_t throttledBy(const Emulator& e)
+{
+    const auto t = e.stats().throttledByTenant;
+    return t.empty() ? 0 : t.begin()->second;
+}
+
+} // namespace
+
+// A client told the service's limit stays under it: no call is throttled.
+BOOST_AUTO_TEST_CASE(a_fixed_rate_at_the_limit_is_not_throttled)
+{
+    Emulator emu(limitedTo(50));
+    net::io_context ioc;
+    auto o = test::optionsFor(emu);
+    o.rateLimit = RateLimitOptions::fixed(45);
+    Client client(ioc.get_executor(), o);
+    const auto results = test::run(ioc, test::getOrCreateAll(client, 150, [](int i) { return i; }));
+    for (const auto& r : results)
+        BOOST_REQUIRE_MESSAGE(r.has_value(), r.error().describe());
+    BOOST_TEST(throttledBy(emu) == 0u);
+    BOOST_TEST(client.stats().rateLimitWaitSeconds > 1.0); // it did pace the calls
+}
+
+// Adaptive: the client finds the limit by itself; every call succeeds, and the throttled
+// answers did not use up the retry budget (it is for failures, not for a server's "slower").
+BOOST_AUTO_TEST_CASE(adaptive_finds_the_limit_and_keeps_the_retry_budget)
+{
+    Emulator emu(limitedTo(50));
+    net::io_context ioc;
+    auto o = test::optionsFor(emu);
+    o.retry.maxAttempts = 10;
+    Client client(ioc.get_executor(), o);
+    const auto results = test::run(ioc, test::getOrCreateAll(client, 250, [](int i) { return i; }));
+    for (const auto& r : results)
+        BOOST_REQUIRE_MESSAGE(r.has_value(), r.error().describe());
+    const auto s = client.stats();
+    BOOST_TEST(s.throttled > 0u);              // it hit the limit...
+    BOOST_TEST(s.throttled == throttledBy(emu));
+    BOOST_TEST(s.rateLimit > 0.0);              // ...and now paces itself
+    BOOST_TEST(s.rateLimit < 100.0, s.rateLimit);
+    BOOST_TEST(s.retryBudgetTokens >= 99.0, s.retryBudgetTokens);
+}
+
+// A Retry-After holds every call of the client, not only the one that got it: a call made
+// after it waits instead of collecting a 429 of its own.
+BOOST_AUTO_TEST_CASE(retry_after_holds_the_whole_client)
+{
+    Emulator emu(limitedTo(1, true)); // one request per second, Retry-After: 1
+    net::io_context ioc;
+    auto o = test::optionsFor(emu);
+    o.rateLimit = RateLimitOptions::fixed(1000, 1000); // far above the limit: only the hold can help
+    o.retry = RetryPolicy::noRetry();
+    Client client(ioc.get_executor(), o);
+    const auto call = [&](int member) {
+        return test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(member))));
+    };
+    BOOST_REQUIRE(call(1).has_value());
+    const auto throttled = call(2);
+    BOOST_REQUIRE(throttled.has_error());
+    BOOST_TEST(throttled.error().httpStatus == 429);
+    const auto start = Clock::now();
+    const auto held = call(3); // without the hold: sent at once, and 429
+    BOOST_REQUIRE_MESSAGE(held.has_value(), held.error().describe());
+    BOOST_TEST((Clock::now() - start >= 800ms));
+    BOOST_TEST(throttledBy(emu) == 1u);
+    BOOST_TEST(client.stats().rateLimitWaitSeconds >= 0.8);
+}
+
+BOOST_AUTO_TEST_CASE(a_turn_after_the_deadline_fails_at_once)
+{
+    Emulator emu;
+    net::io_context ioc;
+    auto o = test::optionsFor(emu);
+    o.rateLimit = RateLimitOptions::fixed(1);
+    Client client(ioc.get_executor(), o);
+    BOOST_REQUIRE(test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(1)))).has_value());
+    const auto start = Clock::now();
+    CallOptions call;
+    call.timeout = 300ms; // the next turn is a second away
+    const auto r = test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(2)), call));
+    BOOST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == make_error_code(Errc::timeout), r.error().describe());
+    BOOST_TEST(r.error().stopReason == RetryStop::deadline);
+    BOOST_TEST(r.error().attempts == 0);
+    BOOST_TEST((Clock::now() - start < 250ms)); // not after waiting out the deadline
+}
+
+BOOST_AUTO_TEST_CASE(a_call_waiting_for_its_turn_can_be_cancelled)
+{
+    Emulator emu;
+    net::io_context ioc;
+    auto o = test::optionsFor(emu);
+    o.rateLimit = RateLimitOptions::fixed(0.5); // a turn every 2 s
+    Client client(ioc.get_executor(), o);
+    BOOST_REQUIRE(test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(1)))).has_value());
+    const auto start = Clock::now();
+    const auto outcome = test::run(ioc, [&]() -> net::awaitable<Result<GetOrCreateConversationResponse>> {
+        net::steady_timer timer(co_await net::this_coro::executor, 100ms);
+        auto either = co_await (client.getOrCreateConversation(ParticipantId::member(test::guid(2)))
+                                || timer.async_wait(net::use_awaitable));
+        if (either.index() == 0)
+            co_return std::get<0>(std::move(either));
+        co_return makeError(Errc::cancelled, "the timer won: the call was cancelled");
+    }());
+    BOOST_REQUIRE(outcome.has_error());
+    BOOST_TEST(outcome.error().code == make_error_code(Errc::cancelled));
+    BOOST_TEST((Clock::now() - start < 1s));
+    BOOST_TEST(emu.stats().requests == 1u); // the cancelled call sent nothing
+}

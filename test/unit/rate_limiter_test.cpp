@@ -1,0 +1,145 @@
+// The rate limiter's decisions with a fake clock: nothing here sleeps.
+#define BOOST_TEST_MODULE rate_limiter
+#include <boost/test/unit_test.hpp>
+
+#include "rate_limiter.hpp"
+
+#include <cmath>
+#include <vector>
+
+using namespace wix::inbox;
+using namespace wix::inbox::detail;
+using namespace std::chrono_literals;
+
+namespace {
+
+const Clock::time_point t0 = Clock::time_point{} + 1000h;
+const Clock::time_point never = Clock::time_point::max();
+
+double secondsAfter(Clock::time_point t, Clock::time_point from = t0)
+{
+    return std::chrono::duration<double>(t - from).count();
+}
+
+// `n` answers spread evenly over `seconds` from `from`, the last one throttled if asked.
+Clock::time_point answer(RateLimiter& l, Clock::time_point from, int n, double seconds, bool throttleLast = false)
+{
+    Clock::time_point at = from;
+    for (int i = 1; i <= n; ++i) {
+        at = from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds * i / n));
+        l.onAnswer(at, l.epoch(), throttleLast && i == n, std::nullopt);
+    }
+    return at;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_fixed_rate_spaces_turns_in_the_order_asked)
+{
+    RateLimiter l(RateLimitOptions::fixed(10, 3));
+    std::vector<double> turns;
+    for (int i = 0; i < 6; ++i) // six calls at once: a burst of three, then one every 100 ms
+        turns.push_back(secondsAfter(l.reserve(t0, never)->at));
+    const std::vector<double> expected{0, 0, 0, 0.1, 0.2, 0.3};
+    for (std::size_t i = 0; i < turns.size(); ++i)
+        BOOST_TEST(turns[i] == expected[i], boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(l.stats().requestsPerSecond == 10.0);
+    BOOST_TEST(l.stats().waitSeconds == 0.6, boost::test_tools::tolerance(1e-6));
+    // After a quiet spell the burst is available again, and no more.
+    const auto later = t0 + 10s;
+    BOOST_TEST(secondsAfter(l.reserve(later, never)->at, later) == 0.0);
+    BOOST_TEST(secondsAfter(l.reserve(later, never)->at, later) == 0.0);
+    BOOST_TEST(secondsAfter(l.reserve(later, never)->at, later) == 0.0);
+    BOOST_TEST(secondsAfter(l.reserve(later, never)->at, later) == 0.1, boost::test_tools::tolerance(1e-6));
+}
+
+// After a cut the bucket starts empty: the next requests go at the new pace, not in a burst.
+BOOST_AUTO_TEST_CASE(no_burst_right_after_a_cut)
+{
+    RateLimiter l({});
+    const auto at = answer(l, t0, 100, 1.0, true); // ~100/s, then throttled: 70/s, bursts of 70
+    const double interval = 1.0 / l.stats().requestsPerSecond;
+    BOOST_TEST(secondsAfter(l.reserve(at, never)->at, at) == 0.0);
+    BOOST_TEST(secondsAfter(l.reserve(at, never)->at, at) == interval, boost::test_tools::tolerance(1e-6));
+}
+
+BOOST_AUTO_TEST_CASE(a_turn_after_the_deadline_is_refused_and_not_taken)
+{
+    RateLimiter l(RateLimitOptions::fixed(1));
+    BOOST_TEST(l.reserve(t0, never).has_value());
+    BOOST_TEST(!l.reserve(t0, t0 + 500ms).has_value()); // the next turn is at +1 s
+    BOOST_TEST(secondsAfter(l.reserve(t0, never)->at) == 1.0, boost::test_tools::tolerance(1e-6)); // still free
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_holds_every_call_of_the_client)
+{
+    for (const auto mode : {RateLimitOptions::Mode::fixed, RateLimitOptions::Mode::adaptive}) {
+        RateLimiter l({mode, mode == RateLimitOptions::Mode::fixed ? 1000.0 : 0.0, 1000});
+        l.onAnswer(t0, 0, true, 3s);
+        for (int i = 0; i < 3; ++i)
+            BOOST_TEST(secondsAfter(l.reserve(t0 + 1s, never)->at) >= 3.0);
+        BOOST_TEST(!l.reserve(t0 + 1s, t0 + 2s).has_value());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(off_never_limits)
+{
+    RateLimiter l(RateLimitOptions::off());
+    l.onAnswer(t0, 0, true, 10s);
+    BOOST_TEST(!l.limiting());
+    BOOST_TEST(l.stats().requestsPerSecond == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(adaptive_is_free_until_throttled_then_cuts_to_beta_of_the_measured_rate)
+{
+    RateLimiter l({});
+    auto at = answer(l, t0, 400, 4.0); // 100 answers/s, all fine
+    BOOST_TEST(!l.limiting());
+    BOOST_TEST((l.reserve(at, never)->at == at));
+    at = answer(l, at, 100, 1.0, true); // the last one throttled
+    BOOST_TEST(l.limiting());
+    const double cut = l.stats().requestsPerSecond;
+    BOOST_TEST(cut == 70.0, boost::test_tools::tolerance(0.05)); // beta 0.7 x ~100/s
+
+    // Throttles of requests whose turns were given at the old rate are the same loss event.
+    for (int i = 0; i < 50; ++i)
+        l.onAnswer(at + 50ms, 0, true, std::nullopt);
+    BOOST_TEST(l.stats().requestsPerSecond == cut, boost::test_tools::tolerance(1e-9));
+    // A request given its turn at the new rate and throttled cuts again, from the enforced rate.
+    const auto turn = l.reserve(at + 60ms, never);
+    l.onAnswer(at + 100ms, turn->epoch, true, std::nullopt);
+    BOOST_TEST(l.stats().requestsPerSecond == cut * 0.7, boost::test_tools::tolerance(0.05));
+    // Never below the floor.
+    for (int i = 1; i <= 40; ++i)
+        l.onAnswer(at + i * 3s, l.reserve(at + i * 3s, never)->epoch, true, std::nullopt);
+    BOOST_TEST(l.stats().requestsPerSecond == RateLimiter::minRate);
+}
+
+// The first throttle may come before a half-second window has closed: the open one counts.
+BOOST_AUTO_TEST_CASE(a_throttle_in_the_first_burst_cuts_from_that_burst)
+{
+    RateLimiter l({});
+    answer(l, t0 + 100ms, 200, 0.1, true); // 200 answers within 0.1 s, the last throttled
+    BOOST_TEST(l.stats().requestsPerSecond >= 200.0, l.stats().requestsPerSecond);
+}
+
+BOOST_AUTO_TEST_CASE(adaptive_recovers_along_the_cubic_and_probes_beyond)
+{
+    RateLimiter l({});
+    auto at = answer(l, t0, 500, 5.0, true); // ~100/s, then throttled
+    const double wmax = 100.0;
+    const double k = std::cbrt(wmax * (1 - RateLimiter::beta) / RateLimiter::scale); // ~4.2 s
+    // Answers keep coming at ~100/s (so the cap of twice the measured rate is not what binds).
+    at = answer(l, at, static_cast<int>(100 * k), k);
+    BOOST_TEST(l.stats().requestsPerSecond == wmax, boost::test_tools::tolerance(0.08)); // back at Wmax after K
+    at = answer(l, at, 100, 1.0);
+    BOOST_TEST(l.stats().requestsPerSecond > wmax); // then probing above it
+}
+
+BOOST_AUTO_TEST_CASE(an_adaptive_ceiling_is_never_passed)
+{
+    RateLimiter l({RateLimitOptions::Mode::adaptive, 20, 1});
+    auto at = answer(l, t0, 500, 5.0, true);
+    at = answer(l, at, 2000, 20.0);
+    BOOST_TEST(l.stats().requestsPerSecond == 20.0);
+}
