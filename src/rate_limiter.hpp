@@ -74,7 +74,6 @@ private:
     double waitSeconds_ = 0;
     // adaptive
     double measuredRate_ = 0;
-    std::int64_t measuredWindow_ = -1; // the last window folded into measuredRate_
     double lastMaxRate_ = 0;
     Clock::time_point lastThrottle_{}; // of the last cut
 };

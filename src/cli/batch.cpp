@@ -110,12 +110,14 @@ public:
             append(line, begin, newline);
             if (newline != end) {
                 begin_ = static_cast<std::size_t>(newline - buffer_.data()) + 1;
-                co_return finish(std::move(line));
+                break;
             }
             begin_ = end_ = 0;
             const std::size_t n = co_await fill();
+            if (n == 0 && !any)
+                co_return std::nullopt;
             if (n == 0)
-                co_return any ? std::optional(finish(std::move(line))) : std::nullopt; // no final newline is fine
+                break; // no final newline is fine
             end_ = n;
             if (atStart_) { // a UTF-8 byte order mark, as some editors write, is not part of line 1
                 atStart_ = false;
@@ -123,14 +125,15 @@ public:
                     begin_ = 3;
             }
         }
+        finish(line);
+        co_return line;
     }
 
 private:
-    Line finish(Line line)
+    void finish(Line& line)
     {
         fingerprint_.endLine();
         line.fingerprint = fingerprint_.value();
-        return line;
     }
 
     void append(Line& line, const char* begin, const char* end)

@@ -157,7 +157,7 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
             continue;
         }
         if (!found.empty())
-            return "line has both " + found + " and " + key;
+            return std::string("line has both ").append(found).append(" and ").append(key);
         const json::value& value = root.get_object().at(key);
         if (!value.is_string())
             return key + " must be a string";

@@ -1,13 +1,14 @@
 #include "cli/progress.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace wix::inbox::cli {
 
 std::string formatDuration(double seconds)
 {
-    const auto s = static_cast<long long>(std::max(0.0, seconds) + 0.5);
+    const long long s = std::llround(std::max(0.0, seconds));
     char out[32];
     if (s < 60)
         std::snprintf(out, sizeof out, "%llds", s);

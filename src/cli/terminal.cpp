@@ -50,18 +50,16 @@ std::string printable(std::string_view text, std::size_t max)
     out.reserve(shown.size() + 16);
     for (std::size_t i = 0; i < shown.size();) {
         const auto b = static_cast<unsigned char>(shown[i]);
-        if (b < 0x20 || b == 0x7f) {
-            out += escaped("\\x%02x", b);
-            ++i;
-        } else if (isC1(shown, i)) {
+        const std::size_t n = (b < 0x20 || b == 0x7f || isC1(shown, i)) ? 0 : utf8Length(shown, i);
+        if (isC1(shown, i)) {
             out += escaped("\\u%04x", static_cast<unsigned char>(shown[i + 1]));
             i += 2;
-        } else if (const std::size_t n = utf8Length(shown, i)) {
-            out.append(shown.substr(i, n));
-            i += n;
-        } else {
+        } else if (n == 0) { // a control character, or a byte that is not UTF-8
             out += escaped("\\x%02x", b);
             ++i;
+        } else {
+            out.append(shown.substr(i, n));
+            i += n;
         }
     }
     if (text.size() > shown.size())

@@ -57,18 +57,22 @@ std::string number(double v)
 std::string toJson(const Faults& f)
 {
     std::string out = "{";
+    auto field = [&out](std::string_view name, std::string_view value) {
+        out.append(out.size() > 1 ? ",\"" : "\"").append(name).append("\":").append(value);
+    };
     for (const auto& kind : faultKinds)
-        out.append("\"").append(kind.name).append("\":").append(number(f.*kind.probability)).append(",");
-    out += "\"retry-after\":" + std::to_string(f.retryAfterSeconds)
-         + ",\"retry-after-date\":" + (f.retryAfterAsDate ? "true" : "false")
-         + ",\"latency-min-ms\":" + std::to_string(f.latencyMin.count())
-         + ",\"latency-max-ms\":" + std::to_string(f.latencyMax.count())
-         + ",\"idle-timeout-ms\":" + std::to_string(f.idleTimeout.count())
-         + ",\"idle-timeout-hint\":" + (f.idleTimeoutHint ? "true" : "false")
-         + ",\"close-after-requests\":" + std::to_string(f.closeAfterRequests) + ",\"seed\":" + std::to_string(f.seed)
-         + ",\"rate-limit\":\"" + toString(Rate{f.rateLimit, f.rateLimitPeriod})
-         + "\",\"rate-limit-retry-after\":" + (f.rateLimitRetryAfter ? "true" : "false") + "}";
-    return out;
+        field(kind.name, number(f.*kind.probability));
+    field("retry-after", std::to_string(f.retryAfterSeconds));
+    field("retry-after-date", f.retryAfterAsDate ? "true" : "false");
+    field("latency-min-ms", std::to_string(f.latencyMin.count()));
+    field("latency-max-ms", std::to_string(f.latencyMax.count()));
+    field("idle-timeout-ms", std::to_string(f.idleTimeout.count()));
+    field("idle-timeout-hint", f.idleTimeoutHint ? "true" : "false");
+    field("close-after-requests", std::to_string(f.closeAfterRequests));
+    field("seed", std::to_string(f.seed));
+    field("rate-limit", "\"" + toString(Rate{f.rateLimit, f.rateLimitPeriod}) + "\"");
+    field("rate-limit-retry-after", f.rateLimitRetryAfter ? "true" : "false");
+    return out.append("}");
 }
 
 std::optional<FaultsProblem> applyFaultsJson(std::string_view text, Faults& faults)
@@ -90,7 +94,9 @@ std::optional<FaultsProblem> applyFaultsJson(std::string_view text, Faults& faul
                 return std::nullopt;
             return d;
         };
-        auto outOfRange = [&](const std::string& range) { return FaultsProblem{key, key + " must be " + range}; };
+        auto outOfRange = [&](std::string_view range) {
+            return FaultsProblem{key, std::string(key).append(" must be ").append(range)};
+        };
         const auto kind = std::find_if(std::begin(faultKinds), std::end(faultKinds),
                                        [&](const FaultKind& k) { return k.name == key; });
         if (kind != std::end(faultKinds)) {
