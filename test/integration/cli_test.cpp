@@ -622,3 +622,20 @@ BOOST_AUTO_TEST_CASE(the_pool_follows_the_concurrency)
     BOOST_TEST(slurp(dir.path / "stderr").find("--connections 8 < --concurrency 64") != std::string::npos,
                slurp(dir.path / "stderr"));
 }
+
+// wix-inbox-bench's memory figures: the peak is never below a figure it sampled.
+BOOST_AUTO_TEST_CASE(bench_reports_a_peak_at_least_its_end)
+{
+    TempDir dir;
+    BOOST_TEST(test::waitExitWithin(test::spawn(WIX_INBOX_BENCH, {"--requests", "3000", "--warmup", "100"}, dir.path),
+                                    std::chrono::seconds(120))
+               == 0);
+    const auto out = slurp(dir.path / "stdout");
+    const auto last = out.substr(out.rfind('{'));
+    const auto figures = json::parse(last).as_object();
+    BOOST_TEST(figures.at("peak_rss_kib").to_number<std::int64_t>() >= figures.at("rss_end_kib").to_number<std::int64_t>(),
+               last);
+    BOOST_TEST(figures.at("peak_rss_kib").to_number<std::int64_t>()
+                   >= figures.at("rss_at_10pct_kib").to_number<std::int64_t>(),
+               last);
+}

@@ -215,3 +215,13 @@ BOOST_AUTO_TEST_CASE(connections_over_the_maximum_are_closed_and_counted)
     ::kill(e.pid, SIGTERM);
     BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
 }
+
+BOOST_AUTO_TEST_CASE(help_lists_the_flags_and_the_admin_endpoints)
+{
+    test::TempDir dir;
+    BOOST_TEST(test::waitExitWithin(test::spawn(WIX_INBOX_EMULATOR, {"--help"}, dir.path), 20s) == 0);
+    const auto out = test::slurp(dir.path / "stdout");
+    for (const std::string expected : {"--fault-503", "--rate-limit", "--max-connections", "GET  /_emulator/stats",
+                                       "POST /_emulator/faults", "{\"fault-503\": 0.3", "POST /_emulator/promote"})
+        BOOST_TEST(out.find(expected) != std::string::npos, expected);
+}
