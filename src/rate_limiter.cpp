@@ -70,7 +70,11 @@ void RateLimiter::onAnswer(Clock::time_point now, std::uint64_t epoch, bool thro
         // rate admitted so far; before a half-second window has closed, the open one is it.
         const double measured = measuredRate_ > 0 ? measuredRate_
                                                   : static_cast<double>(answers_.load(std::memory_order_relaxed)) * 2;
-        const double current = bucket_ ? rate_ : measured;
+        // ...but never above twice what the server admits: far above its limit, the rate
+        // gets there in a few windows rather than a cut per loss event.
+        double current = bucket_ ? rate_ : measured;
+        if (bucket_ && measuredRate_ > 0)
+            current = std::min(current, 2 * measuredRate_);
         lastMaxRate_ = current > 0 ? current : rate_;
         lastThrottle_ = now;
         next = lastMaxRate_ * beta;

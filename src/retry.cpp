@@ -115,13 +115,15 @@ RetryDecision RetryState::onFailure(const AttemptFailure& failure, Clock::time_p
 {
     if (!isTransient(failure.error))
         return {false, {}, RetryStop::notRetryable};
-    if (!failure.handledByRateLimiter)
+    if (failure.handledByRateLimiter)
+        ++throttled_;
+    else
         budget.onFailure();
     if (failure.mayHaveReachedServer && !idempotent_)
         return {false, {}, RetryStop::notIdempotent};
     if (now >= deadline_)
         return {false, {}, RetryStop::deadline};
-    if (attempts_ >= policy_.maxAttempts)
+    if (attempts_ - throttled_ >= policy_.maxAttempts)
         return {false, {}, RetryStop::attemptsExhausted};
     if (policy_.maxElapsed.count() > 0 && now - start_ >= policy_.maxElapsed)
         return {false, {}, RetryStop::timeLimit};

@@ -48,7 +48,8 @@ struct AttemptFailure {
     bool mayHaveReachedServer; ///< Request bytes were written (or partly written).
     std::optional<std::chrono::milliseconds> retryAfter;
     /// A throttling answer the client's rate limiter slows down for: it takes no token from
-    /// the retry budget (which is for failures, not for a server asking for patience).
+    /// the retry budget and no attempt from RetryPolicy::maxAttempts (both are for failures,
+    /// not for a server asking for patience); the deadline still bounds it.
     bool handledByRateLimiter = false;
 };
 
@@ -78,6 +79,7 @@ private:
     Clock::time_point start_;
     Clock::time_point deadline_;
     int attempts_ = 0;
+    int throttled_ = 0; // attempts the rate limiter slowed down for: bounded by the deadline, not maxAttempts
 };
 
 } // namespace wix::inbox::detail

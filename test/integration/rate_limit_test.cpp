@@ -76,17 +76,19 @@ BOOST_AUTO_TEST_CASE(retry_after_holds_the_whole_client)
     net::io_context ioc;
     auto o = test::optionsFor(emu);
     o.rateLimit = RateLimitOptions::fixed(1000, 1000); // far above the limit: only the hold can help
-    o.retry = RetryPolicy::noRetry();
     Client client(ioc.get_executor(), o);
-    const auto call = [&](int member) {
-        return test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(member))));
+    const auto call = [&](int member, std::chrono::milliseconds timeout) {
+        CallOptions options;
+        options.timeout = timeout;
+        return test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(member)), options));
     };
-    BOOST_REQUIRE(call(1).has_value());
-    const auto throttled = call(2);
+    BOOST_REQUIRE(call(1, 10s).has_value());
+    const auto throttled = call(2, 500ms); // told to wait 1 s, beyond its deadline: it ends
     BOOST_REQUIRE(throttled.has_error());
     BOOST_TEST(throttled.error().httpStatus == 429);
+    BOOST_TEST(throttled.error().stopReason == RetryStop::retryAfterTooLong);
     const auto start = Clock::now();
-    const auto held = call(3); // without the hold: sent at once, and 429
+    const auto held = call(3, 10s); // without the hold: sent at once, and 429
     BOOST_REQUIRE_MESSAGE(held.has_value(), held.error().describe());
     BOOST_TEST((Clock::now() - start >= 800ms));
     BOOST_TEST(throttledBy(emu) == 1u);

@@ -143,3 +143,13 @@ BOOST_AUTO_TEST_CASE(an_adaptive_ceiling_is_never_passed)
     at = answer(l, at, 2000, 20.0);
     BOOST_TEST(l.stats().requestsPerSecond == 20.0);
 }
+
+// Far above the server's limit, a cut goes to twice the admitted rate at most.
+BOOST_AUTO_TEST_CASE(a_rate_far_above_what_is_admitted_is_cut_to_near_it)
+{
+    RateLimiter l({});
+    auto at = answer(l, t0, 500, 1.0, true); // ~500/s, then throttled: 350/s
+    at = answer(l, at, 10, 2.0);             // the server now admits ~5/s
+    l.onAnswer(at + 1ms, l.reserve(at, never)->epoch, true, std::nullopt);
+    BOOST_TEST(l.stats().requestsPerSecond < 60.0, l.stats().requestsPerSecond);
+}

@@ -158,3 +158,33 @@ BOOST_AUTO_TEST_CASE(budget_stops_retries_below_half_and_recovers)
         budget.onFailure();
     BOOST_TEST(budget.tokens() == 0.0); // floored
 }
+
+// A server asking for patience is not a failure: throttles the rate limiter slows down for
+// use neither attempts nor budget; the deadline still ends them.
+BOOST_AUTO_TEST_CASE(throttles_the_rate_limiter_handles_use_no_attempts)
+{
+    RetryPolicy policy;
+    policy.maxAttempts = 2;
+    RetryBudget budget({10, 0.1});
+    const auto start = Clock::time_point{} + std::chrono::hours(1);
+    RetryState state(policy, BackoffPolicy{}, true, start, start + std::chrono::seconds(30));
+    Error throttled = makeError(Errc::httpStatus, "slow down");
+    throttled.httpStatus = 429;
+    for (int i = 0; i < 10; ++i) {
+        state.startAttempt();
+        const auto d = state.onFailure({throttled, true, std::nullopt, true}, start + std::chrono::seconds(i), budget, 0.5);
+        BOOST_TEST(d.retry, i);
+    }
+    BOOST_TEST(budget.tokens() == 10.0);
+    state.startAttempt(); // a real failure now: the policy's 2 attempts count failures only
+    Error failed = makeError(Errc::connectionClosed, "reset");
+    BOOST_TEST(state.onFailure({failed, true, std::nullopt, false}, start + std::chrono::seconds(11), budget, 0.5).retry);
+    state.startAttempt();
+    const auto last = state.onFailure({failed, true, std::nullopt, false}, start + std::chrono::seconds(12), budget, 0.5);
+    BOOST_TEST(!last.retry);
+    BOOST_TEST(last.stop == RetryStop::attemptsExhausted);
+    // ...and the deadline ends throttles too.
+    state.startAttempt();
+    BOOST_TEST(state.onFailure({throttled, true, std::nullopt, true}, start + std::chrono::seconds(30), budget, 0.5).stop
+               == RetryStop::deadline);
+}

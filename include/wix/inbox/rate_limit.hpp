@@ -10,7 +10,8 @@
 //
 // A throttling answer is a 429, or a 503 whose Retry-After asks for a wait (> 0). One that
 // carries Retry-After holds every call of the Client until then (fixed and adaptive modes).
-// Throttling answers take nothing from the retry budget unless the mode is off.
+// Unless the mode is off, throttling answers take nothing from the retry budget and use no
+// attempt of RetryPolicy::maxAttempts: a throttled call is retried until its deadline.
 //
 // Adaptive mode reads throttling as congestion, as TCP reads loss: a server that throttles a
 // share of requests at random, whatever the rate, drives it down to its floor. Such faults
@@ -20,7 +21,8 @@
 // - until the first throttling answer there is no limit (one atomic load per call);
 // - the first throttling answer sets the rate to beta = 0.7 times the rate the server
 //   admitted so far (answers that were not throttled, per second, smoothed 0.8/0.2 over
-//   half-second windows); each later one cuts the enforced rate by beta, once per loss event
+//   half-second windows); each later one cuts the enforced rate (or twice the admitted rate,
+//   if that is lower) by beta, once per loss event
 //   as TCP does (the throttles of requests whose turns were given before the last cut are
 //   that cut's event); never below 0.5 requests/s; bursts of up to max(1, rate) requests,
 //   none right after a cut;
