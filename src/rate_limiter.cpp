@@ -85,8 +85,8 @@ void RateLimiter::onAnswer(Clock::time_point now, std::uint64_t epoch, bool thro
     } else {
         const double k = std::cbrt(lastMaxRate_ * (1 - beta) / scale);
         next = scale * std::pow(seconds(now - lastThrottle_) - k, 3) + lastMaxRate_;
-        if (measuredRate_ > 0)
-            next = std::min(next, 2 * measuredRate_);
+        if (measuredRate_ > 0) // probe, but not far past what the server admits
+            next = std::min(next, probeHeadroom * measuredRate_);
     }
     setRate(next);
     if (throttled) // no burst right after a cut: the server has nothing left to admit it with
