@@ -8,11 +8,7 @@ n="${1:-3000}"
 install_missing
 build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ulimit -n $((n * 2 + 1024))
-work="$(mktemp -d)"
-trap 'kill $emulator_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-
-rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-
+scratch
 # hold CONNECTIONS: RSS of the emulator and of the client while CONNECTIONS are idle.
 hold() {
     "$root/build/wix-inbox-bench" --base-url "$emulator_url" --ca-file "$emulator_ca" --requests "$1" \
@@ -20,7 +16,7 @@ hold() {
     local bench=$!
     for _ in $(seq 600); do grep -q '^holding' "$work/bench.out" 2>/dev/null && break; sleep 0.1; done
     sleep 0.5 # let the emulator settle back to idle
-    echo "$(rss "$emulator_pid") $(rss "$bench") $(sed -n 's/^holding \([0-9]*\) idle.*/\1/p' "$work/bench.out")"
+    echo "$(rss_kib "$emulator_pid") $(rss_kib "$bench") $(sed -n 's/^holding \([0-9]*\) idle.*/\1/p' "$work/bench.out")"
     wait "$bench"
 }
 

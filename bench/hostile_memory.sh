@@ -8,10 +8,8 @@ n="${1:-1000}"
 install_missing python3
 build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ulimit -n $((n * 2 + 1024))
-work="$(mktemp -d)"
-trap 'kill $emulator_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-
-rss() { awk '/VmRSS/ {print $2}' "/proc/$emulator_pid/status"; }
+scratch
+rss() { rss_kib "$emulator_pid"; }
 
 # peers KIND: opens N connections that send KIND, waits until they are held, prints the RSS.
 peers() {

@@ -7,8 +7,7 @@ source "$(dirname "$0")/../scripts/common.sh"
 fast="${1:-3000}" slow="${2:-600}"
 install_missing
 build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-work="$(mktemp -d)"
-trap 'kill $emulator_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+scratch
 
 # run LIMIT LINES [CLI flags...]: one batch against a fresh emulator limited to LIMIT.
 run() {

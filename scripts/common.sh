@@ -43,3 +43,13 @@ build() {
     cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null
     cmake --build "$dir" -j "$(nproc)"
 }
+
+# scratch: sets `work` to a fresh temporary folder, removed on exit after stopping the
+# emulator that start_emulator started there, if any.
+scratch() {
+    work="$(mktemp -d)"
+    trap 'kill ${emulator_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+}
+
+# rss_kib PID: a process's resident memory, in KiB.
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
