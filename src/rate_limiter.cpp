@@ -62,7 +62,11 @@ void RateLimiter::onAnswer(Clock::time_point now, std::uint64_t epoch, bool thro
     }
     // One cut per loss event: the requests whose turns were given at the old rate meet a
     // server whose own bucket that rate emptied.
-    if (!adaptive || (!throttled && !bucket_) || (throttled && epoch != epoch_.load(std::memory_order_relaxed)))
+    // A throttle that names its wait is obeyed by the hold; the rate is cut for throttles
+    // that leave the client to find the server's rate (Wix's 429 names none), and only
+    // once per loss event.
+    if (!adaptive || (!throttled && !bucket_)
+        || (throttled && (retryAfter || epoch != epoch_.load(std::memory_order_relaxed))))
         return;
     double next = 0;
     if (throttled) {

@@ -82,6 +82,20 @@ BOOST_AUTO_TEST_CASE(retry_after_holds_every_call_of_the_client)
     }
 }
 
+// The server named its wait: the hold obeys it, and adaptive mode does not also cut its rate
+// (a server throttling a share of requests with Retry-After would drive it to the floor).
+BOOST_AUTO_TEST_CASE(a_throttle_with_retry_after_holds_but_does_not_cut)
+{
+    RateLimiter l({});
+    auto at = answer(l, t0, 400, 4.0);
+    for (int i = 0; i < 20; ++i)
+        l.onAnswer(at + i * 1s, l.epoch(), true, 1s);
+    BOOST_TEST(l.stats().requestsPerSecond == 0.0); // no rate enforced, only holds
+    BOOST_TEST(secondsAfter(l.reserve(at + 19s, never)->at, at) >= 20.0);
+    l.onAnswer(at + 21s, l.epoch(), true, std::nullopt); // one without: now it adapts
+    BOOST_TEST(l.stats().requestsPerSecond > 0.0);
+}
+
 BOOST_AUTO_TEST_CASE(off_never_limits)
 {
     RateLimiter l(RateLimitOptions::off());

@@ -9,17 +9,19 @@
 // Errc::cancelled; its turn is not given to another call.
 //
 // A throttling answer is a 429, or a 503 whose Retry-After asks for a wait (> 0). One that
-// carries Retry-After holds every call of the Client until then (fixed and adaptive modes).
+// carries Retry-After holds every call of the Client until then (fixed and adaptive modes),
+// and adaptive mode leaves its rate alone: the server said how long to wait. It adapts to
+// throttles without Retry-After, as Wix's 429s are.
 // Unless the mode is off, throttling answers take nothing from the retry budget and use no
 // attempt of RetryPolicy::maxAttempts: a throttled call is retried until its deadline.
 //
 // Adaptive mode reads throttling as congestion, as TCP reads loss: a server that throttles a
-// share of requests at random, whatever the rate, drives it down to its floor. Such faults
-// are for RateLimitOptions::off() (or a fixed rate).
+// share of requests at random without Retry-After, whatever the rate, drives it down to its
+// floor. Such faults are for RateLimitOptions::off() (or a fixed rate).
 //
 // Adaptive mode, after AWS's adaptive retry mode (itself after TCP CUBIC):
 // - until the first throttling answer there is no limit (one atomic load per call);
-// - the first throttling answer sets the rate to beta = 0.7 times the rate the server
+// - the first throttling answer (without Retry-After) sets the rate to beta = 0.7 times the rate the server
 //   admitted so far (answers that were not throttled, per second, smoothed 0.8/0.2 over
 //   half-second windows); each later one cuts the enforced rate (or twice the admitted rate,
 //   if that is lower) by beta, once per loss event
