@@ -146,6 +146,18 @@ Error makeError(Errc code, std::string message, boost::system::error_code cause)
     return e;
 }
 
+bool isTransient(const Error& e) noexcept
+{
+    if (e.code == make_error_code(Errc::httpStatus)) {
+        switch (e.httpStatus) {
+        case 429: case 500: case 502: case 503: case 504: return true;
+        default: return false;
+        }
+    }
+    return e.code == make_error_code(Errc::connectFailed) || e.code == make_error_code(Errc::resolveFailed)
+        || e.code == make_error_code(Errc::connectionClosed) || e.code == make_error_code(Errc::timeout);
+}
+
 Exception::Exception(Error e) : std::runtime_error(e.describe()), error_(std::move(e)) {}
 
 void throw_exception_from_error(const Error& e, const boost::source_location& loc)

@@ -60,18 +60,6 @@ std::optional<milliseconds> parseRetryAfter(std::string_view value, std::chrono:
     return milliseconds(std::clamp<std::int64_t>(delta, 0, oneYearSeconds) * 1000);
 }
 
-bool isTransient(const Error& e) noexcept
-{
-    if (e.code == make_error_code(Errc::httpStatus)) {
-        switch (e.httpStatus) {
-        case 429: case 500: case 502: case 503: case 504: return true;
-        default: return false;
-        }
-    }
-    return e.code == make_error_code(Errc::connectFailed) || e.code == make_error_code(Errc::resolveFailed)
-        || e.code == make_error_code(Errc::connectionClosed) || e.code == make_error_code(Errc::timeout);
-}
-
 RetryBudget::RetryBudget(const RetryBudgetOptions& options)
     : capacity_(std::llround(std::clamp(options.maxTokens, 0.0, 1000.0) * 1000))
     , refund_(std::llround(std::clamp(options.tokenRatio, 0.0, 1.0) * 1000))

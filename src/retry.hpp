@@ -21,10 +21,6 @@ using Clock = std::chrono::steady_clock;
 std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value,
                                                          std::chrono::system_clock::time_point now);
 
-/// True for failures worth another attempt: no response (connect, reset, attempt timeout)
-/// and HTTP 429, 500, 502, 503, 504.
-bool isTransient(const Error& e) noexcept;
-
 /// The per-client token bucket that stops retry storms. Thread-safe.
 class RetryBudget {
 public:

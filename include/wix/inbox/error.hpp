@@ -86,6 +86,11 @@ struct Error {
     std::string describe() const;
 };
 
+/// True for failures that may not happen again: no response (resolve, connect, reset, a
+/// timeout) and HTTP 429, 500, 502, 503, 504. The Client retries these itself; a job that
+/// retries its own units of work (as the CLI's batch does per line) asks the same question.
+bool isTransient(const Error& e) noexcept;
+
 /// An Error with a code and a message (e.g. for a TokenProvider's failure).
 Error makeError(Errc code, std::string message, boost::system::error_code cause = {});
 
