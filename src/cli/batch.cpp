@@ -5,6 +5,9 @@
 #include <wix/inbox/codec.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -21,7 +24,9 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <random>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace wix::inbox::cli {
 namespace net = boost::asio;
@@ -240,6 +245,7 @@ public:
         , statePath_(std::move(state))
         , expected_(std::move(expected))
         , concurrency_(std::max<std::size_t>(1, options.concurrency))
+        , allowed_(static_cast<double>(concurrency_))
         , window_(std::max<std::size_t>(1024, concurrency_ * 4))
         , skip_(resume ? resume->lines : 0)
         , wake_(ioc)
@@ -253,7 +259,7 @@ public:
 
     BatchSummary run()
     {
-        start_ = Clock::now();
+        start_ = lastAnswer_ = Clock::now();
         if (skip_ == 0)
             flush(); // the record of the input exists before any output line does
         else
@@ -283,6 +289,14 @@ public:
     }
 
 private:
+    // A new line may start: a call may go, the reorder window has room, and the job is not
+    // probing a service that fails (down to one call in flight, with lines waiting to retry).
+    bool roomForALine() const
+    {
+        return active_ < static_cast<std::size_t>(allowed_) && nextRead_ < nextWrite_ + window_
+            && (allowed_ >= 2 || pausing_ == 0);
+    }
+
     // Every coroutine of the engine ends here: an exception is never dropped.
     void failed(std::exception_ptr e)
     {
@@ -321,7 +335,7 @@ private:
         written_ = skip_;
         nextRead_ = nextWrite_ = skip_ + 1;
         for (;;) {
-            while (!stopping_ && (inFlight_ >= concurrency_ || nextRead_ >= nextWrite_ + window_))
+            while (!stopping_ && !roomForALine())
                 co_await wait();
             if (stopping_)
                 break;
@@ -341,30 +355,125 @@ private:
             }
             ++inFlight_;
             net::co_spawn(ioc_, call(n, std::get<BatchRequest>(std::move(parsed)), line->fingerprint),
-                          [this](std::exception_ptr e) { failed(std::move(e)); });
+                          net::bind_cancellation_slot(cancels_[n].slot(), [this, n](std::exception_ptr e) {
+                              // The signal outlives this handler, which its slot holds.
+                              net::post(ioc_, [this, n] { cancels_.erase(n); });
+                              failed(std::move(e));
+                          }));
         }
-        while (inFlight_ > 0 && !fatal_) // after Ctrl-C too: calls in flight finish and are written
+        while (inFlight_ > 0 && !fatal_) // after Ctrl-C too: complete lines are written
             co_await wait();
         flush();
     }
 
+    // A line's calls: again after each transient failure, while its --line-timeout allows.
+    // A pausing line leaves its place to another: only calls on their way count as active.
+    // A line cancelled by Ctrl-C is not written: --resume does it again.
     net::awaitable<void> call(std::uint64_t n, BatchRequest request, std::uint64_t fingerprint)
     {
-        std::string out;
-        bool ok = false;
-        if (request.participant) {
-            auto r = co_await client_.getOrCreateConversation(*request.participant);
-            ok = r.has_value();
-            out = ok ? okLine(n, request.passthrough, toJson(*r)) : errorLine(n, request.passthrough, r.error());
-        } else {
-            auto r = co_await client_.getConversation(request.conversationId);
-            ok = r.has_value();
-            out = ok ? okLine(n, request.passthrough, json::object{{"conversation", toJson(*r)}})
-                     : errorLine(n, request.passthrough, r.error());
+        const auto lineDeadline = Clock::now() + options_.lineTimeout;
+        std::optional<std::pair<std::string, bool>> done; // the output line, and whether it is ok
+        for (int round = 0; !done; ++round) {
+            const auto started = Clock::now();
+            CallOptions callOptions;
+            callOptions.timeout = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(lineDeadline - started),
+                                             std::chrono::milliseconds(1), options_.callTimeout);
+            ++active_;
+            auto [out, error] = co_await perform(n, request, callOptions);
+            --active_;
+            wake_.cancel();
+            if (!error) {
+                onAnswer(true);
+                done.emplace(std::move(out), true);
+            } else if (error->code == Errc::cancelled || error->code == Errc::clientShutdown) {
+                break;
+            } else if (!worthAnotherCall(*error)) {
+                onAnswer(false);
+                done.emplace(std::move(out), false);
+            } else {
+                onTransientFailure(started, *error);
+                if (stopping_)
+                    break;
+                if (Clock::now() >= lineDeadline)
+                    done.emplace(std::move(out), false);
+                else if (!co_await pause(round, lineDeadline))
+                    break;
+                else
+                    ++summary_.lineRetries;
+            }
         }
         --inFlight_;
         wake_.cancel();
-        complete(n, std::move(out), ok, fingerprint);
+        if (done)
+            complete(n, std::move(done->first), done->second, fingerprint);
+    }
+
+    // One call of the line's operation: its output line, and the error if it failed.
+    net::awaitable<std::pair<std::string, std::optional<Error>>> perform(std::uint64_t n, const BatchRequest& request,
+                                                                         const CallOptions& callOptions)
+    {
+        if (request.participant) {
+            auto r = co_await client_.getOrCreateConversation(*request.participant, callOptions);
+            if (r)
+                co_return std::pair{okLine(n, request.passthrough, toJson(*r)), std::nullopt};
+            co_return std::pair{errorLine(n, request.passthrough, r.error()), r.error()};
+        }
+        auto r = co_await client_.getConversation(request.conversationId, callOptions);
+        if (r)
+            co_return std::pair{okLine(n, request.passthrough, json::object{{"conversation", toJson(*r)}}), std::nullopt};
+        co_return std::pair{errorLine(n, request.passthrough, r.error()), r.error()};
+    }
+
+    // The client retried what it could within one call; a line has more time. No pooled
+    // connection in time is the job's own overload: worth another call too.
+    static bool worthAnotherCall(const Error& e)
+    {
+        return isTransient(e) || e.code == Errc::poolAcquireTimeout;
+    }
+
+    // The service answered (a success, or an answer that settles the line).
+    void onAnswer(bool succeeded)
+    {
+        lastAnswer_ = Clock::now();
+        failureShare_ *= 1 - shareWeight;
+        if (succeeded) // additive increase: one more call in flight per window of successes
+            allowed_ = std::min(static_cast<double>(concurrency_), allowed_ + 1 / allowed_);
+    }
+
+    // Multiplicative decrease when nearly all calls fail (failures that strike a share of calls
+    // whatever the load are not eased by sending less), once per loss event: the failures of
+    // calls started before the last cut are that cut's. And the end of the job when nothing
+    // has been answered for too long.
+    void onTransientFailure(Clock::time_point callStarted, const Error& error)
+    {
+        const auto now = Clock::now();
+        failureShare_ = failureShare_ * (1 - shareWeight) + shareWeight;
+        if (failureShare_ >= failingShare && callStarted >= lastCut_) {
+            allowed_ = std::max(1.0, allowed_ / 2);
+            lastCut_ = now;
+        }
+        if (now - lastAnswer_ >= options_.giveUpAfter)
+            throw std::runtime_error("no call has been answered for " + formatDuration(std::chrono::duration<double>(options_.giveUpAfter).count())
+                                     + " (the last failure: " + error.describe() + "): stopping");
+    }
+
+    // The pause before a line's next call, jittered into its upper half so lines that failed
+    // together do not return together: while nearly all calls fail, 1 s doubling to 16 s (the
+    // service needs air); otherwise 250 ms doubling to 1 s (others get through, and a line
+    // held back holds back the output after it). False if cancelled.
+    net::awaitable<bool> pause(int round, Clock::time_point lineDeadline)
+    {
+        using namespace std::chrono;
+        const bool failing = failureShare_ >= failingShare;
+        const auto ceiling = (failing ? milliseconds(1000) : milliseconds(250)) * (1 << std::min(round, failing ? 4 : 2));
+        auto delay = duration_cast<milliseconds>(ceiling * std::uniform_real_distribution<double>(0.5, 1.0)(random_));
+        delay = std::min(delay, ceil<milliseconds>(lineDeadline - Clock::now()));
+        net::steady_timer timer(ioc_, std::max(delay, milliseconds(0)));
+        ++pausing_;
+        auto [ec] = co_await timer.async_wait(useTuple);
+        --pausing_;
+        wake_.cancel();
+        co_return !ec && !stopping_;
     }
 
     // Output is strictly in input order: a finished line waits until all before it are out.
@@ -372,11 +481,12 @@ private:
     {
         if (fatal_)
             return; // the output is no longer written
-        ++(ok ? summary_.ok : summary_.failed);
-        ready_.emplace(n, Ready{std::move(line), fingerprint});
+        ready_.emplace(n, Ready{std::move(line), fingerprint, ok});
         while (!ready_.empty() && ready_.begin()->first == nextWrite_) {
-            sink_.append(ready_.begin()->second.line);
-            fingerprint_ = ready_.begin()->second.fingerprint;
+            const auto& ready = ready_.begin()->second;
+            sink_.append(ready.line);
+            ++(ready.ok ? summary_.ok : summary_.failed);
+            fingerprint_ = ready.fingerprint;
             ready_.erase(ready_.begin());
             ++nextWrite_;
         }
@@ -419,7 +529,10 @@ private:
             }
             stopping_ = true;
             summary_.interrupted = true;
-            std::fputs("\nwix-inbox: stopping: finishing calls in flight (Ctrl-C again to abort)\n", stderr);
+            std::fputs("\nwix-inbox: stopping: calls in flight are cancelled, complete lines kept (Ctrl-C again "
+                       "to abort)\n", stderr);
+            for (auto& [line, signal] : cancels_)
+                signal.emit(net::cancellation_type::terminal);
             wake_.cancel();
             watchSignals();
         });
@@ -459,6 +572,7 @@ private:
     struct Ready {
         std::string line;
         std::uint64_t fingerprint; // of the input up to this line
+        bool ok;
     };
 
     net::io_context& ioc_;
@@ -469,6 +583,7 @@ private:
     std::optional<std::string> statePath_;
     std::optional<JobState> expected_;
     std::size_t concurrency_;
+    double allowed_;                       // lines in flight now: concurrency_, less after failures
     std::size_t window_;
     std::uint64_t skip_;
     net::steady_timer wake_;
@@ -479,7 +594,16 @@ private:
 
     std::uint64_t nextRead_ = 1, nextWrite_ = 1;
     std::map<std::uint64_t, Ready> ready_;
-    std::size_t inFlight_ = 0;
+    std::size_t inFlight_ = 0; // lines started and not done
+    std::size_t active_ = 0;   // calls on their way
+    std::size_t pausing_ = 0;  // lines waiting to be called again
+    static constexpr double shareWeight = 1.0 / 16; // of a call's outcome in failureShare_
+    static constexpr double failingShare = 0.8;     // the service is failing: four calls in five fail
+    double failureShare_ = 0;  // of recent calls, transient failures
+    std::unordered_map<std::uint64_t, net::cancellation_signal> cancels_; // of the lines in flight
+    Clock::time_point lastCut_{};
+    Clock::time_point lastAnswer_{}; // set at the start
+    std::mt19937 random_{std::random_device{}()};
     std::uint64_t fingerprint_ = Fingerprint().value(); // of the input lines written so far
     std::uint64_t written_ = 0;  // lines flushed to the output
     std::uint64_t recorded_ = 0; // lines the state file covers

@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -20,19 +21,37 @@ struct BatchOptions {
     std::size_t concurrency = 64;
     bool resume = false;
     bool overwrite = false; ///< replace a non-empty output; without it (or resume) that is refused
+    /// The client's deadline of one call (--timeout-ms); a line's calls never outlast its own limit.
+    std::chrono::milliseconds callTimeout{std::chrono::seconds(30)};
+    /// How long a line may be retried after transient failures (--line-timeout). Default 10 min.
+    std::chrono::milliseconds lineTimeout{std::chrono::minutes(10)};
+    /// With no call answered at all for this long, the job stops, resumable (--give-up-after).
+    /// Default 5 min.
+    std::chrono::milliseconds giveUpAfter{std::chrono::minutes(5)};
 };
 
 struct BatchSummary {
     std::uint64_t ok = 0;
     std::uint64_t failed = 0;
     std::uint64_t skipped = 0; ///< lines already done by an earlier run (--resume)
+    std::uint64_t lineRetries = 0; ///< calls made again for a line after a transient failure
     bool interrupted = false;
 };
 
-/// Runs the batch on `ioc` (the client's io_context). Throws std::runtime_error for fatal
-/// problems, before anything is written where it can: the input and output are the same
-/// file, a non-empty output without resume or overwrite, a resume of another input's
-/// output; and during the run: unreadable input, unwritable output (a full disk).
+/// Runs the batch on `ioc` (the client's io_context).
+///
+/// Transient failures (isTransient(), or no pooled connection in time) never fail a line
+/// while its --line-timeout allows: the line is called again after a jittered pause (250 ms
+/// doubling to 1 s; 1 s doubling to 16 s while four calls in five fail). While four in five
+/// fail, the job also halves its calls in flight (down to one, which then probes alone: no
+/// new line starts), growing back by one per that many successes, as TCP's window. With
+/// no answer at all for --give-up-after, it stops, resumable, instead of failing the rest
+/// of the input. Ctrl-C cancels the calls in flight at once; complete lines are kept.
+///
+/// Throws std::runtime_error for fatal problems, before anything is written where it can:
+/// the input and output are the same file, a non-empty output without resume or
+/// overwrite, a resume of another input's output; and during the run: unreadable input,
+/// unwritable output (a full disk), nothing answered for --give-up-after.
 /// A run with an output file keeps `OUTPUT.wix-inbox-state` beside it (cli/job_state.hpp).
 BatchSummary runBatch(boost::asio::io_context& ioc, Client& client, const BatchOptions& options);
 

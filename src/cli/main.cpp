@@ -32,7 +32,7 @@ commands:
   get <conversationId>                     GetConversation
   get-or-create --member-id|--contact-id|--anonymous-visitor-id ID
                                            GetOrCreateConversation
-  batch --input FILE|- --output FILE|- [--concurrency N] [--resume | --overwrite]
+  batch --input FILE|- --output FILE|- [--concurrency N] [--line-timeout D] [--resume | --overwrite]
                                            resolve an NDJSON file, one call per line
   help [command]                           this help, or a command's
 
@@ -53,7 +53,8 @@ int fatal(const std::string& message)
 }
 
 struct Global {
-    std::string baseUrl, caFile, timeoutMs = "30000", attempts = "4", connections, rate = "adaptive";
+    std::string baseUrl, caFile, timeoutMs = "30000", attemptTimeoutMs = "10000", attempts = "4", connections,
+        rate = "adaptive";
     bool emulator = false;
 };
 
@@ -82,6 +83,8 @@ po::options_description globalOptions(Global& g, Credentials& c)
         ("emulator", po::bool_switch(&g.emulator), "use the embedded emulator; credentials are then not sent")
         ("timeout-ms", po::value(&g.timeoutMs)->default_value(g.timeoutMs), "deadline of each call, retries "
                                                                              "included: 1-86400000")
+        ("attempt-timeout-ms", po::value(&g.attemptTimeoutMs)->default_value(g.attemptTimeoutMs),
+         "longest wait for one attempt's response, then it is retried: 0 (none) or 1-86400000")
         ("attempts", po::value(&g.attempts)->default_value(g.attempts), "attempts per call (1: no retries): 1-100")
         ("connections", po::value(&g.connections), "connection pool size: 1-65535 (default: batch --concurrency "
                                                     "up to 256, else 16)")
@@ -155,6 +158,18 @@ std::string env(const char* name)
 {
     const char* v = std::getenv(name);
     return v ? v : "";
+}
+
+// A duration with its unit: 500ms, 30s, 10m, 2h; in [1 ms, 30 days].
+std::optional<std::chrono::milliseconds> parseDuration(const std::string& text)
+{
+    long long count = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+    const std::string unit(end, text.data() + text.size());
+    const long long ms = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000 : 0;
+    if (ec != std::errc() || ms == 0 || count < 1 || count > 30LL * 24 * 3'600'000 / ms)
+        return std::nullopt;
+    return std::chrono::milliseconds(count * ms);
 }
 
 // --rate: "adaptive", "off", or N/s, N/min, N/h.
@@ -310,7 +325,7 @@ int run(int argc, char** argv)
 
     // Command options.
     std::string memberId, contactId, visitorId;
-    std::string concurrency = "64";
+    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m";
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
     commandOptions.add_options()("help,h", "show this help");
@@ -330,6 +345,11 @@ int run(int argc, char** argv)
             ("input", po::value(&batch.input)->default_value("-"), "NDJSON input file, - for stdin")
             ("output", po::value(&batch.output)->default_value("-"), "NDJSON output file, - for stdout")
             ("concurrency", po::value(&concurrency)->default_value(concurrency), "calls in flight: 1-100000")
+            ("line-timeout", po::value(&lineTimeout)->default_value(lineTimeout), "how long a line is called again "
+                                                                                   "after transient failures before "
+                                                                                   "it fails (500ms, 30s, 10m, 2h)")
+            ("give-up-after", po::value(&giveUpAfter)->default_value(giveUpAfter), "stop, resumable, when no call "
+                                                                                   "has been answered for this long")
             ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends")
             ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output");
         example = "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128";
@@ -354,6 +374,7 @@ int run(int argc, char** argv)
     // Numbers, checked here: program_options would wrap "-5" into an unsigned value.
     std::string problem;
     const auto timeoutMs = number("timeout-ms", g.timeoutMs, 1, 86'400'000, problem);
+    const auto attemptTimeoutMs = number("attempt-timeout-ms", g.attemptTimeoutMs, 0, 86'400'000, problem);
     const auto attempts = number("attempts", g.attempts, 1, 100, problem);
     const auto inFlight = number("concurrency", concurrency, 1, 100'000, problem);
     // The pool follows the calls in flight: a batch's connections are its concurrency, up
@@ -363,9 +384,17 @@ int run(int argc, char** argv)
     const auto rate = parseRate(g.rate);
     if (!rate && problem.empty())
         problem = "--rate takes a rate such as 200/min or 50/s, adaptive or off";
+    for (auto [flag, text, into] : {std::tuple{"--line-timeout", &lineTimeout, &batch.lineTimeout},
+                                    std::tuple{"--give-up-after", &giveUpAfter, &batch.giveUpAfter}}) {
+        const auto d = parseDuration(*text);
+        if (!d && problem.empty())
+            problem = std::string(flag) + " takes a duration such as 500ms, 30s, 10m or 2h (at most 30 days)";
+        *into = d.value_or(*into);
+    }
     if (!problem.empty())
         return usageError(problem);
     batch.concurrency = static_cast<std::size_t>(*inFlight);
+    batch.callTimeout = std::chrono::milliseconds(*timeoutMs);
     if (command == "batch" && !g.connections.empty() && *connections < *inFlight)
         std::cerr << "wix-inbox: note: --connections " << *connections << " < --concurrency " << *inFlight
                   << ": at most " << *connections << " calls are on the wire at once, the rest wait for a connection\n";
@@ -406,6 +435,7 @@ int run(int argc, char** argv)
         options.tls.caFile = g.caFile;
     }
     options.timeout = std::chrono::milliseconds(*timeoutMs);
+    options.readTimeout = std::chrono::milliseconds(*attemptTimeoutMs);
     options.retry.maxAttempts = static_cast<int>(*attempts);
     options.pool.maxConnections = static_cast<std::size_t>(*connections);
     options.rateLimit = *rate;
@@ -435,11 +465,12 @@ int run(int argc, char** argv)
         const auto stats = client.stats();
         const auto calls = summary.ok + summary.failed;
         std::fprintf(stderr,
-                     "wix-inbox: batch %s: %llu lines: %llu ok, %llu failed, %llu retries, %llu throttled, %.2f s, "
+                     "wix-inbox: batch %s: %llu lines: %llu ok, %llu failed, %llu retries (%llu of lines), %llu throttled, %.2f s, "
                      "%.0f calls/s, up to %zu in flight over %llu connections%s\n",
                      summary.interrupted ? "interrupted" : "done", static_cast<unsigned long long>(calls),
                      static_cast<unsigned long long>(summary.ok), static_cast<unsigned long long>(summary.failed),
-                     static_cast<unsigned long long>(stats.retries), static_cast<unsigned long long>(stats.throttled),
+                     static_cast<unsigned long long>(stats.retries + summary.lineRetries),
+                     static_cast<unsigned long long>(summary.lineRetries), static_cast<unsigned long long>(stats.throttled),
                      seconds, seconds > 0 ? static_cast<double>(calls) / seconds : 0.0, batch.concurrency,
                      static_cast<unsigned long long>(stats.pool.connectionsOpened),
                      summary.skipped ? (" (" + std::to_string(summary.skipped) + " lines done before)").c_str() : "");

@@ -94,6 +94,55 @@ std::string comparable(json::object o)
     return json::serialize(o);
 }
 
+// A file of `n` member lines in `dir`.
+fs::path members(const fs::path& dir, int n, const std::string& name = "in.ndjson")
+{
+    std::ofstream in(dir / name);
+    for (int i = 1; i <= n; ++i)
+        in << member(i) << "\n";
+    return dir / name;
+}
+
+std::vector<std::string> batchArgs(const Emulator& e, const fs::path& dir, std::vector<std::string> more = {})
+{
+    return target(e) + std::vector<std::string>{"batch", "--input", (dir / "in.ndjson").string(), "--output",
+                                                (dir / "out.ndjson").string()} + more;
+}
+
+// Every line of a batch output is ok, in input order, `n` of them.
+void allLinesOk(const fs::path& out, std::size_t n)
+{
+    const auto lines = readLines(out);
+    BOOST_TEST(lines.size() == n);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        BOOST_TEST(lines[i].at("line").as_int64() == static_cast<std::int64_t>(i + 1));
+        BOOST_TEST(lines[i].at("ok").as_bool(), json::serialize(lines[i]));
+    }
+}
+
+// An emulator that answers every API request 503 without Retry-After.
+wix::inbox::emulator::Options serviceDown()
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.status503 = 1;
+    eo.faults.retryAfterSeconds = 0;
+    return eo;
+}
+
+// Polls (bounded) until the emulator has answered `count` requests with `status`.
+void waitForAnswers(const Emulator& e, int status, std::uint64_t count)
+{
+    const auto giveUp = Clock::now() + std::chrono::seconds(60);
+    for (;;) {
+        const auto byStatus = e.stats().byStatus;
+        const auto it = byStatus.find(status);
+        if (it != byStatus.end() && it->second >= count)
+            return;
+        BOOST_REQUIRE_MESSAGE(Clock::now() < giveUp, "the emulator did not see the requests");
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(single_calls_print_json_and_set_the_exit_status)
@@ -181,6 +230,103 @@ BOOST_AUTO_TEST_CASE(batch_with_faults_keeps_order_counts_and_pass_through_field
     BOOST_TEST(emu.stats().faults.size() >= 1u);
 }
 
+// Issue 15: transient failures and throttling never fail a line while its time allows; the
+// default retry budget alone (which stops retrying above ~9% failures) failed 470 of these.
+BOOST_AUTO_TEST_CASE(transient_failures_and_throttling_never_fail_a_line)
+{
+    struct Mix {
+        double s429, s500, s503;
+        int lines;
+    };
+    // 20% 500; then 20% 429 + 35% 503, both with Retry-After 1 s, which holds the whole
+    // tenant about once a second: fewer lines.
+    for (const auto mix : {Mix{0, 0.2, 0, 1000}, Mix{0.2, 0, 0.35, 60}}) {
+        wix::inbox::emulator::Options eo;
+        eo.faults.status429 = mix.s429;
+        eo.faults.status500 = mix.s500;
+        eo.faults.status503 = mix.s503;
+        Emulator emu(eo);
+        TempDir dir;
+        members(dir.path, mix.lines);
+        BOOST_TEST(runCli(batchArgs(emu, dir.path), dir.path) == 0, slurp(dir.path / "stderr"));
+        allLinesOk(dir.path / "out.ndjson", static_cast<std::size_t>(mix.lines));
+        BOOST_TEST(emu.stats().faults.size() >= 1u);
+    }
+}
+
+// The service answers nothing but 503 (no Retry-After): lines are not failed, the batch
+// probes, and it completes once the service is back.
+BOOST_AUTO_TEST_CASE(a_service_that_is_down_pauses_the_batch_until_it_recovers)
+{
+    Emulator emu(serviceDown());
+    TempDir dir;
+    members(dir.path, 500);
+    const pid_t pid = spawnCli(batchArgs(emu, dir.path), dir.path);
+    waitForAnswers(emu, 503, 300); // past the client's own retries and its retry budget
+    BOOST_TEST(countNewlines(dir.path / "out.ndjson") == 0u); // no line was failed
+    emu.setFaults({});
+    BOOST_TEST(test::waitExitWithin(pid, std::chrono::seconds(120)) == 0, slurp(dir.path / "stderr"));
+    allLinesOk(dir.path / "out.ndjson", 500);
+    BOOST_TEST(slurp(dir.path / "stderr").find("(0 of lines)") == std::string::npos); // lines were called again
+}
+
+// Nothing answered for --give-up-after: the job stops with exit 1, writes no failed line,
+// and --resume finishes it once the service is back.
+BOOST_AUTO_TEST_CASE(nothing_answered_for_give_up_after_stops_the_job_resumably)
+{
+    Emulator emu(serviceDown());
+    TempDir dir;
+    members(dir.path, 200);
+    const auto args = batchArgs(emu, dir.path, {"--give-up-after", "1s"});
+    BOOST_TEST(runCli(args, dir.path) == 1);
+    const auto err = slurp(dir.path / "stderr");
+    BOOST_TEST(err.find("no call has been answered for 1s") != std::string::npos, err);
+    BOOST_TEST(err.find("--resume") != std::string::npos, err);
+    BOOST_TEST(countNewlines(dir.path / "out.ndjson") == 0u);
+    emu.setFaults({});
+    BOOST_TEST(runCli(args + std::vector<std::string>{"--resume"}, dir.path) == 0, slurp(dir.path / "stderr"));
+    allLinesOk(dir.path / "out.ndjson", 200);
+}
+
+// A stalled request holds its line only until --attempt-timeout-ms: the line is called
+// again while later lines flow.
+BOOST_AUTO_TEST_CASE(a_stalled_attempt_is_retried_and_the_batch_flows)
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.stall = 0.03;
+    Emulator emu(eo);
+    TempDir dir;
+    members(dir.path, 400);
+    BOOST_TEST(runCli(std::vector<std::string>{"--attempt-timeout-ms", "200"} + batchArgs(emu, dir.path), dir.path)
+                   == 0,
+               slurp(dir.path / "stderr"));
+    allLinesOk(dir.path / "out.ndjson", 400);
+    BOOST_TEST(emu.stats().faults.at("fault-stall") >= 1u);
+}
+
+// Ctrl-C while every call hangs (no attempt timeout): the calls are cancelled, the run ends
+// at once, and --resume completes it.
+BOOST_AUTO_TEST_CASE(ctrl_c_ends_a_batch_whose_calls_all_hang)
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.stall = 1;
+    Emulator emu(eo);
+    TempDir dir;
+    members(dir.path, 100);
+    const auto args = std::vector<std::string>{"--attempt-timeout-ms", "0"} + batchArgs(emu, dir.path);
+    const pid_t pid = spawnCli(args, dir.path);
+    const auto giveUp = Clock::now() + std::chrono::seconds(60);
+    while (emu.stats().requests < 8) { // calls are on the wire, hanging
+        BOOST_REQUIRE(Clock::now() < giveUp);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(pid, SIGINT);
+    BOOST_TEST(test::waitExitWithin(pid, std::chrono::seconds(10)) == 130); // not the 30 s deadline
+    emu.setFaults({});
+    BOOST_TEST(runCli(args + std::vector<std::string>{"--resume"}, dir.path) == 0, slurp(dir.path / "stderr"));
+    allLinesOk(dir.path / "out.ndjson", 100);
+}
+
 BOOST_AUTO_TEST_CASE(hostile_input_lines_get_error_lines)
 {
     wix::inbox::emulator::Options eo;
@@ -258,7 +404,7 @@ BOOST_AUTO_TEST_CASE(resume_after_kill_9_equals_an_uninterrupted_run)
         BOOST_REQUIRE_EQUAL(comparable(resumed[i]), comparable(reference[i]));
 }
 
-BOOST_AUTO_TEST_CASE(ctrl_c_finishes_calls_in_flight_and_leaves_a_resumable_file)
+BOOST_AUTO_TEST_CASE(ctrl_c_keeps_complete_lines_and_leaves_a_resumable_file)
 {
     wix::inbox::emulator::Options eo;
     eo.faults.latencyMin = eo.faults.latencyMax = std::chrono::milliseconds(5);
