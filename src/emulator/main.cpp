@@ -47,6 +47,9 @@ constexpr const char* adminHelp = R"(Admin endpoints (on the same port; never fa
   POST /_emulator/seed           {"participants": [{"memberId": GUID}, ...]}: create conversations
   POST /_emulator/promote        {"from": {"anonymousVisitorId": GUID}, "to": {"contactId": GUID}}
   POST /_emulator/revoke-tokens  invalidate every issued OAuth token
+Each site keeps its own conversations (a tenant: an API key's site or account, an OAuth
+instance, a static token; requests without credentials share one); seed and promote act on
+{"tenant": "site:GUID"} (or "instance:ID", as the stats name tenants), else on that shared one.
 )";
 
 } // namespace

@@ -109,6 +109,7 @@ private:
     std::optional<ServiceResponse> authenticate(const http::request<http::string_body>& request);
     /// Whose limit a request counts against, as a label fit for the stats (no secret in it).
     std::string tenantOf(const http::request<http::string_body>& request);
+    ServiceResponse serveTenant(const http::request<http::string_body>& request, const Faults& f);
     ServiceResponse issueToken(std::string_view body);
     ServiceResponse admin(std::string_view method, std::string_view path, std::string_view body);
     std::string serialize(const ServiceResponse& r, bool keepAlive, std::chrono::milliseconds idle, bool idleHint);
@@ -403,6 +404,20 @@ std::string Emulator::Impl::tenantOf(const http::request<http::string_body>& req
     return label;
 }
 
+// An authenticated API request, within its tenant's rate limit, on its tenant's data.
+ServiceResponse Emulator::Impl::serveTenant(const http::request<http::string_body>& request, const Faults& f)
+{
+    const std::string tenant = tenantOf(request);
+    const Rate rate{f.rateLimit, f.rateLimitPeriod};
+    if (limits_.admit(tenant, rate, Clock::now()))
+        return service_.handle({request.method_string(), request.target(), request.body(), tenant});
+    ServiceResponse r{429, applicationErrorBody("Too many requests", "TOO_MANY_REQUESTS"), {}};
+    if (f.rateLimitRetryAfter) // one request's worth of refill, rounded up
+        r.headers.emplace_back("Retry-After", std::to_string(static_cast<long long>(std::ceil(
+                                                  std::chrono::duration<double>(rate.period).count() / rate.limit))));
+    return r;
+}
+
 Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
 {
     const std::string_view method = request.method_string();
@@ -461,15 +476,8 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
                                           : ServiceResponse{405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"), {}};
         } else if (auto refused = authenticate(request)) {
             a.response = std::move(*refused);
-        } else if (const Rate rate{f.rateLimit, f.rateLimitPeriod};
-                   !limits_.admit(tenantOf(request), rate, Clock::now())) {
-            a.response = {429, applicationErrorBody("Too many requests", "TOO_MANY_REQUESTS"), {}};
-            if (f.rateLimitRetryAfter) // one request's worth of refill, rounded up
-                a.response.headers.emplace_back(
-                    "Retry-After", std::to_string(static_cast<long long>(std::ceil(
-                                       std::chrono::duration<double>(rate.period).count() / rate.limit))));
         } else {
-            a.response = service_.handle({method, target, body});
+            a.response = serveTenant(request, f);
         }
         break;
     }

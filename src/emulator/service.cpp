@@ -113,18 +113,18 @@ ServiceResponse Service::handle(const ServiceRequest& request)
     case Route::getOrCreateConversation:
         if (request.method != "POST")
             return error(405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"));
-        return getOrCreateConversation(request.body);
+        return getOrCreateConversation(request.body, request.tenant);
     case Route::getConversation:
         if (request.method != "GET")
             return error(405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"));
         // The JS SDK repeats ?conversationId=: accepted and ignored, the path is the truth.
-        return getConversation(apiRest(request.target)->substr(1));
+        return getConversation(apiRest(request.target)->substr(1), request.tenant);
     default:
         return error(404, applicationErrorBody("no such endpoint", "NOT_FOUND"));
     }
 }
 
-ServiceResponse Service::getConversation(std::string_view requested)
+ServiceResponse Service::getConversation(std::string_view requested, std::string_view tenant)
 {
     if (!isGuid(requested))
         return error(400, validationErrorBody("conversationId must be a GUID", "conversationId", "FORMAT"));
@@ -138,15 +138,23 @@ ServiceResponse Service::getConversation(std::string_view requested)
     }
     if (!found)
         return error(404, applicationErrorBody("Conversation not found", "CONVERSATION_NOT_FOUND"));
+    if (found->tenant != tenant)
+        return error(403, applicationErrorBody("Conversation belongs to another business", "NOT_OWNED_BY_BUSINESS"));
     return {200, R"({"conversation":)" + found->json + "}", {}};
 }
 
 namespace {
 
-// A participant identity as "field:id" (e.g. "memberId:6202c3bb-...").
-std::string keyOf(std::string_view field, std::string_view id)
+// The tenant an admin request acts for: its body's "tenant", else the anonymous one;
+// nothing if "tenant" is not a string.
+std::optional<std::string> adminTenant(const json::value& root)
 {
-    return std::string(field) + ":" + std::string(id);
+    const auto* tenant = root.get_object().if_contains("tenant");
+    if (!tenant)
+        return std::string(ServiceRequest::anonymousTenant);
+    if (!tenant->is_string())
+        return std::nullopt;
+    return std::string(tenant->get_string());
 }
 
 int rankOf(std::string_view field)
@@ -156,8 +164,14 @@ int rankOf(std::string_view field)
 
 } // namespace
 
+// "tenant\nfield:id": a newline never appears in a tenant label (it comes from one header).
+std::string Service::Identity::key() const
+{
+    return tenant + "\n" + field + ":" + id;
+}
+
 std::variant<Service::Identity, ServiceResponse> Service::parseParticipant(const json::value* participant,
-                                                                          std::string_view path)
+                                                                          std::string_view path, std::string_view tenant)
 {
     const std::string where(path);
     if (!participant || !participant->is_object())
@@ -172,7 +186,7 @@ std::variant<Service::Identity, ServiceResponse> Service::parseParticipant(const
         if (!v->is_string() || !isGuid(v->get_string()))
             return error(400, validationErrorBody(std::string(candidate) + " must be a GUID",
                                                   where + "." + std::string(candidate), "FORMAT"));
-        identity = {std::string(candidate), lowerCase(v->get_string())};
+        identity = {std::string(candidate), lowerCase(v->get_string()), std::string(tenant)};
     }
     if (given != 1)
         return error(400, validationErrorBody(where + " needs exactly one of contactId, anonymousVisitorId, memberId",
@@ -180,7 +194,7 @@ std::variant<Service::Identity, ServiceResponse> Service::parseParticipant(const
     return identity;
 }
 
-ServiceResponse Service::getOrCreateConversation(std::string_view body)
+ServiceResponse Service::getOrCreateConversation(std::string_view body, std::string_view tenant)
 {
     boost::system::error_code ec;
     json::parse_options options;
@@ -188,7 +202,7 @@ ServiceResponse Service::getOrCreateConversation(std::string_view body)
     const json::value root = json::parse(body, ec, {}, options);
     if (ec || !root.is_object())
         return error(400, validationErrorBody("request body is not a JSON object", "participantId", "REQUIRED_FIELD"));
-    auto parsed = parseParticipant(root.get_object().if_contains("participantId"), "participantId");
+    auto parsed = parseParticipant(root.get_object().if_contains("participantId"), "participantId", tenant);
     if (auto* refused = std::get_if<ServiceResponse>(&parsed))
         return std::move(*refused);
     auto [conversation, isNew] = getOrCreate(std::get<Identity>(parsed));
@@ -202,20 +216,19 @@ std::pair<std::shared_ptr<const Service::Conversation>, bool> Service::getOrCrea
     {
         // A promoted identity now stands for the participant's current one.
         std::lock_guard lock(identitiesMutex_);
-        for (auto it = promotedTo_.find(keyOf(identity.field, identity.id)); it != promotedTo_.end();
-             it = promotedTo_.find(keyOf(identity.field, identity.id)))
+        for (auto it = promotedTo_.find(identity.key()); it != promotedTo_.end(); it = promotedTo_.find(identity.key()))
             identity = it->second;
-        if (auto c = memberContacts_.find(identity.id); c != memberContacts_.end())
+        if (auto c = memberContacts_.find(identity.key()); c != memberContacts_.end())
             contactOfMember = c->second;
     }
-    const std::string key = keyOf(identity.field, identity.id);
+    const std::string key = identity.key();
     Shard& shard = shardFor(key);
     {
         std::lock_guard lock(shard.mutex);
         if (auto it = shard.byParticipant.find(key); it != shard.byParticipant.end())
             return {it->second, false};
     }
-    auto created = create(identity.field, identity.id, contactOfMember);
+    auto created = create(identity, contactOfMember);
     bool isNew = false;
     {
         std::lock_guard lock(shard.mutex);
@@ -238,10 +251,13 @@ ServiceResponse Service::promote(std::string_view body)
     if (ec || !root.is_object())
         return error(400, validationErrorBody("body must be {\"from\": ParticipantId, \"to\": ParticipantId}", "from",
                                               "REQUIRED_FIELD"));
-    auto from = parseParticipant(root.get_object().if_contains("from"), "from");
+    const auto tenant = adminTenant(root);
+    if (!tenant)
+        return error(400, validationErrorBody("tenant must be a string", "tenant", "FORMAT"));
+    auto from = parseParticipant(root.get_object().if_contains("from"), "from", *tenant);
     if (auto* refused = std::get_if<ServiceResponse>(&from))
         return std::move(*refused);
-    auto to = parseParticipant(root.get_object().if_contains("to"), "to");
+    auto to = parseParticipant(root.get_object().if_contains("to"), "to", *tenant);
     if (auto* refused = std::get_if<ServiceResponse>(&to))
         return std::move(*refused);
     const auto& old = std::get<Identity>(from);
@@ -251,12 +267,12 @@ ServiceResponse Service::promote(std::string_view body)
                                               "PROMOTION_ORDER"));
     {
         std::lock_guard lock(identitiesMutex_);
-        promotedTo_[keyOf(old.field, old.id)] = next;
+        promotedTo_[old.key()] = next;
         if (next.field == "memberId" && old.field == "contactId")
-            memberContacts_[next.id] = old.id; // the member keeps the contact it was
+            memberContacts_[next.key()] = old.id; // the member keeps the contact it was
     }
     // The old conversation is merged into the participant's next one: its ID is gone.
-    const std::string oldKey = keyOf(old.field, old.id);
+    const std::string oldKey = old.key();
     std::shared_ptr<const Conversation> merged;
     {
         Shard& shard = shardFor(oldKey);
@@ -283,9 +299,12 @@ ServiceResponse Service::seed(std::string_view body)
     if (!list || !list->is_array())
         return error(400, validationErrorBody("body must be {\"participants\": [ParticipantId]}", "participants",
                                               "REQUIRED_FIELD"));
+    const auto tenant = adminTenant(root);
+    if (!tenant)
+        return error(400, validationErrorBody("tenant must be a string", "tenant", "FORMAT"));
     std::uint64_t created = 0, existing = 0;
     for (const auto& p : list->get_array()) {
-        auto parsed = parseParticipant(&p, "participants[]");
+        auto parsed = parseParticipant(&p, "participants[]", *tenant);
         if (auto* refused = std::get_if<ServiceResponse>(&parsed))
             return std::move(*refused);
         ++(getOrCreate(std::get<Identity>(parsed)).second ? created : existing);
@@ -293,11 +312,12 @@ ServiceResponse Service::seed(std::string_view body)
     return {200, json::serialize(json::object{{"created", created}, {"existing", existing}}), {}};
 }
 
-std::shared_ptr<const Service::Conversation> Service::create(std::string_view field, std::string_view participantId,
-                                                             const std::string& contactOfMember)
+std::shared_ptr<const Service::Conversation> Service::create(const Identity& identity, const std::string& contactOfMember)
 {
+    const std::string_view field = identity.field, participantId = identity.id;
     auto c = std::make_shared<Conversation>();
     c->id = newGuid();
+    c->tenant = identity.tenant;
     json::object participant{{field, participantId}};
     if (field == "memberId") // members always also have a contact
         participant["contactId"] = contactOfMember.empty() ? newGuid() : contactOfMember;

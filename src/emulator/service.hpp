@@ -24,6 +24,11 @@ struct ServiceRequest {
     std::string_view method;
     std::string_view target; ///< Path and query, as received.
     std::string_view body;
+    /// Whose data the request reads and writes: as the service keeps each site's apart, a
+    /// label per site (an API key's site or account, an OAuth instance, a static token);
+    /// requests without credentials share one. The server names it (server.cpp).
+    std::string_view tenant = anonymousTenant;
+    static constexpr std::string_view anonymousTenant = "anonymous";
 };
 
 struct ServiceResponse {
@@ -51,6 +56,9 @@ public:
     /// Answers an API request (not /_emulator/ admin paths, which the server owns).
     ServiceResponse handle(const ServiceRequest& request);
 
+    /// Admin requests act on one tenant's data: the body's `"tenant"` (a label as in the
+    /// stats, e.g. "site:6202c3bb-..." or "instance:..."), else the anonymous tenant.
+    ///
     /// Admin: `{"from": ParticipantId, "to": ParticipantId}` promotes a participant
     /// (anonymous visitor -> contact -> member; steps may be skipped). Its conversation is
     /// merged into the one GetOrCreate then returns for either identity, which is new (new
@@ -67,7 +75,8 @@ public:
 private:
     struct Conversation {
         std::string id;
-        std::string json; // serialized once: responses only splice it in
+        std::string tenant; // whose it is: another tenant's GET is refused
+        std::string json;   // serialized once: responses only splice it in
     };
     struct Shard {
         mutable std::mutex mutex;
@@ -79,21 +88,22 @@ private:
     struct Identity {
         std::string field; ///< contactId, anonymousVisitorId or memberId
         std::string id;
+        std::string tenant;
+        std::string key() const; ///< unique across tenants
     };
 
     static std::variant<Identity, ServiceResponse> parseParticipant(const boost::json::value* participant,
-                                                                    std::string_view path);
+                                                                    std::string_view path, std::string_view tenant);
     Shard& shardFor(std::string_view key);
-    ServiceResponse getConversation(std::string_view id);
-    ServiceResponse getOrCreateConversation(std::string_view body);
+    ServiceResponse getConversation(std::string_view id, std::string_view tenant);
+    ServiceResponse getOrCreateConversation(std::string_view body, std::string_view tenant);
     std::pair<std::shared_ptr<const Conversation>, bool> getOrCreate(Identity identity);
-    std::shared_ptr<const Conversation> create(std::string_view field, std::string_view participantId,
-                                               const std::string& contactOfMember);
+    std::shared_ptr<const Conversation> create(const Identity& identity, const std::string& contactOfMember);
 
     std::array<Shard, shardCount> shards_;
     std::mutex identitiesMutex_;
-    std::unordered_map<std::string, Identity> promotedTo_;          // "field:id" -> the next identity
-    std::unordered_map<std::string, std::string> memberContacts_;   // member ID -> its contact ID
+    std::unordered_map<std::string, Identity> promotedTo_;          // Identity::key() -> the next identity
+    std::unordered_map<std::string, std::string> memberContacts_;   // a member's key -> its contact ID
 };
 
 } // namespace wix::inbox::emulator

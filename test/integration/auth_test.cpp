@@ -77,6 +77,42 @@ BOOST_AUTO_TEST_CASE(each_credential_kind_succeeds)
     BOOST_TEST(emu.stats().tokensIssued == 1u);
 }
 
+// The service keeps each site's data apart: one conversation per participant per site, and a
+// site reading another's conversation gets 403 NOT_OWNED_BY_BUSINESS. An OAuth instance is
+// a site of its own.
+BOOST_AUTO_TEST_CASE(each_site_has_its_own_conversations)
+{
+    Emulator emu(secured());
+    const std::vector<Credentials> tenants{ApiKey{apiKey, guid(101), ""}, ApiKey{apiKey, guid(102), ""},
+                                           OAuthApp{"app-1", appSecret, guid(103)}};
+    net::io_context ioc;
+    const bool done = test::run(ioc, [&]() -> net::awaitable<bool> {
+        std::vector<std::string> ids;
+        for (const auto& tenant : tenants) {
+            Client client(ioc.get_executor(), with(emu, tenant));
+            auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)));
+            BOOST_REQUIRE(r.has_value());
+            BOOST_TEST(r->newConversation); // new in each site
+            BOOST_TEST((co_await client.getOrCreateConversation(ParticipantId::member(guid(1))))->conversation.id
+                       == r->conversation.id); // and one per participant within it
+            ids.push_back(r->conversation.id);
+        }
+        BOOST_TEST(ids[0] != ids[1]);
+        BOOST_TEST(ids[1] != ids[2]);
+        Client second(ioc.get_executor(), with(emu, tenants[1]));
+        BOOST_TEST((co_await second.getConversation(ids[1])).has_value());
+        for (const auto& other : {ids[0], ids[2]}) {
+            auto refused = co_await second.getConversation(other);
+            BOOST_REQUIRE(!refused.has_value());
+            BOOST_TEST(refused.error().httpStatus == 403);
+            BOOST_TEST(refused.error().applicationCode == "NOT_OWNED_BY_BUSINESS");
+            BOOST_TEST(refused.error().attempts == 1); // not retried
+        }
+        co_return true;
+    }());
+    BOOST_TEST(done);
+}
+
 BOOST_AUTO_TEST_CASE(wrong_credentials_are_typed_errors_and_not_retried)
 {
     Emulator emu(secured());
