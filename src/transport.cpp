@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -368,6 +369,11 @@ public:
     net::awaitable<IoStep> finish(Op op, IoStep step)
     {
         while (step.want != Want::nothing) {
+            // A cancellation that came while the coroutine was suspended on something that
+            // cannot be cancelled (a post) is only recorded: honour it before waiting.
+            const auto cancellation = co_await net::this_coro::cancellation_state;
+            if (cancellation.cancelled() != net::cancellation_type::none)
+                co_return IoStep{net::error::operation_aborted};
             auto [ec] = co_await socket.async_wait(
                 step.want == Want::read ? tcp::socket::wait_read : tcp::socket::wait_write, useTuple);
             if (ec)

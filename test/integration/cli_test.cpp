@@ -321,7 +321,7 @@ BOOST_AUTO_TEST_CASE(ctrl_c_ends_a_batch_whose_calls_all_hang)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     ::kill(pid, SIGINT);
-    BOOST_TEST(test::waitExitWithin(pid, std::chrono::seconds(10)) == 130); // not the 30 s deadline
+    BOOST_TEST(test::waitExitWithin(pid, std::chrono::seconds(10)) == 130, slurp(dir.path / "stderr")); // not the 30 s deadline
     emu.setFaults({});
     BOOST_TEST(runCli(args + std::vector<std::string>{"--resume"}, dir.path) == 0, slurp(dir.path / "stderr"));
     allLinesOk(dir.path / "out.ndjson", 100);
