@@ -110,6 +110,14 @@ struct Request {
     bool authenticated = true; // false only for the token endpoint itself
 };
 
+// What the Clients of one origin share: the transport (TLS context and session cache) and
+// the connection pool. The pool closes when the last Client handle over it is destroyed.
+struct Session {
+    std::shared_ptr<detail::Transport> transport;
+    std::shared_ptr<detail::ConnectionPool> pool;
+    std::atomic<std::size_t> handles{1};
+};
+
 } // namespace
 
 class Client::Impl : public std::enable_shared_from_this<Impl> {
@@ -124,16 +132,39 @@ public:
                         "\r\nAccept: application/json\r\n")
         , auth_(executor_, options_.credentials,
                 [this](Clock::time_point deadline) { return fetchToken(deadline); })
-        , transport_(std::make_shared<detail::Transport>(
-              executor_, origin_, options_.tls,
-              detail::ResponseLimits{options_.maxResponseHeaderBytes, options_.maxResponseBodyBytes,
-                                     options_.headersTimeout, options_.readTimeout}))
-        , pool_(std::make_shared<detail::ConnectionPool>(executor_, transport_, options_.pool))
+        , session_(std::make_shared<Session>())
         , budget_(options_.retryBudget)
         , limiter_(options_.rateLimit)
         , random_(std::random_device{}())
     {
+        session_->transport = std::make_shared<detail::Transport>(
+            executor_, origin_, options_.tls,
+            detail::ResponseLimits{options_.maxResponseHeaderBytes, options_.maxResponseBodyBytes,
+                                   options_.headersTimeout, options_.readTimeout});
+        session_->pool = std::make_shared<detail::ConnectionPool>(executor_, session_->transport, options_.pool);
+        transport_ = session_->transport.get();
+        pool_ = session_->pool.get();
         pool_->prewarm(options_.pool.prewarmConnections);
+    }
+
+    /// A tenant's Impl over `parent`'s session: the same options but its credentials.
+    Impl(const Impl& parent, Credentials credentials)
+        : executor_(parent.executor_)
+        , options_(withCredentials(parent.options_, std::move(credentials)))
+        , origin_(parent.origin_)
+        , conversationsPath_(parent.conversationsPath_)
+        , tokenPath_(parent.tokenPath_)
+        , fixedHeaders_(parent.fixedHeaders_)
+        , auth_(executor_, options_.credentials,
+                [this](Clock::time_point deadline) { return fetchToken(deadline); })
+        , session_(parent.session_)
+        , transport_(parent.transport_)
+        , pool_(parent.pool_)
+        , budget_(options_.retryBudget)
+        , limiter_(options_.rateLimit)
+        , random_(std::random_device{}())
+    {
+        session_->handles.fetch_add(1, std::memory_order_relaxed);
     }
 
     /// The endpoints' full paths, made once: requests point to them.
@@ -152,6 +183,12 @@ public:
     ClientStats stats() const;
 
 private:
+    static ClientOptions withCredentials(ClientOptions options, Credentials credentials)
+    {
+        options.credentials = std::move(credentials);
+        return options;
+    }
+
     static detail::Origin parseOrigin(const std::string& url)
     {
         auto origin = detail::parseBaseUrl(url);
@@ -184,8 +221,9 @@ private:
     std::string tokenPath_;
     std::string fixedHeaders_;
     detail::Authenticator auth_;
-    std::shared_ptr<detail::Transport> transport_;
-    std::shared_ptr<detail::ConnectionPool> pool_;
+    std::shared_ptr<Session> session_;
+    detail::Transport* transport_;       // session_'s, which outlives every use
+    detail::ConnectionPool* pool_;
     detail::RetryBudget budget_;
     detail::RateLimiter limiter_;
 
@@ -454,11 +492,21 @@ void Client::Impl::shutdownOrThrow()
 {
     {
         std::lock_guard lock(mutex_);
+        if (shutdown_)
+            return;
         shutdown_ = true;
         for (const auto& timer : sleepers_)
             net::post(timer->get_executor(), [timer] { timer->cancel(); });
     }
-    pool_->shutdown();
+    if (session_->handles.fetch_sub(1, std::memory_order_acq_rel) == 1)
+        pool_->shutdown();
+}
+
+Client Client::forTenant(Credentials credentials) const
+{
+    Client tenant;
+    tenant.impl_ = std::make_shared<Impl>(*impl_, std::move(credentials));
+    return tenant;
 }
 
 net::awaitable<Result<detail::OAuthToken>> Client::Impl::fetchToken(Clock::time_point deadline)

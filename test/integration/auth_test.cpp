@@ -7,8 +7,10 @@
 #include <wix/inbox.hpp>
 
 #include <algorithm>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -111,6 +113,44 @@ BOOST_AUTO_TEST_CASE(each_site_has_its_own_conversations)
         co_return true;
     }());
     BOOST_TEST(done);
+}
+
+// A multi-tenant app: one Client per tenant over one pool. Each tenant asks for its token
+// once however many calls it makes, and the pool outlives the Client it came from.
+BOOST_AUTO_TEST_CASE(tenants_share_one_pool_and_fetch_one_token_each)
+{
+    Emulator emu(secured());
+    net::io_context ioc;
+    auto options = with(emu, ApiKey{apiKey, guid(200), ""});
+    options.pool.maxConnections = 4;
+    std::optional<Client> root(std::in_place, ioc.get_executor(), options);
+    std::vector<Client> tenants;
+    for (int t = 1; t <= 5; ++t)
+        tenants.push_back(root->forTenant(OAuthApp{"app-1", appSecret, guid(200 + t)}));
+    root.reset(); // the tenants keep the pool
+    const int calls = 40;
+    int ok = 0;
+    for (auto& tenant : tenants)
+        for (int i = 0; i < calls; ++i)
+            net::co_spawn(ioc, tenant.getOrCreateConversation(ParticipantId::member(guid(i))),
+                          [&](std::exception_ptr e, Result<GetOrCreateConversationResponse> r) {
+                              BOOST_TEST(!e);
+                              ok += r.has_value() ? 1 : 0;
+                          });
+    ioc.run_for(60s);
+    BOOST_TEST(ok == calls * static_cast<int>(tenants.size()));
+    const auto stats = emu.stats();
+    BOOST_TEST(stats.tokensIssued == tenants.size()); // one token request per tenant
+    BOOST_TEST(stats.conversations == static_cast<std::uint64_t>(calls) * tenants.size()); // each site its own
+    for (auto& tenant : tenants) {
+        BOOST_TEST(tenant.stats().calls == static_cast<std::uint64_t>(calls + 1)); // its token request too
+        BOOST_TEST(tenant.stats().tokenRequests == 1u);
+        BOOST_TEST(tenant.stats().pool.connectionsOpened <= 4u); // the one pool, whoever asks
+    }
+    tenants.clear(); // the last Client over the pool closes it: run() has nothing left to do
+    ioc.restart();
+    BOOST_TEST(ioc.run_for(10s) >= 0u);
+    BOOST_TEST(ioc.stopped());
 }
 
 BOOST_AUTO_TEST_CASE(wrong_credentials_are_typed_errors_and_not_retried)

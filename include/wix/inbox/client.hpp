@@ -97,8 +97,9 @@ struct ClientStats {
 /// point, including while waiting for a connection or sleeping between retries; it then
 /// completes with Errc::cancelled and the pool stays consistent.
 ///
-/// Lifetime: destroying the Client ends every call still in flight with
-/// Errc::clientShutdown and closes the pool's connections.
+/// Lifetime: destroying the Client ends its calls waiting to retry (or for their rate-limit
+/// turn) with Errc::clientShutdown; destroying the last Client over a pool (see forTenant)
+/// ends every call of theirs still in flight the same way and closes its connections.
 class Client {
 public:
     /// Throws Exception (Errc::invalidArgument) for invalid options, e.g. a non-https
@@ -123,11 +124,20 @@ public:
     boost::asio::awaitable<Result<GetOrCreateConversationResponse>>
     getOrCreateConversation(const ParticipantId& participant, const CallOptions& options = {});
 
+    /// A Client for another tenant (one site, one app instance) over this one's connection
+    /// pool and TLS session cache: its own credentials, token cache, rate limiter, retry
+    /// budget and statistics of calls; the same origin and other options. Cheap (no
+    /// connection, no I/O): a multi-tenant app makes one per tenant and keeps one pool.
+    /// The pool closes when the last Client over it is destroyed, whichever it is.
+    /// ClientStats::pool of each is the shared pool's.
+    Client forTenant(Credentials credentials) const;
+
     ClientStats stats() const;
 
     class Impl;
 
 private:
+    Client() = default;
     std::shared_ptr<Impl> impl_;
 };
 
