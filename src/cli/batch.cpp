@@ -1,6 +1,7 @@
 #include "cli/batch.hpp"
 #include "cli/job_state.hpp"
 #include "cli/progress.hpp"
+#include "cli/tenants.hpp"
 
 #include <wix/inbox/codec.hpp>
 
@@ -234,11 +235,11 @@ class Engine {
 public:
     /// `state`: where the job's state is kept beside the output (nothing for standard
     /// output); `expected`: on resume, the fingerprint the skipped lines must have.
-    Engine(net::io_context& ioc, Client& client, const BatchOptions& options, LineSource& source,
+    Engine(net::io_context& ioc, Tenants& tenants, const BatchOptions& options, LineSource& source,
            const std::optional<ResumePoint>& resume, std::optional<std::string> state,
            std::optional<JobState> expected)
         : ioc_(ioc)
-        , client_(client)
+        , tenants_(tenants)
         , options_(options)
         , source_(source)
         , sink_(options.output, resume)
@@ -353,8 +354,14 @@ private:
                 complete(n, inputErrorLine(n, *problem), false, line->fingerprint);
                 continue;
             }
+            auto& request = std::get<BatchRequest>(parsed);
+            const auto client = tenants_.clientFor(request.tenant);
+            if (const auto* problem = std::get_if<std::string>(&client)) {
+                complete(n, inputErrorLine(n, *problem), false, line->fingerprint);
+                continue;
+            }
             ++inFlight_;
-            net::co_spawn(ioc_, call(n, std::get<BatchRequest>(std::move(parsed)), line->fingerprint),
+            net::co_spawn(ioc_, call(n, *std::get<Client*>(client), std::move(request), line->fingerprint),
                           net::bind_cancellation_slot(cancels_[n].slot(), [this, n](std::exception_ptr e) {
                               // The signal outlives this handler, which its slot holds.
                               net::post(ioc_, [this, n] { cancels_.erase(n); });
@@ -369,7 +376,7 @@ private:
     // A line's calls: again after each transient failure, while its --line-timeout allows.
     // A pausing line leaves its place to another: only calls on their way count as active.
     // A line cancelled by Ctrl-C is not written: --resume does it again.
-    net::awaitable<void> call(std::uint64_t n, BatchRequest request, std::uint64_t fingerprint)
+    net::awaitable<void> call(std::uint64_t n, Client& client, BatchRequest request, std::uint64_t fingerprint)
     {
         const auto lineDeadline = Clock::now() + options_.lineTimeout;
         std::optional<std::pair<std::string, bool>> done; // the output line, and whether it is ok
@@ -379,7 +386,7 @@ private:
             callOptions.timeout = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(lineDeadline - started),
                                              std::chrono::milliseconds(1), options_.callTimeout);
             ++active_;
-            auto [out, error] = co_await perform(n, request, callOptions);
+            auto [out, error] = co_await perform(n, client, request, callOptions);
             --active_;
             wake_.cancel();
             if (!error) {
@@ -409,16 +416,16 @@ private:
     }
 
     // One call of the line's operation: its output line, and the error if it failed.
-    net::awaitable<std::pair<std::string, std::optional<Error>>> perform(std::uint64_t n, const BatchRequest& request,
-                                                                         const CallOptions& callOptions)
+    static net::awaitable<std::pair<std::string, std::optional<Error>>>
+    perform(std::uint64_t n, Client& client, const BatchRequest& request, const CallOptions& callOptions)
     {
         if (request.participant) {
-            auto r = co_await client_.getOrCreateConversation(*request.participant, callOptions);
+            auto r = co_await client.getOrCreateConversation(*request.participant, callOptions);
             if (r)
                 co_return std::pair{okLine(n, request.passthrough, toJson(*r)), std::nullopt};
             co_return std::pair{errorLine(n, request.passthrough, r.error()), r.error()};
         }
-        auto r = co_await client_.getConversation(request.conversationId, callOptions);
+        auto r = co_await client.getConversation(request.conversationId, callOptions);
         if (r)
             co_return std::pair{okLine(n, request.passthrough, json::object{{"conversation", toJson(*r)}}), std::nullopt};
         co_return std::pair{errorLine(n, request.passthrough, r.error()), r.error()};
@@ -561,7 +568,7 @@ private:
         view.total = total_;
         view.callsPerSecond = seconds > 0 ? static_cast<double>(summary_.ok + summary_.failed) / seconds : 0;
         view.failed = summary_.failed;
-        const auto stats = client_.stats();
+        const auto stats = tenants_.stats();
         view.retries = stats.retries;
         view.throttled = stats.throttled;
         winsize size{};
@@ -576,7 +583,7 @@ private:
     };
 
     net::io_context& ioc_;
-    Client& client_;
+    Tenants& tenants_;
     const BatchOptions& options_;
     LineSource& source_;
     OutputSink sink_;
@@ -668,11 +675,11 @@ OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
 
 } // namespace
 
-BatchSummary runBatch(net::io_context& ioc, Client& client, const BatchOptions& options)
+BatchSummary runBatch(net::io_context& ioc, Tenants& tenants, const BatchOptions& options)
 {
     LineSource source(ioc, options.input);
     auto plan = planOutput(options, source);
-    Engine engine(ioc, client, options, source, plan.resume, std::move(plan.statePath), std::move(plan.expected));
+    Engine engine(ioc, tenants, options, source, plan.resume, std::move(plan.statePath), std::move(plan.expected));
     return engine.run();
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cli/ndjson.hpp"
+#include "cli/tenants.hpp"
 
 #include <wix/inbox/client.hpp>
 
@@ -38,7 +39,8 @@ struct BatchSummary {
     bool interrupted = false;
 };
 
-/// Runs the batch on `ioc` (the client's io_context).
+/// Runs the batch on `ioc` (the clients' io_context). A line that names a tenant ("siteId",
+/// "instanceId") is called with that tenant's client (cli/tenants.hpp).
 ///
 /// Transient failures (isTransient(), or no pooled connection in time) never fail a line
 /// while its --line-timeout allows: the line is called again after a jittered pause (250 ms
@@ -53,6 +55,6 @@ struct BatchSummary {
 /// overwrite, a resume of another input's output; and during the run: unreadable input,
 /// unwritable output (a full disk), nothing answered for --give-up-after.
 /// A run with an output file keeps `OUTPUT.wix-inbox-state` beside it (cli/job_state.hpp).
-BatchSummary runBatch(boost::asio::io_context& ioc, Client& client, const BatchOptions& options);
+BatchSummary runBatch(boost::asio::io_context& ioc, Tenants& tenants, const BatchOptions& options);
 
 } // namespace wix::inbox::cli

@@ -460,19 +460,22 @@ int run(int argc, char** argv)
             return 0;
         }
         const auto start = std::chrono::steady_clock::now();
-        const auto summary = inbox::cli::runBatch(ioc, client, batch);
+        inbox::cli::Tenants tenants(client, options.credentials);
+        const auto summary = inbox::cli::runBatch(ioc, tenants, batch);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const auto stats = client.stats();
+        const auto stats = tenants.stats();
         const auto calls = summary.ok + summary.failed;
         std::fprintf(stderr,
                      "wix-inbox: batch %s: %llu lines: %llu ok, %llu failed, %llu retries (%llu of lines), %llu throttled, %.2f s, "
-                     "%.0f calls/s, up to %zu in flight over %llu connections%s\n",
+                     "%.0f calls/s, up to %zu in flight over %llu connections%s%s\n",
                      summary.interrupted ? "interrupted" : "done", static_cast<unsigned long long>(calls),
                      static_cast<unsigned long long>(summary.ok), static_cast<unsigned long long>(summary.failed),
                      static_cast<unsigned long long>(stats.retries + summary.lineRetries),
                      static_cast<unsigned long long>(summary.lineRetries), static_cast<unsigned long long>(stats.throttled),
                      seconds, seconds > 0 ? static_cast<double>(calls) / seconds : 0.0, batch.concurrency,
                      static_cast<unsigned long long>(stats.pool.connectionsOpened),
+                     tenants.size() ? (", " + std::to_string(tenants.size()) + " tenants, " + std::to_string(
+                                           stats.tokenRequests) + " token requests").c_str() : "",
                      summary.skipped ? (" (" + std::to_string(summary.skipped) + " lines done before)").c_str() : "");
         if (summary.interrupted) {
             if (batch.output != "-") // standard output cannot be resumed

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <unordered_set>
 #include <vector>
 
@@ -19,6 +20,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view requestFields[] = {"memberId", "contactId", "anonymousVisitorId", "conversationId"};
+// Fields that name the line's tenant: read, and written back to the output as they are.
+constexpr std::string_view tenantFields[] = {"siteId", "instanceId"};
 // Names the output line itself writes: a passthrough field with one of them would be
 // overwritten or, for "line", break --resume, so such a line is rejected instead.
 constexpr std::string_view outputFields[] = {"line", "ok", "error", "conversation", "newConversation"};
@@ -152,6 +155,16 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
             return "field \"" + key + "\" appears twice";
         if (contains(outputFields, key))
             return "field \"" + key + "\" is reserved for the output line; rename it";
+        if (contains(tenantFields, key)) {
+            if (request.tenant)
+                return std::string("line has both siteId and instanceId");
+            const json::value& value = root.get_object().at(key);
+            if (!value.is_string() || !isValidGuid(value.get_string()))
+                return key + " must be a GUID string";
+            std::string id(value.get_string());
+            std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
+            request.tenant = LineTenant{key == "siteId" ? LineTenant::Kind::site : LineTenant::Kind::instance, id};
+        }
         if (!contains(requestFields, key)) {
             request.passthrough.append(",").append(member->key).append(":").append(member->value);
             continue;

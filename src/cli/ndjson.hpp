@@ -18,7 +18,16 @@ namespace wix::inbox::cli {
 /// Longest input line accepted; longer ones get an error line (and are never held whole).
 constexpr std::size_t maxLineBytes = std::size_t{64} * 1024;
 
+/// The tenant a line names: a site (with API-key credentials) or an app instance (with
+/// OAuth app credentials). Lines that name none go to the job's own credentials.
+struct LineTenant {
+    enum class Kind { site, instance };
+    Kind kind;
+    std::string id; ///< a GUID, in lower case
+};
+
 struct BatchRequest {
+    std::optional<LineTenant> tenant;         ///< "siteId" or "instanceId"; kept in passthrough too
     std::optional<ParticipantId> participant; ///< set: getOrCreateConversation
     std::string conversationId;               ///< otherwise: getConversation
     /// The line's other fields as written in it, each `,"key":value`: copied to the output

@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <set>
+#include <iomanip>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -325,6 +327,45 @@ BOOST_AUTO_TEST_CASE(ctrl_c_ends_a_batch_whose_calls_all_hang)
     emu.setFaults({});
     BOOST_TEST(runCli(args + std::vector<std::string>{"--resume"}, dir.path) == 0, slurp(dir.path / "stderr"));
     allLinesOk(dir.path / "out.ndjson", 100);
+}
+
+// Issue 15: lines name their tenant; each gets its own token (one request each) and data,
+// all over one pool; a line naming a tenant the credentials cannot serve gets an error line.
+BOOST_AUTO_TEST_CASE(lines_name_their_tenant_and_each_gets_one_token)
+{
+    wix::inbox::emulator::Options eo;
+    eo.auth.required = true;
+    eo.auth.apps = {{"app-1", "APP-s3cr3t"}};
+    Emulator emu(eo);
+    TempDir dir;
+    {
+        std::ofstream in(dir.path / "in.ndjson");
+        for (int i = 1; i <= 60; ++i) // three instances, the same twenty members in each
+            in << R"({"memberId":"00000000-0000-4000-8000-)" << std::setw(12) << std::setfill('0') << (i % 20)
+               << R"(","instanceId":"00000000-0000-4000-9000-00000000000)" << (i % 3) << "\"}\n";
+        in << R"({"memberId":"00000000-0000-4000-8000-000000000001","siteId":"00000000-0000-4000-9000-000000000001"})"
+           << "\n";
+    }
+    const int rc = runCli(target(emu) + std::vector<std::string>{"--app-id", "app-1", "--instance-id",
+                                                                 "00000000-0000-4000-9000-000000000009", "batch",
+                                                                 "--input", (dir.path / "in.ndjson").string(),
+                                                                 "--output", (dir.path / "out.ndjson").string()},
+                          dir.path, {.environment = {"WIX_APP_SECRET=APP-s3cr3t"}});
+    BOOST_TEST(rc == 2); // the siteId line
+    const auto lines = readLines(dir.path / "out.ndjson");
+    BOOST_REQUIRE(lines.size() == 61u);
+    std::set<std::string> conversations;
+    for (std::size_t i = 0; i < 60; ++i) {
+        BOOST_REQUIRE_MESSAGE(lines[i].at("ok").as_bool(), json::serialize(lines[i]));
+        BOOST_TEST(lines[i].contains("instanceId")); // written back as given
+        conversations.insert(std::string(lines[i].at("conversation").at("id").as_string()));
+    }
+    BOOST_TEST(conversations.size() == 60u); // each instance has its own conversations
+    BOOST_TEST(lines[60].at("error").at("message").as_string().find("siteId goes with API-key credentials")
+               != std::string::npos);
+    BOOST_TEST(emu.stats().tokensIssued == 3u);
+    BOOST_TEST(slurp(dir.path / "stderr").find("3 tenants, 3 token requests") != std::string::npos,
+               slurp(dir.path / "stderr"));
 }
 
 BOOST_AUTO_TEST_CASE(hostile_input_lines_get_error_lines)

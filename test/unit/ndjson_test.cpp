@@ -109,3 +109,21 @@ BOOST_AUTO_TEST_CASE(error_objects_keep_our_code_and_the_services_apart)
     BOOST_TEST(!timeout.contains("wixCode"));
     BOOST_TEST(timeout.at("stopReason").as_string() == "attemptsExhausted");
 }
+
+BOOST_AUTO_TEST_CASE(a_line_may_name_its_tenant_and_keeps_it_in_the_output)
+{
+    const auto parsed = parseBatchLine(
+        R"({"siteId":"6202C3BB-1A2B-4C3D-8E9F-0A1B2C3D4E5F","memberId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f"})");
+    const auto* request = std::get_if<BatchRequest>(&parsed);
+    BOOST_REQUIRE(request);
+    BOOST_REQUIRE(request->tenant.has_value());
+    BOOST_TEST((request->tenant->kind == LineTenant::Kind::site));
+    BOOST_TEST(request->tenant->id == "6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f"); // one spelling per tenant
+    BOOST_TEST(request->passthrough == R"(,"siteId":"6202C3BB-1A2B-4C3D-8E9F-0A1B2C3D4E5F")");
+    const std::string member = R"(,"memberId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f"})";
+    BOOST_TEST(std::get<std::string>(parseBatchLine(R"({"instanceId":"x")" + member)) == "instanceId must be a GUID string");
+    BOOST_TEST(std::get<std::string>(parseBatchLine(
+                   R"({"instanceId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","siteId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f")"
+                   + member))
+               == "line has both siteId and instanceId");
+}

@@ -1,0 +1,43 @@
+#include "cli/tenants.hpp"
+
+namespace wix::inbox::cli {
+
+Tenants::Tenants(Client& base, Credentials credentials) : base_(base), credentials_(std::move(credentials)) {}
+
+std::variant<Client*, std::string> Tenants::clientFor(const std::optional<LineTenant>& tenant)
+{
+    if (!tenant)
+        return &base_;
+    const bool site = tenant->kind == LineTenant::Kind::site;
+    const std::string key = (site ? "site:" : "instance:") + tenant->id;
+    if (const auto it = clients_.find(key); it != clients_.end())
+        return &it->second;
+    Credentials credentials;
+    if (const auto* key = std::get_if<ApiKey>(&credentials_); key && site)
+        credentials = ApiKey{key->key, tenant->id, key->accountId};
+    else if (const auto* app = std::get_if<OAuthApp>(&credentials_); app && !site)
+        credentials = OAuthApp{app->appId, app->appSecret, tenant->id, app->refreshMargin};
+    else
+        return std::string(site ? "siteId goes with API-key credentials (--api-key)"
+                                : "instanceId goes with OAuth app credentials (--app-id and --app-secret)");
+    if (clients_.size() >= maxTenants)
+        return "more than " + std::to_string(maxTenants) + " tenants in one job: split the input";
+    return &clients_.emplace(key, base_.forTenant(std::move(credentials))).first->second;
+}
+
+ClientStats Tenants::stats() const
+{
+    ClientStats sum = base_.stats();
+    for (const auto& [key, client] : clients_) {
+        const auto s = client.stats();
+        sum.calls += s.calls;
+        sum.attempts += s.attempts;
+        sum.retries += s.retries;
+        sum.throttled += s.throttled;
+        sum.rateLimitWaitSeconds += s.rateLimitWaitSeconds;
+        sum.tokenRequests += s.tokenRequests;
+    }
+    return sum;
+}
+
+} // namespace wix::inbox::cli
