@@ -248,7 +248,8 @@ public:
         , concurrency_(std::max<std::size_t>(1, options.concurrency))
         , allowed_(static_cast<double>(concurrency_))
         , window_(std::max<std::size_t>(1024, concurrency_ * 4))
-        , skip_(resume ? resume->lines : 0)
+        , skip_(resume ? resume->lastLine : 0)
+        , outputLines_(resume ? resume->lines : 0)
         , wake_(ioc)
         , signals_(ioc, SIGINT, SIGTERM)
         , ticker_(ioc)
@@ -285,7 +286,7 @@ public:
         if (fatal_)
             rethrowWithHint();
         ioc_.poll();
-        summary_.skipped = skip_;
+        summary_.skipped = linesBefore_;
         return summary_;
     }
 
@@ -315,7 +316,7 @@ private:
         } catch (const std::exception& e) {
             std::string what = e.what();
             if (statePath_)
-                what += "\n" + std::to_string(written_) + " lines of '" + options_.output
+                what += "\n" + std::to_string(outputLines_) + " lines of '" + options_.output
                       + "' are complete: fix the cause, then run the same command with --resume to continue";
             throw std::runtime_error(what);
         }
@@ -334,6 +335,7 @@ private:
             fingerprint_ = line->fingerprint;
         }
         written_ = skip_;
+        linesBefore_ = outputLines_;
         nextRead_ = nextWrite_ = skip_ + 1;
         for (;;) {
             while (!stopping_ && !roomForALine())
@@ -346,15 +348,19 @@ private:
             const std::uint64_t n = nextRead_++;
             if (line->tooLong) {
                 complete(n, inputErrorLine(n, "line longer than " + std::to_string(maxLineBytes) + " bytes"), false,
-                         line->fingerprint);
+                         line->fingerprint, !options_.shard || options_.shard->index == 0);
                 continue;
             }
             auto parsed = parseBatchLine(line->text);
-            if (auto* problem = std::get_if<std::string>(&parsed)) {
-                complete(n, inputErrorLine(n, *problem), false, line->fingerprint);
+            if (auto* problem = std::get_if<std::string>(&parsed)) { // shard 0 reports them
+                complete(n, inputErrorLine(n, *problem), false, line->fingerprint, !options_.shard || options_.shard->index == 0);
                 continue;
             }
             auto& request = std::get<BatchRequest>(parsed);
+            if (options_.shard && !inShard(request)) {
+                complete(n, {}, true, line->fingerprint, false);
+                continue;
+            }
             const auto client = tenants_.clientFor(request.tenant);
             if (const auto* problem = std::get_if<std::string>(&client)) {
                 complete(n, inputErrorLine(n, *problem), false, line->fingerprint);
@@ -484,19 +490,42 @@ private:
     }
 
     // Output is strictly in input order: a finished line waits until all before it are out.
-    void complete(std::uint64_t n, std::string line, bool ok, std::uint64_t fingerprint)
+    // A line of another shard is settled in order too, and writes nothing.
+    void complete(std::uint64_t n, std::string line, bool ok, std::uint64_t fingerprint, bool write = true)
     {
         if (fatal_)
             return; // the output is no longer written
-        ready_.emplace(n, Ready{std::move(line), fingerprint, ok});
+        ready_.emplace(n, Ready{std::move(line), fingerprint, ok, write});
         while (!ready_.empty() && ready_.begin()->first == nextWrite_) {
             const auto& ready = ready_.begin()->second;
-            sink_.append(ready.line);
-            ++(ready.ok ? summary_.ok : summary_.failed);
-            fingerprint_ = ready.fingerprint;
+            if (ready.write) {
+                sink_.append(ready.line);
+                ++(ready.ok ? summary_.ok : summary_.failed);
+                ++outputLines_;
+                fingerprint_ = ready.fingerprint;
+                lastAppended_ = nextWrite_;
+            }
             ready_.erase(ready_.begin());
             ++nextWrite_;
         }
+    }
+
+    // --shard K/N: the line's tenant, or else its participant or conversation, hashes to K.
+    bool inShard(const BatchRequest& request) const
+    {
+        Fingerprint hash;
+        if (request.tenant)
+            hash.add((request.tenant->kind == LineTenant::Kind::site ? "site:" : "instance:") + request.tenant->id);
+        else
+            hash.add(lowerCase(request.participant ? request.participant->id() : request.conversationId));
+        return hash.value() % options_.shard->count == options_.shard->index;
+    }
+
+    static std::string lowerCase(std::string_view id)
+    {
+        std::string out(id);
+        std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+        return out;
     }
 
     // Writes the pending lines, then records which input they came from: the record never
@@ -504,9 +533,9 @@ private:
     void flush()
     {
         sink_.flush();
-        written_ = nextWrite_ - 1;
+        written_ = std::max(written_, lastAppended_);
         if (statePath_ && (written_ != recorded_ || !stateWritten_)) {
-            writeJobState(*statePath_, {options_.input, written_, fingerprint_});
+            writeJobState(*statePath_, {options_.input, written_, fingerprint_, shardName(options_.shard)});
             recorded_ = written_;
             stateWritten_ = true;
         }
@@ -562,7 +591,7 @@ private:
     {
         const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
         ProgressView view;
-        view.done = skip_ + summary_.ok + summary_.failed;
+        view.done = nextWrite_ - 1;
         if (total_ && view.done > *total_)
             total_ = source_.countLines(); // the input grew during the run
         view.total = total_;
@@ -580,6 +609,7 @@ private:
         std::string line;
         std::uint64_t fingerprint; // of the input up to this line
         bool ok;
+        bool write; // false: a line of another shard
     };
 
     net::io_context& ioc_;
@@ -592,7 +622,8 @@ private:
     std::size_t concurrency_;
     double allowed_;                       // lines in flight now: concurrency_, less after failures
     std::size_t window_;
-    std::uint64_t skip_;
+    std::uint64_t skip_;        // input lines an earlier run settled (--resume)
+    std::uint64_t outputLines_; // lines in the output, earlier runs' included
     net::steady_timer wake_;
     net::signal_set signals_;
     net::steady_timer ticker_;
@@ -612,7 +643,9 @@ private:
     Clock::time_point lastAnswer_{}; // set at the start
     std::mt19937 random_{std::random_device{}()};
     std::uint64_t fingerprint_ = Fingerprint().value(); // of the input lines written so far
-    std::uint64_t written_ = 0;  // lines flushed to the output
+    std::uint64_t written_ = 0;  // the input line of the output's last flushed line
+    std::uint64_t lastAppended_ = 0; // the input line of the last line given to the sink
+    std::uint64_t linesBefore_ = 0; // of them, written by earlier runs
     std::uint64_t recorded_ = 0; // lines the state file covers
     bool stateWritten_ = false;
     bool stopping_ = false;
@@ -655,7 +688,7 @@ OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
                                      "the run that wrote it, or --overwrite to replace it");
         return plan;
     }
-    auto point = findResumePoint(output);
+    auto point = findResumePoint(output, options.shard.has_value());
     if (const auto* problem = std::get_if<std::string>(&point))
         throw std::runtime_error(*problem);
     plan.resume = std::get<ResumePoint>(point);
@@ -664,16 +697,24 @@ OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
         throw std::runtime_error("'" + output + "' has no record of the input it was made from ('"
                                  + *plan.statePath + "'): --resume cannot check that it continues the same job; "
                                  "start again with --overwrite");
-    if (state && state->lines > plan.resume->lines)
-        throw std::runtime_error("'" + output + "' holds fewer lines than its record says (" + std::to_string(
-                                     plan.resume->lines) + " < " + std::to_string(state->lines)
+    if (state && state->lines > plan.resume->lastLine)
+        throw std::runtime_error("'" + output + "' ends before the line its record says (" + std::to_string(
+                                     plan.resume->lastLine) + " < " + std::to_string(state->lines)
                                  + "): it was changed since; start again with --overwrite");
+    if (state && state->shard != shardName(options.shard))
+        throw std::runtime_error("'" + output + "' was made " + (state->shard.empty() ? "without --shard" : "with --shard "
+                                 + state->shard) + ": resume it the same way, or start again with --overwrite");
     if (state)
         plan.expected = *state;
     return plan;
 }
 
 } // namespace
+
+std::string shardName(const std::optional<Shard>& shard)
+{
+    return shard ? std::to_string(shard->index) + "/" + std::to_string(shard->count) : std::string();
+}
 
 BatchSummary runBatch(net::io_context& ioc, Tenants& tenants, const BatchOptions& options)
 {

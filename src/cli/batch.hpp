@@ -16,12 +16,22 @@
 
 namespace wix::inbox::cli {
 
+/// --shard K/N: this run takes the lines whose tenant (or, naming none, participant or
+/// conversation) hashes to K of N, 0 <= K < N; malformed lines are shard 0's.
+struct Shard {
+    std::uint64_t index = 0;
+    std::uint64_t count = 1;
+};
+/// "K/N"; empty for none.
+std::string shardName(const std::optional<Shard>& shard);
+
 struct BatchOptions {
     std::string input = "-";
     std::string output = "-";
     std::size_t concurrency = 64;
     bool resume = false;
     bool overwrite = false; ///< replace a non-empty output; without it (or resume) that is refused
+    std::optional<Shard> shard;
     /// The client's deadline of one call (--timeout-ms); a line's calls never outlast its own limit.
     std::chrono::milliseconds callTimeout{std::chrono::seconds(30)};
     /// How long a line may be retried after transient failures (--line-timeout). Default 10 min.

@@ -46,6 +46,11 @@ std::variant<std::monostate, JobState, std::string> readJobState(const std::stri
     s.fingerprint = std::strtoull(hex.c_str(), &end, 16);
     if (hex.size() != 16 || end != hex.c_str() + hex.size())
         return notOurs;
+    if (const auto* shard = o->if_contains("shard")) {
+        if (!shard->is_string())
+            return notOurs;
+        s.shard = std::string(shard->get_string());
+    }
     return s;
 }
 
@@ -53,10 +58,10 @@ void writeJobState(const std::string& path, const JobState& state)
 {
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(state.fingerprint));
-    const std::string text = json::serialize(json::object{{"input", state.input},
-                                                          {"lines", static_cast<std::int64_t>(state.lines)},
-                                                          {"fingerprint", hex}})
-                           + "\n";
+    json::object record{{"input", state.input}, {"lines", static_cast<std::int64_t>(state.lines)}, {"fingerprint", hex}};
+    if (!state.shard.empty())
+        record["shard"] = state.shard;
+    const std::string text = json::serialize(record) + "\n";
     const std::string temporary = path + ".tmp";
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     bool ok = fd >= 0;

@@ -29,8 +29,11 @@ private:
 
 struct JobState {
     std::string input;           ///< the input as named on the command line
-    std::uint64_t lines = 0;     ///< output lines the fingerprint covers (at most the output's)
+    /// The input line of the output's last line the record covers (unsharded: the output's
+    /// line count); the output may have more.
+    std::uint64_t lines = 0;
     std::uint64_t fingerprint = 0; ///< of input lines 1..lines
+    std::string shard;             ///< "K/N" for a shard's output, else empty
 };
 
 /// `OUTPUT.wix-inbox-state`.

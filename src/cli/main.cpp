@@ -325,7 +325,7 @@ int run(int argc, char** argv)
 
     // Command options.
     std::string memberId, contactId, visitorId;
-    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m";
+    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard;
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
     commandOptions.add_options()("help,h", "show this help");
@@ -350,6 +350,8 @@ int run(int argc, char** argv)
                                                                                    "it fails (500ms, 30s, 10m, 2h)")
             ("give-up-after", po::value(&giveUpAfter)->default_value(giveUpAfter), "stop, resumable, when no call "
                                                                                    "has been answered for this long")
+            ("shard", po::value(&shard), "K/N: only the lines whose tenant (else participant or conversation) "
+                                         "hashes to K of N (0 <= K < N), for N workers over one input")
             ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends")
             ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output");
         example = "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128";
@@ -390,6 +392,15 @@ int run(int argc, char** argv)
         if (!d && problem.empty())
             problem = std::string(flag) + " takes a duration such as 500ms, 30s, 10m or 2h (at most 30 days)";
         *into = d.value_or(*into);
+    }
+    if (!shard.empty()) {
+        const auto slash = shard.find('/');
+        const auto count = number("shard", slash == std::string::npos ? "" : shard.substr(slash + 1), 1, 1'000'000, problem);
+        const auto index = number("shard", shard.substr(0, slash), 0, count ? *count - 1 : 0, problem);
+        if (index && count)
+            batch.shard = inbox::cli::Shard{static_cast<std::uint64_t>(*index), static_cast<std::uint64_t>(*count)};
+        else
+            problem = "--shard takes K/N with 0 <= K < N <= 1000000, such as 0/4";
     }
     if (!problem.empty())
         return usageError(problem);

@@ -219,7 +219,7 @@ std::string inputErrorLine(std::uint64_t line, std::string_view problem)
                                                                {"stopReason", "none"}}}});
 }
 
-std::variant<ResumePoint, std::string> findResumePoint(const std::string& path)
+std::variant<ResumePoint, std::string> findResumePoint(const std::string& path, bool sharded)
 {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -251,9 +251,12 @@ std::variant<ResumePoint, std::string> findResumePoint(const std::string& path)
     boost::system::error_code ec;
     const json::value last = json::parse(lastLine, ec);
     const json::value* number = (!ec && last.is_object()) ? last.get_object().if_contains("line") : nullptr;
-    if (!number || !number->is_number() || number->to_number<double>() != static_cast<double>(point.lines))
+    const double lastNumber = number && number->is_number() ? number->to_number<double>() : -1;
+    if (sharded ? !(lastNumber >= static_cast<double>(point.lines) && lastNumber < 1e18)
+                : lastNumber != static_cast<double>(point.lines))
         return "'" + path + "' is not the output of an interrupted batch (its last line is not line "
-             + std::to_string(point.lines) + ")";
+             + (sharded ? "number " + std::to_string(point.lines) + " or later" : std::to_string(point.lines)) + ")";
+    point.lastLine = static_cast<std::uint64_t>(lastNumber);
     return point;
 }
 

@@ -51,8 +51,10 @@ std::string inputErrorLine(std::uint64_t line, std::string_view problem);
 struct ResumePoint {
     std::uint64_t lines = 0;
     std::uint64_t bytes = 0;
+    std::uint64_t lastLine = 0; ///< the input line of the last complete line (`lines`, unsharded)
 };
-/// Reads an existing output file; an error message if it is not a batch output.
-std::variant<ResumePoint, std::string> findResumePoint(const std::string& path);
+/// Reads an existing output file; an error message if it is not a batch output. Its last
+/// line must be line `lines` of the input, or, for a shard's output (`sharded`), at least that.
+std::variant<ResumePoint, std::string> findResumePoint(const std::string& path, bool sharded = false);
 
 } // namespace wix::inbox::cli

@@ -403,6 +403,7 @@ BOOST_AUTO_TEST_CASE(hostile_input_lines_get_error_lines)
     BOOST_TEST(lines[9].at("key").as_string() == "k1");
 }
 
+// Also for one shard of the input (--shard), whose output has gaps in its line numbers.
 BOOST_AUTO_TEST_CASE(resume_after_kill_9_equals_an_uninterrupted_run)
 {
     wix::inbox::emulator::Options eo;
@@ -417,32 +418,75 @@ BOOST_AUTO_TEST_CASE(resume_after_kill_9_equals_an_uninterrupted_run)
             in << member(i) << "\n";
     }
     const auto input = (dir.path / "in.ndjson").string();
-    const auto out = dir.path / "out.ndjson";
-    const auto batch = [&](const fs::path& output, bool resume) {
-        auto args = target(emu) + std::vector<std::string>{"batch", "--input", input, "--output", output.string(),
-                                                           "--concurrency", "4"};
-        if (resume)
-            args.push_back("--resume");
-        return args;
-    };
+    for (const std::vector<std::string> shard : {std::vector<std::string>{}, std::vector<std::string>{"--shard", "1/3"}}) {
+        const auto out = dir.path / ("out" + std::to_string(shard.size()) + ".ndjson");
+        const auto batch = [&](const fs::path& output, bool resume) {
+            auto args = target(emu) + std::vector<std::string>{"batch", "--input", input, "--output", output.string(),
+                                                               "--concurrency", "4", "--overwrite"} + shard;
+            if (resume)
+                args.back() == "--overwrite" ? args.back() = "--resume" : args.emplace_back("--resume");
+            return args;
+        };
 
-    const pid_t pid = spawnCli(batch(out, false), dir.path);
-    waitForLines(out, 300);
-    ::kill(pid, SIGKILL);
-    BOOST_TEST(waitExit(pid) == 128 + SIGKILL);
-    const auto before = countNewlines(out);
-    BOOST_TEST(before < static_cast<std::size_t>(total));
+        const pid_t pid = spawnCli(batch(out, false), dir.path);
+        waitForLines(out, 150);
+        ::kill(pid, SIGKILL);
+        BOOST_TEST(waitExit(pid) == 128 + SIGKILL);
+        const auto before = countNewlines(out);
 
-    BOOST_TEST(runCli(batch(out, true), dir.path) == 0);
-    BOOST_TEST(slurp(dir.path / "stderr").find("lines done before") != std::string::npos);
-    BOOST_TEST(runCli(batch(dir.path / "reference.ndjson", false), dir.path) == 0);
+        BOOST_TEST(runCli(batch(out, true), dir.path) == 0, slurp(dir.path / "stderr"));
+        BOOST_TEST(slurp(dir.path / "stderr").find("lines done before") != std::string::npos);
+        const auto reference = dir.path / "reference.ndjson";
+        BOOST_TEST(runCli(batch(reference, false), dir.path) == 0);
 
-    const auto resumed = readLines(out);
-    const auto reference = readLines(dir.path / "reference.ndjson");
-    BOOST_REQUIRE(resumed.size() == static_cast<std::size_t>(total));
-    BOOST_REQUIRE(reference.size() == static_cast<std::size_t>(total));
-    for (std::size_t i = 0; i < resumed.size(); ++i)
-        BOOST_REQUIRE_EQUAL(comparable(resumed[i]), comparable(reference[i]));
+        const auto resumed = readLines(out);
+        const auto expected = readLines(reference);
+        BOOST_TEST(before < expected.size());
+        if (shard.empty())
+            BOOST_TEST(expected.size() == static_cast<std::size_t>(total));
+        else // about a third
+            BOOST_TEST((expected.size() > total / 4 && expected.size() < total / 2), expected.size());
+        BOOST_REQUIRE(resumed.size() == expected.size());
+        for (std::size_t i = 0; i < resumed.size(); ++i)
+            BOOST_REQUIRE_EQUAL(comparable(resumed[i]), comparable(expected[i]));
+    }
+}
+
+// N workers split one input with --shard; their outputs, merged by line number, are one
+// output of the whole input. Each shard's record refuses a resume as another shard.
+BOOST_AUTO_TEST_CASE(shards_split_an_input_and_join_back_in_order)
+{
+    Emulator emu;
+    TempDir dir;
+    members(dir.path, 300);
+    {
+        std::ofstream in(dir.path / "in.ndjson", std::ios::app);
+        in << "not json\n";
+    }
+    std::map<std::int64_t, int> seen;
+    for (int k = 0; k < 3; ++k) {
+        const auto out = dir.path / ("out." + std::to_string(k));
+        BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"batch", "--input", (dir.path / "in.ndjson").string(),
+                                                                "--output", out.string(), "--shard",
+                                                                std::to_string(k) + "/3"},
+                          dir.path)
+                   == (k == 0 ? 2 : 0)); // shard 0 reports the malformed line
+        std::int64_t previous = 0;
+        for (const auto& line : readLines(out)) {
+            BOOST_TEST(line.at("line").as_int64() > previous); // in input order
+            previous = line.at("line").as_int64();
+            ++seen[previous];
+        }
+    }
+    BOOST_TEST(seen.size() == 301u); // every line in exactly one shard
+    BOOST_TEST((seen.rbegin()->first == 301 && std::all_of(seen.begin(), seen.end(), [](auto& p) { return p.second == 1; })));
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"batch", "--input", (dir.path / "in.ndjson").string(),
+                                                            "--output", (dir.path / "out.1").string(), "--shard", "2/3",
+                                                            "--resume"},
+                      dir.path)
+               == 1);
+    BOOST_TEST(slurp(dir.path / "stderr").find("was made with --shard 1/3") != std::string::npos,
+               slurp(dir.path / "stderr"));
 }
 
 BOOST_AUTO_TEST_CASE(ctrl_c_keeps_complete_lines_and_leaves_a_resumable_file)
