@@ -14,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -40,6 +42,12 @@ namespace {
 [[noreturn]] void fail(const std::string& what)
 {
     throw std::runtime_error(what + (errno ? std::string(": ") + std::strerror(errno) : std::string()));
+}
+
+// Where a --retry-failed pass writes until it is complete.
+std::string retryPath(const std::string& output)
+{
+    return output + ".wix-inbox-retry";
 }
 
 // Reads lines without ever holding more than maxLineBytes of one line. Pipes and
@@ -231,18 +239,74 @@ private:
     std::string pending_;
 };
 
+// The output a --retry-failed pass replaces, read beside the input: its lines come in input
+// order, each with its input line number.
+class PreviousOutput {
+public:
+    struct Line {
+        std::uint64_t number = 0;
+        bool ok = false;
+        std::string text;
+    };
+
+    explicit PreviousOutput(const std::string& path) : path_(path), in_(path, std::ios::binary)
+    {
+        if (!in_)
+            fail("cannot read '" + path + "'");
+        advance();
+    }
+
+    /// Its line for input line `n`, if it has one.
+    std::optional<Line> take(std::uint64_t n)
+    {
+        if (!next_ || next_->number > n)
+            return std::nullopt;
+        if (next_->number < n)
+            throw std::runtime_error("'" + path_ + "' has its lines out of input order: not a batch output");
+        auto line = std::move(next_);
+        advance();
+        return line;
+    }
+
+    bool exhausted() const { return !next_; }
+
+private:
+    void advance()
+    {
+        next_.reset();
+        std::string text;
+        if (!std::getline(in_, text))
+            return;
+        boost::system::error_code ec;
+        const auto v = json::parse(text, ec);
+        const auto* o = !ec && v.is_object() ? &v.get_object() : nullptr;
+        const auto* number = o ? o->if_contains("line") : nullptr;
+        const auto* ok = o ? o->if_contains("ok") : nullptr;
+        if (!number || !number->is_int64() || number->get_int64() < 1 || !ok || !ok->is_bool())
+            throw std::runtime_error("'" + path_ + "' has a line that is not a batch output line");
+        next_ = Line{static_cast<std::uint64_t>(number->get_int64()), ok->get_bool(), std::move(text)};
+    }
+
+    std::string path_;
+    std::ifstream in_;
+    std::optional<Line> next_;
+};
+
 class Engine {
 public:
     /// `state`: where the job's state is kept beside the output (nothing for standard
     /// output); `expected`: on resume, the fingerprint the skipped lines must have.
+    /// `previous`: a --retry-failed pass, which writes to a temporary file and renames it
+    /// over the output once complete.
     Engine(net::io_context& ioc, Tenants& tenants, const BatchOptions& options, LineSource& source,
            const std::optional<ResumePoint>& resume, std::optional<std::string> state,
-           std::optional<JobState> expected)
+           std::optional<JobState> expected, PreviousOutput* previous)
         : ioc_(ioc)
         , tenants_(tenants)
         , options_(options)
         , source_(source)
-        , sink_(options.output, resume)
+        , previous_(previous)
+        , sink_(previous ? retryPath(options.output) : options.output, resume)
         , statePath_(std::move(state))
         , expected_(std::move(expected))
         , concurrency_(std::max<std::size_t>(1, options.concurrency))
@@ -287,6 +351,8 @@ public:
             rethrowWithHint();
         ioc_.poll();
         summary_.skipped = linesBefore_;
+        if (previous_)
+            replaceOutput();
         return summary_;
     }
 
@@ -297,6 +363,24 @@ private:
     {
         return active_ < static_cast<std::size_t>(allowed_) && nextRead_ < nextWrite_ + window_
             && (allowed_ >= 2 || pausing_ == 0);
+    }
+
+    // --retry-failed: the complete pass replaces the output in one rename; an interrupted
+    // one is dropped and the output stays as it was.
+    void replaceOutput()
+    {
+        const std::string temporary = retryPath(options_.output);
+        if (!finishedRun_) {
+            ::unlink(temporary.c_str());
+            std::fprintf(stderr, "wix-inbox: '%s' is unchanged; run --retry-failed again to retry its failed lines\n",
+                         options_.output.c_str());
+            return;
+        }
+        if (::rename(temporary.c_str(), options_.output.c_str()) != 0)
+            fail("cannot replace '" + options_.output + "' with '" + temporary + "'");
+        // The same lines as before: the record of the input still holds, and is rewritten.
+        writeJobState(jobStatePath(options_.output),
+                      {options_.input, written_, fingerprint_, expected_ ? expected_->shard : std::string(), true});
     }
 
     // Every coroutine of the engine ends here: an exception is never dropped.
@@ -315,7 +399,10 @@ private:
             std::rethrow_exception(fatal_);
         } catch (const std::exception& e) {
             std::string what = e.what();
-            if (statePath_)
+            if (previous_) {
+                ::unlink(retryPath(options_.output).c_str());
+                what += "\n'" + options_.output + "' is unchanged";
+            } else if (statePath_)
                 what += "\n" + std::to_string(outputLines_) + " lines of '" + options_.output
                       + "' are complete: fix the cause, then run the same command with --resume to continue";
             throw std::runtime_error(what);
@@ -346,6 +433,20 @@ private:
             if (!line)
                 break;
             const std::uint64_t n = nextRead_++;
+            if (previous_ && expected_ && n == expected_->lines && line->fingerprint != expected_->fingerprint)
+                throw std::runtime_error("the input is not the one '" + options_.output + "' was made from ('"
+                                         + expected_->input + "')");
+            if (previous_) { // --retry-failed: only the failed lines are called again
+                auto old = previous_->take(n);
+                if (!old && expected_->shard.empty()) // every input line has its output line
+                    throw std::runtime_error("the input has more lines than '" + options_.output
+                                             + "': not the input it was made from");
+                if (!old || old->ok) {
+                    const bool write = old.has_value();
+                    complete(n, write ? std::move(old->text) : std::string(), true, line->fingerprint, write);
+                    continue;
+                }
+            }
             if (line->tooLong) {
                 complete(n, inputErrorLine(n, "line longer than " + std::to_string(maxLineBytes) + " bytes"), false,
                          line->fingerprint, !options_.shard || options_.shard->index == 0);
@@ -376,6 +477,10 @@ private:
         }
         while (inFlight_ > 0 && !fatal_) // after Ctrl-C too: complete lines are written
             co_await wait();
+        if (previous_ && !stopping_ && (!previous_->exhausted() || (expected_ && nextRead_ <= expected_->lines)))
+            throw std::runtime_error("the input is not the one '" + options_.output + "' was made from ('"
+                                     + expected_->input + "'): their lines do not match");
+        finishedRun_ = !stopping_;
         flush();
     }
 
@@ -534,8 +639,8 @@ private:
     {
         sink_.flush();
         written_ = std::max(written_, lastAppended_);
-        if (statePath_ && (written_ != recorded_ || !stateWritten_)) {
-            writeJobState(*statePath_, {options_.input, written_, fingerprint_, shardName(options_.shard)});
+        if (statePath_ && (written_ != recorded_ || !stateWritten_ || finishedRun_)) {
+            writeJobState(*statePath_, {options_.input, written_, fingerprint_, shardName(options_.shard), finishedRun_});
             recorded_ = written_;
             stateWritten_ = true;
         }
@@ -616,6 +721,7 @@ private:
     Tenants& tenants_;
     const BatchOptions& options_;
     LineSource& source_;
+    PreviousOutput* previous_;
     OutputSink sink_;
     std::optional<std::string> statePath_;
     std::optional<JobState> expected_;
@@ -648,6 +754,7 @@ private:
     std::uint64_t linesBefore_ = 0; // of them, written by earlier runs
     std::uint64_t recorded_ = 0; // lines the state file covers
     bool stateWritten_ = false;
+    bool finishedRun_ = false; // the whole input went through
     bool stopping_ = false;
     bool finished_ = false;
     std::exception_ptr fatal_;
@@ -657,6 +764,7 @@ private:
 
 // What may be done to the output, decided before anything is opened for writing.
 struct OutputPlan {
+    bool retry = false; // --retry-failed of a finished output
     std::optional<ResumePoint> resume;
     std::optional<std::string> statePath;
     std::optional<JobState> expected;
@@ -667,8 +775,9 @@ OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
     OutputPlan plan;
     const std::string& output = options.output;
     if (output == "-") {
-        if (options.resume)
-            throw std::runtime_error("--resume needs an output file, not standard output");
+        if (options.resume || options.retryFailed)
+            throw std::runtime_error(std::string(options.resume ? "--resume" : "--retry-failed")
+                                     + " needs an output file, not standard output");
         return plan;
     }
     struct stat st {};
@@ -682,6 +791,16 @@ OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
     auto recorded = readJobState(*plan.statePath);
     if (const auto* problem = std::get_if<std::string>(&recorded))
         throw std::runtime_error(*problem + ": remove it or choose another output");
+    if (options.retryFailed) {
+        const auto* state = std::get_if<JobState>(&recorded);
+        if (!exists || !state || !state->finished)
+            throw std::runtime_error("'" + output + "' is not the output of a finished batch (" + (!exists ? "it does not exist"
+                                     : !state ? "it has no record '" + *plan.statePath + "'" : "it was interrupted: "
+                                     "--resume it first") + "): --retry-failed has nothing to retry");
+        plan.expected = *state;
+        plan.retry = true;
+        return plan;
+    }
     if (!options.resume) {
         if (exists && st.st_size > 0 && !options.overwrite)
             throw std::runtime_error("the output '" + output + "' exists and is not empty: use --resume to continue "
@@ -720,7 +839,13 @@ BatchSummary runBatch(net::io_context& ioc, Tenants& tenants, const BatchOptions
 {
     LineSource source(ioc, options.input);
     auto plan = planOutput(options, source);
-    Engine engine(ioc, tenants, options, source, plan.resume, std::move(plan.statePath), std::move(plan.expected));
+    std::optional<PreviousOutput> previous;
+    if (plan.retry) {
+        previous.emplace(options.output);
+        plan.statePath.reset(); // the output's record is rewritten once the pass replaces it
+    }
+    Engine engine(ioc, tenants, options, source, plan.resume, std::move(plan.statePath), std::move(plan.expected),
+                  previous ? &*previous : nullptr);
     return engine.run();
 }
 

@@ -32,6 +32,10 @@ struct BatchOptions {
     bool resume = false;
     bool overwrite = false; ///< replace a non-empty output; without it (or resume) that is refused
     std::optional<Shard> shard;
+    /// Call again the lines a finished run's output has failed, keeping its other lines byte
+    /// for byte. The output is replaced only once the pass is complete (a temporary file
+    /// renamed over it); an interrupted pass leaves it as it was.
+    bool retryFailed = false;
     /// The client's deadline of one call (--timeout-ms); a line's calls never outlast its own limit.
     std::chrono::milliseconds callTimeout{std::chrono::seconds(30)};
     /// How long a line may be retried after transient failures (--line-timeout). Default 10 min.

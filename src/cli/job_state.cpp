@@ -46,6 +46,11 @@ std::variant<std::monostate, JobState, std::string> readJobState(const std::stri
     s.fingerprint = std::strtoull(hex.c_str(), &end, 16);
     if (hex.size() != 16 || end != hex.c_str() + hex.size())
         return notOurs;
+    if (const auto* finished = o->if_contains("finished")) {
+        if (!finished->is_bool())
+            return notOurs;
+        s.finished = finished->get_bool();
+    }
     if (const auto* shard = o->if_contains("shard")) {
         if (!shard->is_string())
             return notOurs;
@@ -61,6 +66,8 @@ void writeJobState(const std::string& path, const JobState& state)
     json::object record{{"input", state.input}, {"lines", static_cast<std::int64_t>(state.lines)}, {"fingerprint", hex}};
     if (!state.shard.empty())
         record["shard"] = state.shard;
+    if (state.finished)
+        record["finished"] = true;
     const std::string text = json::serialize(record) + "\n";
     const std::string temporary = path + ".tmp";
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

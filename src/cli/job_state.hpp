@@ -34,6 +34,7 @@ struct JobState {
     std::uint64_t lines = 0;
     std::uint64_t fingerprint = 0; ///< of input lines 1..lines
     std::string shard;             ///< "K/N" for a shard's output, else empty
+    bool finished = false;         ///< the run went through the whole input
 };
 
 /// `OUTPUT.wix-inbox-state`.

@@ -32,7 +32,8 @@ commands:
   get <conversationId>                     GetConversation
   get-or-create --member-id|--contact-id|--anonymous-visitor-id ID
                                            GetOrCreateConversation
-  batch --input FILE|- --output FILE|- [--concurrency N] [--line-timeout D] [--resume | --overwrite]
+  batch --input FILE|- --output FILE|- [--concurrency N] [--shard K/N]
+        [--resume | --overwrite | --retry-failed]
                                            resolve an NDJSON file, one call per line
   help [command]                           this help, or a command's
 
@@ -353,6 +354,8 @@ int run(int argc, char** argv)
             ("shard", po::value(&shard), "K/N: only the lines whose tenant (else participant or conversation) "
                                          "hashes to K of N (0 <= K < N), for N workers over one input")
             ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends")
+            ("retry-failed", po::bool_switch(&batch.retryFailed), "call again the failed lines of a finished "
+                                                                  "output, keeping its other lines as they are")
             ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output");
         example = "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128";
     } else {
@@ -402,6 +405,9 @@ int run(int argc, char** argv)
         else
             problem = "--shard takes K/N with 0 <= K < N <= 1000000, such as 0/4";
     }
+    if (batch.retryFailed && (batch.resume || batch.overwrite || batch.shard))
+        problem = "--retry-failed goes alone: not with --resume, --overwrite or --shard (the output's record knows its "
+                  "shard)";
     if (!problem.empty())
         return usageError(problem);
     batch.concurrency = static_cast<std::size_t>(*inFlight);
@@ -489,7 +495,7 @@ int run(int argc, char** argv)
                                            stats.tokenRequests) + " token requests").c_str() : "",
                      summary.skipped ? (" (" + std::to_string(summary.skipped) + " lines done before)").c_str() : "");
         if (summary.interrupted) {
-            if (batch.output != "-") // standard output cannot be resumed
+            if (batch.output != "-" && !batch.retryFailed) // standard output cannot be resumed
                 std::cerr << "wix-inbox: run the same command with --resume to continue\n";
             return 130;
         }

@@ -368,6 +368,57 @@ BOOST_AUTO_TEST_CASE(lines_name_their_tenant_and_each_gets_one_token)
                slurp(dir.path / "stderr"));
 }
 
+// Issue 15: --retry-failed calls again only the failed lines of a finished output, in place,
+// keeping every other line byte for byte; an unfinished output is refused.
+BOOST_AUTO_TEST_CASE(retry_failed_calls_again_only_the_failed_lines)
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.malformedJson = 0.3; // a 200 that cannot be decoded: the line fails at once
+    Emulator emu(eo);
+    TempDir dir;
+    members(dir.path, 300);
+    {
+        std::ofstream in(dir.path / "in.ndjson", std::ios::app);
+        in << "{\"memberId\": 7}\n"; // fails again, whatever the service does
+    }
+    const auto args = batchArgs(emu, dir.path);
+    BOOST_TEST(runCli(args, dir.path) == 2);
+    std::vector<std::string> before;
+    {
+        std::istringstream text(slurp(dir.path / "out.ndjson"));
+        for (std::string line; std::getline(text, line);)
+            before.push_back(line);
+    }
+    BOOST_REQUIRE(before.size() == 301u);
+    const auto failedBefore = std::count_if(before.begin(), before.end(),
+                                            [](const std::string& l) { return l.find("\"ok\":false") != std::string::npos; });
+    BOOST_TEST(failedBefore > 30);
+
+    emu.setFaults({});
+    const auto requests = emu.stats().requests;
+    BOOST_TEST(runCli(args + std::vector<std::string>{"--retry-failed"}, dir.path) == 2, slurp(dir.path / "stderr"));
+    BOOST_TEST(emu.stats().requests - requests == static_cast<std::uint64_t>(failedBefore - 1)); // the failed ones only
+    std::istringstream text(slurp(dir.path / "out.ndjson"));
+    std::size_t i = 0;
+    for (std::string line; std::getline(text, line); ++i) {
+        BOOST_REQUIRE(i < before.size());
+        if (before[i].find("\"ok\":true") != std::string::npos)
+            BOOST_TEST(line == before[i]); // byte for byte
+        else
+            BOOST_TEST((line.find("\"ok\":true") != std::string::npos) == (i != 300), line);
+    }
+    BOOST_TEST(i == 301u);
+    BOOST_TEST(!fs::exists(dir.path / "out.ndjson.wix-inbox-retry"));
+
+    // An interrupted output must be resumed first.
+    {
+        std::ofstream state(dir.path / "out.ndjson.wix-inbox-state");
+        state << R"({"input":"x","lines":301,"fingerprint":"0000000000000000"})" << "\n";
+    }
+    BOOST_TEST(runCli(args + std::vector<std::string>{"--retry-failed"}, dir.path) == 1);
+    BOOST_TEST(slurp(dir.path / "stderr").find("--resume it first") != std::string::npos, slurp(dir.path / "stderr"));
+}
+
 BOOST_AUTO_TEST_CASE(hostile_input_lines_get_error_lines)
 {
     wix::inbox::emulator::Options eo;
