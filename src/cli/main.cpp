@@ -487,7 +487,7 @@ int run(int argc, char** argv)
                      "%.0f calls/s, up to %zu in flight over %llu connections%s%s\n",
                      summary.interrupted ? "interrupted" : "done", static_cast<unsigned long long>(calls),
                      static_cast<unsigned long long>(summary.ok), static_cast<unsigned long long>(summary.failed),
-                     static_cast<unsigned long long>(stats.retries + summary.lineRetries),
+                     static_cast<unsigned long long>(stats.retries) + summary.lineRetries,
                      static_cast<unsigned long long>(summary.lineRetries), static_cast<unsigned long long>(stats.throttled),
                      seconds, seconds > 0 ? static_cast<double>(calls) / seconds : 0.0, batch.concurrency,
                      static_cast<unsigned long long>(stats.pool.connectionsOpened),
