@@ -31,7 +31,11 @@ start_emulator() {
     shift 2
     "$bin" "$@" > "$dir/emulator.json" &
     emulator_pid=$!
-    for _ in $(seq 100); do [ -s "$dir/emulator.json" ] && break; sleep 0.1; done
+    for _ in $(seq 300); do
+        [ -s "$dir/emulator.json" ] && break
+        kill -0 "$emulator_pid" 2>/dev/null || { wait "$emulator_pid" || echo "the emulator exited: $?" >&2; break; }
+        sleep 0.1
+    done
     emulator_url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$dir/emulator.json")
     emulator_ca=$(sed -n 's/.*"ca_file":"\([^"]*\)".*/\1/p' "$dir/emulator.json")
     [ -n "$emulator_url" ] || { echo "the emulator did not start" >&2; return 1; }
