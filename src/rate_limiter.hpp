@@ -53,7 +53,7 @@ public:
     static constexpr double scale = 0.4; // C
     static constexpr double minRate = 0.5;
     static constexpr double smoothing = 0.8;
-    static constexpr double probeHeadroom = 1.05; // the rate stays within this of the admitted rate
+    static constexpr double probeHeadroom = 1.2; // the rate stays within this of the admitted rate
 
 private:
     void measure(Clock::time_point now);        // counts an answer; locks only when a window closes

@@ -31,7 +31,7 @@
 // - every other answer moves the rate along the cubic W(t) = C (t - K)^3 + Wmax, C = 0.4,
 //   t the seconds since the last throttling answer, Wmax the rate before it and
 //   K = cbrt(Wmax (1 - beta) / C): back to Wmax after K seconds, then probing above it,
-//   capped at 1.05 times the admitted rate (probing, but not far past what the server
+//   capped at 1.2 times the admitted rate (probing, but not far past what the server
 //   admits) and at `requestsPerSecond` when set.
 #pragma once
 
