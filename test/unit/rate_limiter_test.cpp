@@ -5,6 +5,8 @@
 #include "rate_limiter.hpp"
 
 #include <cmath>
+#include <queue>
+#include <tuple>
 #include <vector>
 
 using namespace wix::inbox;
@@ -166,4 +168,70 @@ BOOST_AUTO_TEST_CASE(a_rate_far_above_what_is_admitted_is_cut_to_near_it)
     at = answer(l, at, 10, 2.0);             // the server now admits ~5/s
     l.onAnswer(at + 1ms, l.reserve(at, never)->epoch, true, std::nullopt);
     BOOST_TEST(l.stats().requestsPerSecond < 60.0, l.stats().requestsPerSecond);
+}
+
+namespace {
+
+struct Simulated {
+    double linesPerSecond;
+    double throttledShare; // of the requests sent
+};
+
+// A batch of `lines` calls, `callers` at a time, against a server that admits `limit`
+// requests per `period` as a token bucket (full at the start), answering in 2 ms. Every
+// throttled call asks for a new turn. Events on a fake clock: deterministic and instant.
+Simulated simulate(double limit, double periodSeconds, int lines, int callers = 64)
+{
+    struct Event {
+        Clock::time_point at;
+        int kind; // 0: asks for a turn, 1: sends, 2: answered, 3: throttled
+        std::uint64_t epoch;
+        bool operator>(const Event& o) const { return at > o.at; }
+    };
+    RateLimiter l({});
+    Clock::time_point now = t0, refilled = t0;
+    double tokens = limit;
+    std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
+    int started = 0, sent = 0, throttled = 0;
+    for (; started < std::min(callers, lines); ++started)
+        events.push({now, 0, 0});
+    while (!events.empty()) {
+        const Event e = events.top();
+        events.pop();
+        now = e.at;
+        if (e.kind == 0) {
+            const auto turn = l.reserve(now, never);
+            events.push({turn->at, 1, turn->epoch});
+        } else if (e.kind == 1) {
+            tokens = std::min(limit, tokens + limit / periodSeconds * secondsAfter(now, refilled));
+            refilled = now;
+            const bool admitted = tokens >= 1;
+            tokens -= admitted ? 1 : 0;
+            ++sent;
+            events.push({now + 2ms, admitted ? 2 : 3, e.epoch});
+        } else {
+            l.onAnswer(now, e.epoch, e.kind == 3, std::nullopt);
+            throttled += e.kind == 3 ? 1 : 0;
+            if (e.kind == 3 || started++ < lines)
+                events.push({now, 0, 0});
+        }
+    }
+    return {lines / secondsAfter(now), static_cast<double>(throttled) / sent};
+}
+
+} // namespace
+
+// Issue 15's targets for a batch with default settings, simulated: at least 0.9 of the limit.
+// At 100/s and above, at most 5% of requests throttled as well; at 200/min the share is
+// higher (13-17%: the first burst is admitted by a full bucket and the descent from it is
+// slow), which the README reports from the real bench.
+BOOST_AUTO_TEST_CASE(adaptive_batches_reach_the_limit_in_simulation)
+{
+    for (const auto& [limit, period, lines] : {std::tuple{100.0, 1.0, 3000}, std::tuple{1000.0, 1.0, 20000},
+                                              std::tuple{200.0, 60.0, 3000}}) {
+        const auto r = simulate(limit, period, lines);
+        BOOST_TEST(r.linesPerSecond >= 0.9 * limit / period, limit << "/" << period << "s: " << r.linesPerSecond);
+        if (period == 1.0)
+            BOOST_TEST(r.throttledShare <= 0.05, limit << "/s: " << r.throttledShare);
+    }
 }
