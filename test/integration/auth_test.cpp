@@ -129,13 +129,15 @@ BOOST_AUTO_TEST_CASE(tenants_share_one_pool_and_fetch_one_token_each)
         tenants.push_back(root->forTenant(OAuthApp{"app-1", appSecret, guid(200 + t)}));
     root.reset(); // the tenants keep the pool
     const int calls = 40;
-    int ok = 0;
+    int ok = 0, completed = 0;
     for (auto& tenant : tenants)
         for (int i = 0; i < calls; ++i)
             net::co_spawn(ioc, tenant.getOrCreateConversation(ParticipantId::member(guid(i))),
                           [&](std::exception_ptr e, Result<GetOrCreateConversationResponse> r) {
                               BOOST_TEST(!e);
                               ok += r.has_value() ? 1 : 0;
+                              if (++completed == calls * static_cast<int>(tenants.size()))
+                                  ioc.stop(); // the pool's idle timer would keep run() going
                           });
     ioc.run_for(60s);
     BOOST_TEST(ok == calls * static_cast<int>(tenants.size()));
