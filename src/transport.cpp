@@ -1,4 +1,5 @@
 #include "transport.hpp"
+#include "http_last_chunk.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -619,6 +620,9 @@ public:
     {
         for (;;) {
             error_code ec;
+            if (parser_->is_header_done() && parser_->chunked()
+                && lastChunkAwaitingItsEnd({static_cast<const char*>(c_.buffer.data().data()), c_.buffer.size()}))
+                return false; // more bytes are needed (http_last_chunk.hpp)
             if (c_.buffer.size() > 0)
                 c_.buffer.consume(parser_->put(c_.buffer.data(), ec));
             if (!headerSeen_ && parser_->is_header_done()) {

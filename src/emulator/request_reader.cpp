@@ -1,4 +1,5 @@
 #include "emulator/request_reader.hpp"
+#include "http_last_chunk.hpp"
 
 #include <boost/beast/http/error.hpp>
 
@@ -30,6 +31,9 @@ RequestReader::State RequestReader::refuse(int status, std::string message)
 RequestReader::State RequestReader::parse()
 {
     while (state_ == State::needMore && buffer_.size() > 0) {
+        if (parser_->is_header_done() && parser_->chunked()
+            && detail::lastChunkAwaitingItsEnd({static_cast<const char*>(buffer_.data().data()), buffer_.size()}))
+            break;
         boost::system::error_code ec;
         const std::size_t used = parser_->put(buffer_.data(), ec);
         buffer_.consume(used);

@@ -155,6 +155,16 @@ BOOST_AUTO_TEST_CASE(one_byte_at_a_time_hits_the_deadline)
     expectError(o, Errc::timeout);
 }
 
+// An empty chunked body, one byte at a time: Beast's parser asserts (in builds with
+// assertions, as the sanitizer builds are) when handed its last chunk again with one more
+// byte; the client waits for the blank line that ends it (http_last_chunk.hpp).
+BOOST_AUTO_TEST_CASE(an_empty_chunked_body_one_byte_at_a_time)
+{
+    ScriptedServer s("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                     {.trickle = 2ms});
+    expectError(callOnce(s), Errc::decodeError, false); // whole, valid HTTP with an empty body
+}
+
 BOOST_AUTO_TEST_CASE(headers_and_read_timeouts_cut_a_slow_answer_short)
 {
     ScriptedServer s(rawResponse("200 OK", conversationJson), {.trickle = 50ms});
