@@ -621,18 +621,8 @@ private:
     bool inShard(const BatchRequest& request) const
     {
         Fingerprint hash;
-        if (request.tenant)
-            hash.add((request.tenant->kind == LineTenant::Kind::site ? "site:" : "instance:") + request.tenant->id);
-        else
-            hash.add(lowerCase(request.participant ? request.participant->id() : request.conversationId));
+        hash.add(request.shardKey());
         return hash.value() % options_.shard->count == options_.shard->index;
-    }
-
-    static std::string lowerCase(std::string_view id)
-    {
-        std::string out(id);
-        std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-        return out;
     }
 
     // Writes the pending lines, then records which input they came from: the record never

@@ -46,6 +46,14 @@ json::object errorObject(const Error& e)
     return o;
 }
 
+// IDs in one spelling: Wix GUIDs are the same in either case.
+std::string lowerCase(std::string_view id)
+{
+    std::string out(id);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
 // Walks the members of a JSON object's text as written. The text has been parsed already,
 // so only its structure is followed: strings (with their escapes), nesting, and the
 // characters that end a number or literal.
@@ -161,9 +169,8 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
             const json::value& value = root.get_object().at(key);
             if (!value.is_string() || !isValidGuid(value.get_string()))
                 return key + " must be a GUID string";
-            std::string id(value.get_string());
-            std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
-            request.tenant = LineTenant{key == "siteId" ? LineTenant::Kind::site : LineTenant::Kind::instance, id};
+            request.tenant = LineTenant{key == "siteId" ? LineTenant::Kind::site : LineTenant::Kind::instance,
+                                        lowerCase(value.get_string())};
         }
         if (!contains(requestFields, key)) {
             request.passthrough.append(",").append(member->key).append(":").append(member->value);
@@ -188,6 +195,13 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
     if (found.empty())
         return std::string("line has none of memberId, contactId, anonymousVisitorId, conversationId");
     return request;
+}
+
+std::string BatchRequest::shardKey() const
+{
+    if (tenant)
+        return tenant->label();
+    return lowerCase(participant ? participant->id() : conversationId);
 }
 
 std::string okLine(std::uint64_t line, std::string_view passthrough, const json::object& result)

@@ -24,6 +24,9 @@ struct LineTenant {
     enum class Kind { site, instance };
     Kind kind;
     std::string id; ///< a GUID, in lower case
+
+    /// "site:ID" or "instance:ID": one tenant, one label.
+    std::string label() const { return (kind == Kind::site ? "site:" : "instance:") + id; }
 };
 
 struct BatchRequest {
@@ -33,6 +36,10 @@ struct BatchRequest {
     /// The line's other fields as written in it, each `,"key":value`: copied to the output
     /// byte for byte (large integers, -0, escapes and spacing inside values unchanged).
     std::string passthrough;
+
+    /// What --shard hashes: the tenant's label, else the participant or conversation ID,
+    /// in lower case (one ID, one shard, whatever case a line writes it in).
+    std::string shardKey() const;
 };
 
 /// Parses one input line. A malformed line yields the message of its error line.

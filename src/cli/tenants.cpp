@@ -9,12 +9,12 @@ std::variant<Client*, std::string> Tenants::clientFor(const std::optional<LineTe
     if (!tenant)
         return &base_;
     const bool site = tenant->kind == LineTenant::Kind::site;
-    const std::string key = (site ? "site:" : "instance:") + tenant->id;
-    if (const auto it = clients_.find(key); it != clients_.end())
+    const std::string label = tenant->label();
+    if (const auto it = clients_.find(label); it != clients_.end())
         return &it->second;
     Credentials credentials;
-    if (const auto* key = std::get_if<ApiKey>(&credentials_); key && site)
-        credentials = ApiKey{key->key, tenant->id, key->accountId};
+    if (const auto* apiKey = std::get_if<ApiKey>(&credentials_); apiKey && site)
+        credentials = ApiKey{apiKey->key, tenant->id, apiKey->accountId};
     else if (const auto* app = std::get_if<OAuthApp>(&credentials_); app && !site)
         credentials = OAuthApp{app->appId, app->appSecret, tenant->id, app->refreshMargin};
     else
@@ -22,7 +22,7 @@ std::variant<Client*, std::string> Tenants::clientFor(const std::optional<LineTe
                                 : "instanceId goes with OAuth app credentials (--app-id and --app-secret)");
     if (clients_.size() >= maxTenants)
         return "more than " + std::to_string(maxTenants) + " tenants in one job: split the input";
-    return &clients_.emplace(key, base_.forTenant(std::move(credentials))).first->second;
+    return &clients_.emplace(label, base_.forTenant(std::move(credentials))).first->second;
 }
 
 ClientStats Tenants::stats() const

@@ -36,7 +36,7 @@ public:
 private:
     Client& base_;
     Credentials credentials_;
-    std::unordered_map<std::string, Client> clients_; // by "site:" or "instance:" and the ID
+    std::unordered_map<std::string, Client> clients_; // by LineTenant::label()
 };
 
 } // namespace wix::inbox::cli
