@@ -313,7 +313,7 @@ public:
         , allowed_(static_cast<double>(concurrency_))
         , window_(std::max<std::size_t>(1024, concurrency_ * 4))
         , skip_(resume ? resume->lastLine : 0)
-        , outputLines_(resume ? resume->lines : 0)
+        , linesBefore_(resume ? resume->lines : 0)
         , wake_(ioc)
         , signals_(ioc, SIGINT, SIGTERM)
         , ticker_(ioc)
@@ -380,7 +380,7 @@ private:
             fail("cannot replace '" + options_.output + "' with '" + temporary + "'");
         // The same lines as before: the record of the input still holds, and is rewritten.
         writeJobState(jobStatePath(options_.output),
-                      {options_.input, written_, fingerprint_, expected_ ? expected_->shard : std::string(), true});
+                      {options_.input, lastAppended_, fingerprint_, expected_ ? expected_->shard : std::string(), true});
     }
 
     // Every coroutine of the engine ends here: an exception is never dropped.
@@ -403,11 +403,28 @@ private:
                 ::unlink(retryPath(options_.output).c_str());
                 what += "\n'" + options_.output + "' is unchanged";
             } else if (statePath_)
-                what += "\n" + std::to_string(outputLines_) + " lines of '" + options_.output
+                what += "\n" + std::to_string(linesBefore_ + summary_.ok + summary_.failed) + " lines of '" + options_.output
                       + "' are complete: fix the cause, then run the same command with --resume to continue";
             throw std::runtime_error(what);
         }
     }
+
+    // The input must be the one the output's record was made from: the same fingerprint at
+    // the record's last line.
+    void checkAgainstRecord(std::uint64_t n, std::uint64_t fingerprint) const
+    {
+        if (expected_ && n == expected_->lines && fingerprint != expected_->fingerprint)
+            throw std::runtime_error(previous_ ? notTheInput()
+                                               : notTheInput() + ": resume with that input, or start again with --overwrite");
+    }
+
+    std::string notTheInput() const
+    {
+        return "the input is not the one '" + options_.output + "' was made from ('" + expected_->input + "')";
+    }
+
+    // Input errors (malformed lines) are written by one shard only: shard 0.
+    bool reportsInputErrors() const { return !options_.shard || options_.shard->index == 0; }
 
     net::awaitable<void> feed()
     {
@@ -415,14 +432,10 @@ private:
             const auto line = co_await source_.next();
             if (!line)
                 throw std::runtime_error("the output has more lines than the input: not the same input?");
-            if (expected_ && skipped + 1 == expected_->lines && line->fingerprint != expected_->fingerprint)
-                throw std::runtime_error("the input is not the one '" + options_.output + "' was made from ('"
-                                         + expected_->input
-                                         + "'): resume with that input, or start again with --overwrite");
+            checkAgainstRecord(skipped + 1, line->fingerprint);
             fingerprint_ = line->fingerprint;
         }
-        written_ = skip_;
-        linesBefore_ = outputLines_;
+        lastAppended_ = skip_;
         nextRead_ = nextWrite_ = skip_ + 1;
         for (;;) {
             while (!stopping_ && !roomForALine())
@@ -433,9 +446,7 @@ private:
             if (!line)
                 break;
             const std::uint64_t n = nextRead_++;
-            if (previous_ && expected_ && n == expected_->lines && line->fingerprint != expected_->fingerprint)
-                throw std::runtime_error("the input is not the one '" + options_.output + "' was made from ('"
-                                         + expected_->input + "')");
+            checkAgainstRecord(n, line->fingerprint);
             if (previous_) { // --retry-failed: only the failed lines are called again
                 auto old = previous_->take(n);
                 if (!old && expected_->shard.empty()) // every input line has its output line
@@ -449,12 +460,12 @@ private:
             }
             if (line->tooLong) {
                 complete(n, inputErrorLine(n, "line longer than " + std::to_string(maxLineBytes) + " bytes"), false,
-                         line->fingerprint, !options_.shard || options_.shard->index == 0);
+                         line->fingerprint, reportsInputErrors());
                 continue;
             }
             auto parsed = parseBatchLine(line->text);
-            if (auto* problem = std::get_if<std::string>(&parsed)) { // shard 0 reports them
-                complete(n, inputErrorLine(n, *problem), false, line->fingerprint, !options_.shard || options_.shard->index == 0);
+            if (auto* problem = std::get_if<std::string>(&parsed)) {
+                complete(n, inputErrorLine(n, *problem), false, line->fingerprint, reportsInputErrors());
                 continue;
             }
             auto& request = std::get<BatchRequest>(parsed);
@@ -478,8 +489,7 @@ private:
         while (inFlight_ > 0 && !fatal_) // after Ctrl-C too: complete lines are written
             co_await wait();
         if (previous_ && !stopping_ && (!previous_->exhausted() || (expected_ && nextRead_ <= expected_->lines)))
-            throw std::runtime_error("the input is not the one '" + options_.output + "' was made from ('"
-                                     + expected_->input + "'): their lines do not match");
+            throw std::runtime_error(notTheInput() + ": their lines do not match");
         finishedRun_ = !stopping_;
         flush();
     }
@@ -608,7 +618,6 @@ private:
             if (ready.write) {
                 sink_.append(ready.line);
                 ++(ready.ok ? summary_.ok : summary_.failed);
-                ++outputLines_;
                 fingerprint_ = ready.fingerprint;
                 lastAppended_ = nextWrite_;
             }
@@ -630,10 +639,9 @@ private:
     void flush()
     {
         sink_.flush();
-        written_ = std::max(written_, lastAppended_);
-        if (statePath_ && (written_ != recorded_ || !stateWritten_ || finishedRun_)) {
-            writeJobState(*statePath_, {options_.input, written_, fingerprint_, shardName(options_.shard), finishedRun_});
-            recorded_ = written_;
+        if (statePath_ && (lastAppended_ != recorded_ || !stateWritten_ || finishedRun_)) {
+            writeJobState(*statePath_, {options_.input, lastAppended_, fingerprint_, shardName(options_.shard), finishedRun_});
+            recorded_ = lastAppended_;
             stateWritten_ = true;
         }
     }
@@ -721,7 +729,7 @@ private:
     double allowed_;                       // lines in flight now: concurrency_, less after failures
     std::size_t window_;
     std::uint64_t skip_;        // input lines an earlier run settled (--resume)
-    std::uint64_t outputLines_; // lines in the output, earlier runs' included
+    std::uint64_t linesBefore_; // lines in the output written by earlier runs (--resume)
     net::steady_timer wake_;
     net::signal_set signals_;
     net::steady_timer ticker_;
@@ -741,9 +749,7 @@ private:
     Clock::time_point lastAnswer_{}; // set at the start
     std::mt19937 random_{std::random_device{}()};
     std::uint64_t fingerprint_ = Fingerprint().value(); // of the input lines written so far
-    std::uint64_t written_ = 0;  // the input line of the output's last flushed line
-    std::uint64_t lastAppended_ = 0; // the input line of the last line given to the sink
-    std::uint64_t linesBefore_ = 0; // of them, written by earlier runs
+    std::uint64_t lastAppended_ = 0; // the input line of the output's last line (flushed by flush())
     std::uint64_t recorded_ = 0; // lines the state file covers
     bool stateWritten_ = false;
     bool finishedRun_ = false; // the whole input went through
