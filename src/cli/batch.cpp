@@ -218,6 +218,9 @@ public:
             flush();
     }
 
+    /// Complete lines this sink has written to the file (whatever a failed write left after them).
+    std::uint64_t linesWritten() const noexcept { return linesWritten_; }
+
     /// Writes what is pending. Throws std::runtime_error (a full disk, a closed pipe...).
     void flush()
     {
@@ -228,6 +231,8 @@ public:
                 continue;
             if (n <= 0)
                 fail("cannot write output '" + (path_ == "-" ? std::string("standard output") : path_) + "'");
+            linesWritten_ += static_cast<std::uint64_t>(
+                std::count(pending_.data() + done, pending_.data() + done + n, '\n'));
             done += static_cast<std::size_t>(n);
         }
         pending_.clear();
@@ -237,6 +242,7 @@ private:
     int fd_ = -1;
     std::string path_;
     std::string pending_;
+    std::uint64_t linesWritten_ = 0;
 };
 
 // The output a --retry-failed pass replaces, read beside the input: its lines come in input
@@ -403,7 +409,7 @@ private:
                 ::unlink(retryPath(options_.output).c_str());
                 what += "\n'" + options_.output + "' is unchanged";
             } else if (statePath_)
-                what += "\n" + std::to_string(linesBefore_ + summary_.ok + summary_.failed) + " lines of '" + options_.output
+                what += "\n" + std::to_string(linesBefore_ + sink_.linesWritten()) + " lines of '" + options_.output
                       + "' are complete: fix the cause, then run the same command with --resume to continue";
             throw std::runtime_error(what);
         }

@@ -469,7 +469,7 @@ BOOST_AUTO_TEST_CASE(resume_after_kill_9_equals_an_uninterrupted_run)
             in << member(i) << "\n";
     }
     const auto input = (dir.path / "in.ndjson").string();
-    for (const std::vector<std::string> shard : {std::vector<std::string>{}, std::vector<std::string>{"--shard", "1/3"}}) {
+    for (const std::vector<std::string>& shard : {std::vector<std::string>{}, std::vector<std::string>{"--shard", "1/3"}}) {
         const auto out = dir.path / ("out" + std::to_string(shard.size()) + ".ndjson");
         const auto batch = [&](const fs::path& output, bool resume) {
             auto args = target(emu) + std::vector<std::string>{"batch", "--input", input, "--output", output.string(),
@@ -628,6 +628,9 @@ BOOST_AUTO_TEST_CASE(an_output_that_cannot_be_written_ends_the_run_resumably)
     const auto err = slurp(dir.path / "stderr");
     BOOST_TEST(err.find("--resume") != std::string::npos, err);
     BOOST_TEST(fs::file_size(out) <= 64u * 1024);
+    // The count it gives is of the lines on disk, not of those it could not write (the
+    // message's line break is printed escaped, as all of it is).
+    BOOST_TEST(err.find("\\x0a" + std::to_string(countNewlines(out)) + " lines of '") != std::string::npos, err);
     BOOST_TEST(runCli(batchArgs(emu, dir.path / "in.ndjson", out, {"--resume"}), dir.path) == 0,
                slurp(dir.path / "stderr"));
     const auto lines = readLines(out);
