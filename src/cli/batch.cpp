@@ -277,12 +277,23 @@ public:
     bool exhausted() const { return !next_; }
 
 private:
+    // Output lines hold an input line (at most 64 KiB) and a response (at most 1 MiB by
+    // default, escaped): a longer one is not a batch output's, and is not held whole.
+    static constexpr std::size_t maxOutputLineBytes = std::size_t{16} << 20;
+
     void advance()
     {
         next_.reset();
         std::string text;
-        if (!std::getline(in_, text))
+        auto* buffer = in_.rdbuf();
+        int c = buffer->sbumpc();
+        if (c == std::char_traits<char>::eof())
             return;
+        for (; c != std::char_traits<char>::eof() && c != '\n'; c = buffer->sbumpc()) {
+            if (text.size() == maxOutputLineBytes)
+                throw std::runtime_error("'" + path_ + "' has a line longer than 16 MiB: not a batch output");
+            text.push_back(static_cast<char>(c));
+        }
         boost::system::error_code ec;
         const auto v = json::parse(text, ec);
         const auto* o = !ec && v.is_object() ? &v.get_object() : nullptr;

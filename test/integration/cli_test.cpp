@@ -417,6 +417,18 @@ BOOST_AUTO_TEST_CASE(retry_failed_calls_again_only_the_failed_lines)
     }
     BOOST_TEST(runCli(args + std::vector<std::string>{"--retry-failed"}, dir.path) == 1);
     BOOST_TEST(slurp(dir.path / "stderr").find("--resume it first") != std::string::npos, slurp(dir.path / "stderr"));
+
+    // An output with an endless line is refused, not read into memory whole, and kept.
+    {
+        std::ofstream state(dir.path / "out.ndjson.wix-inbox-state");
+        state << R"({"input":"x","lines":302,"fingerprint":"0000000000000000","finished":true})" << "\n";
+        std::ofstream out(dir.path / "out.ndjson", std::ios::app);
+        out << std::string(std::size_t{17} << 20, 'x');
+    }
+    const auto size = fs::file_size(dir.path / "out.ndjson");
+    BOOST_TEST(runCli(args + std::vector<std::string>{"--retry-failed"}, dir.path) == 1);
+    BOOST_TEST(slurp(dir.path / "stderr").find("longer than 16 MiB") != std::string::npos, slurp(dir.path / "stderr"));
+    BOOST_TEST(fs::file_size(dir.path / "out.ndjson") == size);
 }
 
 BOOST_AUTO_TEST_CASE(hostile_input_lines_get_error_lines)
