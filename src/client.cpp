@@ -322,8 +322,17 @@ template <class T>
 net::awaitable<bool> Client::Impl::waitForTurn(Clock::time_point deadline, std::uint64_t& epoch, Result<T>& outcome,
                                                int attempts, std::string& lastTransient)
 {
-    const auto now = Clock::now();
-    const auto turn = limiter_.reserve(now, deadline);
+    auto turn = limiter_.take(Clock::now(), deadline);
+    while (turn && !turn->ready) {
+        if (!co_await sleep(std::chrono::ceil<std::chrono::milliseconds>(turn->at - Clock::now()))) {
+            limiter_.leave(*turn);
+            const auto state = co_await net::this_coro::cancellation_state;
+            endBackoff(outcome, state.cancelled() != net::cancellation_type::none, attempts, lastTransient);
+            co_return false;
+        }
+        if (!limiter_.check(*turn, Clock::now(), deadline))
+            turn.reset();
+    }
     if (!turn) {
         Error e = makeError(Errc::timeout, "the rate limit gives this call no turn before its deadline");
         e.stopReason = RetryStop::deadline;
@@ -332,11 +341,7 @@ net::awaitable<bool> Client::Impl::waitForTurn(Clock::time_point deadline, std::
         co_return false;
     }
     epoch = turn->epoch;
-    if (turn->at <= now || co_await sleep(std::chrono::ceil<std::chrono::milliseconds>(turn->at - now)))
-        co_return true;
-    const auto state = co_await net::this_coro::cancellation_state;
-    endBackoff(outcome, state.cancelled() != net::cancellation_type::none, attempts, lastTransient);
-    co_return false;
+    co_return true;
 }
 
 // Sleeps between attempts; false if woken early (cancellation or client shutdown).

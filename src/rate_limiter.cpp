@@ -28,21 +28,82 @@ RateLimiter::RateLimiter(const RateLimitOptions& options) : options_(options)
     }
 }
 
-std::optional<RateLimiter::Turn> RateLimiter::reserve(Clock::time_point now, Clock::time_point deadline)
+std::optional<RateLimiter::Turn> RateLimiter::take(Clock::time_point now, Clock::time_point deadline)
 {
     if (!limiting_.load(std::memory_order_acquire))
-        return Turn{now, epoch()};
+        return Turn{0, now, true, now, epoch()};
     std::lock_guard lock(mutex_);
-    auto start = std::max(now, holdUntil_);
-    const auto interval = bucket_ ? toDuration(1.0 / rate_) : Clock::duration::zero();
-    if (bucket_) // GCRA: up to `capacity_` requests may go ahead of the steady pace
-        start = std::max(start, tat_ - toDuration((capacity_ - 1) / rate_));
-    if (start > deadline)
+    Turn turn{nextPlace_, now};
+    if (estimate(turn.place, now) > deadline)
         return std::nullopt;
-    if (bucket_)
-        tat_ = std::max(tat_, start) + interval;
-    waitSeconds_ += seconds(start - now);
-    return Turn{start, epoch_.load(std::memory_order_relaxed)};
+    ++nextPlace_;
+    decide(turn, now);
+    return turn;
+}
+
+bool RateLimiter::check(Turn& turn, Clock::time_point now, Clock::time_point deadline)
+{
+    std::lock_guard lock(mutex_);
+    if (estimate(turn.place, now) > deadline) {
+        leaveQueue(turn.place);
+        return false;
+    }
+    decide(turn, now);
+    return true;
+}
+
+void RateLimiter::leave(const Turn& turn)
+{
+    std::lock_guard lock(mutex_);
+    leaveQueue(turn.place);
+}
+
+Clock::time_point RateLimiter::estimate(std::uint64_t place, Clock::time_point now) const
+{
+    if (!bucket_)
+        return std::max(now, holdUntil_);
+    // GCRA: the head may go up to a burst ahead of the steady pace; the places behind it
+    // that are still waiting follow it one interval each.
+    const auto head = std::max({now, holdUntil_, tat_ - toDuration((capacity_ - 1) / rate_)});
+    auto waitingAhead = place - head_;
+    for (auto gone = gone_.begin(); gone != gone_.end() && *gone < place; ++gone)
+        --waitingAhead;
+    return head + toDuration(static_cast<double>(waitingAhead) / rate_);
+}
+
+void RateLimiter::decide(Turn& turn, Clock::time_point now)
+{
+    const auto go = estimate(turn.place, now);
+    turn.epoch = epoch_.load(std::memory_order_relaxed);
+    // Only the head of the queue goes: the places are served in order, whoever wakes first.
+    turn.ready = go <= now + std::chrono::microseconds(1) // the rounding of the pace's doubles
+        && (turn.place == head_ || !bucket_);
+    if (turn.ready) {
+        if (bucket_)
+            tat_ = std::max(tat_, now) + toDuration(1 / rate_);
+        leaveQueue(turn.place);
+        turn.at = now;
+        waitSeconds_ += seconds(now - turn.asked);
+        return;
+    }
+    // While adapting, the rate may rise before the turn comes: ask again half way there,
+    // and at least every second (recovery can more than double the rate in a long wait).
+    const auto left = std::max<Clock::duration>(go - now, std::chrono::milliseconds(1));
+    turn.at = adapting_.load(std::memory_order_relaxed) && left > std::chrono::milliseconds(20)
+        ? now + std::min<Clock::duration>(left / 2, std::chrono::seconds(1))
+        : now + left;
+}
+
+void RateLimiter::leaveQueue(std::uint64_t place)
+{
+    if (place != head_) {
+        if (place > head_)
+            gone_.insert(place);
+        return;
+    }
+    ++head_;
+    for (auto gone = gone_.begin(); gone != gone_.end() && *gone == head_; gone = gone_.erase(gone))
+        ++head_;
 }
 
 void RateLimiter::onAnswer(Clock::time_point now, std::uint64_t epoch, bool throttled,
@@ -53,6 +114,8 @@ void RateLimiter::onAnswer(Clock::time_point now, std::uint64_t epoch, bool thro
     const bool adaptive = options_.mode == RateLimitOptions::Mode::adaptive;
     if (adaptive && !throttled) // the rate the server admits
         measure(now);
+    if (adaptive && throttled && !adapting_.load(std::memory_order_acquire))
+        earlyThrottles_.fetch_add(1, std::memory_order_relaxed);
     if (!throttled && (!adaptive || !adapting_.load(std::memory_order_acquire)))
         return; // the common case: nothing to change, no lock
     std::lock_guard lock(mutex_);
@@ -71,38 +134,48 @@ void RateLimiter::onAnswer(Clock::time_point now, std::uint64_t epoch, bool thro
     double next = 0;
     if (throttled) {
         // Limiting already: cut from the rate enforced, as TCP from its window. Else from the
-        // rate admitted so far; before a half-second window has closed, the open one is it.
-        const double measured = measuredRate_ > 0 ? measuredRate_
-                                                  : static_cast<double>(answers_.load(std::memory_order_relaxed)) * 2;
-        // ...but never above twice what the server admits: far above its limit, the rate
-        // gets there in a few windows rather than a cut per loss event.
-        double current = bucket_ ? rate_ : measured;
-        if (bucket_ && measuredRate_ > 0)
-            current = std::min(current, 2 * measuredRate_);
+        // rate admitted so far; before a half-second window has closed, from every answer so
+        // far as if in one second (a job may start against a server with nothing left to
+        // admit: its first answers are all throttles).
+        const double measured = measuredRate_ > 0
+            ? measuredRate_
+            : static_cast<double>(answers_.load(std::memory_order_relaxed) + earlyThrottles_.load(std::memory_order_relaxed));
+        const double current = bucket_ ? rate_ : measured;
         lastMaxRate_ = current > 0 ? current : rate_;
         lastThrottle_ = now;
         next = lastMaxRate_ * beta;
-        bucket_ = true;
         epoch_.fetch_add(1, std::memory_order_release);
         limiting_.store(true, std::memory_order_release);
         adapting_.store(true, std::memory_order_release);
     } else {
-        const double k = std::cbrt(lastMaxRate_ * (1 - beta) / scale);
-        next = scale * std::pow(seconds(now - lastThrottle_) - k, 3) + lastMaxRate_;
-        if (measuredRate_ > 0) // probe, but not far past what the server admits
-            next = std::min(next, probeHeadroom * measuredRate_);
+        const double k = std::max(std::cbrt(lastMaxRate_ * (1 - beta) / scale), recoveryRequests / lastMaxRate_);
+        const double c = lastMaxRate_ * (1 - beta) / (k * k * k);
+        next = c * std::pow(seconds(now - lastThrottle_) - k, 3) + lastMaxRate_;
+        // Probe, but not far past what the server admits (a window with few answers lowers
+        // nothing: the rate would follow its own shortfall down).
+        if (measuredRate_ > 0)
+            next = std::min(next, std::max(rate_, probeHeadroom * measuredRate_));
     }
-    setRate(next);
-    if (throttled) // no burst right after a cut: the server has nothing left to admit it with
-        tat_ = std::max(tat_, now + toDuration((capacity_ - 1) / rate_));
+    setRate(next, now, throttled);
 }
 
-void RateLimiter::setRate(double requestsPerSecond)
+void RateLimiter::setRate(double requestsPerSecond, Clock::time_point now, bool cut)
 {
     if (options_.requestsPerSecond > 0)
         requestsPerSecond = std::min(requestsPerSecond, options_.requestsPerSecond);
-    rate_ = std::max(requestsPerSecond, minRate);
-    capacity_ = std::max(rate_, 1.0);
+    requestsPerSecond = std::max(requestsPerSecond, minRate);
+    // The debt of the requests that went ahead of the steady pace is kept in requests (up
+    // to a burst at the new rate); after a cut the next request waits one interval.
+    const double burst = std::max(requestsPerSecond, 1.0) - 1;
+    double ahead = 0;
+    if (bucket_)
+        ahead = std::clamp(seconds(tat_ - now) * rate_, 0.0, burst + 1);
+    if (cut)
+        ahead = burst + 1;
+    bucket_ = true;
+    rate_ = requestsPerSecond;
+    capacity_ = burst + 1;
+    tat_ = now + toDuration(ahead / rate_);
 }
 
 void RateLimiter::measure(Clock::time_point now)

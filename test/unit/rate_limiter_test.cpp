@@ -34,6 +34,17 @@ Clock::time_point answer(RateLimiter& l, Clock::time_point from, int n, double s
     return at;
 }
 
+// The turn of a request asked at `now` that asks again whenever told, nothing else happening
+// meanwhile: ready, or nothing if it would come after `deadline`.
+std::optional<RateLimiter::Turn> goes(RateLimiter& l, Clock::time_point now, Clock::time_point deadline = never)
+{
+    auto turn = l.take(now, deadline);
+    while (turn && !turn->ready)
+        if (!l.check(*turn, turn->at, deadline))
+            return std::nullopt;
+    return turn;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(a_fixed_rate_spaces_turns_in_the_order_asked)
@@ -41,7 +52,7 @@ BOOST_AUTO_TEST_CASE(a_fixed_rate_spaces_turns_in_the_order_asked)
     RateLimiter l(RateLimitOptions::fixed(10, 3));
     std::vector<double> turns;
     for (int i = 0; i < 6; ++i) // six calls at once: a burst of three, then one every 100 ms
-        turns.push_back(secondsAfter(l.reserve(t0, never)->at));
+        turns.push_back(secondsAfter(goes(l, t0, never)->at));
     const std::vector<double> expected{0, 0, 0, 0.1, 0.2, 0.3};
     for (std::size_t i = 0; i < turns.size(); ++i)
         BOOST_TEST(turns[i] == expected[i], boost::test_tools::tolerance(1e-6));
@@ -49,28 +60,81 @@ BOOST_AUTO_TEST_CASE(a_fixed_rate_spaces_turns_in_the_order_asked)
     BOOST_TEST(l.stats().waitSeconds == 0.6, boost::test_tools::tolerance(1e-6));
     // After a quiet spell the burst is available again, and no more.
     const auto later = t0 + 10s;
-    BOOST_TEST(secondsAfter(l.reserve(later, never)->at, later) == 0.0);
-    BOOST_TEST(secondsAfter(l.reserve(later, never)->at, later) == 0.0);
-    BOOST_TEST(secondsAfter(l.reserve(later, never)->at, later) == 0.0);
-    BOOST_TEST(secondsAfter(l.reserve(later, never)->at, later) == 0.1, boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(secondsAfter(goes(l, later, never)->at, later) == 0.0);
+    BOOST_TEST(secondsAfter(goes(l, later, never)->at, later) == 0.0);
+    BOOST_TEST(secondsAfter(goes(l, later, never)->at, later) == 0.0);
+    BOOST_TEST(secondsAfter(goes(l, later, never)->at, later) == 0.1, boost::test_tools::tolerance(1e-6));
 }
 
-// After a cut the bucket starts empty: the next requests go at the new pace, not in a burst.
+// After a cut the bucket starts empty: the next request waits an interval at the new rate
+// (the server has just said it has nothing left), the rest follow at the new pace.
 BOOST_AUTO_TEST_CASE(no_burst_right_after_a_cut)
 {
     RateLimiter l({});
     const auto at = answer(l, t0, 100, 1.0, true); // ~100/s, then throttled: 70/s, bursts of 70
     const double interval = 1.0 / l.stats().requestsPerSecond;
-    BOOST_TEST(secondsAfter(l.reserve(at, never)->at, at) == 0.0);
-    BOOST_TEST(secondsAfter(l.reserve(at, never)->at, at) == interval, boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(secondsAfter(goes(l, at, never)->at, at) == interval, boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(secondsAfter(goes(l, at, never)->at, at) == 2 * interval, boost::test_tools::tolerance(1e-6));
+}
+
+// Waiting requests are not given times when they ask: a cut slows the whole queue at once,
+// and a raise speeds it up, the head first.
+BOOST_AUTO_TEST_CASE(a_cut_moves_every_waiting_turn)
+{
+    RateLimiter l({});
+    const auto at = answer(l, t0, 100, 1.0, true);
+    const double first = l.stats().requestsPerSecond;
+    const auto interval = [](double rate) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)); };
+    std::vector<RateLimiter::Turn> queue;
+    for (int i = 0; i < 10; ++i)
+        queue.push_back(*l.take(at, never));
+    BOOST_TEST(!queue.front().ready);
+    l.onAnswer(at + 1ms, 0, true, std::nullopt); // a throttle of a request sent before the cut: no cut
+    BOOST_TEST(l.stats().requestsPerSecond == first);
+    auto head = queue.front();
+    BOOST_TEST(l.check(head, at + interval(first), never));
+    BOOST_TEST(head.ready);
+    const auto cut = at + interval(first) + 1ms;
+    l.onAnswer(cut, head.epoch, true, std::nullopt); // throttled at the new rate: cut again
+    const double second = l.stats().requestsPerSecond;
+    BOOST_TEST(second == first * RateLimiter::beta, boost::test_tools::tolerance(1e-6));
+    // The next place, taken before the cut, waits one interval of the new rate after it.
+    auto next = queue[1];
+    BOOST_TEST(l.check(next, cut + interval(first), never));
+    BOOST_TEST(!next.ready);
+    BOOST_TEST(l.check(next, cut + interval(second), never));
+    BOOST_TEST(next.ready);
+}
+
+// Only the head goes: a later place that asks first waits for the places before it, and a
+// place given up lets the next one move up.
+BOOST_AUTO_TEST_CASE(places_are_served_in_order_and_a_place_given_up_moves_the_queue_up)
+{
+    RateLimiter l(RateLimitOptions::fixed(10));
+    BOOST_TEST(l.take(t0, never)->ready); // place 0 goes at once
+    auto first = *l.take(t0, never);      // place 1: at +100 ms
+    auto second = *l.take(t0, never);     // place 2: at +200 ms
+    auto third = *l.take(t0, never);      // place 3: at +300 ms
+    BOOST_TEST(secondsAfter(third.at) == 0.3, boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(l.check(third, t0 + 400ms, never));
+    BOOST_TEST(!third.ready); // places 1 and 2 have not gone
+    l.leave(first);
+    BOOST_TEST(l.check(second, t0 + 400ms, never));
+    BOOST_TEST(second.ready);
+    BOOST_TEST(l.check(third, t0 + 500ms, never));
+    BOOST_TEST(third.ready);
+    // A place whose turn moves past its deadline is given up by check().
+    auto late = *l.take(t0 + 500ms, never);
+    BOOST_TEST(!l.check(late, t0 + 500ms, t0 + 550ms));
+    BOOST_TEST(secondsAfter(l.take(t0 + 500ms, never)->at) == 0.6, boost::test_tools::tolerance(1e-6));
 }
 
 BOOST_AUTO_TEST_CASE(a_turn_after_the_deadline_is_refused_and_not_taken)
 {
     RateLimiter l(RateLimitOptions::fixed(1));
-    BOOST_TEST(l.reserve(t0, never).has_value());
-    BOOST_TEST(!l.reserve(t0, t0 + 500ms).has_value()); // the next turn is at +1 s
-    BOOST_TEST(secondsAfter(l.reserve(t0, never)->at) == 1.0, boost::test_tools::tolerance(1e-6)); // still free
+    BOOST_TEST(goes(l, t0, never).has_value());
+    BOOST_TEST(!goes(l, t0, t0 + 500ms).has_value()); // the next turn is at +1 s
+    BOOST_TEST(secondsAfter(goes(l, t0, never)->at) == 1.0, boost::test_tools::tolerance(1e-6)); // still free
 }
 
 BOOST_AUTO_TEST_CASE(retry_after_holds_every_call_of_the_client)
@@ -79,8 +143,8 @@ BOOST_AUTO_TEST_CASE(retry_after_holds_every_call_of_the_client)
         RateLimiter l({mode, mode == RateLimitOptions::Mode::fixed ? 1000.0 : 0.0, 1000});
         l.onAnswer(t0, 0, true, 3s);
         for (int i = 0; i < 3; ++i)
-            BOOST_TEST(secondsAfter(l.reserve(t0 + 1s, never)->at) >= 3.0);
-        BOOST_TEST(!l.reserve(t0 + 1s, t0 + 2s).has_value());
+            BOOST_TEST(secondsAfter(goes(l, t0 + 1s, never)->at) >= 3.0);
+        BOOST_TEST(!goes(l, t0 + 1s, t0 + 2s).has_value());
     }
 }
 
@@ -93,7 +157,7 @@ BOOST_AUTO_TEST_CASE(a_throttle_with_retry_after_holds_but_does_not_cut)
     for (int i = 0; i < 20; ++i)
         l.onAnswer(at + i * 1s, l.epoch(), true, 1s);
     BOOST_TEST(l.stats().requestsPerSecond == 0.0); // no rate enforced, only holds
-    BOOST_TEST(secondsAfter(l.reserve(at + 19s, never)->at, at) >= 20.0);
+    BOOST_TEST(secondsAfter(goes(l, at + 19s, never)->at, at) >= 20.0);
     l.onAnswer(at + 21s, l.epoch(), true, std::nullopt); // one without: now it adapts
     BOOST_TEST(l.stats().requestsPerSecond > 0.0);
 }
@@ -111,7 +175,7 @@ BOOST_AUTO_TEST_CASE(adaptive_is_free_until_throttled_then_cuts_to_beta_of_the_m
     RateLimiter l({});
     auto at = answer(l, t0, 400, 4.0); // 100 answers/s, all fine
     BOOST_TEST(!l.limiting());
-    BOOST_TEST((l.reserve(at, never)->at == at));
+    BOOST_TEST((goes(l, at, never)->at == at));
     at = answer(l, at, 100, 1.0, true); // the last one throttled
     BOOST_TEST(l.limiting());
     const double cut = l.stats().requestsPerSecond;
@@ -122,21 +186,26 @@ BOOST_AUTO_TEST_CASE(adaptive_is_free_until_throttled_then_cuts_to_beta_of_the_m
         l.onAnswer(at + 50ms, 0, true, std::nullopt);
     BOOST_TEST(l.stats().requestsPerSecond == cut, boost::test_tools::tolerance(1e-9));
     // A request given its turn at the new rate and throttled cuts again, from the enforced rate.
-    const auto turn = l.reserve(at + 60ms, never);
+    const auto turn = goes(l, at + 60ms, never);
     l.onAnswer(at + 100ms, turn->epoch, true, std::nullopt);
     BOOST_TEST(l.stats().requestsPerSecond == cut * 0.7, boost::test_tools::tolerance(0.05));
     // Never below the floor.
     for (int i = 1; i <= 40; ++i)
-        l.onAnswer(at + i * 3s, l.reserve(at + i * 3s, never)->epoch, true, std::nullopt);
+        l.onAnswer(at + i * 3s, goes(l, at + i * 3s, never)->epoch, true, std::nullopt);
     BOOST_TEST(l.stats().requestsPerSecond == RateLimiter::minRate);
 }
 
-// The first throttle may come before a half-second window has closed: the open one counts.
+// The first throttle may come before a half-second window has closed: every answer so far
+// counts, as if in one second (a job that starts against an exhausted limit sees only throttles).
 BOOST_AUTO_TEST_CASE(a_throttle_in_the_first_burst_cuts_from_that_burst)
 {
     RateLimiter l({});
     answer(l, t0 + 100ms, 200, 0.1, true); // 200 answers within 0.1 s, the last throttled
-    BOOST_TEST(l.stats().requestsPerSecond >= 200.0, l.stats().requestsPerSecond);
+    BOOST_TEST(l.stats().requestsPerSecond == 0.7 * 200, boost::test_tools::tolerance(1e-6));
+    RateLimiter exhausted({});
+    for (int i = 0; i < 30; ++i)
+        exhausted.onAnswer(t0, 0, true, std::nullopt);
+    BOOST_TEST(exhausted.stats().requestsPerSecond == 0.7, boost::test_tools::tolerance(1e-6)); // the first of them
 }
 
 BOOST_AUTO_TEST_CASE(adaptive_recovers_along_the_cubic_and_probes_beyond)
@@ -160,14 +229,19 @@ BOOST_AUTO_TEST_CASE(an_adaptive_ceiling_is_never_passed)
     BOOST_TEST(l.stats().requestsPerSecond == 20.0);
 }
 
-// Far above the server's limit, a cut goes to twice the admitted rate at most.
-BOOST_AUTO_TEST_CASE(a_rate_far_above_what_is_admitted_is_cut_to_near_it)
+// At a low rate recovery is counted in requests, not seconds: K is at least
+// RateLimiter::recoveryRequests at Wmax, so that a probe past the limit is rare.
+BOOST_AUTO_TEST_CASE(at_a_low_rate_recovery_takes_as_many_requests_as_at_a_high_one)
 {
     RateLimiter l({});
-    auto at = answer(l, t0, 500, 1.0, true); // ~500/s, then throttled: 350/s
-    at = answer(l, at, 10, 2.0);             // the server now admits ~5/s
-    l.onAnswer(at + 1ms, l.reserve(at, never)->epoch, true, std::nullopt);
-    BOOST_TEST(l.stats().requestsPerSecond < 60.0, l.stats().requestsPerSecond);
+    auto at = answer(l, t0, 50, 10.0, true); // ~5/s, then throttled
+    const double wmax = l.stats().requestsPerSecond / RateLimiter::beta;
+    const double k = RateLimiter::recoveryRequests / wmax; // ~24 s
+    at = answer(l, at, static_cast<int>(5 * k / 2), k / 2);
+    BOOST_TEST(l.stats().requestsPerSecond < wmax); // half way: still below Wmax
+    BOOST_TEST(l.stats().requestsPerSecond > 0.9 * wmax);
+    at = answer(l, at, static_cast<int>(5 * k / 2), k / 2);
+    BOOST_TEST(l.stats().requestsPerSecond == wmax, boost::test_tools::tolerance(0.02));
 }
 
 namespace {
@@ -182,56 +256,67 @@ struct Simulated {
 // throttled call asks for a new turn. Events on a fake clock: deterministic and instant.
 Simulated simulate(double limit, double periodSeconds, int lines, int callers = 64)
 {
+    enum Kind { asks, checks, answered, throttled };
     struct Event {
         Clock::time_point at;
-        int kind; // 0: asks for a turn, 1: sends, 2: answered, 3: throttled
-        std::uint64_t epoch;
-        bool operator>(const Event& o) const { return at > o.at; }
+        std::uint64_t order; // events at the same time happen in the order they were made
+        Kind kind;
+        std::size_t caller;
+        bool operator>(const Event& o) const { return std::tie(at, order) > std::tie(o.at, o.order); }
     };
     RateLimiter l({});
+    std::vector<RateLimiter::Turn> turns(static_cast<std::size_t>(callers));
     Clock::time_point now = t0, refilled = t0;
     double tokens = limit;
     std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
-    int started = 0, sent = 0, throttled = 0;
+    std::uint64_t made = 0;
+    const auto push = [&](Clock::time_point at, Kind kind, std::size_t caller) { events.push({at, made++, kind, caller}); };
+    int started = 0, sent = 0, throttledCount = 0;
     for (; started < std::min(callers, lines); ++started)
-        events.push({now, 0, 0});
+        push(now, asks, static_cast<std::size_t>(started));
     while (!events.empty()) {
         const Event e = events.top();
         events.pop();
         now = e.at;
-        if (e.kind == 0) {
-            const auto turn = l.reserve(now, never);
-            events.push({turn->at, 1, turn->epoch});
-        } else if (e.kind == 1) {
+        auto& turn = turns[e.caller];
+        if (e.kind == asks || e.kind == checks) {
+            if (e.kind == asks)
+                turn = *l.take(now, never);
+            else
+                l.check(turn, now, never);
+            if (!turn.ready) {
+                push(turn.at, checks, e.caller);
+                continue;
+            }
             tokens = std::min(limit, tokens + limit / periodSeconds * secondsAfter(now, refilled));
             refilled = now;
             const bool admitted = tokens >= 1;
             tokens -= admitted ? 1 : 0;
             ++sent;
-            events.push({now + 2ms, admitted ? 2 : 3, e.epoch});
+            push(now + 2ms, admitted ? answered : throttled, e.caller);
         } else {
-            l.onAnswer(now, e.epoch, e.kind == 3, std::nullopt);
-            throttled += e.kind == 3 ? 1 : 0;
-            if (e.kind == 3 || started++ < lines)
-                events.push({now, 0, 0});
+            l.onAnswer(now, turn.epoch, e.kind == throttled, std::nullopt);
+            throttledCount += e.kind == throttled ? 1 : 0;
+            if (e.kind == throttled || started++ < lines)
+                push(now, asks, e.caller);
         }
     }
-    return {lines / secondsAfter(now), static_cast<double>(throttled) / sent};
+    return {lines / secondsAfter(now), static_cast<double>(throttledCount) / sent};
 }
 
 } // namespace
 
-// Issue 15's targets for a batch with default settings, simulated: at least 0.9 of the limit.
-// At 100/s and above, at most 5% of requests throttled as well; at 200/min the share is
-// higher (13-17%: the first burst is admitted by a full bucket and the descent from it is
-// slow), which the README reports from the real bench.
+// Issue 15's targets for a batch with default settings, simulated: at least 0.9 of the limit,
+// at most 5% of requests throttled. The first burst meets a full server bucket and the
+// requests in flight when it empties are all throttled (about one per caller): the share is
+// measured over 3,000 lines, as at 100/s. Many callers change the start, not the outcome.
 BOOST_AUTO_TEST_CASE(adaptive_batches_reach_the_limit_in_simulation)
 {
-    for (const auto& [limit, period, lines] : {std::tuple{100.0, 1.0, 3000}, std::tuple{1000.0, 1.0, 20000},
-                                              std::tuple{200.0, 60.0, 3000}}) {
-        const auto r = simulate(limit, period, lines);
+    for (const auto& [limit, period, lines, callers] :
+         {std::tuple{100.0, 1.0, 3000, 64}, std::tuple{1000.0, 1.0, 20000, 64}, std::tuple{20.0, 1.0, 3000, 64},
+          std::tuple{200.0, 60.0, 3000, 64}, std::tuple{200.0, 60.0, 3000, 256}, std::tuple{100.0, 1.0, 6000, 256}}) {
+        const auto r = simulate(limit, period, lines, callers);
         BOOST_TEST(r.linesPerSecond >= 0.9 * limit / period, limit << "/" << period << "s: " << r.linesPerSecond);
-        if (period == 1.0)
-            BOOST_TEST(r.throttledShare <= 0.05, limit << "/s: " << r.throttledShare);
+        BOOST_TEST(r.throttledShare <= 0.05, limit << "/" << period << "s: " << r.throttledShare);
     }
 }

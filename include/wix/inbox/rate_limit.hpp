@@ -3,10 +3,12 @@
 // it, slows down instead of collecting 429s.
 //
 // Every attempt (retries included) takes its turn: a call waits for its turn asynchronously
-// (no thread is blocked), in the order the calls asked (FIFO), and the wait counts against
-// its deadline: a call whose turn would come after its deadline fails at once with
-// Errc::timeout (RetryStop::deadline). Cancelling a waiting call ends it with
-// Errc::cancelled; its turn is not given to another call.
+// (no thread is blocked), in the order the calls asked (FIFO: only the head of the queue
+// goes, at the pace in force when it gets there, so a cut or a raise applies at once to every
+// waiting call). The wait counts against the call's deadline: a call whose turn would come
+// after its deadline fails with Errc::timeout (RetryStop::deadline), at once if the present
+// rate says so. Cancelling a waiting call ends it with Errc::cancelled and the calls behind it
+// move up.
 //
 // A throttling answer is a 429, or a 503 whose Retry-After asks for a wait (> 0). One that
 // carries Retry-After holds every call of the Client until then (fixed and adaptive modes),
@@ -21,18 +23,21 @@
 //
 // Adaptive mode, after AWS's adaptive retry mode (itself after TCP CUBIC):
 // - until the first throttling answer there is no limit (one atomic load per call);
-// - the first throttling answer (without Retry-After) sets the rate to beta = 0.7 times the rate the server
-//   admitted so far (answers that were not throttled, per second, smoothed 0.8/0.2 over
-//   half-second windows); each later one cuts the enforced rate (or twice the admitted rate,
-//   if that is lower) by beta, once per loss event
-//   as TCP does (the throttles of requests whose turns were given before the last cut are
-//   that cut's event); never below 0.5 requests/s; bursts of up to max(1, rate) requests,
-//   none right after a cut;
-// - every other answer moves the rate along the cubic W(t) = C (t - K)^3 + Wmax, C = 0.4,
-//   t the seconds since the last throttling answer, Wmax the rate before it and
-//   K = cbrt(Wmax (1 - beta) / C): back to Wmax after K seconds, then probing above it,
-//   capped at 1.2 times the admitted rate (probing, but not far past what the server
-//   admits) and at `requestsPerSecond` when set.
+// - the first throttling answer (without Retry-After) sets the rate to beta = 0.7 times the
+//   rate the server admitted so far (answers that were not throttled, per second, smoothed
+//   0.8/0.2 over half-second windows; before the first window closes, every answer so far
+//   as if in one second); each later one cuts the enforced rate by beta, once per loss
+//   event as TCP does (the throttles of requests sent before the last cut are that cut's
+//   event); never below 0.5 requests/s; bursts of up to max(1, rate) requests, and after a
+//   cut the next request waits one interval at the new rate;
+// - every other answer moves the rate along the cubic W(t) = C (t - K)^3 + Wmax, t the
+//   seconds since the last cut, Wmax the rate before it, back to Wmax after K seconds and
+//   probing above it after that: K = max(cbrt(Wmax (1 - beta) / 0.4), 120 / Wmax) and
+//   C = Wmax (1 - beta) / K^3. The first term is CUBIC's (C = 0.4) and governs fast rates;
+//   the second makes a recovery last at least 120 requests' worth, so that at 200/min a probe
+//   past the limit (a throttled request) comes about once per 120 requests, as at 100/s.
+//   The rate never grows past 1.2 times the admitted rate (probing, not far past what the
+//   server admits) nor past `requestsPerSecond` when set.
 #pragma once
 
 namespace wix::inbox {
