@@ -79,8 +79,14 @@ void RateLimiter::decide(Turn& turn, Clock::time_point now)
     turn.ready = go <= now + std::chrono::microseconds(1) // the rounding of the pace's doubles
         && (turn.place == head_ || !bucket_);
     if (turn.ready) {
-        if (bucket_)
-            tat_ = std::max(tat_, now) + toDuration(1 / rate_);
+        // A waiter's timer fires a little late (a millisecond or two): counting the pace from
+        // when it woke would slow it by that much at every turn (100/s became 92/s). Up to
+        // `timerLateness` of it is forgiven, never more than half an interval.
+        if (bucket_) {
+            const auto interval = toDuration(1 / rate_);
+            const auto forgiven = std::min<Clock::duration>(timerLateness, interval / 2);
+            tat_ = std::max({tat_, turn.asked, holdUntil_, now - forgiven}) + interval;
+        }
         leaveQueue(turn.place);
         turn.at = now;
         waitSeconds_ += seconds(now - turn.asked);

@@ -63,6 +63,7 @@ public:
     static constexpr double beta = 0.7;
     static constexpr double scale = 0.4; // C
     static constexpr double minRate = 0.5;
+    static constexpr std::chrono::milliseconds timerLateness{2};
     static constexpr double recoveryRequests = 120; // K is at least this many requests at Wmax
     static constexpr double smoothing = 0.8;
     static constexpr double probeHeadroom = 1.2; // the rate stays within this of the admitted rate
