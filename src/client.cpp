@@ -62,11 +62,11 @@ ClientOptions validated(ClientOptions o)
     return o;
 }
 
-// The error of a call ended by its caller or by the Client's destruction.
+// The error of a call ended by its caller, or by the Client being closed or destroyed.
 Error interrupted(Errc code, int attempts)
 {
     Error e = makeError(code, code == Errc::cancelled ? "cancelled by the caller"
-                                                      : "client destroyed while the call was in flight");
+                                                      : "client closed or destroyed while the call was in flight");
     e.attempts = attempts;
     return e;
 }
@@ -179,7 +179,12 @@ public:
                                    Decoder<T> decode);
 
     /// Ends calls in flight and closes the pool. Never throws (used by destructors).
-    void shutdown() noexcept;
+    void shutdown(bool abortInFlight = true) noexcept;
+    bool isShutdown() const
+    {
+        std::lock_guard lock(mutex_);
+        return shutdown_;
+    }
     ClientStats stats() const;
 
 private:
@@ -212,7 +217,7 @@ private:
                   detail::RetryState& retry, Decoder<T> decode, bool cancelled, std::string& lastTransient,
                   Result<T>& outcome, std::chrono::milliseconds& delay);
     double draw();
-    void shutdownOrThrow();
+    void shutdownOrThrow(bool abortInFlight = true);
 
     net::any_io_executor executor_;
     ClientOptions options_;
@@ -407,12 +412,7 @@ bool Client::Impl::conclude(detail::Exchange& result, std::uint64_t rateEpoch, c
     error.attempts = retry.attempts();
 
     detail::RetryDecision decision;
-    bool shuttingDown;
-    {
-        std::lock_guard lock(mutex_);
-        shuttingDown = shutdown_;
-    }
-    if (shuttingDown) {
+    if (isShutdown()) {
         error = interrupted(Errc::clientShutdown, retry.attempts());
     } else if (cancelled) {
         error = interrupted(Errc::cancelled, retry.attempts());
@@ -460,6 +460,10 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
     bool refreshedAfter401 = false;
 
     for (;;) {
+        if (isShutdown()) { // closed: even over a pool that other tenants keep open
+            outcome = interrupted(Errc::clientShutdown, retry.attempts());
+            break;
+        }
         std::string authHeaders;
         if (request.authenticated && !auth_.readyHeaders(authHeaders)
             && !co_await fetchAuthHeaders(deadline, authHeaders, outcome, retry.attempts()))
@@ -493,7 +497,7 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
     co_return outcome;
 }
 
-void Client::Impl::shutdownOrThrow()
+void Client::Impl::shutdownOrThrow(bool abortInFlight)
 {
     {
         std::lock_guard lock(mutex_);
@@ -504,7 +508,13 @@ void Client::Impl::shutdownOrThrow()
             net::post(timer->get_executor(), [timer] { timer->cancel(); });
     }
     if (session_->handles.fetch_sub(1, std::memory_order_acq_rel) == 1)
-        pool_->shutdown();
+        pool_->shutdown(abortInFlight);
+}
+
+void Client::close()
+{
+    if (impl_)
+        impl_->shutdown(false);
 }
 
 Client Client::forTenant(Credentials credentials) const
@@ -553,10 +563,10 @@ Client::~Client()
         impl_->shutdown();
 }
 
-void Client::Impl::shutdown() noexcept
+void Client::Impl::shutdown(bool abortInFlight) noexcept
 {
     try {
-        shutdownOrThrow();
+        shutdownOrThrow(abortInFlight);
     } catch (...) {
         // Only allocation can fail here; calls then end by their own deadlines instead.
     }

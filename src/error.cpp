@@ -26,7 +26,7 @@ public:
         case Errc::timeout: return "deadline exceeded";
         case Errc::poolAcquireTimeout: return "timed out waiting for a pooled connection";
         case Errc::cancelled: return "call cancelled";
-        case Errc::clientShutdown: return "client destroyed while the call was in flight";
+        case Errc::clientShutdown: return "client closed or destroyed while the call was in flight";
         case Errc::authFailed: return "could not obtain credentials";
         }
         return "unknown wix.inbox error";

@@ -151,7 +151,7 @@ void ConnectionPool::startWaiting(std::shared_ptr<Waiter> w, // NOLINT(performan
         w->resumer = std::make_unique<HandlerResumer<CompletionHandler>>(std::move(handler));
         waiters_[w->id] = w;
         if (shutdown_) {
-            fail(w->id, makeError(Errc::clientShutdown, "client destroyed"));
+            fail(w->id, makeError(Errc::clientShutdown, "client closed or destroyed"));
             return;
         }
         std::vector<ConnectionId> toClose;
@@ -208,7 +208,7 @@ std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure)
         {
             std::lock_guard lock(mutex_);
             if (shutdown_) {
-                failure = std::make_unique<Error>(makeError(Errc::clientShutdown, "client destroyed"));
+                failure = std::make_unique<Error>(makeError(Errc::clientShutdown, "client closed or destroyed"));
                 return std::nullopt;
             }
             std::vector<ConnectionId> toClose;
@@ -346,7 +346,7 @@ void ConnectionPool::armSweep()
     });
 }
 
-void ConnectionPool::shutdown()
+void ConnectionPool::shutdown(bool abortBusy)
 {
     std::vector<std::unique_ptr<Connection>> closing;
     std::lock_guard lock(mutex_);
@@ -355,10 +355,11 @@ void ConnectionPool::shutdown()
     shutdown_ = true;
     auto drained = state_.drain();
     for (const WaiterId w : drained.waiters)
-        fail(w, makeError(Errc::clientShutdown, "client destroyed while waiting for a connection"));
+        fail(w, makeError(Errc::clientShutdown, "client closed or destroyed while waiting for a connection"));
     takeForClosing(drained.idle, closing);
-    for (auto& [id, connection] : connections_)
-        connection->abort(); // busy: wake their pending I/O; they are closed on release
+    if (abortBusy)
+        for (auto& [id, connection] : connections_)
+            connection->abort(); // busy: wake their pending I/O; they are closed on release
     sweepTimer_.cancel();
 }
 

@@ -58,8 +58,10 @@ public:
     /// is queued; none otherwise, with `failure` set only if the client is shut down.
     std::optional<Lease> tryAcquire(std::unique_ptr<Error>& failure);
 
-    /// Fails all waiters, closes idle connections, and aborts busy ones.
-    void shutdown();
+    /// Fails all waiters, closes idle connections and stops the idle timer; busy
+    /// connections are aborted, or with `abortBusy` false finish their exchange and close
+    /// when released. Either way nothing of the pool keeps its executor busy afterwards.
+    void shutdown(bool abortBusy = true);
 
     void noteStaleRetry() noexcept;
     PoolStats stats() const;

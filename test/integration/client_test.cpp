@@ -280,6 +280,42 @@ BOOST_AUTO_TEST_CASE(cancelled_result_is_typed)
     }());
 }
 
+// A Client in main(): after close() the io_context runs out of work as soon as the request
+// in flight is answered (it is not aborted), instead of idling for the pool's 30 s; a call
+// after close() fails at once.
+BOOST_AUTO_TEST_CASE(close_lets_the_call_in_flight_finish_and_run_return)
+{
+    emulator::Options eo;
+    eo.faults.latencyMin = eo.faults.latencyMax = 300ms;
+    Emulator emu(eo);
+    net::io_context ioc;
+    Client client(ioc.get_executor(), test::optionsFor(emu));
+    std::optional<test::GetOrCreateResult> inFlight, after;
+    net::co_spawn(ioc, client.getOrCreateConversation(ParticipantId::member(guid(1))),
+                  [&](std::exception_ptr, test::GetOrCreateResult r) { inFlight.emplace(std::move(r)); });
+    net::co_spawn(
+        ioc,
+        [&]() -> net::awaitable<void> {
+            while (!inFlight && client.stats().pool.inUse == 0) // until the request is on its connection
+                co_await net::post(ioc, net::use_awaitable);
+            client.close();
+            after = co_await client.getOrCreateConversation(ParticipantId::member(guid(2)));
+        },
+        [](std::exception_ptr e) {
+            if (e)
+                std::rethrow_exception(e);
+        });
+    ioc.run_for(20s); // a bound only: without close() the pool's idle timer would run for 30 s
+    BOOST_TEST(ioc.stopped());
+    BOOST_REQUIRE(inFlight.has_value());
+    BOOST_TEST(inFlight->has_value());
+    BOOST_REQUIRE(after.has_value());
+    BOOST_REQUIRE(after->has_error());
+    BOOST_TEST(after->error().code == make_error_code(Errc::clientShutdown));
+    BOOST_TEST(after->error().attempts == 0);
+    BOOST_TEST(client.stats().pool.open == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(many_concurrent_coroutines)
 {
     Emulator emu;

@@ -100,6 +100,7 @@ struct ClientStats {
 /// Lifetime: destroying the Client ends its calls waiting to retry (or for their rate-limit
 /// turn) with Errc::clientShutdown; destroying the last Client over a pool (see forTenant)
 /// ends every call of theirs still in flight the same way and closes its connections.
+/// close() ends the same work but lets requests already sent finish.
 class Client {
 public:
     /// Throws Exception (Errc::invalidArgument) for invalid options, e.g. a non-https
@@ -131,6 +132,15 @@ public:
     /// The pool closes when the last Client over it is destroyed, whichever it is.
     /// ClientStats::pool of each is the shared pool's.
     Client forTenant(Credentials credentials) const;
+
+    /// Ends this Client's work gracefully, so that `io_context::run()` can return: calls
+    /// that start afterwards, and calls waiting to retry or for their rate-limit turn, end
+    /// with Errc::clientShutdown; requests already sent complete (and are not retried).
+    /// Closing the last Client over a pool (see forTenant) also fails the calls waiting for
+    /// a connection, closes idle connections and stops the pool's idle timer; busy ones close
+    /// when their exchange ends. Idempotent, thread-safe; destroying the Client afterwards
+    /// aborts nothing more.
+    void close();
 
     ClientStats stats() const;
 

@@ -27,7 +27,7 @@ enum class Errc {
     timeout,              ///< The call's deadline (or a step's timeout) expired.
     poolAcquireTimeout,   ///< No pooled connection became free within the acquire timeout.
     cancelled,            ///< The call was cancelled by the caller.
-    clientShutdown,       ///< The Client was destroyed while the call was in flight.
+    clientShutdown,       ///< The Client was closed (Client::close) or destroyed.
     authFailed,           ///< Credentials could not be obtained (e.g. the token endpoint failed).
 };
 
