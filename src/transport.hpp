@@ -3,7 +3,7 @@
 // transport.cpp; everything above speaks in Connection, raw request bytes and Response.
 #pragma once
 
-#include <wix/inbox/client.hpp>
+#include <wix/inbox/tls.hpp>
 #include <wix/inbox/error.hpp>
 
 #include <boost/asio/any_io_executor.hpp>

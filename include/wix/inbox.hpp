@@ -6,5 +6,8 @@
 #include <wix/inbox/codec.hpp>
 #include <wix/inbox/error.hpp>
 #include <wix/inbox/model.hpp>
+#include <wix/inbox/options.hpp>
 #include <wix/inbox/pool.hpp>
+#include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>
+#include <wix/inbox/tls.hpp>

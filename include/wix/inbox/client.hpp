@@ -9,12 +9,10 @@
 // and goes through the Client's shared connection pool and retry policy.
 #pragma once
 
-#include <wix/inbox/auth.hpp>
 #include <wix/inbox/error.hpp>
 #include <wix/inbox/model.hpp>
+#include <wix/inbox/options.hpp>
 #include <wix/inbox/pool.hpp>
-#include <wix/inbox/rate_limit.hpp>
-#include <wix/inbox/retry.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -27,55 +25,6 @@
 #include <string_view>
 
 namespace wix::inbox {
-
-struct TlsOptions {
-    /// Verify the server's certificate chain and host name. Default true. Turning it off
-    /// is for debugging only: it lets anyone on the path read the credentials.
-    bool verifyPeer = true;
-    /// Trust the system's CA store (Debian: /etc/ssl/certs). Default true.
-    bool useSystemRoots = true;
-    /// An extra PEM file of trusted CAs (e.g. the emulator's). Default empty: none.
-    std::string caFile;
-};
-
-struct ClientOptions {
-    /// Scheme, host, optional port and optional path prefix. Only https is accepted.
-    std::string baseUrl = "https://www.wixapis.com";
-    Credentials credentials;
-    TlsOptions tls;
-    /// Deadline of a call, covering everything: waiting for a connection, connect, TLS,
-    /// write, read and backoff sleeps. Default 30 s. Must be > 0.
-    std::chrono::milliseconds timeout{std::chrono::seconds(30)};
-    PoolOptions pool;
-    RetryPolicy retry;
-    BackoffPolicy backoff;
-    RetryBudgetOptions retryBudget;
-    /// How fast this client sends (rate_limit.hpp). Default: adaptive, which costs nothing
-    /// until the server throttles.
-    RateLimitOptions rateLimit;
-    /// Largest response header block accepted. Default 16 KiB; at least 1 KiB.
-    std::size_t maxResponseHeaderBytes = std::size_t{16} * 1024;
-    /// Largest (decoded) response body accepted. Default 1 MiB; at least 1 KiB.
-    /// Every byte a response puts on the wire (status line, headers, interim 1xx responses,
-    /// chunk sizes and extensions, trailers and body) counts against
-    /// maxResponseHeaderBytes + maxResponseBodyBytes as well; over any limit the call fails
-    /// with Errc::responseTooLarge at once and the connection is discarded.
-    std::size_t maxResponseBodyBytes = std::size_t{1024} * 1024;
-    /// Longest wait, per attempt, from the request sent until the response headers are in
-    /// (a server that stalls or trickles). Default 0: only the call's deadline. Expiry:
-    /// Errc::timeout for that attempt, which is retried if the deadline allows.
-    std::chrono::milliseconds headersTimeout{0};
-    /// Longest time, per attempt, from the request sent until the whole response is in.
-    /// Default 0: only the call's deadline.
-    std::chrono::milliseconds readTimeout{0};
-};
-
-/// Per-call overrides of the Client's options.
-struct CallOptions {
-    std::optional<std::chrono::milliseconds> timeout; ///< Replaces ClientOptions::timeout.
-    std::optional<RetryPolicy> retry;                 ///< Replaces ClientOptions::retry.
-    Idempotency idempotency = Idempotency::byMethod;
-};
 
 struct ClientStats {
     PoolStats pool;

@@ -1,0 +1,57 @@
+// What a Client is made with (ClientOptions) and what one call may override (CallOptions).
+// Plain values: copy them, keep them in configuration; validated by the Client's constructor.
+#pragma once
+
+#include <wix/inbox/auth.hpp>
+#include <wix/inbox/pool.hpp>
+#include <wix/inbox/rate_limit.hpp>
+#include <wix/inbox/retry.hpp>
+#include <wix/inbox/tls.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace wix::inbox {
+
+struct ClientOptions {
+    /// Scheme, host, optional port and optional path prefix. Only https is accepted.
+    std::string baseUrl = "https://www.wixapis.com";
+    Credentials credentials;
+    TlsOptions tls;
+    /// Deadline of a call, covering everything: waiting for a connection, connect, TLS,
+    /// write, read and backoff sleeps. Default 30 s. Must be > 0.
+    std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+    PoolOptions pool;
+    RetryPolicy retry;
+    BackoffPolicy backoff;
+    RetryBudgetOptions retryBudget;
+    /// How fast this client sends (rate_limit.hpp). Default: adaptive, which costs nothing
+    /// until the server throttles.
+    RateLimitOptions rateLimit;
+    /// Largest response header block accepted. Default 16 KiB; at least 1 KiB.
+    std::size_t maxResponseHeaderBytes = std::size_t{16} * 1024;
+    /// Largest (decoded) response body accepted. Default 1 MiB; at least 1 KiB.
+    /// Every byte a response puts on the wire (status line, headers, interim 1xx responses,
+    /// chunk sizes and extensions, trailers and body) counts against
+    /// maxResponseHeaderBytes + maxResponseBodyBytes as well; over any limit the call fails
+    /// with Errc::responseTooLarge at once and the connection is discarded.
+    std::size_t maxResponseBodyBytes = std::size_t{1024} * 1024;
+    /// Longest wait, per attempt, from the request sent until the response headers are in
+    /// (a server that stalls or trickles). Default 0: only the call's deadline. Expiry:
+    /// Errc::timeout for that attempt, which is retried if the deadline allows.
+    std::chrono::milliseconds headersTimeout{0};
+    /// Longest time, per attempt, from the request sent until the whole response is in.
+    /// Default 0: only the call's deadline.
+    std::chrono::milliseconds readTimeout{0};
+};
+
+/// Per-call overrides of the Client's options.
+struct CallOptions {
+    std::optional<std::chrono::milliseconds> timeout; ///< Replaces ClientOptions::timeout.
+    std::optional<RetryPolicy> retry;                 ///< Replaces ClientOptions::retry.
+    Idempotency idempotency = Idempotency::byMethod;
+};
+
+} // namespace wix::inbox
