@@ -1,8 +1,8 @@
 // wix-inbox-bench: drives the client at a fixed concurrency against any base URL or the
 // embedded emulator and reports throughput, a latency histogram of every call, pool and
 // TLS counters, the client threads' CPU time and memory. Last line: one JSON object.
-#include "emulator/emulator.hpp"
 
+#include <wix/inbox/emulator.hpp>
 #include <wix/inbox.hpp>
 
 #include <boost/asio/co_spawn.hpp>

@@ -12,11 +12,13 @@ if $sanitizers; then install_missing "${analysis_packages[@]}"; else install_mis
 build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 ctest --test-dir "$root/build" --output-on-failure -j 2
 
-echo "== the installed package builds a consumer project (find_package(wix-inbox))"
+echo "== the installed package builds consumer projects (find_package(wix-inbox))"
 rm -rf "$root/build/install" "$root/build/package"
 cmake --install "$root/build" --prefix "$root/build/install" >/dev/null
 cmake -S "$root/test/package" -B "$root/build/package" -G Ninja -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
 cmake --build "$root/build/package"
+echo "== ...including the emulator, started in-process as users do in their tests"
+"$root/build/package/consumer-emulator"
 echo "== ...and a build without CMake (pkg-config)"
 PKG_CONFIG_PATH="$(dirname "$(find "$root/build/install" -name wix-inbox.pc)")" \
     sh -c "g++ $root/examples/1_get_or_create.cpp \$(pkg-config --cflags --libs wix-inbox) -o $root/build/package/consumer-pc"

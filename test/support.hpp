@@ -2,8 +2,7 @@
 // client options that trust a given emulator.
 #pragma once
 
-#include "emulator/emulator.hpp"
-
+#include <wix/inbox/emulator.hpp>
 #include <wix/inbox/client.hpp>
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,7 +1,7 @@
-#include "cli/batch.hpp"
-#include "cli/job_state.hpp"
-#include "cli/progress.hpp"
-#include "cli/tenants.hpp"
+#include "batch.hpp"
+#include "job_state.hpp"
+#include "progress.hpp"
+#include "tenants.hpp"
 
 #include <wix/inbox/codec.hpp>
 

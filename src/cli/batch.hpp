@@ -3,8 +3,8 @@
 // memory, and resumable after any interruption.
 #pragma once
 
-#include "cli/ndjson.hpp"
-#include "cli/tenants.hpp"
+#include "ndjson.hpp"
+#include "tenants.hpp"
 
 #include <wix/inbox/client.hpp>
 

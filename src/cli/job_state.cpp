@@ -1,4 +1,4 @@
-#include "cli/job_state.hpp"
+#include "job_state.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,9 +1,9 @@
 // wix-inbox: the command line of wix-inbox-cpp. Single calls and batch jobs, against the
 // real service or, with no base URL and no credentials, against the embedded emulator.
-#include "cli/batch.hpp"
-#include "cli/terminal.hpp"
-#include "emulator/emulator.hpp"
+#include "batch.hpp"
+#include "terminal.hpp"
 
+#include <wix/inbox/emulator.hpp>
 #include <wix/inbox.hpp>
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,5 +1,5 @@
-#include "cli/ndjson.hpp"
-#include "cli/terminal.hpp"
+#include "ndjson.hpp"
+#include "terminal.hpp"
 
 #include <wix/inbox/codec.hpp>
 

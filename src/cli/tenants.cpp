@@ -1,4 +1,4 @@
-#include "cli/tenants.hpp"
+#include "tenants.hpp"
 
 namespace wix::inbox::cli {
 

@@ -3,7 +3,7 @@
 // connection pool (Client::forTenant).
 #pragma once
 
-#include "cli/ndjson.hpp"
+#include "ndjson.hpp"
 
 #include <wix/inbox/client.hpp>
 

@@ -1,4 +1,4 @@
-#include "cli/terminal.hpp"
+#include "terminal.hpp"
 
 #include <cstdio>
 

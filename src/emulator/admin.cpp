@@ -1,7 +1,8 @@
 // JSON of the emulator's admin endpoints: statistics and fault settings.
-#include "emulator/emulator.hpp"
 #include "emulator/fault_names.hpp"
 #include "emulator/tenant_limits.hpp"
+
+#include <wix/inbox/emulator.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

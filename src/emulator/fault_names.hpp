@@ -3,7 +3,7 @@
 // name in the stats' fault counts. Drawn in this order from one random sequence.
 #pragma once
 
-#include "emulator/emulator.hpp"
+#include <wix/inbox/emulator.hpp>
 
 #include <string_view>
 

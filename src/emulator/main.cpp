@@ -1,7 +1,8 @@
 // wix-inbox-emulator: the emulator as a standalone server for scripts and other clients.
-#include "emulator/emulator.hpp"
 #include "emulator/fault_names.hpp"
 #include "emulator/tenant_limits.hpp"
+
+#include <wix/inbox/emulator.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>

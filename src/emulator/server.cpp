@@ -1,11 +1,12 @@
 // The emulator's HTTPS server: Beast sessions on a multi-threaded io_context, with the
 // admin endpoints and fault injection. The service semantics are in service.cpp.
 #include "emulator/certificate.hpp"
-#include "emulator/emulator.hpp"
 #include "emulator/fault_names.hpp"
 #include "emulator/request_reader.hpp"
 #include "emulator/service.hpp"
 #include "emulator/tenant_limits.hpp"
+
+#include <wix/inbox/emulator.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -2,9 +2,10 @@
 #define BOOST_TEST_MODULE cli
 #include <boost/test/unit_test.hpp>
 
-#include "emulator/emulator.hpp"
 #include "process.hpp"
 #include "scripted_server.hpp"
+
+#include <wix/inbox/emulator.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -2,7 +2,6 @@
 #define BOOST_TEST_MODULE emulator
 #include <boost/test/unit_test.hpp>
 
-#include "emulator/emulator.hpp"
 #include "raw_client.hpp"
 
 #include <boost/json/parse.hpp>
@@ -10,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include <wix/inbox/emulator.hpp>
 #include <wix/inbox/model.hpp>
 
 using wix::inbox::isValidGuid;
