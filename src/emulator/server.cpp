@@ -56,7 +56,14 @@ enum class Fault { none, status429, status500, status502, status503, status504, 
                    resetMidBody, truncatedBody, malformedJson, count };
 static_assert(std::size(faultKinds) + 1 == static_cast<std::size_t>(Fault::count));
 
-constexpr std::array<std::string_view, 4> routeNames{"getConversation", "getOrCreateConversation", "admin", "unknown"};
+// Requests are counted by the service's route, or as one of these two.
+constexpr std::size_t adminRoute = Service::routes.size();
+constexpr std::size_t unknownRoute = adminRoute + 1;
+
+std::string_view routeName(std::size_t route)
+{
+    return route < Service::routes.size() ? Service::routes[route].name : route == adminRoute ? "admin" : "unknown";
+}
 
 std::string httpDate(std::chrono::system_clock::time_point t)
 {
@@ -114,7 +121,7 @@ private:
     ServiceResponse issueToken(std::string_view body);
     ServiceResponse admin(std::string_view method, std::string_view path, std::string_view body);
     std::string serialize(const ServiceResponse& r, bool keepAlive, std::chrono::milliseconds idle, bool idleHint);
-    void count(Route route, int status);
+    void count(std::size_t route, int status); // a Service::routes index, adminRoute or unknownRoute
 
     Options options_;
     std::filesystem::path tempDir_;
@@ -135,7 +142,7 @@ private:
     std::atomic<std::uint64_t> requests_{0}, accepted_{0}, handshakes_{0}, resumed_{0}, requestIds_{0};
     std::atomic<std::uint64_t> acceptFailures_{0}, connectionsRefused_{0}, internalErrors_{0};
     std::atomic<std::size_t> open_{0}; // connections being served
-    std::array<std::atomic<std::uint64_t>, 4> byRoute_{};
+    std::array<std::atomic<std::uint64_t>, unknownRoute + 1> byRoute_{};
     std::array<std::atomic<std::uint64_t>, 600> byStatus_{};
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Fault::count)> faultCounts_{};
     std::string requestIdPrefix_;
@@ -266,7 +273,7 @@ Stats Emulator::Impl::stats() const
     s.tlsResumed = resumed_.load();
     for (std::size_t i = 0; i < byRoute_.size(); ++i)
         if (const auto n = byRoute_[i].load())
-            s.byRoute[std::string(routeNames[i])] = n;
+            s.byRoute[std::string(routeName(i))] = n;
     for (std::size_t i = 0; i < byStatus_.size(); ++i)
         if (const auto n = byStatus_[i].load())
             s.byStatus[static_cast<int>(i)] = n;
@@ -280,10 +287,10 @@ Stats Emulator::Impl::stats() const
     return s;
 }
 
-void Emulator::Impl::count(Route route, int status)
+void Emulator::Impl::count(std::size_t route, int status)
 {
     ++requests_;
-    ++byRoute_[static_cast<std::size_t>(route)];
+    ++byRoute_[route];
     if (status >= 0 && status < static_cast<int>(byStatus_.size()))
         ++byStatus_[static_cast<std::size_t>(status)];
 }
@@ -428,7 +435,7 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
     const std::string_view path = target.substr(0, target.find('?'));
     if (path.starts_with("/_emulator/")) {
         a.response = admin(method, path, body);
-        count(Route::admin, a.response.status);
+        count(adminRoute, a.response.status);
         return a;
     }
 
@@ -484,7 +491,7 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
     }
     if (a.fault != Fault::none)
         ++faultCounts_[static_cast<std::size_t>(a.fault)];
-    count(classify(target), a.response.status);
+    count(Service::routeOf(method, target).value_or(unknownRoute), a.response.status);
     return a;
 }
 
@@ -563,7 +570,7 @@ net::awaitable<void> Emulator::Impl::refuse(Stream& stream, const Refusal& refus
                                      ? validationErrorBody(refusal.message, "request", "FORMAT")
                                      : applicationErrorBody(refusal.message, "REQUEST_TOO_LARGE"),
                                  {}};
-    count(Route::unknown, answer.status);
+    count(unknownRoute, answer.status);
     tcpStream.expires_after(10s);
     co_await net::async_write(stream, net::buffer(serialize(answer, false, {}, false)), useTuple);
     // Lingering close: drain what the client is still sending, or closing now would reset

@@ -13,7 +13,7 @@ namespace wix::inbox::emulator {
 namespace json = boost::json;
 namespace {
 
-constexpr std::string_view apiPrefixes[] = {"/inbox/v2/conversations", "/crm/inbox/v2/conversations"};
+constexpr std::string_view apiPrefixes[] = {"/inbox/v2", "/crm/inbox/v2"};
 
 std::string newGuid()
 {
@@ -81,51 +81,87 @@ Service::Shard& Service::shardFor(std::string_view key)
     return shards_[std::hash<std::string_view>{}(key) % shardCount];
 }
 
+const std::array<Service::Route, 2> Service::routes{{
+    {"getOrCreateConversation", "POST", "/conversations", &Service::getOrCreateConversation},
+    {"getConversation", "GET", "/conversations/{id}", &Service::getConversation},
+}};
+
 namespace {
 
-// The path after one of the API prefixes, if the target has one.
-std::optional<std::string_view> apiRest(std::string_view target)
+// The path after one of the API prefixes, without its query and a trailing slash.
+std::optional<std::string_view> apiPath(std::string_view target)
 {
-    const std::string_view path = target.substr(0, target.find('?'));
-    for (std::string_view prefix : apiPrefixes)
-        if (path.starts_with(prefix))
-            return path.substr(prefix.size());
+    std::string_view path = target.substr(0, target.find('?'));
+    for (std::string_view prefix : apiPrefixes) {
+        if (!path.starts_with(prefix))
+            continue;
+        path.remove_prefix(prefix.size());
+        if (path.size() > 1 && path.back() == '/')
+            path.remove_suffix(1);
+        return path;
+    }
     return std::nullopt;
+}
+
+// Whether `path` has the shape of `pattern`; `id` gets the segment `{id}` stands for.
+bool matches(std::string_view pattern, std::string_view path, std::string_view& id)
+{
+    while (!pattern.empty() && !path.empty()) {
+        const auto patternEnd = std::min(pattern.find('/', 1), pattern.size());
+        const auto pathEnd = std::min(path.find('/', 1), path.size());
+        const auto segment = path.substr(0, pathEnd);
+        if (pattern.substr(0, patternEnd) == "/{id}") {
+            if (segment.size() < 2)
+                return false;
+            id = segment.substr(1);
+        } else if (pattern.substr(0, patternEnd) != segment) {
+            return false;
+        }
+        pattern.remove_prefix(patternEnd);
+        path.remove_prefix(pathEnd);
+    }
+    return pattern.empty() && path.empty();
 }
 
 } // namespace
 
-Route classify(std::string_view target)
+std::optional<std::size_t> Service::routeOf(std::string_view method, std::string_view target)
 {
-    const auto rest = apiRest(target);
-    if (!rest)
-        return Route::unknown;
-    if (rest->empty() || *rest == "/")
-        return Route::getOrCreateConversation;
-    if (rest->front() == '/' && rest->find('/', 1) == std::string_view::npos)
-        return Route::getConversation;
-    return Route::unknown;
+    const auto path = apiPath(target);
+    if (!path)
+        return std::nullopt;
+    std::optional<std::size_t> ofPath;
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+        std::string_view id;
+        if (!matches(routes[i].path, *path, id))
+            continue;
+        if (routes[i].method == method)
+            return i;
+        if (!ofPath)
+            ofPath = i;
+    }
+    return ofPath;
 }
 
 ServiceResponse Service::handle(const ServiceRequest& request)
 {
-    switch (classify(request.target)) {
-    case Route::getOrCreateConversation:
-        if (request.method != "POST")
-            return error(405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"));
-        return getOrCreateConversation(request.body, request.tenant);
-    case Route::getConversation:
-        if (request.method != "GET")
-            return error(405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"));
-        // The JS SDK repeats ?conversationId=: accepted and ignored, the path is the truth.
-        return getConversation(apiRest(request.target)->substr(1), request.tenant);
-    default:
+    const auto index = routeOf(request.method, request.target);
+    if (!index)
         return error(404, applicationErrorBody("no such endpoint", "NOT_FOUND"));
-    }
+    const Route& route = routes[*index];
+    if (route.method != request.method)
+        return error(405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"));
+    RouteCall call{request, {}};
+    matches(route.path, *apiPath(request.target), call.id);
+    // The JS SDK repeats ?conversationId= after the path's ID: accepted and ignored, the
+    // path is the truth.
+    return (this->*route.handler)(call);
 }
 
-ServiceResponse Service::getConversation(std::string_view requested, std::string_view tenant)
+ServiceResponse Service::getConversation(const RouteCall& call)
 {
+    const std::string_view requested = call.id;
+    const std::string_view tenant = call.request.tenant;
     if (!isGuid(requested))
         return error(400, validationErrorBody("conversationId must be a GUID", "conversationId", "FORMAT"));
     const std::string id = lowerCase(requested);
@@ -194,8 +230,10 @@ std::variant<Service::Identity, ServiceResponse> Service::parseParticipant(const
     return identity;
 }
 
-ServiceResponse Service::getOrCreateConversation(std::string_view body, std::string_view tenant)
+ServiceResponse Service::getOrCreateConversation(const RouteCall& call)
 {
+    const std::string_view body = call.request.body;
+    const std::string_view tenant = call.request.tenant;
     boost::system::error_code ec;
     json::parse_options options;
     options.max_depth = 32;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,11 +39,11 @@ struct ServiceResponse {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
-/// The route a request was for, for statistics.
-enum class Route { getConversation, getOrCreateConversation, admin, unknown };
-
-/// Which API route a request target is for (by path only).
-Route classify(std::string_view target);
+/// A request matched to an endpoint, with the path's `{id}` segment if it has one.
+struct RouteCall {
+    const ServiceRequest& request;
+    std::string_view id;
+};
 
 /// A Wix error envelope with an application error.
 std::string applicationErrorBody(std::string_view message, std::string_view code);
@@ -51,6 +52,20 @@ std::string validationErrorBody(std::string_view message, std::string_view field
 
 class Service {
 public:
+    /// The service's endpoints: one row each. `path` is under the API prefix (/inbox/v2 as
+    /// on www.wixapis.com, or /crm/inbox/v2), `{id}` stands for one segment; `name` is the
+    /// endpoint's in Stats::byRoute (beside "admin" and "unknown").
+    struct Route {
+        std::string_view name;
+        std::string_view method;
+        std::string_view path;
+        ServiceResponse (Service::*handler)(const RouteCall&);
+    };
+    static const std::array<Route, 2> routes;
+    /// The row a request is for: the one of its method and path, or else the first of its
+    /// path (answered 405); nothing for a path of no endpoint.
+    static std::optional<std::size_t> routeOf(std::string_view method, std::string_view target);
+
     Service();
 
     /// Answers an API request (not /_emulator/ admin paths, which the server owns).
@@ -95,8 +110,8 @@ private:
     static std::variant<Identity, ServiceResponse> parseParticipant(const boost::json::value* participant,
                                                                     std::string_view path, std::string_view tenant);
     Shard& shardFor(std::string_view key);
-    ServiceResponse getConversation(std::string_view id, std::string_view tenant);
-    ServiceResponse getOrCreateConversation(std::string_view body, std::string_view tenant);
+    ServiceResponse getConversation(const RouteCall& call);
+    ServiceResponse getOrCreateConversation(const RouteCall& call);
     std::pair<std::shared_ptr<const Conversation>, bool> getOrCreate(Identity identity);
     std::shared_ptr<const Conversation> create(const Identity& identity, const std::string& contactOfMember);
 

@@ -111,6 +111,26 @@ BOOST_AUTO_TEST_CASE(validation_errors)
     BOOST_TEST(emu.stats().conversations == 0u);
 }
 
+// The route table: each path shape answers its own method, 405 the others, 404 any other
+// shape; the stats count each request under its route's name.
+BOOST_AUTO_TEST_CASE(routes_match_whole_path_shapes)
+{
+    Emulator emu;
+    const std::string id = "6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+    BOOST_TEST(send(emu, rawRequest("GET", "/inbox/v2/conversations/" + id + "/")).status == 404); // the route, no such conversation
+    BOOST_TEST(send(emu, rawRequest("GET", "/inbox/v2/conversations/" + id + "/extra")).status == 404);
+    BOOST_TEST(send(emu, rawRequest("GET", "/inbox/v2/conversations")).status == 405);
+    BOOST_TEST(send(emu, rawRequest("POST", "/inbox/v2/conversations/" + id)).status == 405);
+    BOOST_TEST(send(emu, rawRequest("GET", "/inbox/v2/conversations//")).status == 404);
+    BOOST_TEST(send(emu, rawRequest("GET", "/inbox/v2conversations/" + id)).status == 404);
+    const auto byRoute = emu.stats().byRoute;
+    BOOST_TEST(byRoute.at("getConversation") == 2u);        // the first and the POST on its path
+    BOOST_TEST(byRoute.at("getOrCreateConversation") == 1u); // the GET on its path
+    BOOST_TEST(byRoute.at("unknown") == 3u);
+    BOOST_TEST(bodyOf(send(emu, rawRequest("GET", "/inbox/v2/conversations/" + id + "/extra")))
+                   .at("details").at("applicationError").at("code").as_string() == "NOT_FOUND");
+}
+
 BOOST_AUTO_TEST_CASE(oversized_requests_are_refused)
 {
     Emulator emu;
