@@ -15,6 +15,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <array>
 #include <random>
 #include <set>
 
@@ -30,6 +31,12 @@ namespace {
 
 using namespace std::string_view_literals;
 constexpr auto useTuple = net::as_tuple(net::use_awaitable);
+
+// The service's response headers the Client reads; the transport keeps them by position.
+constexpr std::array<std::string_view, 2> wixHeaders{"X-Wix-Request-Id", "X-Wix-Consistent"};
+constexpr std::size_t requestIdHeader = 0;
+constexpr std::size_t consistentHeader = 1;
+static_assert(wixHeaders.size() <= detail::maxKeptHeaders);
 
 void validate(const ClientOptions& o)
 {
@@ -139,8 +146,8 @@ public:
     {
         session_->transport = std::make_shared<detail::Transport>(
             executor_, origin_, options_.tls,
-            detail::ResponseLimits{options_.maxResponseHeaderBytes, options_.maxResponseBodyBytes,
-                                   options_.headersTimeout, options_.readTimeout});
+            detail::ResponseRules{options_.maxResponseHeaderBytes, options_.maxResponseBodyBytes,
+                                  options_.headersTimeout, options_.readTimeout, {wixHeaders.begin(), wixHeaders.end()}});
         session_->pool = std::make_shared<detail::ConnectionPool>(executor_, session_->transport, options_.pool);
         transport_ = session_->transport.get();
         pool_ = session_->pool.get();
@@ -288,9 +295,9 @@ net::awaitable<void> Client::Impl::attempt(const Request& request, const std::st
         co_await transport_->exchange(lease->connection(), bytes, deadline, result);
         if (!result.error) {
             lease->release(result.reusable, result.response.keepAliveTimeout);
-            if (!result.response.consistent.empty()) {
+            if (const auto& consistent = result.response.kept[consistentHeader]; !consistent.empty()) {
                 std::lock_guard lock(mutex_);
-                consistent_ = result.response.consistent;
+                consistent_ = consistent;
                 consistentSeen_.store(true, std::memory_order_release);
             }
             co_return;
@@ -382,7 +389,7 @@ bool Client::Impl::conclude(detail::Exchange& result, std::uint64_t rateEpoch, c
         if (outcome)
             return true;
         Error error = std::move(outcome).error(); // Result gives its error by value
-        error.requestId = result.response.requestId;
+        error.requestId = result.response.kept[requestIdHeader];
         error.attempts = retry.attempts();
         error.stopReason = RetryStop::notRetryable;
         outcome = std::move(error);
@@ -395,7 +402,7 @@ bool Client::Impl::conclude(detail::Exchange& result, std::uint64_t rateEpoch, c
         const auto& r = result.response;
         error.code = make_error_code(Errc::httpStatus);
         error.httpStatus = r.status;
-        error.requestId = r.requestId;
+        error.requestId = r.kept[requestIdHeader];
         decodeErrorBody(r.body, error);
         auth_.redact(error, authHeaders); // the server's texts may echo the request
         if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())

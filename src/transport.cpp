@@ -23,6 +23,7 @@
 
 #include <cerrno>
 #include <mutex>
+#include <stdexcept>
 
 namespace wix::inbox::detail {
 namespace net = boost::asio;
@@ -89,7 +90,10 @@ std::optional<std::chrono::seconds> parseKeepAliveTimeout(std::string_view heade
 // per-field allocation, unlike a full message with its field list.
 class ResponseParser final : public http::basic_parser<false> {
 public:
-    explicit ResponseParser(Response& out) : out_(out) { eager(true); }
+    ResponseParser(Response& out, const std::vector<std::string>& keptHeaders) : out_(out), keptHeaders_(keptHeaders)
+    {
+        eager(true);
+    }
 
 private:
     void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
@@ -100,10 +104,10 @@ private:
             out_.retryAfter.assign(value.data(), value.size());
         else if (name == http::field::keep_alive)
             out_.keepAliveTimeout = parseKeepAliveTimeout(value);
-        else if (name == http::field::unknown && beast::iequals(nameText, "X-Wix-Request-Id"))
-            out_.requestId.assign(value.data(), value.size());
-        else if (name == http::field::unknown && beast::iequals(nameText, "X-Wix-Consistent"))
-            out_.consistent.assign(value.data(), value.size());
+        else if (name == http::field::unknown)
+            for (std::size_t i = 0; i < keptHeaders_.size(); ++i)
+                if (beast::iequals(nameText, keptHeaders_[i]))
+                    out_.kept[i].assign(value.data(), value.size());
     }
     void on_header_impl(error_code&) override {}
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override
@@ -125,6 +129,7 @@ private:
     void on_finish_impl(error_code&) override {}
 
     Response& out_;
+    const std::vector<std::string>& keptHeaders_;
 };
 
 // What an OpenSSL call needs before it can go on, or how it ended.
@@ -518,12 +523,14 @@ private:
     SSL_SESSION* session_ = nullptr;
 };
 
-Transport::Transport(net::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseLimits limits)
+Transport::Transport(net::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseRules rules)
     : executor_(std::move(executor))
     , origin_(std::move(origin))
-    , limits_(limits)
+    , rules_(std::move(rules))
     , tls_(std::make_unique<Tls>(tls))
 {
+    if (rules_.keptHeaders.size() > maxKeptHeaders)
+        throw std::invalid_argument("a transport keeps at most maxKeptHeaders response headers");
 }
 
 Transport::~Transport() = default;
@@ -596,9 +603,9 @@ namespace {
 // no coroutine frame but the exchange's own.
 class ResponseReader {
 public:
-    ResponseReader(TlsConnection& c, const ResponseLimits& limits, Clock::time_point headersLimit,
+    ResponseReader(TlsConnection& c, const ResponseRules& rules, Clock::time_point headersLimit,
                    Clock::time_point readLimit, Exchange& ex)
-        : c_(c), limits_(limits), headersLimit_(headersLimit), readLimit_(readLimit), ex_(ex)
+        : c_(c), rules_(rules), headersLimit_(headersLimit), readLimit_(readLimit), ex_(ex)
     {
         start();
     }
@@ -651,9 +658,9 @@ public:
         // Beast bounds the header block and the body, not chunk extensions, trailers or
         // interim responses: the bytes on the wire are bounded here, whatever they are.
         received_ += read.bytes;
-        if (received_ > limits_.maxHeaderBytes + limits_.maxBodyBytes)
+        if (received_ > rules_.maxHeaderBytes + rules_.maxBodyBytes)
             return fail(makeError(Errc::responseTooLarge,
-                                  "the response exceeds " + std::to_string(limits_.maxHeaderBytes + limits_.maxBodyBytes)
+                                  "the response exceeds " + std::to_string(rules_.maxHeaderBytes + rules_.maxBodyBytes)
                                       + " bytes (headers, framing and body)"));
         if (read.error == net::error::eof && parser_->got_some()) {
             error_code ec;
@@ -671,9 +678,9 @@ public:
 private:
     void start()
     {
-        parser_.emplace(ex_.response);
-        parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.maxHeaderBytes, UINT32_MAX)));
-        parser_->body_limit(limits_.maxBodyBytes);
+        parser_.emplace(ex_.response, rules_.keptHeaders);
+        parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(rules_.maxHeaderBytes, UINT32_MAX)));
+        parser_->body_limit(rules_.maxBodyBytes);
         headerSeen_ = false;
     }
 
@@ -702,7 +709,7 @@ private:
     }
 
     TlsConnection& c_;
-    const ResponseLimits& limits_;
+    const ResponseRules& rules_;
     Clock::time_point headersLimit_;
     Clock::time_point readLimit_;
     Exchange& ex_;
@@ -725,8 +732,8 @@ net::awaitable<void> Transport::exchange(Connection& base, const std::string& re
     auto limit = [&](std::chrono::milliseconds timeout) {
         return timeout.count() > 0 ? std::min(deadline, start + timeout) : deadline;
     };
-    const auto readLimit = limit(limits_.readTimeout);
-    const auto headersLimit = std::min(readLimit, limit(limits_.headersTimeout));
+    const auto readLimit = limit(rules_.readTimeout);
+    const auto headersLimit = std::min(readLimit, limit(rules_.headersTimeout));
 
     c.watchUntil(headersLimit);
     ex.requestStarted = true;
@@ -743,7 +750,7 @@ net::awaitable<void> Transport::exchange(Connection& base, const std::string& re
         // usually arrived, and reading it costs one recv() instead of a recv() that finds
         // nothing, an epoll re-arm and a second recv().
         co_await net::post(net::use_awaitable);
-        ResponseReader reader(c, limits_, headersLimit, readLimit, ex);
+        ResponseReader reader(c, rules_, headersLimit, readLimit, ex);
         bool over = reader.parseBuffered();
         while (!over && !reader.expired(Clock::now())) {
             const auto space = c.buffer.prepare(readChunk);

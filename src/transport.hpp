@@ -10,11 +10,13 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <array>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace wix::inbox::detail {
 
@@ -32,21 +34,25 @@ struct Origin {
 /// Parses an https base URL; Errc::invalidArgument otherwise.
 Result<Origin> parseBaseUrl(std::string_view url);
 
-/// What a response may cost: its size and the time to read it.
-struct ResponseLimits {
+inline constexpr std::size_t maxKeptHeaders = 4;
+
+/// How responses are read: what one may cost (its size and the time to read it), and which
+/// headers beyond HTTP's own the caller reads (the service's, named by the layer above).
+struct ResponseRules {
     std::size_t maxHeaderBytes;
     std::size_t maxBodyBytes;
     std::chrono::milliseconds headersTimeout; ///< 0: the deadline only
     std::chrono::milliseconds readTimeout;    ///< 0: the deadline only
+    /// Names, case-insensitive; their values come back in Response::kept, in this order.
+    std::vector<std::string> keptHeaders;
 };
 
 struct Response {
     int status = 0;
     std::string body;
-    std::string requestId;   ///< X-Wix-Request-Id
     std::string retryAfter;  ///< Retry-After, raw
-    std::string consistent;  ///< X-Wix-Consistent, raw
     std::optional<std::chrono::seconds> keepAliveTimeout; ///< From `Keep-Alive: timeout=N`.
+    std::array<std::string, maxKeptHeaders> kept; ///< ResponseRules::keptHeaders' values, raw
 };
 
 /// The outcome of one request/response exchange. Calls keep one in their frame while they
@@ -79,7 +85,7 @@ public:
 class Transport {
 public:
     /// Throws Exception(Errc::invalidArgument) if the CA file cannot be loaded.
-    Transport(boost::asio::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseLimits limits);
+    Transport(boost::asio::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseRules rules);
     ~Transport();
 
     /// Resolves the host (every time: DNS may change), connects and completes the TLS
@@ -98,7 +104,7 @@ public:
 private:
     boost::asio::any_io_executor executor_;
     Origin origin_;
-    ResponseLimits limits_;
+    ResponseRules rules_;
     std::unique_ptr<Tls> tls_;
 };
 
