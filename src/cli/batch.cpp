@@ -415,14 +415,14 @@ private:
         try {
             std::rethrow_exception(fatal_);
         } catch (const std::exception& e) {
-            std::string what = e.what();
+            std::string hint;
             if (previous_) {
                 ::unlink(retryPath(options_.output).c_str());
-                what += "\n'" + options_.output + "' is unchanged";
+                hint = "'" + options_.output + "' is unchanged";
             } else if (statePath_)
-                what += "\n" + std::to_string(linesBefore_ + sink_.linesWritten()) + " lines of '" + options_.output
-                      + "' are complete: fix the cause, then run the same command with --resume to continue";
-            throw std::runtime_error(what);
+                hint = std::to_string(linesBefore_ + sink_.linesWritten()) + " lines of '" + options_.output
+                     + "' are complete: fix the cause, then run the same command with --resume to continue";
+            throw BatchStopped(e.what(), std::move(hint));
         }
     }
 

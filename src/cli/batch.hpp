@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 namespace wix::inbox::cli {
@@ -43,6 +44,14 @@ struct BatchOptions {
     /// With no call answered at all for this long, the job stops, resumable (--give-up-after).
     /// Default 5 min.
     std::chrono::milliseconds giveUpAfter{std::chrono::minutes(5)};
+};
+
+/// A batch that stopped on an error: what stopped it, and what the user can do about it
+/// (printed on a line of its own).
+class BatchStopped : public std::runtime_error {
+public:
+    BatchStopped(const std::string& what, std::string hint) : std::runtime_error(what), hint(std::move(hint)) {}
+    std::string hint;
 };
 
 struct BatchSummary {

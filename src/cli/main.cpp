@@ -47,9 +47,12 @@ int usageError(const std::string& message)
     return 1;
 }
 
-int fatal(const std::string& message)
+// Server text may be in `message`: escaped, on one line. The hint is a line of its own.
+int fatal(const std::string& message, const std::string& hint = {})
 {
     std::cerr << "wix-inbox: " << cli::printable(message, 4096) << "\n";
+    if (!hint.empty())
+        std::cerr << "wix-inbox: " << cli::printable(hint, 4096) << "\n";
     return 1;
 }
 
@@ -500,6 +503,8 @@ int run(int argc, char** argv)
             return 130;
         }
         return summary.failed ? 2 : 0;
+    } catch (const cli::BatchStopped& e) {
+        return fatal(e.what(), e.hint);
     } catch (const std::exception& e) {
         return fatal(e.what());
     }
