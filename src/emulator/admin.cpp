@@ -38,6 +38,7 @@ std::string toJson(const Stats& s)
                                         {"byStatus", std::move(byStatus)},
                                         {"faults", std::move(faults)},
                                         {"conversations", s.conversations},
+                                        {"messages", s.messages},
                                         {"tokensIssued", s.tokensIssued},
                                         {"authRejected", s.authRejected},
                                         {"throttledByTenant", std::move(throttled)}});

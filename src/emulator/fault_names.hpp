@@ -26,6 +26,7 @@ inline constexpr FaultKind faultKinds[] = {
     {"fault-reset", &Faults::resetMidBody, "send half the body, then reset the connection"},
     {"fault-truncate", &Faults::truncatedBody, "send half the body, then close cleanly"},
     {"fault-malformed", &Faults::malformedJson, "200 with a body that is not JSON"},
+    {"fault-lost-response", &Faults::lostResponse, "serve the request, then reset the connection before answering"},
 };
 
 } // namespace wix::inbox::emulator

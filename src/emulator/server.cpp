@@ -53,7 +53,7 @@ constexpr auto useTuple = net::as_tuple(net::use_awaitable);
 
 // In faultKinds' order, after `none`.
 enum class Fault { none, status429, status500, status502, status503, status504, stall, closeBeforeResponse,
-                   resetMidBody, truncatedBody, malformedJson, count };
+                   resetMidBody, truncatedBody, malformedJson, lostResponse, count };
 static_assert(std::size(faultKinds) + 1 == static_cast<std::size_t>(Fault::count));
 
 // Requests are counted by the service's route, or as one of these two.
@@ -281,6 +281,7 @@ Stats Emulator::Impl::stats() const
         if (const auto n = faultCounts_[i].load())
             s.faults[std::string(faultKinds[i - 1].name)] = n;
     s.conversations = service_.conversationCount();
+    s.messages = service_.messageCount();
     s.tokensIssued = tokensIssued_.load();
     s.authRejected = authRejected_.load();
     s.throttledByTenant = limits_.throttled();
@@ -478,7 +479,7 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
         break;
     case Fault::status504: a.response = {504, "", {}}; break;
     case Fault::malformedJson: a.response = {200, R"({"conversation": {"id": "6202c3bb-)", {}}; break;
-    default:
+    default: // including lostResponse: the request is served, its answer dropped later
         if (path == "/oauth2/token" || path == "/crm/oauth2/token") {
             a.response = method == "POST" ? issueToken(body)
                                           : ServiceResponse{405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"), {}};
@@ -646,6 +647,9 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
                     reader.start(); // drop what arrives: the answer never comes
         }
         case Fault::closeBeforeResponse:
+            co_return;
+        case Fault::lostResponse:
+            tcpStream.socket().set_option(net::socket_base::linger(true, 0), ignored);
             co_return;
         case Fault::resetMidBody:
         case Fault::truncatedBody: {

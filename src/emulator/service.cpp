@@ -1,5 +1,7 @@
 #include "emulator/service.hpp"
 
+#include "emulator/ids.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -27,30 +29,6 @@ std::string newGuid()
     return out;
 }
 
-// The emulator checks input with its own code, not the client's: it is the oracle the
-// client is tested against. Wix IDs are GUIDs in the 8-4-4-4-12 form, in either case.
-bool isGuid(std::string_view id)
-{
-    static constexpr std::string_view hex = "0123456789abcdefABCDEF";
-    if (id.size() != 36)
-        return false;
-    for (std::size_t i = 0; i < id.size(); ++i) {
-        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? id[i] != '-' : hex.find(id[i]) == std::string_view::npos)
-            return false;
-    }
-    return true;
-}
-
-// One spelling of a GUID, so that "ABC…" and "abc…" name the same participant or conversation.
-std::string lowerCase(std::string_view id)
-{
-    std::string out(id);
-    for (char& c : out)
-        c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    return out;
-}
-
 ServiceResponse error(int status, std::string body)
 {
     return {status, std::move(body), {}};
@@ -74,16 +52,23 @@ std::string validationErrorBody(std::string_view message, std::string_view field
     return json::serialize(envelope);
 }
 
-Service::Service() = default;
+Service::Service()
+{
+    std::random_device random;
+    for (auto& byte : cursorKey_)
+        byte = static_cast<unsigned char>(random());
+}
 
 Service::Shard& Service::shardFor(std::string_view key)
 {
     return shards_[std::hash<std::string_view>{}(key) % shardCount];
 }
 
-const std::array<Service::Route, 2> Service::routes{{
+const std::array<Service::Route, 4> Service::routes{{
     {"getOrCreateConversation", "POST", "/conversations", &Service::getOrCreateConversation},
     {"getConversation", "GET", "/conversations/{id}", &Service::getConversation},
+    {"listMessages", "GET", "/messages", &Service::listMessages},
+    {"sendMessage", "POST", "/messages", &Service::sendMessage},
 }};
 
 namespace {
@@ -156,6 +141,15 @@ ServiceResponse Service::handle(const ServiceRequest& request)
     // The JS SDK repeats ?conversationId= after the path's ID: accepted and ignored, the
     // path is the truth.
     return (this->*route.handler)(call);
+}
+
+std::shared_ptr<const Service::Conversation> Service::conversationOf(std::string_view requested, std::string_view tenant)
+{
+    const std::string id = lowerCase(requested);
+    Shard& shard = shardFor(id);
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.byId.find(id);
+    return it != shard.byId.end() && it->second->tenant == tenant ? it->second : nullptr;
 }
 
 ServiceResponse Service::getConversation(const RouteCall& call)
@@ -275,9 +269,21 @@ std::pair<std::shared_ptr<const Service::Conversation>, bool> Service::getOrCrea
         created = it->second; // a concurrent caller may have created it first
     }
     if (isNew) {
-        Shard& idShard = shardFor(created->id);
-        std::lock_guard lock(idShard.mutex);
-        idShard.byId.emplace(created->id, created);
+        {
+            Shard& idShard = shardFor(created->id);
+            std::lock_guard lock(idShard.mutex);
+            idShard.byId.emplace(created->id, created);
+        }
+        std::vector<std::string> merged;
+        {
+            std::lock_guard lock(identitiesMutex_);
+            if (auto it = pendingMerges_.find(key); it != pendingMerges_.end()) {
+                merged = std::move(it->second);
+                pendingMerges_.erase(it);
+            }
+        }
+        for (const auto& old : merged)
+            messages_.merge(old, created->id);
     }
     return {created, isNew};
 }
@@ -324,6 +330,28 @@ ServiceResponse Service::promote(std::string_view body)
         Shard& idShard = shardFor(merged->id);
         std::lock_guard lock(idShard.mutex);
         idShard.byId.erase(merged->id);
+    }
+    // Its messages go to the next identity's conversation, now or when it is made.
+    std::shared_ptr<const Conversation> target;
+    {
+        Shard& shard = shardFor(next.key());
+        std::lock_guard lock(shard.mutex);
+        if (auto it = shard.byParticipant.find(next.key()); it != shard.byParticipant.end())
+            target = it->second;
+    }
+    {
+        std::lock_guard lock(identitiesMutex_);
+        auto waiting = std::move(pendingMerges_[old.key()]);
+        pendingMerges_.erase(old.key());
+        if (merged)
+            waiting.push_back(merged->id);
+        if (!target) {
+            auto& list = pendingMerges_[next.key()];
+            list.insert(list.end(), waiting.begin(), waiting.end());
+            waiting.clear();
+        }
+        for (const auto& id : waiting)
+            messages_.merge(id, target->id);
     }
     json::object answer{{"mergedConversationId", merged ? json::value(merged->id) : json::value(nullptr)}};
     return {200, json::serialize(answer), {}};
@@ -375,12 +403,14 @@ void Service::reset()
         std::lock_guard lock(identitiesMutex_);
         promotedTo_.clear();
         memberContacts_.clear();
+        pendingMerges_.clear();
     }
     for (auto& shard : shards_) {
         std::lock_guard lock(shard.mutex);
         shard.byParticipant.clear();
         shard.byId.clear();
     }
+    messages_.clear();
 }
 
 std::size_t Service::conversationCount() const

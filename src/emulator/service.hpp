@@ -1,4 +1,4 @@
-// The emulated Conversations service, without I/O: request in, response out. The HTTPS
+// The emulated Conversations and Messages services, without I/O: request in, response out. The HTTPS
 // server (server.cpp) feeds it; tests and fuzzers can call it directly.
 //
 // Paths: /inbox/v2/... (as on www.wixapis.com) and /crm/inbox/v2/... (where the official
@@ -18,6 +18,9 @@
 #include <vector>
 
 #include <boost/json/fwd.hpp>
+
+#include "emulator/list_query.hpp"
+#include "emulator/message_store.hpp"
 
 namespace wix::inbox::emulator {
 
@@ -61,7 +64,7 @@ public:
         std::string_view path;
         ServiceResponse (Service::*handler)(const RouteCall&);
     };
-    static const std::array<Route, 2> routes;
+    static const std::array<Route, 4> routes;
     /// The row a request is for: the one of its method and path, or else the first of its
     /// path (answered 405); nothing for a path of no endpoint.
     static std::optional<std::size_t> routeOf(std::string_view method, std::string_view target);
@@ -78,14 +81,17 @@ public:
     /// (anonymous visitor -> contact -> member; steps may be skipped). Its conversation is
     /// merged into the one GetOrCreate then returns for either identity, which is new (new
     /// ID, newConversation: true) unless the new identity already had one. The merged
-    /// conversation's ID answers 404 CONVERSATION_NOT_FOUND from then on.
+    /// conversation's ID answers 404 CONVERSATION_NOT_FOUND from then on; its messages move
+    /// to the new conversation (when it is created, if it does not exist yet), in the order
+    /// they were sent.
     ServiceResponse promote(std::string_view body);
     /// Admin: `{"participants": [ParticipantId]}` creates their conversations in bulk.
     ServiceResponse seed(std::string_view body);
 
-    /// Forgets every conversation and promotion.
+    /// Forgets every conversation, message and promotion.
     void reset();
     std::size_t conversationCount() const;
+    std::size_t messageCount() const { return messages_.size(); }
 
 private:
     struct Conversation {
@@ -112,6 +118,10 @@ private:
     Shard& shardFor(std::string_view key);
     ServiceResponse getConversation(const RouteCall& call);
     ServiceResponse getOrCreateConversation(const RouteCall& call);
+    ServiceResponse listMessages(const RouteCall& call);
+    ServiceResponse sendMessage(const RouteCall& call);
+    /// The conversation `id` (any case) if it exists and is `tenant`'s.
+    std::shared_ptr<const Conversation> conversationOf(std::string_view id, std::string_view tenant);
     std::pair<std::shared_ptr<const Conversation>, bool> getOrCreate(Identity identity);
     std::shared_ptr<const Conversation> create(const Identity& identity, const std::string& contactOfMember);
 
@@ -119,6 +129,10 @@ private:
     std::mutex identitiesMutex_;
     std::unordered_map<std::string, Identity> promotedTo_;          // Identity::key() -> the next identity
     std::unordered_map<std::string, std::string> memberContacts_;   // a member's key -> its contact ID
+    // An identity's conversation-to-be -> the merged conversations whose messages it takes.
+    std::unordered_map<std::string, std::vector<std::string>> pendingMerges_;
+    MessageStore messages_;
+    CursorKey cursorKey_{};
 };
 
 } // namespace wix::inbox::emulator

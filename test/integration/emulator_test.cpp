@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(oversized_requests_are_refused)
     const auto headers = send(emu, rawRequest("GET", "/inbox/v2/conversations/" + member, "",
                                               "X-Big: " + std::string(20000, 'a') + "\r\n"));
     BOOST_TEST(headers.status == 431);
-    const auto body = send(emu, rawRequest("POST", "/inbox/v2/conversations", std::string(100000, ' ')));
+    const auto body = send(emu, rawRequest("POST", "/inbox/v2/conversations", std::string(Options{}.maxBodyBytes + 1, ' ')));
     BOOST_TEST(body.status == 413);
     BOOST_TEST(createMember(emu).status == 200); // and the emulator lives on
 }
@@ -148,11 +148,12 @@ BOOST_AUTO_TEST_CASE(endless_chunk_extensions_and_trailers_are_refused)
 {
     Emulator emu;
     const std::string head = "POST /inbox/v2/conversations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::size_t beyond = Options{}.maxHeaderBytes + Options{}.maxBodyBytes + 1024;
     std::string manyChunks;
-    while (manyChunks.size() < 100 * 1024) // 100 KiB of framing for a 25-byte body
+    while (manyChunks.size() < beyond) // the framing of a 70-byte body, beyond every limit
         manyChunks += "1;" + std::string(4000, 'e') + "\r\nx\r\n";
-    for (const std::string& request : {head + "10;" + std::string(200 * 1024, 'e'),
-                                       head + "1\r\n{\r\n0\r\nX-Trailer: " + std::string(200 * 1024, 't'),
+    for (const std::string& request : {head + "10;" + std::string(beyond, 'e'),
+                                       head + "1\r\n{\r\n0\r\nX-Trailer: " + std::string(beyond, 't'),
                                        head + manyChunks}) {
         const auto r = send(emu, request);
         BOOST_TEST(r.status == 413);
@@ -399,4 +400,75 @@ BOOST_AUTO_TEST_CASE(the_rate_limit_is_per_tenant_and_settable_at_run_time)
     BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"rate-limit":"fast"})")).status == 400);
     BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/faults", R"({"rate-limit":"off"})")).status == 200);
     BOOST_TEST(asSite("a").status == 200);
+}
+
+namespace {
+std::string base64url(std::string_view bytes)
+{
+    static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    std::uint32_t bits = 0;
+    int held = 0;
+    for (const char c : bytes) {
+        bits = (bits << 8) | static_cast<unsigned char>(c);
+        for (held += 8; held >= 6; held -= 6)
+            out += alphabet[(bits >> (held - 6)) & 0x3f];
+    }
+    if (held > 0)
+        out += alphabet[(bits << (6 - held)) & 0x3f];
+    return out;
+}
+} // namespace
+
+// ListMessages takes both query forms the official SDK sends: plain parameters, and the
+// whole request as `.r=<base64url JSON>`; both page the same way.
+BOOST_AUTO_TEST_CASE(list_messages_takes_both_query_forms)
+{
+    Emulator emu;
+    const auto created = bodyOf(createMember(emu));
+    const std::string id(created.at("conversation").at("id").as_string());
+    for (int i = 1; i <= 3; ++i) {
+        const auto sent = send(emu, rawRequest("POST", "/inbox/v2/messages",
+                                               R"({"conversationId":")" + id + R"(","message":{"content":{"basic":{"items":[{"text":"m)"
+                                                   + std::to_string(i) + R"("}]}},"visibility":"BUSINESS","direction":"BUSINESS_TO_PARTICIPANT"}})"));
+        BOOST_REQUIRE_MESSAGE(sent.status == 200, sent.body);
+        BOOST_TEST(bodyOf(sent).at("message").at("sequence").as_string() == std::to_string(i));
+    }
+    auto texts = [](const json::object& page) {
+        std::string out;
+        for (const auto& m : page.at("messages").as_array())
+            out += std::string(m.at("content").at("basic").at("items").at(0).at("text").as_string()) + " ";
+        return out;
+    };
+    const auto plain = send(emu, rawRequest("GET", "/crm/inbox/v2/messages?conversationId=" + id
+                                                       + "&visibility=BUSINESS&paging.limit=2&sorting.fieldName=sequence&sorting.order=ASC"));
+    BOOST_REQUIRE_MESSAGE(plain.status == 200, plain.body);
+    BOOST_TEST(texts(bodyOf(plain)) == "m1 m2 ");
+    const std::string next(bodyOf(plain).at("pagingMetadata").at("cursors").at("next").as_string());
+
+    // The next page in the SDK's form, cursor and all.
+    const std::string request = R"({"conversationId":")" + id + R"(","visibility":"BUSINESS","paging":{"limit":2,"cursor":")" + next
+                              + R"("},"sorting":{"fieldName":"sequence","order":"ASC"}})";
+    const auto encoded = send(emu, rawRequest("GET", "/inbox/v2/messages?.r=" + base64url(request)));
+    BOOST_REQUIRE_MESSAGE(encoded.status == 200, encoded.body);
+    BOOST_TEST(texts(bodyOf(encoded)) == "m3 ");
+    BOOST_TEST(bodyOf(encoded).at("pagingMetadata").at("cursors").at("next").is_null());
+    BOOST_TEST(bodyOf(encoded).at("pagingMetadata").at("count").as_int64() == 1);
+
+    // Newest first by default; 30 per page at most unless asked.
+    const auto byDefault = send(emu, rawRequest("GET", "/inbox/v2/messages?conversationId=" + id + "&visibility=BUSINESS"));
+    BOOST_TEST(texts(bodyOf(byDefault)) == "m3 m2 m1 ");
+
+    for (const std::string& query : std::vector<std::string>{".r=%%%", ".r=" + base64url("[1]"), ".r=not*base64", "visibility=BUSINESS",
+                                     "conversationId=" + id, "conversationId=" + id + "&visibility=ALL",
+                                     "conversationId=" + id + "&visibility=BUSINESS&paging.limit=101",
+                                     "conversationId=" + id + "&visibility=BUSINESS&paging.limit=two",
+                                     "conversationId=" + id + "&visibility=BUSINESS&sorting.fieldName=createdDate",
+                                     "conversationId=" + id + "&visibility=BUSINESS&sorting.order=UP",
+                                     "conversationId=" + id + "&visibility=BUSINESS&paging.cursor=" + next + "x",
+                                     "conversationId=" + id + "&visibility=BUSINESS_AND_PARTICIPANT&paging.cursor=" + next}) {
+        const auto refused = send(emu, rawRequest("GET", "/inbox/v2/messages?" + query));
+        BOOST_TEST(refused.status == 400, query << ": " << refused.body);
+        BOOST_TEST(bodyOf(refused).at("details").as_object().contains("validationError"), query);
+    }
 }

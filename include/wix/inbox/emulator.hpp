@@ -27,6 +27,9 @@ struct Faults {
     double resetMidBody = 0;      ///< send half the body, then reset (RST)
     double truncatedBody = 0;     ///< send half the body, then close cleanly
     double malformedJson = 0;     ///< 200 with a body that is not JSON
+    /// The request takes effect, then the connection is reset before any byte of the answer
+    /// (a response lost on the way back).
+    double lostResponse = 0;
     int retryAfterSeconds = 1;    ///< value of Retry-After on 429/503
     bool retryAfterAsDate = false; ///< send Retry-After as an HTTP-date instead of seconds
     std::chrono::milliseconds latencyMin{0}; ///< added before every answer: uniform in
@@ -75,7 +78,8 @@ struct Options {
     /// Larger: 413; so is a request whose bytes on the wire (framing, chunk extensions,
     /// trailers included) exceed maxHeaderBytes + maxBodyBytes. A malformed request gets 400.
     /// All three answers carry the error envelope and close the connection.
-    std::size_t maxBodyBytes = std::size_t{64} * 1024;
+    /// The default takes a message of 16,384 characters however they are encoded.
+    std::size_t maxBodyBytes = std::size_t{256} * 1024;
     /// Connections served at once; one more is accepted and closed at once (counted in
     /// Stats::connectionsRefused). An idle connection costs about 75 KiB, one held by a
     /// hostile peer at a limit about 155 KiB (README, bench/hostile_memory.sh).
@@ -93,10 +97,12 @@ struct Stats {
     std::uint64_t internalErrors = 0;     ///< exceptions that ended a connection (on stderr too)
     std::uint64_t tlsHandshakes = 0;
     std::uint64_t tlsResumed = 0;
-    std::map<std::string, std::uint64_t> byRoute;   ///< getConversation, getOrCreateConversation, admin, unknown
+    /// getConversation, getOrCreateConversation, listMessages, sendMessage, admin, unknown
+    std::map<std::string, std::uint64_t> byRoute;
     std::map<int, std::uint64_t> byStatus;
     std::map<std::string, std::uint64_t> faults;    ///< injected faults by name ("fault-503")
     std::uint64_t conversations = 0;
+    std::uint64_t messages = 0;      ///< stored (at most 10,000 per conversation, 200,000 in all)
     std::uint64_t tokensIssued = 0;
     std::uint64_t authRejected = 0;  ///< requests answered 401/403
     std::map<std::string, std::uint64_t> throttledByTenant; ///< 429s of the rate limit, by tenant label
@@ -118,7 +124,7 @@ public:
     Stats stats() const;
     void setFaults(const Faults& faults);
     Faults faults() const;
-    /// Forgets conversations, statistics and restarts the fault sequence from its seed.
+    /// Forgets conversations, messages, statistics and restarts the fault sequence from its seed.
     void reset();
     /// Invalidates every issued OAuth token (their next use gets 401).
     void revokeTokens();

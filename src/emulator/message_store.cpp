@@ -1,0 +1,112 @@
+#include "emulator/message_store.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace wix::inbox::emulator {
+namespace {
+
+std::string isoNow()
+{
+    const auto now = std::chrono::system_clock::now();
+    const auto seconds = std::chrono::system_clock::to_time_t(now);
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char out[32];
+    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+    return out;
+}
+
+} // namespace
+
+std::string MessageStore::render(const Stored& m)
+{
+    return R"({"sequence":")" + std::to_string(m.sequence) + "\"," + m.fields + "}";
+}
+
+std::optional<std::string> MessageStore::append(const std::string& conversationId, bool participantVisible,
+                                                std::string_view json)
+{
+    std::lock_guard lock(mutex_);
+    auto& list = byConversation_[conversationId];
+    if (list.size() >= maxPerConversation || total_ >= maxTotal)
+        return std::nullopt;
+    const std::uint64_t sent = ++sent_;
+    // Message IDs are numeric strings; the send order makes them unique.
+    std::string fields = R"("id":")" + std::to_string(1'000'000'000'000 + sent) + R"(","createdDate":")" + isoNow() + "\"";
+    const std::string_view inner = json.substr(1, json.size() - 2); // without the braces
+    if (!inner.empty())
+        fields.append(",").append(inner);
+    const std::int64_t sequence = list.empty() ? 1 : list.back().sequence + 1;
+    list.push_back({sequence, sent, participantVisible, std::move(fields)});
+    ++total_;
+    return render(list.back());
+}
+
+MessageStore::Page MessageStore::page(const std::string& conversationId, bool all, bool ascending,
+                                      std::optional<std::int64_t> after, std::size_t limit) const
+{
+    Page page;
+    std::lock_guard lock(mutex_);
+    const auto it = byConversation_.find(conversationId);
+    if (it == byConversation_.end())
+        return page;
+    const auto& list = it->second;
+    std::int64_t lastTaken = 0;
+    auto take = [&](const Stored& m) {
+        if (!all && !m.participantVisible)
+            return true;
+        if (page.messages.size() == limit) { // one more exists: the page gets a next cursor
+            page.lastSequence = lastTaken;
+            return false;
+        }
+        page.messages.push_back(render(m));
+        lastTaken = m.sequence;
+        return true;
+    };
+    if (ascending) {
+        auto from = std::upper_bound(list.begin(), list.end(), after.value_or(0),
+                                     [](std::int64_t s, const Stored& m) { return s < m.sequence; });
+        for (; from != list.end() && take(*from); ++from) {}
+    } else {
+        auto from = std::lower_bound(list.begin(), list.end(), after.value_or(INT64_MAX),
+                                     [](const Stored& m, std::int64_t s) { return m.sequence < s; });
+        for (auto r = std::make_reverse_iterator(from); r != list.rend() && take(*r); ++r) {}
+    }
+    return page;
+}
+
+void MessageStore::merge(const std::string& from, const std::string& to)
+{
+    std::lock_guard lock(mutex_);
+    const auto it = byConversation_.find(from);
+    if (it == byConversation_.end() || from == to)
+        return;
+    auto moved = std::move(it->second);
+    byConversation_.erase(it);
+    auto& target = byConversation_[to];
+    target.insert(target.end(), std::make_move_iterator(moved.begin()), std::make_move_iterator(moved.end()));
+    std::sort(target.begin(), target.end(), [](const Stored& a, const Stored& b) { return a.sent < b.sent; });
+    std::int64_t sequence = 0;
+    for (auto& m : target)
+        m.sequence = ++sequence;
+}
+
+void MessageStore::clear()
+{
+    std::lock_guard lock(mutex_);
+    byConversation_.clear();
+    total_ = 0;
+}
+
+std::size_t MessageStore::size() const
+{
+    std::lock_guard lock(mutex_);
+    return total_;
+}
+
+} // namespace wix::inbox::emulator
