@@ -16,6 +16,7 @@
 # two cores are shared, and single runs vary by ±20%. The clients take turns within each
 # repetition, so that a slow spell of the machine falls on all of them alike.
 # Usage: bench/compare.sh [seconds per run, default 5]
+# CONCURRENCIES="64" limits the client comparison to those (e.g. before/after a change).
 source "$(dirname "$0")/../scripts/common.sh"
 seconds="${1:-5}"
 reps="${REPS:-3}"
@@ -31,7 +32,7 @@ else
     on_server() { "$@"; }
     on_client() { "$@"; }
 fi
-concurrencies=(1 16 64 256 1024)
+read -r -a concurrencies <<< "${CONCURRENCIES:-1 16 64 256 1024}"
 install_missing wrk nginx-light curl libcurl4-openssl-dev gnuplot-nox time libbenchmark-dev valgrind
 command -v node >/dev/null || install_missing nodejs
 build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -3,7 +3,7 @@
 #include <wix/inbox/codec.hpp>
 
 #include "auth.hpp"
-#include "codec_paths.hpp"
+#include "endpoints.hpp"
 #include "pool.hpp"
 #include "rate_limiter.hpp"
 #include "retry.hpp"
@@ -78,6 +78,20 @@ Error interrupted(Errc code, int attempts)
     return e;
 }
 
+// A call that is not idempotent failed after its request may have reached the server: the
+// caller must learn that it may have taken effect, whatever the failure was.
+void markOutcomeUnknown(Error& error)
+{
+    const bool answered = error.code == make_error_code(Errc::httpStatus);
+    if (answered)
+        error.message = "HTTP " + std::to_string(error.httpStatus) + (error.message.empty() ? "" : ": " + error.message);
+    else if (error.message.empty())
+        error.message = error.code.message();
+    if (!answered && !error.cause)
+        error.cause = error.code;
+    error.code = make_error_code(Errc::outcomeUnknown);
+}
+
 // Endings of a call, as plain functions: errors built inside a coroutine would take room in
 // its frame for as long as the call runs.
 template <class T>
@@ -97,25 +111,15 @@ void endBackoff(Result<T>& outcome, bool byCaller, int attempts, std::string& la
     outcome = std::move(error);
 }
 
-// Decodes a 200's body into the call's Result, which holds a default value until then.
+using detail::Decoder;
+using detail::Request;
+
+// The awaitable of a call rejected before any I/O.
 template <class T>
-using Decoder = void (*)(std::string_view body, Result<T>& outcome);
-
-// A decoder that returns its Result, as a Decoder.
-template <class T, Result<T> (*decode)(std::string_view)>
-void assignDecoded(std::string_view body, Result<T>& outcome)
+net::awaitable<Result<T>> rejected(Error error)
 {
-    outcome = decode(body);
+    co_return error;
 }
-
-struct Request {
-    std::string_view method;
-    std::string_view path; // the endpoint's full path, held by the Client::Impl
-    std::string pathTail;  // what follows it, such as "/" and an ID
-    std::string body;
-    bool idempotent;
-    bool authenticated = true; // false only for the token endpoint itself
-};
 
 // What the Clients of one origin share: the transport (TLS context and session cache) and
 // the connection pool. The pool closes when the last Client handle over it is destroyed.
@@ -133,8 +137,6 @@ public:
         : executor_(std::move(executor))
         , options_(std::move(options))
         , origin_(parseOrigin(options_.baseUrl))
-        , conversationsPath_(origin_.pathPrefix + "/inbox/v2/conversations")
-        , tokenPath_(origin_.pathPrefix + "/oauth2/token")
         , fixedHeaders_("Host: " + origin_.hostHeader + "\r\nUser-Agent: wix-inbox-cpp/" WIX_INBOX_VERSION
                         "\r\nAccept: application/json\r\n")
         , auth_(executor_, options_.credentials,
@@ -159,8 +161,6 @@ public:
         : executor_(parent.executor_)
         , options_(withCredentials(parent.options_, std::move(credentials)))
         , origin_(parent.origin_)
-        , conversationsPath_(parent.conversationsPath_)
-        , tokenPath_(parent.tokenPath_)
         , fixedHeaders_(parent.fixedHeaders_)
         , auth_(executor_, options_.credentials,
                 [this](Clock::time_point deadline) { return fetchToken(deadline); })
@@ -174,8 +174,19 @@ public:
         session_->handles.fetch_add(1, std::memory_order_relaxed);
     }
 
-    /// The endpoints' full paths, made once: requests point to them.
-    std::string_view conversationsPath() const noexcept { return conversationsPath_; }
+    /// Starts a call of `endpoint`: checks and encodes the input before returning (the
+    /// awaitable holds copies), then runs it through call().
+    template <class In, class Out>
+    net::awaitable<Result<Out>> start(const detail::Endpoint<In, Out>& endpoint, const In& input,
+                                      const CallOptions& options)
+    {
+        Request request{endpoint.method, origin_.pathPrefix, {}, endpoint.idempotent};
+        request.target.append(endpoint.path);
+        if (auto error = endpoint.encode(input, request))
+            return rejected<Out>(std::move(*error));
+        return call<Out>(shared_from_this(), std::move(request), options, endpoint.decode);
+    }
+
     /// Token requests go to the same origin, through the same pool and retry policy.
     net::awaitable<Result<detail::OAuthToken>> fetchToken(Clock::time_point deadline);
 
@@ -229,8 +240,6 @@ private:
     net::any_io_executor executor_;
     ClientOptions options_;
     detail::Origin origin_;
-    std::string conversationsPath_;
-    std::string tokenPath_;
     std::string fixedHeaders_;
     detail::Authenticator auth_;
     std::shared_ptr<Session> session_;
@@ -254,8 +263,8 @@ private:
 std::string Client::Impl::serialize(const Request& r, const std::string& authHeaders)
 {
     std::string out;
-    out.reserve(256 + fixedHeaders_.size() + authHeaders.size() + r.path.size() + r.pathTail.size() + r.body.size());
-    out.append(r.method).append(" "sv).append(r.path).append(r.pathTail).append(" HTTP/1.1\r\n"sv);
+    out.reserve(256 + fixedHeaders_.size() + authHeaders.size() + r.target.size() + r.body.size());
+    out.append(r.method).append(" "sv).append(r.target).append(" HTTP/1.1\r\n"sv);
     out.append(fixedHeaders_).append(authHeaders);
     if (consistentSeen_.load(std::memory_order_acquire)) {
         std::lock_guard lock(mutex_);
@@ -425,8 +434,12 @@ bool Client::Impl::conclude(detail::Exchange& result, std::uint64_t rateEpoch, c
         error = interrupted(Errc::cancelled, retry.attempts());
         decision.stop = RetryStop::cancelled;
     } else {
-        decision = retry.onFailure({error, result.requestStarted, retryAfter, throttled && limiter_.enabled()},
+        // A 429 tells the request was refused, not done: even a send may go again.
+        const bool mayHaveTakenEffect = result.requestStarted && result.status() != 429;
+        decision = retry.onFailure({error, mayHaveTakenEffect, retryAfter, throttled && limiter_.enabled()},
                                    Clock::now(), budget_, draw());
+        if (decision.stop == RetryStop::notIdempotent)
+            markOutcomeUnknown(error);
     }
     if (!decision.retry) {
         error.stopReason = decision.stop;
@@ -534,13 +547,14 @@ Client Client::forTenant(Credentials credentials) const
 net::awaitable<Result<detail::OAuthToken>> Client::Impl::fetchToken(Clock::time_point deadline)
 {
     const auto& app = std::get<OAuthApp>(options_.credentials);
-    Request request{"POST", tokenPath_, {}, detail::encodeTokenRequest(app), true, false};
+    Request request{"POST", origin_.pathPrefix + "/oauth2/token", detail::encodeTokenRequest(app), true, false};
     CallOptions options;
     options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (options.timeout->count() <= 0)
         co_return makeError(Errc::timeout, "deadline expired before the token request");
-    co_return co_await call<detail::OAuthToken>(shared_from_this(), std::move(request), options,
-                                                &assignDecoded<detail::OAuthToken, &detail::decodeTokenResponse>);
+    constexpr Decoder<detail::OAuthToken> decode
+        = [](std::string_view body, Result<detail::OAuthToken>& out) { out = detail::decodeTokenResponse(body); };
+    co_return co_await call<detail::OAuthToken>(shared_from_this(), std::move(request), options, decode);
 }
 
 ClientStats Client::Impl::stats() const
@@ -590,40 +604,42 @@ Client& Client::operator=(Client&& other) noexcept
     return *this;
 }
 
-namespace {
-const std::string guidForm = " (expected 8-4-4-4-12 hexadecimal digits, e.g. 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f)";
-
-// The awaitable of a call rejected before any I/O.
-template <class T>
-net::awaitable<Result<T>> rejected(Error error)
-{
-    co_return error;
-}
-} // namespace
-
 // Not coroutines themselves: a call's state lives in one frame (Impl::call), which keeps
 // the memory of many calls in flight small.
 net::awaitable<Result<Conversation>> Client::getConversation(std::string_view conversationId, const CallOptions& options)
 {
-    if (!isValidGuid(conversationId))
-        return rejected<Conversation>(makeError(Errc::invalidArgument, "conversation ID is not a GUID" + guidForm));
-    std::string tail = "/" + std::string(conversationId);
-    for (char& c : tail) // GUIDs go in lower case: the same conversation whatever case the caller used
-        c = c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
-    Request request{"GET", impl_->conversationsPath(), std::move(tail), {}, true};
-    return impl_->call<Conversation>(impl_, std::move(request), options,
-                                     &assignDecoded<Conversation, &decodeGetConversationResponse>);
+    return impl_->start(detail::endpoints::getConversation, {conversationId}, options);
 }
 
 net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConversation(const ParticipantId& participant,
                                                                                       const CallOptions& options)
 {
-    if (!isValidGuid(participant.id()))
-        return rejected<GetOrCreateConversationResponse>(
-            makeError(Errc::invalidArgument, std::string(participant.wireField()) + " is not a GUID" + guidForm));
-    Request request{"POST", impl_->conversationsPath(), {}, encodeGetOrCreateConversationRequest(participant), true};
-    return impl_->call<GetOrCreateConversationResponse>(impl_, std::move(request), options,
-                                                        &detail::decodeInto);
+    return impl_->start(detail::endpoints::getOrCreateConversation, {participant}, options);
+}
+
+net::awaitable<Result<MessagesPage>> Client::listMessages(std::string_view conversationId, Visibility visibility,
+                                                         const ListMessagesOptions& list, const CallOptions& options)
+{
+    return impl_->start(detail::endpoints::listMessages, {conversationId, visibility, list}, options);
+}
+
+Pager<MessagesPage> Client::messages(std::string conversationId, Visibility visibility, ListMessagesOptions list,
+                                     CallOptions options) const
+{
+    list.cursor.reset();
+    return Pager<MessagesPage>(
+        [impl = impl_, id = std::move(conversationId), visibility, list = std::move(list),
+         options = std::move(options)](const std::optional<std::string>& cursor) {
+            ListMessagesOptions page = list;
+            page.cursor = cursor;
+            return impl->start(detail::endpoints::listMessages, {id, visibility, page}, options);
+        });
+}
+
+net::awaitable<Result<Message>> Client::sendMessage(std::string_view conversationId, const Message& message,
+                                                   const SendMessageOptions& send, const CallOptions& options)
+{
+    return impl_->start(detail::endpoints::sendMessage, {conversationId, message, send}, options);
 }
 
 ClientStats Client::stats() const

@@ -3,6 +3,7 @@
 #include <boost/throw_exception.hpp>
 
 #include <ostream>
+#include <utility>
 
 namespace wix::inbox {
 namespace {
@@ -28,6 +29,7 @@ public:
         case Errc::cancelled: return "call cancelled";
         case Errc::clientShutdown: return "client closed or destroyed while the call was in flight";
         case Errc::authFailed: return "could not obtain credentials";
+        case Errc::outcomeUnknown: return "outcome unknown: the request may have taken effect";
         }
         return "unknown wix.inbox error";
     }
@@ -63,6 +65,7 @@ std::string_view toString(Errc e) noexcept
     case Errc::cancelled: return "cancelled";
     case Errc::clientShutdown: return "clientShutdown";
     case Errc::authFailed: return "authFailed";
+    case Errc::outcomeUnknown: return "outcomeUnknown";
     }
     return "unknown";
 }
@@ -107,7 +110,7 @@ std::ostream& operator<<(std::ostream& os, RetryStop s)
 std::string Error::describe() const
 {
     std::string out;
-    if (httpStatus != 0) {
+    if (httpStatus != 0 && code == make_error_code(Errc::httpStatus)) {
         out = "HTTP " + std::to_string(httpStatus);
         if (!applicationCode.empty())
             out += " " + applicationCode;
@@ -144,6 +147,25 @@ Error makeError(Errc code, std::string message, boost::system::error_code cause)
     e.cause = cause;
     e.message = std::move(message);
     return e;
+}
+
+ApplicationError Error::application() const noexcept
+{
+    static constexpr std::pair<std::string_view, ApplicationError> codes[] = {
+        {"CONVERSATION_NOT_FOUND", ApplicationError::conversationNotFound},
+        {"NOT_OWNED_BY_BUSINESS", ApplicationError::notOwnedByBusiness},
+        {"NO_INBOX_INSTANCE", ApplicationError::noInboxInstance},
+        {"NOT_JOINED_CHATROOM", ApplicationError::notJoinedChatroom},
+        {"INBOX_INSTANCE_NOT_FOUND", ApplicationError::inboxInstanceNotFound},
+        {"IDENTITY_DOES_NOT_MATCH", ApplicationError::identityDoesNotMatch},
+        {"INVALID_MEDIA_URL", ApplicationError::invalidMediaUrl},
+    };
+    if (applicationCode.empty())
+        return ApplicationError::none;
+    for (const auto& [code, value] : codes)
+        if (code == applicationCode)
+            return value;
+    return ApplicationError::other;
 }
 
 bool isTransient(const Error& e) noexcept

@@ -1,3 +1,4 @@
+#include <wix/inbox/message.hpp>
 #include <wix/inbox/model.hpp>
 
 #include <array>
@@ -60,6 +61,15 @@ ChannelType ChannelType::fromWire(std::string_view name)
         if (known[i] == name)
             return {static_cast<Value>(i), std::string(name)};
     return {other, std::string(name)};
+}
+
+Message textMessage(std::string text, Visibility visibility, Direction direction)
+{
+    Message m;
+    m.content = BasicContent{{TextItem{std::move(text)}}};
+    m.visibility = visibility;
+    m.direction = direction;
+    return m;
 }
 
 } // namespace wix::inbox

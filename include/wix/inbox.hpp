@@ -5,8 +5,10 @@
 #include <wix/inbox/client.hpp>
 #include <wix/inbox/codec.hpp>
 #include <wix/inbox/error.hpp>
+#include <wix/inbox/message.hpp>
 #include <wix/inbox/model.hpp>
 #include <wix/inbox/options.hpp>
+#include <wix/inbox/pager.hpp>
 #include <wix/inbox/pool.hpp>
 #include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>

@@ -1,4 +1,4 @@
-// wix::inbox::Client: the Wix Inbox v2 Conversations API as C++20 coroutines.
+// wix::inbox::Client: the Wix Inbox v2 Conversations and Messages APIs as C++20 coroutines.
 //
 //     wix::inbox::Client client(ioc.get_executor(), {.credentials = wix::inbox::ApiKey{key, siteId}});
 //     auto r = co_await client.getOrCreateConversation(wix::inbox::ParticipantId::member(id));
@@ -10,8 +10,10 @@
 #pragma once
 
 #include <wix/inbox/error.hpp>
+#include <wix/inbox/message.hpp>
 #include <wix/inbox/model.hpp>
 #include <wix/inbox/options.hpp>
+#include <wix/inbox/pager.hpp>
 #include <wix/inbox/pool.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -59,12 +61,11 @@ public:
     Client(Client&&) noexcept;
     Client& operator=(Client&&) noexcept;
 
-    /// Both calls copy what they need before returning: the arguments need not outlive
-    /// the awaitable.
+    /// Every call checks and copies its arguments before returning: they need not outlive
+    /// the awaitable; invalid input fails with Errc::invalidArgument before anything is sent.
     ///
     /// GET /inbox/v2/conversations/{id}. Idempotent. Errors of note: 404
-    /// CONVERSATION_NOT_FOUND, 403 NOT_OWNED_BY_BUSINESS; an invalid GUID fails with
-    /// Errc::invalidArgument before anything is sent.
+    /// CONVERSATION_NOT_FOUND, 403 NOT_OWNED_BY_BUSINESS.
     boost::asio::awaitable<Result<Conversation>>
     getConversation(std::string_view conversationId, const CallOptions& options = {});
 
@@ -73,6 +74,32 @@ public:
     /// fails with Errc::invalidArgument before anything is sent.
     boost::asio::awaitable<Result<GetOrCreateConversationResponse>>
     getOrCreateConversation(const ParticipantId& participant, const CallOptions& options = {});
+
+    /// GET /inbox/v2/messages: one page of a conversation's messages, newest first unless
+    /// `list.order` says otherwise. Idempotent. `visibility` is required (not `unknown`).
+    /// Errors of note: 404 CONVERSATION_NOT_FOUND, NO_INBOX_INSTANCE, NOT_JOINED_CHATROOM,
+    /// INBOX_INSTANCE_NOT_FOUND.
+    boost::asio::awaitable<Result<MessagesPage>> listMessages(std::string_view conversationId, Visibility visibility,
+                                                              const ListMessagesOptions& list = {},
+                                                              const CallOptions& options = {});
+
+    /// Every page of a listing (`list.cursor` is ignored: the walk starts at the first
+    /// page), asked with the same visibility, order and limit. Makes no call until next().
+    Pager<MessagesPage> messages(std::string conversationId, Visibility visibility, ListMessagesOptions list = {},
+                                 CallOptions options = {}) const;
+
+    /// POST /inbox/v2/messages: sends `message` (see textMessage()) and returns it as stored,
+    /// with its ID and sequence. NOT idempotent, and the API has no idempotency key: it is
+    /// re-sent only when the request cannot have reached the server (no connection, a 429).
+    /// When it may have (a timeout or reset after writing, HTTP 5xx) the call fails with
+    /// Errc::outcomeUnknown: list the conversation's newest messages to learn whether it was
+    /// sent before sending again. Checked first: the conversation ID, exactly one content
+    /// kind, texts of 1..16,384 characters of valid UTF-8, visibility and direction set,
+    /// sender IDs. Errors of note: IDENTITY_DOES_NOT_MATCH, INBOX_INSTANCE_NOT_FOUND,
+    /// INVALID_MEDIA_URL.
+    boost::asio::awaitable<Result<Message>> sendMessage(std::string_view conversationId, const Message& message,
+                                                        const SendMessageOptions& send = {},
+                                                        const CallOptions& options = {});
 
     /// A Client for another tenant (one site, one app instance) over this one's connection
     /// pool and TLS session cache: its own credentials, token cache, rate limiter, retry

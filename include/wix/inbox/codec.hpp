@@ -6,6 +6,7 @@
 #pragma once
 
 #include <wix/inbox/error.hpp>
+#include <wix/inbox/message.hpp>
 #include <wix/inbox/model.hpp>
 
 #include <boost/json/object.hpp>
@@ -27,6 +28,17 @@ std::string encodeGetOrCreateConversationRequest(const ParticipantId& p);
 Result<Conversation> decodeGetConversationResponse(std::string_view body);
 /// Decodes `{"conversation": Conversation, "newConversation": bool}`.
 Result<GetOrCreateConversationResponse> decodeGetOrCreateConversationResponse(std::string_view body);
+
+boost::json::object toJson(const Message& m);
+
+/// Decodes one Message object, e.g. a message to send written as JSON. Its server-made
+/// fields (id, sequence, createdDate) may be absent.
+Result<Message> decodeMessage(std::string_view json);
+/// Decodes `{"messages": [Message], "pagingMetadata": {"cursors": {"next": ...}}}`; every
+/// message must have its ID.
+Result<MessagesPage> decodeListMessagesResponse(std::string_view body);
+/// Decodes `{"message": Message}`; the message must have its ID.
+Result<Message> decodeSendMessageResponse(std::string_view body);
 
 /// Fills `message`, `applicationCode` and `fieldViolations` of `into` from a Wix error
 /// envelope. A body that is empty or not the envelope (5xx pages, proxies) leaves a

@@ -29,6 +29,11 @@ enum class Errc {
     cancelled,            ///< The call was cancelled by the caller.
     clientShutdown,       ///< The Client was closed (Client::close) or destroyed.
     authFailed,           ///< Credentials could not be obtained (e.g. the token endpoint failed).
+    /// A call that is not idempotent (SendMessage) failed after its request may have reached
+    /// the server: a timeout or a reset after it was written, or HTTP 500/502/503/504. It may
+    /// have taken effect, so it was not re-sent. Error::cause holds the failure (httpStatus
+    /// the status, if any); reconcile before sending again (docs/api.md).
+    outcomeUnknown,
 };
 
 /// The enumerator's name, e.g. "timeout": stable, for machine-readable output.
@@ -64,6 +69,19 @@ std::string_view toString(RetryStop) noexcept;
 std::string_view toName(RetryStop) noexcept;
 std::ostream& operator<<(std::ostream& os, RetryStop s);
 
+/// The application errors the API's calls declare (Error::applicationCode, typed).
+enum class ApplicationError {
+    none,                  ///< no application error in the answer
+    other,                 ///< a code not listed here: see Error::applicationCode
+    conversationNotFound,  ///< CONVERSATION_NOT_FOUND (GetConversation, ListMessages)
+    notOwnedByBusiness,    ///< NOT_OWNED_BY_BUSINESS (GetConversation: another site's)
+    noInboxInstance,       ///< NO_INBOX_INSTANCE (ListMessages)
+    notJoinedChatroom,     ///< NOT_JOINED_CHATROOM (ListMessages)
+    inboxInstanceNotFound, ///< INBOX_INSTANCE_NOT_FOUND (ListMessages, SendMessage)
+    identityDoesNotMatch,  ///< IDENTITY_DOES_NOT_MATCH (SendMessage)
+    invalidMediaUrl,       ///< INVALID_MEDIA_URL (SendMessage)
+};
+
 /// The error of a failed call. Plain data: inspect the fields, or use describe().
 struct Error {
     /// `Errc::httpStatus` when the server answered; otherwise the transport/decode failure.
@@ -84,6 +102,9 @@ struct Error {
     /// `HTTP 404 CONVERSATION_NOT_FOUND: Conversation not found (request-id 1f2e..., 1 attempt)`.
     /// Never contains credentials.
     std::string describe() const;
+
+    /// applicationCode as a value, e.g. ApplicationError::conversationNotFound.
+    ApplicationError application() const noexcept;
 };
 
 /// True for failures that may not happen again: no response (resolve, connect, reset, a

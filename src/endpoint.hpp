@@ -1,0 +1,40 @@
+// What the generic call path knows of an endpoint: a descriptor (method, path, idempotency,
+// how to write the request, how to read the answer). The Client runs every endpoint through
+// one path: credentials -> rate limiter -> pool -> exchange -> retry loop -> decode.
+#pragma once
+
+#include <wix/inbox/error.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace wix::inbox::detail {
+
+/// One request, before credentials and the connection's headers are added.
+struct Request {
+    std::string_view method;
+    std::string target; ///< Path (with the base URL's prefix) and query.
+    std::string body;   ///< JSON; empty for none.
+    bool idempotent;
+    bool authenticated = true; ///< false only for the token endpoint itself.
+};
+
+/// Decodes a 200's body into the call's Result, which holds a default value until then.
+template <class T>
+using Decoder = void (*)(std::string_view body, Result<T>& into);
+
+/// An endpoint taking `Input` (a view of the public method's arguments) and giving `Output`.
+template <class Input, class Output>
+struct Endpoint {
+    std::string_view method;
+    std::string_view path; ///< Under the base URL's path prefix, e.g. "/inbox/v2/conversations".
+    /// Safe to send twice: retried after the request may have reached the server.
+    bool idempotent;
+    /// Checks the input and completes the request (path tail, query, body), copying what it
+    /// needs; an error (Errc::invalidArgument) sends nothing.
+    std::optional<Error> (*encode)(const Input& input, Request& into);
+    Decoder<Output> decode;
+};
+
+} // namespace wix::inbox::detail
