@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The emulator's memory under hostile peers: N TLS connections that each stop just short of
-# a limit (a 60 KiB body of a 64 KiB request, or a chunk extension 15 KiB long that never
+# a limit (a 250 KiB body of a 256 KiB request, or a chunk extension 15 KiB long that never
 # ends) and hold it, against N idle ones. Python's ssl module plays the peers.
 #   bash bench/hostile_memory.sh [N]      (default 1000)
 source "$(dirname "$0")/../scripts/common.sh"
@@ -20,7 +20,7 @@ host, port = urllib.parse.urlparse(url).hostname, urllib.parse.urlparse(url).por
 ctx = ssl.create_default_context(cafile=ca)
 head = "POST /inbox/v2/conversations HTTP/1.1\r\nHost: x\r\n"
 send = {"idle": b"",
-        "body": (head + "Content-Length: 65536\r\n\r\n").encode() + b" " * (60 * 1024),
+        "body": (head + "Content-Length: 262144\r\n\r\n").encode() + b" " * (250 * 1024),
         "extension": (head + "Transfer-Encoding: chunked\r\n\r\n1;").encode() + b"e" * (15 * 1024)}[kind]
 held = []
 for _ in range(n):
@@ -46,5 +46,5 @@ extension=$(peers extension)
 awk -v b="$base" -v i="$idle" -v y="$body" -v e="$extension" -v n="$n" 'BEGIN {
     printf "emulator RSS %d KiB at start; with %d connections held:\n", b, n
     printf "  idle:                         %7d KiB  %6.1f KiB each\n", i, (i - b) / n
-    printf "  60 KiB of a 64 KiB body:      %7d KiB  %6.1f KiB each\n", y, (y - b) / n
+    printf "  250 KiB of a 256 KiB body:    %7d KiB  %6.1f KiB each\n", y, (y - b) / n
     printf "  15 KiB unterminated extension: %6d KiB  %6.1f KiB each\n", e, (e - b) / n }'

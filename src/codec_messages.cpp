@@ -250,11 +250,14 @@ std::optional<Error> requireId(const Message& m, const std::string& path)
     return makeError(Errc::decodeError, "missing field '" + path + ".id'");
 }
 
-// Unicode characters in valid UTF-8; npos for text that is not valid UTF-8.
-std::size_t utf8Characters(std::string_view s)
+// The length of valid UTF-8 text in UTF-16 code units (a character beyond U+FFFF counts 2,
+// as JavaScript and the JVM count a string's length: the stricter reading of the API's
+// "characters", so that no text the client lets through is refused for its length); npos
+// for text that is not valid UTF-8.
+std::size_t utf16Length(std::string_view s)
 {
     std::size_t count = 0;
-    for (std::size_t i = 0; i < s.size(); ++count) {
+    for (std::size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
         const std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
         if (length == 0 || i + length > s.size())
@@ -262,6 +265,7 @@ std::size_t utf8Characters(std::string_view s)
         for (std::size_t k = 1; k < length; ++k)
             if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2)
                 return std::string_view::npos;
+        count += length == 4 ? 2 : 1;
         i += length;
     }
     return count;
@@ -276,7 +280,7 @@ std::optional<Error> checkText(std::string_view text, const std::string& what)
 {
     if (text.empty())
         return invalid(what + " is empty");
-    const auto characters = utf8Characters(text);
+    const auto characters = utf16Length(text);
     if (characters == std::string_view::npos)
         return invalid(what + " is not valid UTF-8");
     if (characters > maxTextCharacters)

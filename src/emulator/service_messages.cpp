@@ -29,12 +29,16 @@ bool isVisibility(std::string_view v)
     return v == "BUSINESS" || v == "BUSINESS_AND_PARTICIPANT";
 }
 
-// Characters of UTF-8 text (the parser has checked it is valid).
+// The length of UTF-8 text (the parser has checked it is valid) in UTF-16 code units, as the
+// JVM and JavaScript count a string: a character beyond U+FFFF (4 bytes) counts 2.
 std::size_t characters(std::string_view s)
 {
     std::size_t n = 0;
-    for (const char c : s)
-        n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+    for (const char c : s) {
+        const auto byte = static_cast<unsigned char>(c);
+        n += (byte & 0xc0) != 0x80;
+        n += byte >= 0xf0;
+    }
     return n;
 }
 

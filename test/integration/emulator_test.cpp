@@ -472,3 +472,24 @@ BOOST_AUTO_TEST_CASE(list_messages_takes_both_query_forms)
         BOOST_TEST(bodyOf(refused).at("details").as_object().contains("validationError"), query);
     }
 }
+
+// SendMessage's text limit, in UTF-16 code units as the service's platforms count them.
+BOOST_AUTO_TEST_CASE(send_message_limits_text_length)
+{
+    Emulator emu;
+    const std::string id(bodyOf(createMember(emu)).at("conversation").at("id").as_string());
+    auto sendText = [&](const std::string& text) {
+        return send(emu, rawRequest("POST", "/inbox/v2/messages",
+                                    R"({"conversationId":")" + id + R"(","message":{"content":{"minimal":{"text":")" + text
+                                        + R"("}},"visibility":"BUSINESS","direction":"BUSINESS_TO_PARTICIPANT"}})"))
+            .status;
+    };
+    std::string emoji;
+    for (int i = 0; i < 8192; ++i)
+        emoji += "\xF0\x9F\x98\x80";
+    BOOST_TEST(sendText(std::string(16384, 'a')) == 200);
+    BOOST_TEST(sendText(std::string(16385, 'a')) == 400);
+    BOOST_TEST(sendText(emoji) == 200);
+    BOOST_TEST(sendText(emoji + "a") == 400);
+    BOOST_TEST(sendText("") == 400);
+}

@@ -147,13 +147,19 @@ BOOST_AUTO_TEST_CASE(every_content_kind_round_trips)
         expected.createdDate = sent->createdDate;
         BOOST_TEST((*sent == expected));
 
-        // 16,384 characters of 4 bytes each: the limit is in characters, not bytes.
-        std::string longest;
-        for (std::size_t i = 0; i < maxTextCharacters; ++i)
-            longest += "\xF0\x9F\x98\x80";
-        auto big = co_await client.sendMessage(id, textMessage(longest));
-        BOOST_REQUIRE_MESSAGE(big.has_value(), big.error().describe());
-        BOOST_TEST(textOf(*big) == longest);
+        // The limit is in UTF-16 code units, not bytes: 16,384 characters of 3 bytes each, or
+        // 8,192 of 4 bytes (2 units each) are the longest texts.
+        for (const auto& [character, count] : {std::pair{std::string("\xE2\x82\xAC"), maxTextCharacters},
+                                               std::pair{std::string("\xF0\x9F\x98\x80"), maxTextCharacters / 2}}) {
+            std::string longest;
+            for (std::size_t i = 0; i < count; ++i)
+                longest += character;
+            auto big = co_await client.sendMessage(id, textMessage(longest));
+            BOOST_REQUIRE_MESSAGE(big.has_value(), big.error().describe());
+            BOOST_TEST(textOf(*big) == longest);
+            auto tooBig = co_await client.sendMessage(id, textMessage(longest + character));
+            BOOST_TEST(tooBig.error().code == make_error_code(Errc::invalidArgument));
+        }
 
         Message minimal = textMessage("x");
         minimal.content = MinimalContent{"short"};
@@ -169,9 +175,9 @@ BOOST_AUTO_TEST_CASE(every_content_kind_round_trips)
 
         auto page = co_await client.listMessages(id, Visibility::business, listing(std::nullopt, SortOrder::asc));
         BOOST_REQUIRE(page.has_value());
-        BOOST_REQUIRE(page->messages.size() == 4u);
+        BOOST_REQUIRE(page->messages.size() == 5u);
         BOOST_TEST((page->messages[0] == *sent));
-        BOOST_TEST((page->messages[3] == *withForm));
+        BOOST_TEST((page->messages[4] == *withForm));
         co_return true;
     }());
 }

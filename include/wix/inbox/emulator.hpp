@@ -82,7 +82,7 @@ struct Options {
     std::size_t maxBodyBytes = std::size_t{256} * 1024;
     /// Connections served at once; one more is accepted and closed at once (counted in
     /// Stats::connectionsRefused). An idle connection costs about 75 KiB, one held by a
-    /// hostile peer at a limit about 155 KiB (README, bench/hostile_memory.sh).
+    /// hostile peer at the body limit about 345 KiB (README, bench/hostile_memory.sh).
     std::size_t maxConnections = 4096;
     /// A request must arrive whole within this time of its first byte (slow clients).
     std::chrono::milliseconds requestTimeout{10000};

@@ -114,7 +114,9 @@ struct Message {
     friend bool operator==(const Message&, const Message&) = default;
 };
 
-/// The API's limit on a text's length, in Unicode characters.
+/// The API's limit on a text's length, in characters counted as UTF-16 code units (as
+/// JavaScript and the JVM count them: a character beyond U+FFFF, such as most emoji,
+/// counts 2). The stricter reading of "characters": no text within it is refused for length.
 inline constexpr std::size_t maxTextCharacters = 16384;
 
 /// A basic text message from the business to the participant, which the participant sees:
