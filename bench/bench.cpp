@@ -138,6 +138,7 @@ void recordOutcome(Run& run, const inbox::Result<T>& r, Clock::time_point start)
 struct Inputs {
     std::vector<inbox::ParticipantId> participants;
     std::vector<std::string> conversationIds;
+    inbox::Message message = inbox::textMessage("Your order has shipped: it arrives on Thursday.");
 };
 
 // Issues calls until `limit` calls or `stopAt`; `call(i)` starts the i-th. One operation
@@ -161,9 +162,18 @@ net::awaitable<void> worker(Run& run, std::uint64_t limit, Clock::time_point sto
 net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, std::uint64_t limit,
                             Clock::time_point stopAt, const Inputs& inputs, bool record)
 {
+    const auto& ids = inputs.conversationIds;
     if (cfg.op == "get")
         return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
-            return client.getConversation(inputs.conversationIds[i % inputs.conversationIds.size()]);
+            return client.getConversation(ids[i % ids.size()]);
+        });
+    if (cfg.op == "list")
+        return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
+            return client.listMessages(ids[i % ids.size()], inbox::Visibility::business);
+        });
+    if (cfg.op == "send")
+        return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
+            return client.sendMessage(ids[i % ids.size()], inputs.message);
         });
     return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
         return client.getOrCreateConversation(inputs.participants[i % inputs.participants.size()]);
@@ -223,7 +233,8 @@ int main(int argc, char** argv)
                                  "Without --base-url it runs against the embedded emulator.\n\nOptions");
     desc.add_options()
         ("help,h", "show this help")
-        ("op", po::value(&cfg.op)->default_value(cfg.op), "get-or-create or get")
+        ("op", po::value(&cfg.op)->default_value(cfg.op), "get-or-create, get, list (ListMessages, a page of the "
+                                                          "3 messages each conversation is given) or send")
         ("base-url", po::value(&cfg.baseUrl), "service URL (default: embedded emulator)")
         ("ca-file", po::value(&cfg.caFile), "extra trusted CA (PEM)")
         ("requests", po::value(&cfg.requests)->default_value(cfg.requests), "calls to measure")
@@ -245,8 +256,8 @@ int main(int argc, char** argv)
             return 0;
         }
         po::notify(vm);
-        if (cfg.op != "get" && cfg.op != "get-or-create")
-            throw std::invalid_argument("--op must be get-or-create or get");
+        if (cfg.op != "get" && cfg.op != "get-or-create" && cfg.op != "list" && cfg.op != "send")
+            throw std::invalid_argument("--op must be get-or-create, get, list or send");
         if (cfg.distinct == 0 || cfg.concurrency == 0 || cfg.threads == 0)
             throw std::invalid_argument("--distinct, --concurrency and --threads must be > 0");
         if (cfg.distinct > 10'000'000)
@@ -273,13 +284,14 @@ int main(int argc, char** argv)
     net::io_context ioc(static_cast<int>(cfg.threads));
     auto client = std::make_unique<inbox::Client>(ioc.get_executor(), options);
 
-    // Warm-up (and, for `get`, the conversations to read).
+    // Warm-up (and, for the other ops, the conversations they use; `list` also gives each
+    // conversation 3 messages to read).
     Inputs inputs;
     inputs.participants.reserve(cfg.distinct);
     for (std::uint64_t i = 0; i < cfg.distinct; ++i)
         inputs.participants.push_back(inbox::ParticipantId::member(guid(i)));
     auto& ids = inputs.conversationIds;
-    if (cfg.op == "get") {
+    if (cfg.op != "get-or-create") {
         Run setup;
         std::mutex m;
         drive(ioc, cfg.threads, std::min<std::size_t>(cfg.concurrency, 256), [&]() -> net::awaitable<void> {
@@ -288,6 +300,9 @@ int main(int argc, char** argv)
                 if (i >= cfg.distinct)
                     co_return;
                 auto r = co_await client->getOrCreateConversation(inputs.participants[i]);
+                for (int k = 0; r && cfg.op == "list" && k < 3; ++k)
+                    if (!co_await client->sendMessage(r->conversation.id, inputs.message))
+                        co_return;
                 if (r) {
                     std::lock_guard lock(m);
                     ids.push_back(r->conversation.id);

@@ -32,6 +32,10 @@ commands:
   get <conversationId>                     GetConversation
   get-or-create --member-id|--contact-id|--anonymous-visitor-id ID
                                            GetOrCreateConversation
+  messages list <conversationId> [--visibility business|participant] [--order asc|desc]
+        [--limit N] [--cursor C | --all]   ListMessages: one message per line (NDJSON)
+  send <conversationId> --text T | --message JSON [--visibility ...] [--direction ...]
+                                           SendMessage: prints the message as stored
   batch --input FILE|- --output FILE|- [--concurrency N] [--shard K/N]
         [--resume | --overwrite | --retry-failed]
                                            resolve an NDJSON file, one call per line
@@ -276,6 +280,34 @@ void printError(const inbox::Error& e)
                      "emulator, whose start-up line names its ca_file) needs --ca-file\n";
 }
 
+// Prints a listing's messages as NDJSON: one page, or every page. The next page's cursor,
+// when one page is asked for, goes to standard error.
+int listMessages(net::io_context& ioc, inbox::Client& client, const std::string& id, inbox::Visibility visibility,
+                 const inbox::ListMessagesOptions& listing, bool all)
+{
+    auto print = [](const inbox::MessagesPage& page) {
+        for (const auto& m : page.messages)
+            std::cout << cli::terminalSafeJson(boost::json::serialize(inbox::toJson(m))) << "\n";
+    };
+    if (!all) {
+        auto page = runToCompletion(ioc, client.listMessages(id, visibility, listing));
+        if (!page)
+            return printError(page.error()), 2;
+        print(*page);
+        if (page->nextCursor)
+            std::cerr << "wix-inbox: more messages follow: --cursor " << cli::printable(*page->nextCursor, 16384) << "\n";
+        return 0;
+    }
+    auto pager = client.messages(id, visibility, listing);
+    while (!pager.done()) {
+        auto page = runToCompletion(ioc, pager.next());
+        if (!page)
+            return printError(page.error()), 2;
+        print(*page);
+    }
+    return 0;
+}
+
 std::string commandHelp(const std::string& command, const po::options_description& options, const char* example)
 {
     std::ostringstream out;
@@ -329,6 +361,8 @@ int run(int argc, char** argv)
 
     // Command options.
     std::string memberId, contactId, visitorId;
+    std::string visibility, order = "desc", limit, cursor, text, messageJson, direction = "to-participant";
+    bool all = false;
     std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard;
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
@@ -344,6 +378,26 @@ int run(int argc, char** argv)
             ("contact-id", po::value(&contactId), "contact GUID")
             ("anonymous-visitor-id", po::value(&visitorId), "anonymous visitor GUID");
         example = "wix-inbox get-or-create --member-id 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+    } else if (command == "messages") {
+        positionals = 2;
+        commandOptions.add_options()
+            ("visibility", po::value(&visibility)->default_value("business"), "business (every message) or "
+                                                                             "participant (those the participant sees)")
+            ("order", po::value(&order)->default_value(order), "asc (oldest first) or desc")
+            ("limit", po::value(&limit), "messages per page: 1-100 (default: the service's, 30)")
+            ("cursor", po::value(&cursor), "continue a listing from a page's next cursor")
+            ("all", po::bool_switch(&all), "every page, not only the first");
+        example = "wix-inbox messages list 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --order asc --all";
+    } else if (command == "send") {
+        positionals = 1;
+        commandOptions.add_options()
+            ("text", po::value(&text), "a basic text message")
+            ("message", po::value(&messageJson), "the whole message as JSON (content, visibility, direction, ...)")
+            ("visibility", po::value(&visibility)->default_value("participant"), "with --text: participant (the "
+                                                                                "participant sees it) or business")
+            ("direction", po::value(&direction)->default_value(direction), "with --text: to-participant or "
+                                                                           "to-business");
+        example = "wix-inbox send 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --text 'Your order has shipped'";
     } else if (command == "batch") {
         commandOptions.add_options()
             ("input", po::value(&batch.input)->default_value("-"), "NDJSON input file, - for stdin")
@@ -375,8 +429,10 @@ int run(int argc, char** argv)
         std::cout << commandHelp(command, commandOptions, example);
         return 0;
     }
+    if (command == "messages" && (positional.empty() || positional.front() != "list"))
+        return usageError("messages takes 'list' and a conversation ID");
     if (positional.size() != positionals)
-        return usageError(positionals ? command + " takes one conversation ID"
+        return usageError(positionals ? command + (command == "messages" ? " list" : "") + " takes one conversation ID"
                                       : command + " takes no arguments besides its options");
 
     // Numbers, checked here: program_options would wrap "-5" into an unsigned value.
@@ -418,6 +474,46 @@ int run(int argc, char** argv)
     if (command == "batch" && !g.connections.empty() && *connections < *inFlight)
         std::cerr << "wix-inbox: note: --connections " << *connections << " < --concurrency " << *inFlight
                   << ": at most " << *connections << " calls are on the wire at once, the rest wait for a connection\n";
+
+    inbox::ListMessagesOptions listing;
+    inbox::Message message;
+    if (command == "messages") {
+        if (visibility != "business" && visibility != "participant")
+            return usageError("--visibility takes business or participant");
+        if (order != "asc" && order != "desc")
+            return usageError("--order takes asc or desc");
+        listing.order = order == "asc" ? inbox::SortOrder::asc : inbox::SortOrder::desc;
+        if (!limit.empty()) {
+            const auto n = number("limit", limit, 1, 100, problem);
+            if (!n)
+                return usageError(problem);
+            listing.limit = static_cast<int>(*n);
+        }
+        if (!cursor.empty() && all)
+            return usageError("--cursor and --all go apart: --all starts at the first page");
+        if (!cursor.empty())
+            listing.cursor = cursor;
+    }
+    if (command == "send") {
+        if (text.empty() == messageJson.empty())
+            return usageError("send needs exactly one of --text and --message");
+        if (!messageJson.empty()) {
+            auto decoded = inbox::decodeMessage(messageJson);
+            if (!decoded)
+                return usageError("--message: " + cli::printable(decoded.error().message, 512));
+            message = std::move(*decoded);
+        } else {
+            if (visibility != "business" && visibility != "participant")
+                return usageError("--visibility takes business or participant");
+            if (direction != "to-participant" && direction != "to-business")
+                return usageError("--direction takes to-participant or to-business");
+            message = inbox::textMessage(text,
+                                         visibility == "business" ? inbox::Visibility::business
+                                                                  : inbox::Visibility::businessAndParticipant,
+                                         direction == "to-business" ? inbox::Direction::participantToBusiness
+                                                                    : inbox::Direction::businessToParticipant);
+        }
+    }
 
     std::optional<inbox::ParticipantId> participant;
     if (command == "get-or-create") {
@@ -474,6 +570,18 @@ int run(int argc, char** argv)
         }
         if (command == "get-or-create") {
             auto r = runToCompletion(ioc, client.getOrCreateConversation(*participant));
+            if (!r)
+                return printError(r.error()), 2;
+            std::cout << cli::terminalSafeJson(boost::json::serialize(inbox::toJson(*r))) << "\n";
+            return 0;
+        }
+        if (command == "messages")
+            return listMessages(ioc, client, positional.back(),
+                                visibility == "business" ? inbox::Visibility::business
+                                                         : inbox::Visibility::businessAndParticipant,
+                                listing, all);
+        if (command == "send") {
+            auto r = runToCompletion(ioc, client.sendMessage(positional.front(), message));
             if (!r)
                 return printError(r.error()), 2;
             std::cout << cli::terminalSafeJson(boost::json::serialize(inbox::toJson(*r))) << "\n";

@@ -176,6 +176,50 @@ BOOST_AUTO_TEST_CASE(single_calls_print_json_and_set_the_exit_status)
     BOOST_TEST(slurp(dir.path / "stdout").find("batch") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(messages_are_sent_and_listed_as_ndjson)
+{
+    wix::inbox::emulator::Options eo;
+    eo.threads = 1;
+    Emulator emu(eo);
+    TempDir dir;
+    BOOST_REQUIRE(runCli(target(emu) + std::vector<std::string>{"get-or-create", "--member-id",
+                                                               "00000000-0000-4000-8000-000000000002"},
+                         dir.path) == 0);
+    const std::string id(json::parse(slurp(dir.path / "stdout")).at("conversation").at("id").as_string());
+    for (const std::string text : {"one", "two", "three"}) {
+        BOOST_REQUIRE(runCli(target(emu) + std::vector<std::string>{"send", id, "--text", text}, dir.path) == 0);
+        const auto sent = json::parse(slurp(dir.path / "stdout")).as_object();
+        BOOST_TEST(sent.at("content").at("basic").at("items").at(0).at("text").as_string() == text);
+        BOOST_TEST(sent.at("visibility").as_string() == "BUSINESS_AND_PARTICIPANT");
+    }
+    BOOST_REQUIRE(runCli(target(emu) + std::vector<std::string>{
+                             "send", id, "--message",
+                             R"({"content":{"minimal":{"text":"hidden"}},"visibility":"BUSINESS","direction":"PARTICIPANT_TO_BUSINESS"})"},
+                         dir.path) == 0);
+
+    BOOST_REQUIRE(runCli(target(emu) + std::vector<std::string>{"messages", "list", id, "--order", "asc", "--limit", "2", "--all"},
+                         dir.path) == 0);
+    const auto all = readLines(dir.path / "stdout");
+    BOOST_REQUIRE(all.size() == 4u);
+    BOOST_TEST(all[0].at("sequence").as_string() == "1");
+    BOOST_TEST(all[3].at("content").at("minimal").at("text").as_string() == "hidden");
+
+    BOOST_REQUIRE(runCli(target(emu) + std::vector<std::string>{"messages", "list", id, "--visibility", "participant", "--limit", "2"},
+                         dir.path) == 0);
+    const auto page = readLines(dir.path / "stdout");
+    BOOST_REQUIRE(page.size() == 2u);
+    BOOST_TEST(page[0].at("content").at("basic").at("items").at(0).at("text").as_string() == "three"); // newest first
+    BOOST_TEST(slurp(dir.path / "stderr").find("--cursor ") != std::string::npos);
+
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"send", id}, dir.path) == 1); // neither --text nor --message
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"send", id, "--message", "{"}, dir.path) == 1);
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"messages", "list", id, "--limit", "101"}, dir.path) == 1);
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"messages", id}, dir.path) == 1);
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"send", "00000000-0000-4000-8000-000000000404", "--text", "x"},
+                      dir.path) == 2);
+    BOOST_TEST(slurp(dir.path / "stderr").find("CONVERSATION_NOT_FOUND") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(embedded_emulator_is_the_default_and_secrets_stay_hidden)
 {
     TempDir dir;

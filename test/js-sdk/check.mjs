@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import { createClient, ApiKeyStrategy } from '@wix/sdk';
 import * as conversations from '@wix/auto_sdk_inbox_conversations';
+import * as messages from '@wix/auto_sdk_inbox_messages';
 
 const apiBaseUrl = process.argv[2].replace(/^https:\/\//, ''); // the SDK adds https://
 const client = createClient({
-  modules: { conversations },
+  modules: { conversations, messages },
   auth: ApiKeyStrategy({ apiKey: 'emulator-key', siteId: 'emulator-site' }),
   host: { apiBaseUrl },
 });
@@ -29,4 +30,38 @@ assert.deepEqual(got.channels, ['CHAT']);
 await assert.rejects(client.conversations.getConversation('00000000-0000-4000-8000-000000000000'),
   (e) => JSON.stringify(e).includes('CONVERSATION_NOT_FOUND') || String(e).includes('404'));
 
-console.log('official JS SDK: getOrCreateConversation, getConversation and a 404 all behave as against Wix');
+// Messages: send five, then list them in pages of two, oldest first, and newest first.
+const conversationId = created.conversation._id;
+for (let i = 1; i <= 5; i++) {
+  const sent = await client.messages.sendMessage(conversationId, {
+    content: { basic: { items: [{ text: `m${i}` }] } },
+    visibility: i === 3 ? 'BUSINESS' : 'BUSINESS_AND_PARTICIPANT',
+    direction: 'BUSINESS_TO_PARTICIPANT',
+  });
+  assert.equal(sent.message.content.basic.items[0].text, `m${i}`);
+  assert.match(sent.message._id, /^[0-9]+$/);
+  assert.equal(sent.message.sequence, String(i));
+}
+const textsOf = (page) => page.messages.map((m) => m.content.basic.items[0].text);
+async function listAll(visibility, order) {
+  const texts = [];
+  let cursor;
+  let pages = 0;
+  do {
+    const page = await client.messages.listMessages(conversationId, visibility, {
+      paging: { limit: 2, ...(cursor ? { cursor } : {}) },
+      sorting: { fieldName: 'sequence', order },
+    });
+    texts.push(...textsOf(page));
+    cursor = page.pagingMetadata?.cursors?.next;
+    pages++;
+  } while (cursor);
+  return { texts, pages };
+}
+assert.deepEqual(await listAll('BUSINESS', 'ASC'), { texts: ['m1', 'm2', 'm3', 'm4', 'm5'], pages: 3 });
+assert.deepEqual(await listAll('BUSINESS', 'DESC'), { texts: ['m5', 'm4', 'm3', 'm2', 'm1'], pages: 3 });
+assert.deepEqual((await listAll('BUSINESS_AND_PARTICIPANT', 'ASC')).texts, ['m1', 'm2', 'm4', 'm5']);
+assert.deepEqual(textsOf(await client.messages.listMessages(conversationId, 'BUSINESS')), ['m5', 'm4', 'm3', 'm2', 'm1']);
+
+console.log('official JS SDK: conversations (get-or-create, get, a 404) and messages (send, list paged both ways, '
+  + 'by visibility) all behave as against Wix');

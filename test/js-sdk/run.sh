@@ -3,7 +3,7 @@
 # Usage: run.sh <path to wix-inbox-emulator>
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../../scripts/common.sh"
-[ -d "$here/node_modules/@wix/sdk" ] ||
+[ -d "$here/node_modules/@wix/auto_sdk_inbox_messages" ] ||
     npm install --prefix "$here" --no-package-lock --no-audit --no-fund --silent >/dev/null
 work="$(mktemp -d)"
 start_emulator "$1" "$work"
