@@ -1,4 +1,5 @@
 #include "batch.hpp"
+#include "commands.hpp"
 #include "job_state.hpp"
 #include "progress.hpp"
 #include "tenants.hpp"
@@ -525,7 +526,8 @@ private:
             callOptions.timeout = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(lineDeadline - started),
                                              std::chrono::milliseconds(1), options_.callTimeout);
             ++active_;
-            auto [out, error] = co_await perform(n, client, request, callOptions);
+            const Command& operation = commandOf(request);
+            auto [out, error] = co_await operation.callLine(n, client, request, callOptions);
             --active_;
             wake_.cancel();
             if (!error) {
@@ -533,7 +535,7 @@ private:
                 done.emplace(std::move(out), true);
             } else if (error->code == Errc::cancelled || error->code == Errc::clientShutdown) {
                 break;
-            } else if (!worthAnotherCall(*error)) {
+            } else if (!worthAnotherCall(operation, *error)) {
                 onAnswer(false);
                 done.emplace(std::move(out), false);
             } else {
@@ -555,27 +557,12 @@ private:
             complete(n, std::move(done->first), done->second, fingerprint);
     }
 
-    // One call of the line's operation: its output line, and the error if it failed.
-    static net::awaitable<std::pair<std::string, std::optional<Error>>>
-    perform(std::uint64_t n, Client& client, const BatchRequest& request, const CallOptions& callOptions)
-    {
-        if (request.participant) {
-            auto r = co_await client.getOrCreateConversation(*request.participant, callOptions);
-            if (r)
-                co_return std::pair{okLine(n, request.passthrough, toJson(*r)), std::nullopt};
-            co_return std::pair{errorLine(n, request.passthrough, r.error()), r.error()};
-        }
-        auto r = co_await client.getConversation(request.conversationId, callOptions);
-        if (r)
-            co_return std::pair{okLine(n, request.passthrough, json::object{{"conversation", toJson(*r)}}), std::nullopt};
-        co_return std::pair{errorLine(n, request.passthrough, r.error()), r.error()};
-    }
-
     // The client retried what it could within one call; a line has more time. No pooled
-    // connection in time is the job's own overload: worth another call too.
-    static bool worthAnotherCall(const Error& e)
+    // connection in time is the job's own overload: worth another call too. Only for an
+    // operation that is safe to repeat: a transient failure may have reached the service.
+    static bool worthAnotherCall(const Command& operation, const Error& e)
     {
-        return isTransient(e) || e.code == Errc::poolAcquireTimeout;
+        return e.code == Errc::poolAcquireTimeout || (operation.idempotent && isTransient(e));
     }
 
     // The service answered (a success, or an answer that settles the line).

@@ -1,6 +1,7 @@
 // wix-inbox: the command line of wix-inbox-cpp. Single calls and batch jobs, against the
 // real service or, with no base URL and no credentials, against the embedded emulator.
 #include "batch.hpp"
+#include "commands.hpp"
 #include "terminal.hpp"
 
 #include <wix/inbox/emulator.hpp>
@@ -26,24 +27,12 @@ namespace cli = wix::inbox::cli;
 
 namespace {
 
-constexpr const char* usage = R"(usage: wix-inbox [global options] <command> [command options]
-
-commands:
-  get <conversationId>                     GetConversation
-  get-or-create --member-id|--contact-id|--anonymous-visitor-id ID
-                                           GetOrCreateConversation
-  messages list <conversationId> [--visibility business|participant] [--order asc|desc]
-        [--limit N] [--cursor C | --all]   ListMessages: one message per line (NDJSON)
-  send <conversationId> --text T | --message JSON [--visibility ...] [--direction ...]
-                                           SendMessage: prints the message as stored
-  batch --input FILE|- --output FILE|- [--concurrency N] [--shard K/N]
-        [--resume | --overwrite | --retry-failed]
-                                           resolve an NDJSON file, one call per line
-  help [command]                           this help, or a command's
-
-With no credentials and no --base-url, calls go to an embedded emulator on loopback.
-`wix-inbox <command> --help` shows a command's options.
-)";
+std::string usage()
+{
+    return "usage: wix-inbox [global options] <command> [command options]\n\ncommands:\n" + cli::commandList()
+         + "\nWith no credentials and no --base-url, calls go to an embedded emulator on loopback.\n"
+           "`wix-inbox <command> --help` shows a command's options.\n";
+}
 
 int usageError(const std::string& message)
 {
@@ -257,61 +246,11 @@ std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentia
     return inbox::Credentials{std::move(app)};
 }
 
-// Runs one coroutine on `ioc` to completion, leaving the pool's timers alone.
-template <class T>
-T runToCompletion(net::io_context& ioc, net::awaitable<T> work)
-{
-    std::optional<T> out;
-    net::co_spawn(ioc, std::move(work), [&](const std::exception_ptr& e, T v) {
-        if (e)
-            std::rethrow_exception(e);
-        out.emplace(std::move(v));
-    });
-    while (!out && ioc.run_one() > 0)
-        ;
-    return std::move(*out);
-}
-
-void printError(const inbox::Error& e)
-{
-    std::cerr << "wix-inbox: " << cli::printable(e.describe(), 4096) << "\n";
-    if (e.code == inbox::Errc::tlsHandshakeFailed)
-        std::cerr << "wix-inbox: hint: a server whose certificate is signed by a private CA (such as a standalone "
-                     "emulator, whose start-up line names its ca_file) needs --ca-file\n";
-}
-
-// Prints a listing's messages as NDJSON: one page, or every page. The next page's cursor,
-// when one page is asked for, goes to standard error.
-int listMessages(net::io_context& ioc, inbox::Client& client, const std::string& id, inbox::Visibility visibility,
-                 const inbox::ListMessagesOptions& listing, bool all)
-{
-    auto print = [](const inbox::MessagesPage& page) {
-        for (const auto& m : page.messages)
-            std::cout << cli::terminalSafeJson(boost::json::serialize(inbox::toJson(m))) << "\n";
-    };
-    if (!all) {
-        auto page = runToCompletion(ioc, client.listMessages(id, visibility, listing));
-        if (!page)
-            return printError(page.error()), 2;
-        print(*page);
-        if (page->nextCursor)
-            std::cerr << "wix-inbox: more messages follow: --cursor " << cli::printable(*page->nextCursor, 16384) << "\n";
-        return 0;
-    }
-    auto pager = client.messages(id, visibility, listing);
-    while (!pager.done()) {
-        auto page = runToCompletion(ioc, pager.next());
-        if (!page)
-            return printError(page.error()), 2;
-        print(*page);
-    }
-    return 0;
-}
-
-std::string commandHelp(const std::string& command, const po::options_description& options, const char* example)
+std::string commandHelp(const cli::Command& command, const po::options_description& options)
 {
     std::ostringstream out;
-    out << "usage: wix-inbox [global options] " << command << "\n\n" << options << "\nexample:\n  " << example << "\n";
+    out << "usage: wix-inbox [global options] " << command.name << " " << command.synopsis << "\n\n"
+        << command.summary << "\n\n" << options << "\nexample:\n  " << command.example << "\n";
     return out.str();
 }
 
@@ -355,50 +294,24 @@ int run(int argc, char** argv)
     }
     if (command.empty() || command == "help") {
         const bool asked = vm.count("help") || command == "help";
-        (asked ? std::cout : std::cerr) << usage << "\n" << global << "\n" << credentialsHelp;
+        (asked ? std::cout : std::cerr) << usage() << "\n" << global << "\n" << credentialsHelp;
         return asked ? 0 : 1;
     }
 
-    // Command options.
-    std::string memberId, contactId, visitorId;
-    std::string visibility, order = "desc", limit, cursor, text, messageJson, direction = "to-participant";
-    bool all = false;
+    // Command options: the command's row, or the batch's own.
+    const cli::Command* operation = cli::findCommand(command);
+    if (!operation) {
+        const bool plain = command.size() <= 32 && command.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
+        return usageError(plain ? "unknown command '" + command + "'" : std::string("unknown command"));
+    }
+    cli::CommandArgs args;
     std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard;
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
     commandOptions.add_options()("help,h", "show this help");
-    std::size_t positionals = 0;
-    const char* example = "";
-    if (command == "get") {
-        positionals = 1;
-        example = "wix-inbox get 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
-    } else if (command == "get-or-create") {
-        commandOptions.add_options()
-            ("member-id", po::value(&memberId), "member GUID")
-            ("contact-id", po::value(&contactId), "contact GUID")
-            ("anonymous-visitor-id", po::value(&visitorId), "anonymous visitor GUID");
-        example = "wix-inbox get-or-create --member-id 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
-    } else if (command == "messages") {
-        positionals = 2;
-        commandOptions.add_options()
-            ("visibility", po::value(&visibility)->default_value("business"), "business (every message) or "
-                                                                             "participant (those the participant sees)")
-            ("order", po::value(&order)->default_value(order), "asc (oldest first) or desc")
-            ("limit", po::value(&limit), "messages per page: 1-100 (default: the service's, 30)")
-            ("cursor", po::value(&cursor), "continue a listing from a page's next cursor")
-            ("all", po::bool_switch(&all), "every page, not only the first");
-        example = "wix-inbox messages list 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --order asc --all";
-    } else if (command == "send") {
-        positionals = 1;
-        commandOptions.add_options()
-            ("text", po::value(&text), "a basic text message")
-            ("message", po::value(&messageJson), "the whole message as JSON (content, visibility, direction, ...)")
-            ("visibility", po::value(&visibility)->default_value("participant"), "with --text: participant (the "
-                                                                                "participant sees it) or business")
-            ("direction", po::value(&direction)->default_value(direction), "with --text: to-participant or "
-                                                                           "to-business");
-        example = "wix-inbox send 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --text 'Your order has shipped'";
-    } else if (command == "batch") {
+    if (operation->options) {
+        operation->options(commandOptions, args);
+    } else {
         commandOptions.add_options()
             ("input", po::value(&batch.input)->default_value("-"), "NDJSON input file, - for stdin")
             ("output", po::value(&batch.output)->default_value("-"), "NDJSON output file, - for stdout")
@@ -414,10 +327,6 @@ int run(int argc, char** argv)
             ("retry-failed", po::bool_switch(&batch.retryFailed), "call again the failed lines of a finished "
                                                                   "output, keeping its other lines as they are")
             ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output");
-        example = "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128";
-    } else {
-        const bool plain = command.size() <= 32 && command.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
-        return usageError(plain ? "unknown command '" + command + "'" : std::string("unknown command"));
     }
     named.clear();
     if (auto problem = checkOptions(commandTokens, commandOptions, command + " ", named, positional))
@@ -426,14 +335,13 @@ int run(int argc, char** argv)
     if (auto problem = parseInto(named, commandOptions, cvm))
         return usageError(*problem);
     if (cvm.count("help")) {
-        std::cout << commandHelp(command, commandOptions, example);
+        std::cout << commandHelp(*operation, commandOptions);
         return 0;
     }
-    if (command == "messages" && (positional.empty() || positional.front() != "list"))
-        return usageError("messages takes 'list' and a conversation ID");
-    if (positional.size() != positionals)
-        return usageError(positionals ? command + (command == "messages" ? " list" : "") + " takes one conversation ID"
-                                      : command + " takes no arguments besides its options");
+    if (positional.size() != operation->positionals)
+        return usageError(operation->positionals == 0 ? command + " takes no arguments besides its options"
+                                                      : "usage: wix-inbox " + command + " " + std::string(operation->synopsis));
+    args.positional = positional;
 
     // Numbers, checked here: program_options would wrap "-5" into an unsigned value.
     std::string problem;
@@ -475,55 +383,9 @@ int run(int argc, char** argv)
         std::cerr << "wix-inbox: note: --connections " << *connections << " < --concurrency " << *inFlight
                   << ": at most " << *connections << " calls are on the wire at once, the rest wait for a connection\n";
 
-    inbox::ListMessagesOptions listing;
-    inbox::Message message;
-    if (command == "messages") {
-        if (visibility != "business" && visibility != "participant")
-            return usageError("--visibility takes business or participant");
-        if (order != "asc" && order != "desc")
-            return usageError("--order takes asc or desc");
-        listing.order = order == "asc" ? inbox::SortOrder::asc : inbox::SortOrder::desc;
-        if (!limit.empty()) {
-            const auto n = number("limit", limit, 1, 100, problem);
-            if (!n)
-                return usageError(problem);
-            listing.limit = static_cast<int>(*n);
-        }
-        if (!cursor.empty() && all)
-            return usageError("--cursor and --all go apart: --all starts at the first page");
-        if (!cursor.empty())
-            listing.cursor = cursor;
-    }
-    if (command == "send") {
-        if (text.empty() == messageJson.empty())
-            return usageError("send needs exactly one of --text and --message");
-        if (!messageJson.empty()) {
-            auto decoded = inbox::decodeMessage(messageJson);
-            if (!decoded)
-                return usageError("--message: " + cli::printable(decoded.error().message, 512));
-            message = std::move(*decoded);
-        } else {
-            if (visibility != "business" && visibility != "participant")
-                return usageError("--visibility takes business or participant");
-            if (direction != "to-participant" && direction != "to-business")
-                return usageError("--direction takes to-participant or to-business");
-            message = inbox::textMessage(text,
-                                         visibility == "business" ? inbox::Visibility::business
-                                                                  : inbox::Visibility::businessAndParticipant,
-                                         direction == "to-business" ? inbox::Direction::participantToBusiness
-                                                                    : inbox::Direction::businessToParticipant);
-        }
-    }
-
-    std::optional<inbox::ParticipantId> participant;
-    if (command == "get-or-create") {
-        const int given = !memberId.empty() + !contactId.empty() + !visitorId.empty();
-        if (given != 1)
-            return usageError("get-or-create needs exactly one of --member-id, --contact-id, --anonymous-visitor-id");
-        participant = !memberId.empty()    ? inbox::ParticipantId::member(memberId)
-                    : !contactId.empty()   ? inbox::ParticipantId::contact(contactId)
-                                           : inbox::ParticipantId::anonymousVisitor(visitorId);
-    }
+    if (operation->check)
+        if (auto problem = operation->check(args))
+            return usageError(*problem);
 
     // Where to send calls, and with what.
     auto credentials = resolveCredentials(flags);
@@ -559,34 +421,8 @@ int run(int argc, char** argv)
     net::io_context ioc;
     try {
         inbox::Client client(ioc.get_executor(), options);
-        if (command == "get") {
-            auto r = runToCompletion(ioc, client.getConversation(positional.front()));
-            if (!r)
-                return printError(r.error()), 2;
-            std::cout << cli::terminalSafeJson(
-                             boost::json::serialize(boost::json::object{{"conversation", inbox::toJson(*r)}}))
-                      << "\n";
-            return 0;
-        }
-        if (command == "get-or-create") {
-            auto r = runToCompletion(ioc, client.getOrCreateConversation(*participant));
-            if (!r)
-                return printError(r.error()), 2;
-            std::cout << cli::terminalSafeJson(boost::json::serialize(inbox::toJson(*r))) << "\n";
-            return 0;
-        }
-        if (command == "messages")
-            return listMessages(ioc, client, positional.back(),
-                                visibility == "business" ? inbox::Visibility::business
-                                                         : inbox::Visibility::businessAndParticipant,
-                                listing, all);
-        if (command == "send") {
-            auto r = runToCompletion(ioc, client.sendMessage(positional.front(), message));
-            if (!r)
-                return printError(r.error()), 2;
-            std::cout << cli::terminalSafeJson(boost::json::serialize(inbox::toJson(*r))) << "\n";
-            return 0;
-        }
+        if (operation->run)
+            return operation->run(ioc, client, args);
         const auto start = std::chrono::steady_clock::now();
         inbox::cli::Tenants tenants(client, options.credentials);
         const auto summary = inbox::cli::runBatch(ioc, tenants, batch);
