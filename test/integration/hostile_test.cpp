@@ -257,7 +257,9 @@ BOOST_AUTO_TEST_CASE(the_deadline_ends_a_call_whatever_the_peer_keeps_sending)
                 c.readTimeout = 300ms;
         });
         expectError(o, Errc::timeout);
-        BOOST_TEST((o.elapsed < 300ms + 150ms), std::chrono::duration<double>(o.elapsed).count() << " s");
+        // Well before the peer would stop (never) or the per-attempt case's 10 s deadline; the
+        // margin is for a loaded machine under the sanitizers.
+        BOOST_TEST((o.elapsed < 2s), std::chrono::duration<double>(o.elapsed).count() << " s");
     }
 }
 
