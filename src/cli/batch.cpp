@@ -2,6 +2,7 @@
 #include "commands.hpp"
 #include "job_state.hpp"
 #include "progress.hpp"
+#include "send_line.hpp"
 #include "tenants.hpp"
 
 #include <wix/inbox/codec.hpp>
@@ -31,6 +32,7 @@
 #include <random>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace wix::inbox::cli {
 namespace net = boost::asio;
@@ -43,6 +45,14 @@ namespace {
 [[noreturn]] void fail(const std::string& what)
 {
     throw std::runtime_error(what + (errno ? std::string(": ") + std::strerror(errno) : std::string()));
+}
+
+// --shard K/N: the line's tenant, or else its participant or conversation, hashes to K.
+bool inShard(const BatchRequest& request, const Shard& shard)
+{
+    Fingerprint hash;
+    hash.add(request.shardKey());
+    return hash.value() % shard.count == shard.index;
 }
 
 // Where a --retry-failed pass writes until it is complete.
@@ -326,6 +336,9 @@ public:
         , previous_(previous)
         , sink_(previous ? retryPath(options.output) : options.output, resume)
         , statePath_(std::move(state))
+        , journal_(statePath_ ? sendJournalPath(options.output) : std::string(), resume.has_value() || previous,
+                   resume ? resume->lastLine : 0)
+        , sends_(journal_)
         , expected_(std::move(expected))
         , concurrency_(std::max<std::size_t>(1, options.concurrency))
         , allowed_(static_cast<double>(concurrency_))
@@ -369,6 +382,8 @@ public:
             rethrowWithHint();
         ioc_.poll();
         summary_.skipped = linesBefore_;
+        summary_.reconciliationRequests = sends_.reconciliationRequests;
+        summary_.reconciled = sends_.reconciled;
         if (previous_)
             replaceOutput();
         return summary_;
@@ -527,7 +542,7 @@ private:
                                              std::chrono::milliseconds(1), options_.callTimeout);
             ++active_;
             const Command& operation = commandOf(request);
-            auto [out, error] = co_await operation.callLine(n, client, request, callOptions);
+            auto [out, error] = co_await operation.callLine(n, client, request, callOptions, sends_);
             --active_;
             wake_.cancel();
             if (!error) {
@@ -559,10 +574,16 @@ private:
 
     // The client retried what it could within one call; a line has more time. No pooled
     // connection in time is the job's own overload: worth another call too. Only for an
-    // operation that is safe to repeat: a transient failure may have reached the service.
+    // operation that is safe to repeat (a transient failure may have reached the service),
+    // or one whose lines reconcile before calling again, which may then also have an
+    // unknown outcome resolved.
     static bool worthAnotherCall(const Command& operation, const Error& e)
     {
-        return e.code == Errc::poolAcquireTimeout || (operation.idempotent && isTransient(e));
+        if (e.code == Errc::poolAcquireTimeout)
+            return true;
+        if (operation.reconciles && e.code == Errc::outcomeUnknown)
+            return true;
+        return (operation.idempotent || operation.reconciles) && isTransient(e);
     }
 
     // The service answered (a success, or an answer that settles the line).
@@ -630,13 +651,7 @@ private:
         }
     }
 
-    // --shard K/N: the line's tenant, or else its participant or conversation, hashes to K.
-    bool inShard(const BatchRequest& request) const
-    {
-        Fingerprint hash;
-        hash.add(request.shardKey());
-        return hash.value() % options_.shard->count == options_.shard->index;
-    }
+    bool inShard(const BatchRequest& request) const { return cli::inShard(request, *options_.shard); }
 
     // Writes the pending lines, then records which input they came from: the record never
     // claims more lines than the output holds.
@@ -728,6 +743,8 @@ private:
     PreviousOutput* previous_;
     OutputSink sink_;
     std::optional<std::string> statePath_;
+    SendJournal journal_; // before sends_, which refers to it
+    SendContext sends_;
     std::optional<JobState> expected_;
     std::size_t concurrency_;
     double allowed_;                       // lines in flight now: concurrency_, less after failures
@@ -835,6 +852,43 @@ OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
 std::string shardName(const std::optional<Shard>& shard)
 {
     return shard ? std::to_string(shard->index) + "/" + std::to_string(shard->count) : std::string();
+}
+
+DryRun dryRun(const BatchOptions& options)
+{
+    net::io_context ioc;
+    LineSource source(ioc, options.input);
+    DryRun report;
+    std::unordered_set<std::string> targets, tenants;
+    net::co_spawn(ioc, [&]() -> net::awaitable<void> {
+        while (auto line = co_await source.next()) {
+            ++report.lines;
+            auto parsed = line->tooLong ? std::variant<BatchRequest, std::string>(std::string())
+                                        : parseBatchLine(line->text);
+            auto* request = std::get_if<BatchRequest>(&parsed);
+            if (!request || (options.shard && !inShard(*request, *options.shard))) {
+                report.malformed += request == nullptr;
+                continue;
+            }
+            if (request->tenant)
+                tenants.insert(request->tenant->label());
+            if (!request->message) {
+                ++report.otherCalls;
+                continue;
+            }
+            ++report.sends;
+            targets.insert((request->tenant ? request->tenant->label() : std::string()) + "/"
+                           + (request->participant ? std::string(request->participant->wireField()) + ":" + request->shardKey()
+                                                   : request->shardKey()));
+        }
+    }, [](const std::exception_ptr& e) {
+        if (e)
+            std::rethrow_exception(e);
+    });
+    ioc.run();
+    report.conversations = targets.size();
+    report.tenants = tenants.size();
+    return report;
 }
 
 BatchSummary runBatch(net::io_context& ioc, Tenants& tenants, const BatchOptions& options)

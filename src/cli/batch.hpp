@@ -59,8 +59,26 @@ struct BatchSummary {
     std::uint64_t failed = 0;
     std::uint64_t skipped = 0; ///< lines already done by an earlier run (--resume)
     std::uint64_t lineRetries = 0; ///< calls made again for a line after a transient failure
+    /// Sends: ListMessages calls made to learn whether a send whose outcome was unknown (or
+    /// interrupted by a kill) took effect, and the lines found sent that way (not sent again).
+    std::uint64_t reconciliationRequests = 0;
+    std::uint64_t reconciled = 0;
     bool interrupted = false;
 };
+
+/// What --dry-run reports: what the batch would do, read from its input alone (no call is
+/// made: a participant's conversation is counted by participant, not resolved).
+struct DryRun {
+    std::uint64_t lines = 0;
+    std::uint64_t malformed = 0;     ///< lines that would get an input error
+    std::uint64_t sends = 0;         ///< lines that would send a message
+    std::uint64_t otherCalls = 0;    ///< lines that would resolve or read a conversation
+    std::uint64_t conversations = 0; ///< distinct participants or conversation IDs sent to
+    std::uint64_t tenants = 0;       ///< distinct siteId / instanceId named
+};
+/// Reads the whole input (`options.input`, `-` for standard input). Throws
+/// std::runtime_error if it cannot be read.
+DryRun dryRun(const BatchOptions& options);
 
 /// Runs the batch on `ioc` (the clients' io_context). A line that names a tenant ("siteId",
 /// "instanceId") is called with that tenant's client (cli/tenants.hpp).
@@ -77,7 +95,9 @@ struct BatchSummary {
 /// the input and output are the same file, a non-empty output without resume or
 /// overwrite, a resume of another input's output; and during the run: unreadable input,
 /// unwritable output (a full disk), nothing answered for --give-up-after.
-/// A run with an output file keeps `OUTPUT.wix-inbox-state` beside it (cli/job_state.hpp).
+/// A run with an output file keeps `OUTPUT.wix-inbox-state` beside it (cli/job_state.hpp),
+/// and, when lines send messages, `OUTPUT.wix-inbox-journal` (cli/send_journal.hpp): a line's
+/// message is sent once across kills, lost answers and resumes (docs/bulk-send.md).
 BatchSummary runBatch(boost::asio::io_context& ioc, Tenants& tenants, const BatchOptions& options);
 
 } // namespace wix::inbox::cli

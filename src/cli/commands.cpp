@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "send_line.hpp"
 #include "terminal.hpp"
 
 #include <wix/inbox/codec.hpp>
@@ -84,7 +85,8 @@ int runGet(net::io_context& ioc, Client& client, const CommandArgs& a)
     return printed(runToCompletion(ioc, client.getConversation(a.positional.front())), "conversation");
 }
 
-net::awaitable<LineOutcome> lineGet(std::uint64_t n, Client& client, const BatchRequest& request, const CallOptions& o)
+net::awaitable<LineOutcome> lineGet(std::uint64_t n, Client& client, const BatchRequest& request, const CallOptions& o,
+                                    SendContext&)
 {
     co_return lineOutcome(n, request, co_await client.getConversation(request.conversationId, o), "conversation");
 }
@@ -113,7 +115,7 @@ int runGetOrCreate(net::io_context& ioc, Client& client, const CommandArgs& a)
 }
 
 net::awaitable<LineOutcome> lineGetOrCreate(std::uint64_t n, Client& client, const BatchRequest& request,
-                                            const CallOptions& o)
+                                            const CallOptions& o, SendContext&)
 {
     co_return lineOutcome(n, request, co_await client.getOrCreateConversation(*request.participant, o));
 }
@@ -220,24 +222,24 @@ int runSend(net::io_context& ioc, Client& client, const CommandArgs& a)
 }
 
 const std::array<Command, 5> table{{
-    {"get", "<conversationId>", "GetConversation", "wix-inbox get 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 1, true,
+    {"get", "<conversationId>", "GetConversation", "wix-inbox get 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 1, true, false,
      &noOptions, &noCheck, &runGet, &lineGet},
     {"get-or-create", "--member-id|--contact-id|--anonymous-visitor-id ID", "GetOrCreateConversation",
-     "wix-inbox get-or-create --member-id 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 0, true, &getOrCreateOptions,
+     "wix-inbox get-or-create --member-id 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 0, true, false, &getOrCreateOptions,
      &checkGetOrCreate, &runGetOrCreate, &lineGetOrCreate},
     {"messages", "list <conversationId> [--visibility business|participant] [--order asc|desc]\n"
                  "        [--limit N] [--cursor C | --all]",
      "ListMessages: one message per line (NDJSON)",
-     "wix-inbox messages list 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --order asc --all", 2, true, &listOptions,
+     "wix-inbox messages list 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --order asc --all", 2, true, false, &listOptions,
      &checkList, &runList, nullptr},
     {"send", "<conversationId> --text T | --message JSON [--visibility ...] [--direction ...]",
      "SendMessage: prints the message as stored",
-     "wix-inbox send 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --text 'Your order has shipped'", 1, false, &sendOptions,
-     &checkSend, &runSend, nullptr},
+     "wix-inbox send 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --text 'Your order has shipped'", 1, false, true, &sendOptions,
+     &checkSend, &runSend, &sendLine},
     {"batch", "--input FILE|- --output FILE|- [--concurrency N] [--shard K/N]\n"
               "        [--resume | --overwrite | --retry-failed]",
-     "resolve an NDJSON file, one call per line",
-     "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128", 0, true, nullptr, nullptr,
+     "resolve (or, with text, send to) an NDJSON file, one call per line",
+     "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128", 0, true, false, nullptr, nullptr,
      nullptr, nullptr},
 }};
 
@@ -258,7 +260,7 @@ const Command* findCommand(std::string_view name)
 
 const Command& commandOf(const BatchRequest& request)
 {
-    return *findCommand(request.participant ? "get-or-create" : "get");
+    return *findCommand(request.message ? "send" : request.participant ? "get-or-create" : "get");
 }
 
 std::string commandList()

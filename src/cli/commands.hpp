@@ -20,6 +20,8 @@
 
 namespace wix::inbox::cli {
 
+struct SendContext;
+
 /// Every single command's option values and arguments, as given, then as checked.
 struct CommandArgs {
     std::vector<std::string> positional;
@@ -44,8 +46,12 @@ struct Command {
     std::string_view example;
     /// Arguments besides options (`messages list ID`: 2).
     std::size_t positionals;
-    /// Safe to call twice: a batch calls a line again after a transient failure only if so.
+    /// Safe to call twice: a batch calls a line again after a transient failure only if so,
+    /// or if the operation `reconciles`.
     bool idempotent;
+    /// Not idempotent, but its batch lines look for an earlier call's effect before calling
+    /// again (send: cli/send_line.hpp): a transient failure or an unknown outcome is retried.
+    bool reconciles;
     void (*options)(boost::program_options::options_description& into, CommandArgs& args);
     /// A usage problem (exit status 1, nothing sent), or nothing when `args` are fine.
     std::optional<std::string> (*check)(CommandArgs& args);
@@ -55,14 +61,14 @@ struct Command {
     /// How a batch line selected for this operation is called; null for operations that are
     /// not batch operations.
     boost::asio::awaitable<LineOutcome> (*callLine)(std::uint64_t line, Client& client, const BatchRequest& request,
-                                                    const CallOptions& options);
+                                                    const CallOptions& options, SendContext& sends);
 };
 
 /// Every operation, in the order of the help.
 std::span<const Command> commands();
 const Command* findCommand(std::string_view name);
-/// The operation a batch line selects: get-or-create for a participant, get for a
-/// conversation ID.
+/// The operation a batch line selects: send for a line with a message, else get-or-create
+/// for a participant, get for a conversation ID.
 const Command& commandOf(const BatchRequest& request);
 
 /// The list of commands for the usage text.

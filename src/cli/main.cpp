@@ -305,6 +305,7 @@ int run(int argc, char** argv)
         return usageError(plain ? "unknown command '" + command + "'" : std::string("unknown command"));
     }
     cli::CommandArgs args;
+    bool dryRunOnly = false;
     std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard;
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
@@ -326,7 +327,9 @@ int run(int argc, char** argv)
             ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends")
             ("retry-failed", po::bool_switch(&batch.retryFailed), "call again the failed lines of a finished "
                                                                   "output, keeping its other lines as they are")
-            ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output");
+            ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output")
+            ("dry-run", po::bool_switch(&dryRunOnly), "read the input and print what the batch would do (lines, "
+                                                      "sends, conversations), calling nothing");
     }
     named.clear();
     if (auto problem = checkOptions(commandTokens, commandOptions, command + " ", named, positional))
@@ -386,6 +389,18 @@ int run(int argc, char** argv)
     if (operation->check)
         if (auto problem = operation->check(args))
             return usageError(*problem);
+    if (dryRunOnly) {
+        try {
+            const auto r = cli::dryRun(batch);
+            std::cout << boost::json::serialize(boost::json::object{
+                             {"lines", r.lines}, {"malformed", r.malformed}, {"sends", r.sends},
+                             {"otherCalls", r.otherCalls}, {"conversations", r.conversations}, {"tenants", r.tenants}})
+                      << "\n";
+            return 0;
+        } catch (const std::exception& e) {
+            return fatal(e.what());
+        }
+    }
 
     // Where to send calls, and with what.
     auto credentials = resolveCredentials(flags);
@@ -441,6 +456,10 @@ int run(int argc, char** argv)
                      tenants.size() ? (", " + std::to_string(tenants.size()) + " tenants, " + std::to_string(
                                            stats.tokenRequests) + " token requests").c_str() : "",
                      summary.skipped ? (" (" + std::to_string(summary.skipped) + " lines done before)").c_str() : "");
+        if (summary.reconciliationRequests > 0)
+            std::fprintf(stderr, "wix-inbox: %llu reconciliation requests found %llu messages already sent (not sent again)\n",
+                         static_cast<unsigned long long>(summary.reconciliationRequests),
+                         static_cast<unsigned long long>(summary.reconciled));
         if (summary.interrupted) {
             if (batch.output != "-" && !batch.retryFailed) // standard output cannot be resumed
                 std::cerr << "wix-inbox: run the same command with --resume to continue\n";

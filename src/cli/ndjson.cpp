@@ -22,6 +22,8 @@ namespace {
 constexpr std::string_view requestFields[] = {"memberId", "contactId", "anonymousVisitorId", "conversationId"};
 // Fields that name the line's tenant: read, and written back to the output as they are.
 constexpr std::string_view tenantFields[] = {"siteId", "instanceId"};
+// Fields of a line that sends a message.
+constexpr std::string_view sendFields[] = {"text", "message", "visibility", "direction"};
 // Names the output line itself writes: a passthrough field with one of them would be
 // overwritten or, for "line", break --resume, so such a line is rejected instead.
 constexpr std::string_view outputFields[] = {"line", "ok", "error", "conversation", "newConversation"};
@@ -139,6 +141,58 @@ std::string keyOf(std::string_view raw)
     return std::string(json::parse(raw).as_string());
 }
 
+// A line's message to send, if it has one: "text" or "message", with "visibility" and
+// "direction" overriding the defaults (or the message's own).
+std::optional<std::string> readMessage(const json::object& line, BatchRequest& request)
+{
+    const auto* text = line.if_contains("text");
+    const auto* message = line.if_contains("message");
+    const auto* visibility = line.if_contains("visibility");
+    const auto* direction = line.if_contains("direction");
+    if (!text && !message) {
+        if (visibility || direction)
+            return std::string("visibility and direction go with text or message");
+        return std::nullopt;
+    }
+    if (text && message)
+        return std::string("line has both text and message");
+    if (text && !text->is_string())
+        return std::string("text must be a string");
+    if (message && !message->is_object())
+        return std::string("message must be an object");
+    Message m;
+    if (text) {
+        m = textMessage(std::string(text->get_string()));
+    } else {
+        auto decoded = decodeMessage(json::serialize(*message));
+        if (!decoded)
+            return decoded.error().message;
+        m = std::move(*decoded);
+        if (m.visibility == Visibility::unknown)
+            m.visibility = Visibility::businessAndParticipant;
+        if (m.direction == Direction::unknown)
+            m.direction = Direction::businessToParticipant;
+    }
+    if (visibility) {
+        const bool known = visibility->is_string()
+                        && (visibility->get_string() == "BUSINESS" || visibility->get_string() == "BUSINESS_AND_PARTICIPANT");
+        if (!known)
+            return std::string("visibility must be BUSINESS or BUSINESS_AND_PARTICIPANT");
+        m.visibility = visibility->get_string() == "BUSINESS" ? Visibility::business : Visibility::businessAndParticipant;
+    }
+    if (direction) {
+        const bool known = direction->is_string()
+                        && (direction->get_string() == "BUSINESS_TO_PARTICIPANT"
+                            || direction->get_string() == "PARTICIPANT_TO_BUSINESS");
+        if (!known)
+            return std::string("direction must be BUSINESS_TO_PARTICIPANT or PARTICIPANT_TO_BUSINESS");
+        m.direction = direction->get_string() == "BUSINESS_TO_PARTICIPANT" ? Direction::businessToParticipant
+                                                                            : Direction::participantToBusiness;
+    }
+    request.message = std::move(m);
+    return std::nullopt;
+}
+
 } // namespace
 
 std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
@@ -172,6 +226,8 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
             request.tenant = LineTenant{key == "siteId" ? LineTenant::Kind::site : LineTenant::Kind::instance,
                                         lowerCase(value.get_string())};
         }
+        if (contains(sendFields, key))
+            continue; // read below, once the line is whole
         if (!contains(requestFields, key)) {
             request.passthrough.append(",").append(member->key).append(":").append(member->value);
             continue;
@@ -194,6 +250,8 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
     }
     if (found.empty())
         return std::string("line has none of memberId, contactId, anonymousVisitorId, conversationId");
+    if (auto problem = readMessage(root.get_object(), request))
+        return *problem;
     return request;
 }
 

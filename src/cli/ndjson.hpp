@@ -3,6 +3,7 @@
 #pragma once
 
 #include <wix/inbox/error.hpp>
+#include <wix/inbox/message.hpp>
 #include <wix/inbox/model.hpp>
 
 #include <boost/json/object.hpp>
@@ -33,6 +34,10 @@ struct BatchRequest {
     std::optional<LineTenant> tenant;         ///< "siteId" or "instanceId"; kept in passthrough too
     std::optional<ParticipantId> participant; ///< set: getOrCreateConversation
     std::string conversationId;               ///< otherwise: getConversation
+    /// From "text" (a basic text message) or "message" (a whole one), with "visibility" and
+    /// "direction" (default BUSINESS_AND_PARTICIPANT, BUSINESS_TO_PARTICIPANT): set, the line
+    /// sends it to the participant's (or the given) conversation.
+    std::optional<Message> message;
     /// The line's other fields as written in it, each `,"key":value`: copied to the output
     /// byte for byte (large integers, -0, escapes and spacing inside values unchanged).
     std::string passthrough;

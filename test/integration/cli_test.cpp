@@ -4,7 +4,9 @@
 
 #include "process.hpp"
 #include "scripted_server.hpp"
+#include "support.hpp"
 
+#include <wix/inbox.hpp>
 #include <wix/inbox/emulator.hpp>
 
 #include <boost/json/parse.hpp>
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <set>
 #include <iomanip>
 #include <fstream>
@@ -558,6 +561,84 @@ BOOST_AUTO_TEST_CASE(resume_after_kill_9_equals_an_uninterrupted_run)
         for (std::size_t i = 0; i < resumed.size(); ++i)
             BOOST_REQUIRE_EQUAL(comparable(resumed[i]), comparable(expected[i]));
     }
+}
+
+// A batch of sends survives kill -9 at any moment, lost answers and 503s: resumed after each
+// kill, every line's message exists exactly once, and every output line is ok, once, in order.
+BOOST_AUTO_TEST_CASE(a_send_batch_sends_each_message_exactly_once_across_kills)
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.lostResponse = 0.05; // the send takes effect, its answer is lost
+    eo.faults.status503 = 0.05;
+    eo.faults.retryAfterSeconds = 0;
+    eo.faults.latencyMin = std::chrono::milliseconds(1); // slow enough to be killed mid-way
+    eo.faults.latencyMax = std::chrono::milliseconds(3);
+    Emulator emu(eo);
+    TempDir dir;
+    constexpr int total = 5000, members = 500;
+    {
+        std::ofstream in(dir.path / "in.ndjson");
+        for (int i = 1; i <= total; ++i)
+            in << R"({"memberId":")" << test::guid(i % members) << R"(","text":"line )" << i << R"(","row":)" << i
+               << "}\n";
+    }
+    const auto out = dir.path / "out.ndjson";
+    auto args = target(emu) + std::vector<std::string>{"batch", "--input", (dir.path / "in.ndjson").string(),
+                                                       "--output", out.string(), "--concurrency", "16"};
+    const auto seed = std::random_device{}();
+    BOOST_TEST_MESSAGE("kill points seed " << seed);
+    std::mt19937 random(seed);
+    int kills = 0;
+    for (std::uint64_t at = 0; kills < 6; ++kills) {
+        at += std::uniform_int_distribution<std::uint64_t>(200, 700)(random); // messages stored, then kill
+        const pid_t pid = spawnCli(kills == 0 ? args : args + std::vector<std::string>{"--resume"}, dir.path);
+        const auto giveUp = Clock::now() + std::chrono::seconds(60);
+        while (emu.stats().messages < at) {
+            BOOST_REQUIRE_MESSAGE(Clock::now() < giveUp, "the batch made no progress");
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        ::kill(pid, SIGKILL);
+        BOOST_REQUIRE(waitExit(pid) == 128 + SIGKILL);
+    }
+    BOOST_REQUIRE_MESSAGE(runCli(args + std::vector<std::string>{"--resume"}, dir.path) == 0, slurp(dir.path / "stderr"));
+    BOOST_TEST(slurp(dir.path / "stderr").find("reconciliation requests") != std::string::npos, slurp(dir.path / "stderr"));
+
+    // The output: one ok line per input line, in order, each with its own message.
+    const auto lines = readLines(out);
+    BOOST_REQUIRE(lines.size() == static_cast<std::size_t>(total));
+    std::set<std::string> ids;
+    for (int i = 0; i < total; ++i) {
+        const auto& line = lines[static_cast<std::size_t>(i)];
+        BOOST_REQUIRE_MESSAGE(line.at("line").as_int64() == i + 1 && line.at("ok").as_bool(), json::serialize(line));
+        BOOST_TEST(line.at("message").at("content").at("basic").at("items").at(0).at("text").as_string()
+                   == "line " + std::to_string(i + 1));
+        ids.insert(std::string(line.at("message").at("id").as_string()));
+    }
+    BOOST_TEST(ids.size() == static_cast<std::size_t>(total));
+
+    // The service: every conversation's messages, listed: each line's text exactly once.
+    emu.setFaults({});
+    BOOST_TEST(emu.stats().messages == static_cast<std::uint64_t>(total));
+    std::map<std::string, int> copies;
+    boost::asio::io_context ioc;
+    test::run(ioc, [&]() -> boost::asio::awaitable<bool> {
+        wix::inbox::Client client(ioc.get_executor(), test::optionsFor(emu));
+        for (int m = 0; m < members; ++m) {
+            auto c = co_await client.getOrCreateConversation(wix::inbox::ParticipantId::member(test::guid(static_cast<unsigned>(m))));
+            BOOST_REQUIRE(c.has_value());
+            auto pager = client.messages(c->conversation.id, wix::inbox::Visibility::business);
+            while (!pager.done()) {
+                auto page = co_await pager.next();
+                BOOST_REQUIRE(page.has_value());
+                for (const auto& msg : page->messages)
+                    ++copies[std::get<wix::inbox::TextItem>(std::get<wix::inbox::BasicContent>(msg.content).items[0]).text];
+            }
+        }
+        co_return true;
+    }());
+    BOOST_TEST(copies.size() == static_cast<std::size_t>(total));
+    for (const auto& [text, n] : copies)
+        BOOST_TEST(n == 1, text << " is there " << n << " times");
 }
 
 // N workers split one input with --shard; their outputs, merged by line number, are one

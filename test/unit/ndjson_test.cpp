@@ -127,3 +127,33 @@ BOOST_AUTO_TEST_CASE(a_line_may_name_its_tenant_and_keeps_it_in_the_output)
                    + member))
                == "line has both siteId and instanceId");
 }
+
+BOOST_AUTO_TEST_CASE(lines_that_send_carry_their_message)
+{
+    using namespace wix::inbox;
+    auto text = parseBatchLine(R"({"memberId":")" + guid + R"(","text":"hi","visibility":"BUSINESS","row":1})");
+    const auto* request = std::get_if<BatchRequest>(&text);
+    BOOST_REQUIRE(request);
+    BOOST_REQUIRE(request->message.has_value());
+    BOOST_TEST((request->message->visibility == Visibility::business));
+    BOOST_TEST((request->message->direction == Direction::businessToParticipant)); // the default
+    BOOST_TEST(std::get<TextItem>(std::get<BasicContent>(request->message->content).items[0]).text == "hi");
+    BOOST_TEST(request->passthrough == R"(,"row":1)"); // the send's fields are not passed through
+
+    auto whole = parseBatchLine(R"({"conversationId":")" + guid
+                                + R"(","message":{"content":{"minimal":{"text":"m"}},"direction":"PARTICIPANT_TO_BUSINESS"}})");
+    request = std::get_if<BatchRequest>(&whole);
+    BOOST_REQUIRE(request);
+    BOOST_TEST((request->message->visibility == Visibility::businessAndParticipant));
+    BOOST_TEST((request->message->direction == Direction::participantToBusiness));
+
+    const auto problemOf = [](const std::string& line) { return std::get<std::string>(parseBatchLine(line)); };
+    const std::string id = R"({"memberId":")" + guid + R"(",)";
+    BOOST_TEST(problemOf(id + R"("text":"a","message":{}})") == "line has both text and message");
+    BOOST_TEST(problemOf(id + R"("text":5})") == "text must be a string");
+    BOOST_TEST(problemOf(id + R"("message":"hi"})") == "message must be an object");
+    BOOST_TEST(problemOf(id + R"("message":{"content":7}})") == "field 'content' is not an object");
+    BOOST_TEST(problemOf(id + R"("text":"a","visibility":"ALL"})").find("visibility must be") == 0u);
+    BOOST_TEST(problemOf(id + R"("text":"a","direction":1})").find("direction must be") == 0u);
+    BOOST_TEST(problemOf(id + R"("visibility":"BUSINESS"})") == "visibility and direction go with text or message");
+}
