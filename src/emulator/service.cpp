@@ -6,7 +6,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include <cstdio>
 #include <optional>
 #include <variant>
 #include <random>
@@ -16,18 +15,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view apiPrefixes[] = {"/inbox/v2", "/crm/inbox/v2"};
-
-std::string newGuid()
-{
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    const std::uint64_t a = random(), b = random();
-    char out[37];
-    std::snprintf(out, sizeof out, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                  static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
-                  static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
-                  static_cast<unsigned long long>(b & 0xffffffffffffull));
-    return out;
-}
 
 ServiceResponse error(int status, std::string body)
 {
@@ -57,11 +44,6 @@ Service::Service()
     std::random_device random;
     for (auto& byte : cursorKey_)
         byte = static_cast<unsigned char>(random());
-}
-
-Service::Shard& Service::shardFor(std::string_view key)
-{
-    return shards_[std::hash<std::string_view>{}(key) % shardCount];
 }
 
 const std::array<Service::Route, 4> Service::routes{{
@@ -145,11 +127,8 @@ ServiceResponse Service::handle(const ServiceRequest& request)
 
 std::shared_ptr<const Service::Conversation> Service::conversationOf(std::string_view requested, std::string_view tenant)
 {
-    const std::string id = lowerCase(requested);
-    Shard& shard = shardFor(id);
-    std::lock_guard lock(shard.mutex);
-    const auto it = shard.byId.find(id);
-    return it != shard.byId.end() && it->second->tenant == tenant ? it->second : nullptr;
+    auto found = conversations_.find(lowerCase(requested));
+    return found && found->tenant == tenant ? found : nullptr;
 }
 
 ServiceResponse Service::getConversation(const RouteCall& call)
@@ -158,14 +137,7 @@ ServiceResponse Service::getConversation(const RouteCall& call)
     const std::string_view tenant = call.request.tenant;
     if (!isGuid(requested))
         return error(400, validationErrorBody("conversationId must be a GUID", "conversationId", "FORMAT"));
-    const std::string id = lowerCase(requested);
-    Shard& shard = shardFor(id);
-    std::shared_ptr<const Conversation> found;
-    {
-        std::lock_guard lock(shard.mutex);
-        if (auto it = shard.byId.find(id); it != shard.byId.end())
-            found = it->second;
-    }
+    const auto found = conversations_.find(lowerCase(requested));
     if (!found)
         return error(404, applicationErrorBody("Conversation not found", "CONVERSATION_NOT_FOUND"));
     if (found->tenant != tenant)
@@ -193,12 +165,6 @@ int rankOf(std::string_view field)
 }
 
 } // namespace
-
-// "tenant\nfield:id": a newline never appears in a tenant label (it comes from one header).
-std::string Service::Identity::key() const
-{
-    return tenant + "\n" + field + ":" + id;
-}
 
 std::variant<Service::Identity, ServiceResponse> Service::parseParticipant(const json::value* participant,
                                                                           std::string_view path, std::string_view tenant)
@@ -237,55 +203,18 @@ ServiceResponse Service::getOrCreateConversation(const RouteCall& call)
     auto parsed = parseParticipant(root.get_object().if_contains("participantId"), "participantId", tenant);
     if (auto* refused = std::get_if<ServiceResponse>(&parsed))
         return std::move(*refused);
-    auto [conversation, isNew] = getOrCreate(std::get<Identity>(parsed));
-    return {200, R"({"conversation":)" + conversation->json + R"(,"newConversation":)" + (isNew ? "true}" : "false}"),
+    const auto resolved = getOrCreate(std::get<Identity>(parsed));
+    return {200, R"({"conversation":)" + resolved.conversation->json + R"(,"newConversation":)"
+                     + (resolved.created ? "true}" : "false}"),
             {}};
 }
 
-std::pair<std::shared_ptr<const Service::Conversation>, bool> Service::getOrCreate(Identity identity)
+ConversationStore::Resolved Service::getOrCreate(Identity identity)
 {
-    std::string contactOfMember;
-    {
-        // A promoted identity now stands for the participant's current one.
-        std::lock_guard lock(identitiesMutex_);
-        for (auto it = promotedTo_.find(identity.key()); it != promotedTo_.end(); it = promotedTo_.find(identity.key()))
-            identity = it->second;
-        if (auto c = memberContacts_.find(identity.key()); c != memberContacts_.end())
-            contactOfMember = c->second;
-    }
-    const std::string key = identity.key();
-    Shard& shard = shardFor(key);
-    {
-        std::lock_guard lock(shard.mutex);
-        if (auto it = shard.byParticipant.find(key); it != shard.byParticipant.end())
-            return {it->second, false};
-    }
-    auto created = create(identity, contactOfMember);
-    bool isNew = false;
-    {
-        std::lock_guard lock(shard.mutex);
-        auto [it, inserted] = shard.byParticipant.emplace(key, created);
-        isNew = inserted;
-        created = it->second; // a concurrent caller may have created it first
-    }
-    if (isNew) {
-        {
-            Shard& idShard = shardFor(created->id);
-            std::lock_guard lock(idShard.mutex);
-            idShard.byId.emplace(created->id, created);
-        }
-        std::vector<std::string> merged;
-        {
-            std::lock_guard lock(identitiesMutex_);
-            if (auto it = pendingMerges_.find(key); it != pendingMerges_.end()) {
-                merged = std::move(it->second);
-                pendingMerges_.erase(it);
-            }
-        }
-        for (const auto& old : merged)
-            messages_.merge(old, created->id);
-    }
-    return {created, isNew};
+    auto resolved = conversations_.getOrCreate(std::move(identity));
+    for (const auto& old : resolved.mergedInto)
+        messages_.merge(old, resolved.conversation->id);
+    return resolved;
 }
 
 ServiceResponse Service::promote(std::string_view body)
@@ -309,51 +238,11 @@ ServiceResponse Service::promote(std::string_view body)
     if (rankOf(next.field) <= rankOf(old.field))
         return error(400, validationErrorBody("a participant is promoted visitor -> contact -> member only", "to",
                                               "PROMOTION_ORDER"));
-    {
-        std::lock_guard lock(identitiesMutex_);
-        promotedTo_[old.key()] = next;
-        if (next.field == "memberId" && old.field == "contactId")
-            memberContacts_[next.key()] = old.id; // the member keeps the contact it was
-    }
-    // The old conversation is merged into the participant's next one: its ID is gone.
-    const std::string oldKey = old.key();
-    std::shared_ptr<const Conversation> merged;
-    {
-        Shard& shard = shardFor(oldKey);
-        std::lock_guard lock(shard.mutex);
-        if (auto it = shard.byParticipant.find(oldKey); it != shard.byParticipant.end()) {
-            merged = it->second;
-            shard.byParticipant.erase(it);
-        }
-    }
-    if (merged) {
-        Shard& idShard = shardFor(merged->id);
-        std::lock_guard lock(idShard.mutex);
-        idShard.byId.erase(merged->id);
-    }
-    // Its messages go to the next identity's conversation, now or when it is made.
-    std::shared_ptr<const Conversation> target;
-    {
-        Shard& shard = shardFor(next.key());
-        std::lock_guard lock(shard.mutex);
-        if (auto it = shard.byParticipant.find(next.key()); it != shard.byParticipant.end())
-            target = it->second;
-    }
-    {
-        std::lock_guard lock(identitiesMutex_);
-        auto waiting = std::move(pendingMerges_[old.key()]);
-        pendingMerges_.erase(old.key());
-        if (merged)
-            waiting.push_back(merged->id);
-        if (!target) {
-            auto& list = pendingMerges_[next.key()];
-            list.insert(list.end(), waiting.begin(), waiting.end());
-            waiting.clear();
-        }
-        for (const auto& id : waiting)
-            messages_.merge(id, target->id);
-    }
-    json::object answer{{"mergedConversationId", merged ? json::value(merged->id) : json::value(nullptr)}};
+    const auto promotion = conversations_.promote(old, next);
+    for (const auto& id : promotion.mergeNow)
+        messages_.merge(id, promotion.target);
+    json::object answer{{"mergedConversationId", promotion.mergedConversationId ? json::value(*promotion.mergedConversationId)
+                                                                                : json::value(nullptr)}};
     return {200, json::serialize(answer), {}};
 }
 
@@ -373,54 +262,15 @@ ServiceResponse Service::seed(std::string_view body)
         auto parsed = parseParticipant(&p, "participants[]", *tenant);
         if (auto* refused = std::get_if<ServiceResponse>(&parsed))
             return std::move(*refused);
-        ++(getOrCreate(std::get<Identity>(parsed)).second ? created : existing);
+        ++(getOrCreate(std::get<Identity>(parsed)).created ? created : existing);
     }
     return {200, json::serialize(json::object{{"created", created}, {"existing", existing}}), {}};
 }
 
-std::shared_ptr<const Service::Conversation> Service::create(const Identity& identity, const std::string& contactOfMember)
-{
-    const std::string_view field = identity.field, participantId = identity.id;
-    auto c = std::make_shared<Conversation>();
-    c->id = newGuid();
-    c->tenant = identity.tenant;
-    json::object participant{{field, participantId}};
-    if (field == "memberId") // members always also have a contact
-        participant["contactId"] = contactOfMember.empty() ? newGuid() : contactOfMember;
-    else if (field == "contactId")
-        participant = json::object{{"contactId", participantId}};
-    json::object conversation{{"id", c->id},
-                              {"participant", std::move(participant)},
-                              {"channels", json::array{"CHAT"}},
-                              {"businessDisplayData", json::object{{"name", "emulated-business"}}}};
-    c->json = json::serialize(conversation);
-    return c;
-}
-
 void Service::reset()
 {
-    {
-        std::lock_guard lock(identitiesMutex_);
-        promotedTo_.clear();
-        memberContacts_.clear();
-        pendingMerges_.clear();
-    }
-    for (auto& shard : shards_) {
-        std::lock_guard lock(shard.mutex);
-        shard.byParticipant.clear();
-        shard.byId.clear();
-    }
+    conversations_.clear();
     messages_.clear();
-}
-
-std::size_t Service::conversationCount() const
-{
-    std::size_t n = 0;
-    for (const auto& shard : shards_) {
-        std::lock_guard lock(shard.mutex);
-        n += shard.byParticipant.size();
-    }
-    return n;
 }
 
 } // namespace wix::inbox::emulator

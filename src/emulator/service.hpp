@@ -1,4 +1,5 @@
-// The emulated Conversations and Messages services, without I/O: request in, response out. The HTTPS
+// The emulated Conversations and Messages services, without I/O: request in, response out
+// (reading requests, checking them, writing answers); the data is in the stores. The HTTPS
 // server (server.cpp) feeds it; tests and fuzzers can call it directly.
 //
 // Paths: /inbox/v2/... (as on www.wixapis.com) and /crm/inbox/v2/... (where the official
@@ -19,6 +20,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include "emulator/conversation_store.hpp"
 #include "emulator/list_query.hpp"
 #include "emulator/message_store.hpp"
 
@@ -90,47 +92,25 @@ public:
 
     /// Forgets every conversation, message and promotion.
     void reset();
-    std::size_t conversationCount() const;
+    std::size_t conversationCount() const { return conversations_.size(); }
     std::size_t messageCount() const { return messages_.size(); }
 
 private:
-    struct Conversation {
-        std::string id;
-        std::string tenant; // whose it is: another tenant's GET is refused
-        std::string json;   // serialized once: responses only splice it in
-    };
-    struct Shard {
-        mutable std::mutex mutex;
-        std::unordered_map<std::string, std::shared_ptr<const Conversation>> byParticipant;
-        std::unordered_map<std::string, std::shared_ptr<const Conversation>> byId;
-    };
-    static constexpr std::size_t shardCount = 64;
-
-    struct Identity {
-        std::string field; ///< contactId, anonymousVisitorId or memberId
-        std::string id;
-        std::string tenant;
-        std::string key() const; ///< unique across tenants
-    };
+    using Identity = ConversationStore::Identity;
+    using Conversation = ConversationStore::Conversation;
 
     static std::variant<Identity, ServiceResponse> parseParticipant(const boost::json::value* participant,
                                                                     std::string_view path, std::string_view tenant);
-    Shard& shardFor(std::string_view key);
     ServiceResponse getConversation(const RouteCall& call);
     ServiceResponse getOrCreateConversation(const RouteCall& call);
     ServiceResponse listMessages(const RouteCall& call);
     ServiceResponse sendMessage(const RouteCall& call);
+    /// The participant's conversation; the messages of conversations merged into it move in.
+    ConversationStore::Resolved getOrCreate(Identity identity);
     /// The conversation `id` (any case) if it exists and is `tenant`'s.
     std::shared_ptr<const Conversation> conversationOf(std::string_view id, std::string_view tenant);
-    std::pair<std::shared_ptr<const Conversation>, bool> getOrCreate(Identity identity);
-    std::shared_ptr<const Conversation> create(const Identity& identity, const std::string& contactOfMember);
 
-    std::array<Shard, shardCount> shards_;
-    std::mutex identitiesMutex_;
-    std::unordered_map<std::string, Identity> promotedTo_;          // Identity::key() -> the next identity
-    std::unordered_map<std::string, std::string> memberContacts_;   // a member's key -> its contact ID
-    // An identity's conversation-to-be -> the merged conversations whose messages it takes.
-    std::unordered_map<std::string, std::vector<std::string>> pendingMerges_;
+    ConversationStore conversations_;
     MessageStore messages_;
     CursorKey cursorKey_{};
 };
