@@ -83,14 +83,18 @@ public:
         if (!held_)
             return;
         auto& queue = *queue_;
-        if (!queue.waiters.empty()) { // hand the turn over
-            auto next = std::move(queue.waiters.front());
-            queue.waiters.pop_front();
-            next->granted = true;
-            next->timer.cancel();
+        if (queue.waiters.empty()) {
+            sends_.conversations.erase(id_);
             return;
         }
-        sends_.conversations.erase(id_);
+        auto next = std::move(queue.waiters.front()); // hand the turn over
+        queue.waiters.pop_front();
+        next->granted = true;
+        try {
+            next->timer.cancel();
+        } catch (...) {
+            // Cancelling a timer only takes it off its queue: it does not fail in practice.
+        }
     }
     Turn(const Turn&) = delete;
     Turn& operator=(const Turn&) = delete;
