@@ -51,7 +51,8 @@ if $sanitizers; then
     echo "== fuzzing (libFuzzer, seed 1, $runs runs per target from test/fuzz/corpus)"
     cmake -S "$root/test/fuzz" -B "$root/build-fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
     cmake --build "$root/build-fuzz" -j "$(nproc)"
-    for target in response error_envelope retry_after batch_line emulator_request emulator_http; do
+    for target in response messages error_envelope retry_after batch_line emulator_request emulator_http list_query \
+        webhook; do
         work="$root/build-fuzz/corpus-$target" log="$root/build-fuzz/fuzz_$target.log"
         rm -rf "$work" && mkdir -p "$work"
         if ! "$root/build-fuzz/fuzz_$target" -seed=1 -runs="$runs" -print_final_stats=0 \

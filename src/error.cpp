@@ -30,6 +30,7 @@ public:
         case Errc::clientShutdown: return "client closed or destroyed while the call was in flight";
         case Errc::authFailed: return "could not obtain credentials";
         case Errc::outcomeUnknown: return "outcome unknown: the request may have taken effect";
+        case Errc::webhookRejected: return "webhook rejected";
         }
         return "unknown wix.inbox error";
     }
@@ -66,6 +67,7 @@ std::string_view toString(Errc e) noexcept
     case Errc::clientShutdown: return "clientShutdown";
     case Errc::authFailed: return "authFailed";
     case Errc::outcomeUnknown: return "outcomeUnknown";
+    case Errc::webhookRejected: return "webhookRejected";
     }
     return "unknown";
 }

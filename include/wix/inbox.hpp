@@ -13,3 +13,4 @@
 #include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>
 #include <wix/inbox/tls.hpp>
+#include <wix/inbox/webhooks.hpp>

@@ -4,6 +4,7 @@
 #include "terminal.hpp"
 
 #include <wix/inbox/codec.hpp>
+#include <wix/inbox/webhooks.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,6 +13,7 @@
 #include <array>
 #include <charconv>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -221,26 +223,92 @@ int runSend(net::io_context& ioc, Client& client, const CommandArgs& a)
     return printed(runToCompletion(ioc, client.sendMessage(a.positional.front(), a.message)));
 }
 
-const std::array<Command, 5> table{{
+// --- webhook decode ----------------------------------------------------------------------
+void webhookOptions(po::options_description& d, CommandArgs& a)
+{
+    d.add_options()("public-key", po::value(&a.publicKey), "the app's public key (PEM file)")(
+        "input", po::value(&a.input)->default_value("-"), "the webhook's body (a JWT), - for standard input");
+}
+
+std::optional<std::string> checkWebhook(CommandArgs& a)
+{
+    if (a.positional.front() != "decode")
+        return "webhook takes 'decode'";
+    if (a.publicKey.empty())
+        return "webhook decode needs --public-key";
+    return std::nullopt;
+}
+
+// Reads at most `limit` bytes of a file (or standard input); nothing if it cannot, or if
+// there is more.
+std::optional<std::string> readBounded(const std::string& path, std::size_t limit)
+{
+    std::ifstream file;
+    if (path != "-")
+        file.open(path, std::ios::binary);
+    std::istream& in = path == "-" ? std::cin : file;
+    if (!in)
+        return std::nullopt;
+    std::string out(limit + 1, '\0');
+    in.read(out.data(), static_cast<std::streamsize>(out.size()));
+    out.resize(static_cast<std::size_t>(in.gcount()));
+    if (in.bad() || out.size() > limit)
+        return std::nullopt;
+    return out;
+}
+
+// Verifies one webhook body: the event as one JSON line, or exit 1 with the reason.
+int runWebhookDecode(const CommandArgs& a)
+{
+    const auto pem = readBounded(a.publicKey, std::size_t{64} * 1024);
+    if (!pem) {
+        std::cerr << "wix-inbox: cannot read the public key '" << printable(a.publicKey, 256) << "'\n";
+        return 1;
+    }
+    auto verifier = webhooks::Verifier::fromPem(*pem);
+    if (!verifier) {
+        std::cerr << "wix-inbox: " << printable(verifier.error().message, 512) << "\n";
+        return 1;
+    }
+    const auto body = readBounded(a.input, webhooks::maxBodyBytes);
+    if (!body) {
+        std::cerr << "wix-inbox: webhook rejected: cannot read the body, or it is larger than "
+                  << webhooks::maxBodyBytes << " bytes\n";
+        return 1;
+    }
+    const auto event = verifier->decode(*body);
+    if (!event) {
+        std::cerr << "wix-inbox: webhook rejected: " << printable(event.error().message, 512) << "\n";
+        return 1;
+    }
+    std::cout << terminalSafeJson(webhooks::toJson(*event)) << "\n";
+    return 0;
+}
+
+const std::array<Command, 6> table{{
     {"get", "<conversationId>", "GetConversation", "wix-inbox get 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 1, true, false,
-     &noOptions, &noCheck, &runGet, &lineGet},
+     &noOptions, &noCheck, &runGet, nullptr, &lineGet},
     {"get-or-create", "--member-id|--contact-id|--anonymous-visitor-id ID", "GetOrCreateConversation",
      "wix-inbox get-or-create --member-id 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 0, true, false, &getOrCreateOptions,
-     &checkGetOrCreate, &runGetOrCreate, &lineGetOrCreate},
+     &checkGetOrCreate, &runGetOrCreate, nullptr, &lineGetOrCreate},
     {"messages", "list <conversationId> [--visibility business|participant] [--order asc|desc]\n"
                  "        [--limit N] [--cursor C | --all]",
      "ListMessages: one message per line (NDJSON)",
      "wix-inbox messages list 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --order asc --all", 2, true, false, &listOptions,
-     &checkList, &runList, nullptr},
+     &checkList, &runList, nullptr, nullptr},
     {"send", "<conversationId> --text T | --message JSON [--visibility ...] [--direction ...]",
      "SendMessage: prints the message as stored",
      "wix-inbox send 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --text 'Your order has shipped'", 1, false, true, &sendOptions,
-     &checkSend, &runSend, &sendLine},
+     &checkSend, &runSend, nullptr, &sendLine},
+    {"webhook", "decode --public-key FILE [--input FILE|-]",
+     "verify a webhook body (RS256 only) and print its event as JSON",
+     "wix-inbox webhook decode --public-key app-key.pem --input body.jwt", 1, true, false, &webhookOptions,
+     &checkWebhook, nullptr, &runWebhookDecode, nullptr},
     {"batch", "--input FILE|- --output FILE|- [--concurrency N] [--shard K/N]\n"
               "        [--resume | --overwrite | --retry-failed]",
      "resolve (or, with text, send to) an NDJSON file, one call per line",
      "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128", 0, true, false, nullptr, nullptr,
-     nullptr, nullptr},
+     nullptr, nullptr, nullptr},
 }};
 
 } // namespace

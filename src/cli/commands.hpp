@@ -26,7 +26,7 @@ struct SendContext;
 struct CommandArgs {
     std::vector<std::string> positional;
     std::string memberId, contactId, visitorId;
-    std::string visibility, order, limit, cursor, text, messageJson, direction;
+    std::string visibility, order, limit, cursor, text, messageJson, direction, publicKey, input;
     bool all = false;
 
     // Set by a command's check.
@@ -56,8 +56,10 @@ struct Command {
     /// A usage problem (exit status 1, nothing sent), or nothing when `args` are fine.
     std::optional<std::string> (*check)(CommandArgs& args);
     /// Makes the call and prints its outcome: exit status 0, or 2 for a failed call. Null for
-    /// the batch, which main runs itself.
+    /// the batch, which main runs itself, and for commands that call nothing (`local`).
     int (*run)(boost::asio::io_context& ioc, Client& client, const CommandArgs& args);
+    /// A command that needs no client (nor credentials, nor an emulator): its whole run.
+    int (*local)(const CommandArgs& args);
     /// How a batch line selected for this operation is called; null for operations that are
     /// not batch operations.
     boost::asio::awaitable<LineOutcome> (*callLine)(std::uint64_t line, Client& client, const BatchRequest& request,

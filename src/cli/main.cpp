@@ -389,6 +389,8 @@ int run(int argc, char** argv)
     if (operation->check)
         if (auto problem = operation->check(args))
             return usageError(*problem);
+    if (operation->local)
+        return operation->local(args);
     if (dryRunOnly) {
         try {
             const auto r = cli::dryRun(batch);

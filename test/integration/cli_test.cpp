@@ -5,6 +5,7 @@
 #include "process.hpp"
 #include "scripted_server.hpp"
 #include "support.hpp"
+#include "webhook_signer.hpp"
 
 #include <wix/inbox.hpp>
 #include <wix/inbox/emulator.hpp>
@@ -221,6 +222,44 @@ BOOST_AUTO_TEST_CASE(messages_are_sent_and_listed_as_ndjson)
     BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"send", "00000000-0000-4000-8000-000000000404", "--text", "x"},
                       dir.path) == 2);
     BOOST_TEST(slurp(dir.path / "stderr").find("CONVERSATION_NOT_FOUND") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(webhook_decode_verifies_and_prints_the_event)
+{
+    TempDir dir;
+    const auto key = test::newKey();
+    {
+        std::ofstream pem(dir.path / "key.pem");
+        pem << test::publicPem(key.get());
+    }
+    const std::string target = "22222222-0000-4000-8000-000000000002";
+    const std::string event = R"({"id":"ev-9","eventTime":"2026-12-02T08:00:00Z","actionEvent":{"body":{"oldConversationIds":)"
+                              R"(["11111111-0000-4000-8000-000000000001"],"targetConversationId":")" + target + R"("}}})";
+    const std::string envelope = json::serialize(json::object{
+        {"eventType", "wix.crm.inbox.v2.conversation_conversations_merged"}, {"instanceId", "inst"}, {"data", event}});
+    const std::string signedPart = test::base64url(R"({"alg":"RS256"})") + "."
+                                 + test::base64url(json::serialize(json::object{{"data", envelope}}));
+    const std::string body = signedPart + "." + test::base64url(test::rs256(key.get(), signedPart));
+    {
+        std::ofstream good(dir.path / "body.jwt");
+        good << body << "\n";
+        std::ofstream bad(dir.path / "forged.jwt");
+        bad << test::base64url(R"({"alg":"none"})") << body.substr(body.find('.'));
+    }
+    const std::vector<std::string> decode{"webhook", "decode", "--public-key", (dir.path / "key.pem").string(), "--input"};
+    BOOST_REQUIRE(runCli(decode + std::vector<std::string>{(dir.path / "body.jwt").string()}, dir.path) == 0);
+    const auto printed = json::parse(slurp(dir.path / "stdout")).as_object();
+    BOOST_TEST(printed.at("eventId").as_string() == "ev-9");
+    BOOST_TEST(printed.at("targetConversationId").as_string() == target);
+    BOOST_TEST(printed.at("instanceId").as_string() == "inst");
+    BOOST_TEST(slurp(dir.path / "stderr").find("emulator") == std::string::npos); // nothing started
+
+    BOOST_TEST(runCli(decode + std::vector<std::string>{(dir.path / "forged.jwt").string()}, dir.path) == 1);
+    const auto reason = slurp(dir.path / "stderr");
+    BOOST_TEST(reason.find("webhook rejected: the JWT's algorithm is not RS256") != std::string::npos, reason);
+    BOOST_TEST(std::count(reason.begin(), reason.end(), '\n') == 1);
+    BOOST_TEST(slurp(dir.path / "stdout").empty());
+    BOOST_TEST(runCli({"webhook", "decode", "--input", (dir.path / "body.jwt").string()}, dir.path) == 1); // no key
 }
 
 BOOST_AUTO_TEST_CASE(embedded_emulator_is_the_default_and_secrets_stay_hidden)

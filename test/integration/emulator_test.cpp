@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE emulator
 #include <boost/test/unit_test.hpp>
 
+#include "base64url.hpp"
 #include "raw_client.hpp"
 
 #include <boost/json/parse.hpp>
@@ -402,23 +403,7 @@ BOOST_AUTO_TEST_CASE(the_rate_limit_is_per_tenant_and_settable_at_run_time)
     BOOST_TEST(asSite("a").status == 200);
 }
 
-namespace {
-std::string base64url(std::string_view bytes)
-{
-    static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::uint32_t bits = 0;
-    int held = 0;
-    for (const char c : bytes) {
-        bits = (bits << 8) | static_cast<unsigned char>(c);
-        for (held += 8; held >= 6; held -= 6)
-            out += alphabet[(bits >> (held - 6)) & 0x3f];
-    }
-    if (held > 0)
-        out += alphabet[(bits << (6 - held)) & 0x3f];
-    return out;
-}
-} // namespace
+using test::base64url;
 
 // ListMessages takes both query forms the official SDK sends: plain parameters, and the
 // whole request as `.r=<base64url JSON>`; both page the same way.

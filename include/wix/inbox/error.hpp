@@ -34,6 +34,8 @@ enum class Errc {
     /// have taken effect, so it was not re-sent. Error::cause holds the failure (httpStatus
     /// the status, if any); reconcile before sending again (docs/api.md).
     outcomeUnknown,
+    /// A webhook body failed verification or decoding (webhooks.hpp): the message says why.
+    webhookRejected,
 };
 
 /// The enumerator's name, e.g. "timeout": stable, for machine-readable output.

@@ -1,0 +1,160 @@
+// Webhook verification: signed bodies decode; every other body is refused with a reason.
+// The tests sign their own tokens with a fresh RSA key (OpenSSL), as Wix signs with an app's.
+#define BOOST_TEST_MODULE webhooks
+#include <boost/test/unit_test.hpp>
+
+#include "webhook_signer.hpp"
+
+#include <wix/inbox/webhooks.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <openssl/hmac.h>
+
+using namespace wix::inbox;
+using namespace wix::inbox::webhooks;
+namespace json = boost::json;
+
+using test::base64url;
+using test::Key;
+using test::newKey;
+using test::publicPem;
+using test::rs256;
+
+namespace {
+
+const std::string oldId = "11111111-0000-4000-8000-000000000001";
+const std::string targetId = "22222222-0000-4000-8000-000000000002";
+
+// The envelope Wix puts in the `data` claim, with the domain event as a JSON string.
+std::string envelope(const std::string& eventType = std::string(conversationsMergedType),
+                     const std::string& domainEvent = {})
+{
+    const std::string event = !domainEvent.empty() ? domainEvent
+        : json::serialize(json::object{{"id", "event-1"}, {"entityFqdn", "wix.crm.inbox.v2.conversation"},
+                                       {"slug", "conversations_merged"}, {"entityId", targetId},
+                                       {"eventTime", "2026-12-02T08:00:00.000Z"},
+                                       {"actionEvent", json::object{{"body", json::object{
+                                           {"oldConversationIds", json::array{oldId}},
+                                           {"targetConversationId", targetId}}}}}});
+    return json::serialize(json::object{
+        {"eventType", eventType}, {"instanceId", "instance-1"},
+        {"identity", R"({"identityType":"MEMBER","memberId":"33333333-0000-4000-8000-000000000003"})"},
+        {"data", event}, {"accountInfo", json::object{{"accountId", "account-1"}, {"siteId", "site-1"}}}});
+}
+
+std::string token(EVP_PKEY* key, const std::string& data = envelope(), const std::string& header = R"({"alg":"RS256","typ":"JWT"})")
+{
+    const std::string signedPart = base64url(header) + "." + base64url(json::serialize(json::object{{"data", data}}));
+    return signedPart + "." + base64url(rs256(key, signedPart));
+}
+
+std::string reasonOf(const Verifier& v, const std::string& body)
+{
+    const auto r = v.decode(body);
+    BOOST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error().code == make_error_code(Errc::webhookRejected));
+    return r.error().message;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_signed_merge_event_decodes)
+{
+    const auto key = newKey();
+    const auto verifier = Verifier::fromPem(publicPem(key.get())).value();
+    const auto event = verifier.decode(token(key.get()) + "\n");
+    BOOST_REQUIRE_MESSAGE(event.has_value(), event.error().describe());
+    const auto& merged = std::get<ConversationsMerged>(*event);
+    BOOST_TEST(merged.eventId == "event-1");
+    BOOST_TEST(merged.instanceId == "instance-1");
+    BOOST_TEST(merged.oldConversationIds == std::vector<std::string>{oldId}, boost::test_tools::per_element());
+    BOOST_TEST(merged.targetConversationId == targetId);
+    BOOST_TEST(merged.eventTime == "2026-12-02T08:00:00.000Z");
+    BOOST_TEST(*merged.accountInfo.siteId == "site-1");
+    BOOST_REQUIRE(merged.identity.has_value());
+    BOOST_TEST(merged.identity->identityType == "MEMBER");
+    BOOST_TEST(*merged.identity->memberId == "33333333-0000-4000-8000-000000000003");
+    const auto printed = json::parse(toJson(*event)).as_object();
+    BOOST_TEST(printed.at("targetConversationId").as_string() == targetId);
+    BOOST_TEST(printed.at("eventType").as_string() == conversationsMergedType);
+}
+
+BOOST_AUTO_TEST_CASE(other_event_types_are_unknown_events_not_errors)
+{
+    const auto key = newKey();
+    const auto verifier = Verifier::fromPem(publicPem(key.get())).value();
+    const auto event = verifier.decode(token(key.get(), envelope("wix.crm.inbox.v2.message_sent", R"({"id":"e"})")));
+    BOOST_REQUIRE(event.has_value());
+    const auto& unknown = std::get<UnknownEvent>(*event);
+    BOOST_TEST(unknown.eventType == "wix.crm.inbox.v2.message_sent");
+    BOOST_TEST(json::parse(unknown.json).at("instanceId").as_string() == "instance-1");
+}
+
+BOOST_AUTO_TEST_CASE(every_forgery_and_malformed_body_is_refused)
+{
+    const auto key = newKey();
+    const auto other = newKey();
+    const std::string pem = publicPem(key.get());
+    const auto verifier = Verifier::fromPem(pem).value();
+    const std::string good = token(key.get());
+    const auto dot = good.rfind('.');
+
+    // A payload changed after signing.
+    const std::string forged = base64url(R"({"alg":"RS256"})") + "."
+                             + base64url(json::serialize(json::object{{"data", envelope(std::string(conversationsMergedType),
+                                                                                        R"({"id":"x"})")}}))
+                             + good.substr(dot);
+    BOOST_TEST(reasonOf(verifier, forged).find("signature") != std::string::npos);
+    // Signed with another key.
+    BOOST_TEST(reasonOf(verifier, token(other.get())).find("signature") != std::string::npos);
+    // alg none, with or without a signature.
+    const std::string unsignedPart = base64url(R"({"alg":"none"})") + "." + good.substr(good.find('.') + 1, dot - good.find('.') - 1);
+    BOOST_TEST(reasonOf(verifier, unsignedPart + ".").find("RS256") != std::string::npos);
+    // HS256 keyed with the public key's PEM: the classic confusion, refused by the pinned alg.
+    const std::string hsPart = base64url(R"({"alg":"HS256","typ":"JWT"})") + "." + good.substr(good.find('.') + 1, dot - good.find('.') - 1);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int macSize = 0;
+    HMAC(EVP_sha256(), pem.data(), static_cast<int>(pem.size()), reinterpret_cast<const unsigned char*>(hsPart.data()),
+         hsPart.size(), mac, &macSize);
+    BOOST_TEST(reasonOf(verifier, hsPart + "." + base64url(std::string(reinterpret_cast<char*>(mac), macSize)))
+                   .find("RS256") != std::string::npos);
+    // Truncated, empty, not a JWT, oversized.
+    BOOST_TEST(reasonOf(verifier, good.substr(0, good.size() - 10)).find("signature") != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, good.substr(0, dot)).find("not a JWT") != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, "").find("not a JWT") != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, good + ".x").find("not a JWT") != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, "a*b.c.d").find("base64url") != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, std::string(maxBodyBytes + 1, 'a')).find("larger") != std::string::npos);
+    // Signed but wrongly nested: data not a string, the event not JSON, IDs that are not GUIDs.
+    const std::string notString = base64url(R"({"alg":"RS256"})") + "." + base64url(R"({"data":{"eventType":"x"}})");
+    BOOST_TEST(reasonOf(verifier, notString + "." + base64url(rs256(key.get(), notString))).find("data claim")
+               != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, token(key.get(), envelope(std::string(conversationsMergedType), "{not json"))).find("data")
+               != std::string::npos);
+    const std::string badTarget = R"({"id":"e","actionEvent":{"body":{"oldConversationIds":[")" + oldId
+                                + R"("],"targetConversationId":"../x"}}})";
+    BOOST_TEST(reasonOf(verifier, token(key.get(), envelope(std::string(conversationsMergedType), badTarget))).find("GUID")
+               != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, token(key.get(), R"({"instanceId":"i"})")).find("eventType") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(only_an_rsa_public_key_makes_a_verifier)
+{
+    BOOST_TEST(Verifier::fromPem("").error().code == make_error_code(Errc::invalidArgument));
+    BOOST_TEST(Verifier::fromPem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").has_error());
+    Key ec(EVP_EC_gen("P-256"), EVP_PKEY_free);
+    BOOST_TEST(Verifier::fromPem(publicPem(ec.get())).error().message.find("RSA") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(recent_events_drop_duplicates_within_their_capacity)
+{
+    RecentEvents recent(2);
+    BOOST_TEST(recent.firstTime("a"));
+    BOOST_TEST(!recent.firstTime("a"));
+    BOOST_TEST(recent.firstTime("b"));
+    BOOST_TEST(recent.firstTime("c")); // "a" is forgotten
+    BOOST_TEST(recent.firstTime("a"));
+    BOOST_TEST(!recent.firstTime("c"));
+}
