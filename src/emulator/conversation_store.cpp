@@ -142,11 +142,14 @@ std::shared_ptr<const ConversationStore::Conversation> ConversationStore::make(c
     auto c = std::make_shared<Conversation>();
     c->id = newGuid();
     c->tenant = identity.tenant;
+    c->participant = identity;
     json::object participant{{field, participantId}};
-    if (field == "memberId") // members always also have a contact
-        participant["contactId"] = contactOfMember.empty() ? newGuid() : contactOfMember;
-    else if (field == "contactId")
-        participant = json::object{{"contactId", participantId}};
+    if (field == "memberId") { // members always also have a contact
+        c->contactId = contactOfMember.empty() ? newGuid() : contactOfMember;
+        participant["contactId"] = c->contactId;
+    } else if (field == "contactId") {
+        c->contactId = identity.id;
+    }
     json::object conversation{{"id", c->id},
                               {"participant", std::move(participant)},
                               {"channels", json::array{"CHAT"}},

@@ -30,6 +30,8 @@ public:
         std::string id;
         std::string tenant; // whose it is
         std::string json;   // serialized once: responses only splice it in
+        Identity participant;
+        std::string contactId; // a member's contact, or the contact's own ID
     };
 
     struct Resolved {

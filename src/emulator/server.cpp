@@ -317,6 +317,8 @@ ServiceResponse Emulator::Impl::admin(std::string_view method, std::string_view 
         return service_.promote(body);
     if (path == "/_emulator/seed" && method == "POST")
         return service_.seed(body);
+    if (path == "/_emulator/inbox" && method == "POST")
+        return service_.setInbox(body);
     if (path == "/_emulator/revoke-tokens" && method == "POST") {
         revokeTokens();
         return {200, "{}", {}};

@@ -267,10 +267,39 @@ ServiceResponse Service::seed(std::string_view body)
     return {200, json::serialize(json::object{{"created", created}, {"existing", existing}}), {}};
 }
 
+ServiceResponse Service::setInbox(std::string_view body)
+{
+    boost::system::error_code ec;
+    const json::value root = json::parse(body, ec);
+    const auto* installed = (!ec && root.is_object()) ? root.get_object().if_contains("installed") : nullptr;
+    if (!installed || !installed->is_bool())
+        return error(400, validationErrorBody("body must be {\"installed\": true|false}", "installed", "REQUIRED_FIELD"));
+    const auto tenant = adminTenant(root);
+    if (!tenant)
+        return error(400, validationErrorBody("tenant must be a string", "tenant", "FORMAT"));
+    std::lock_guard lock(inboxMutex_);
+    if (installed->get_bool())
+        withoutInbox_.erase(*tenant);
+    else
+        withoutInbox_.insert(*tenant);
+    return {200, json::serialize(json::object{{"tenant", *tenant}, {"installed", installed->get_bool()}}), {}};
+}
+
+std::optional<ServiceResponse> Service::withoutInbox(std::string_view tenant, std::string_view call)
+{
+    std::lock_guard lock(inboxMutex_);
+    if (!withoutInbox_.contains(std::string(tenant)))
+        return std::nullopt;
+    return call == "list" ? error(404, applicationErrorBody("The site has no Inbox", "NO_INBOX_INSTANCE"))
+                          : error(404, applicationErrorBody("The site's Inbox was not found", "INBOX_INSTANCE_NOT_FOUND"));
+}
+
 void Service::reset()
 {
     conversations_.clear();
     messages_.clear();
+    std::lock_guard lock(inboxMutex_);
+    withoutInbox_.clear();
 }
 
 } // namespace wix::inbox::emulator

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -89,6 +90,10 @@ public:
     ServiceResponse promote(std::string_view body);
     /// Admin: `{"participants": [ParticipantId]}` creates their conversations in bulk.
     ServiceResponse seed(std::string_view body);
+    /// Admin: `{"installed": false}` makes the tenant a site without Inbox: its Messages
+    /// calls answer 404 NO_INBOX_INSTANCE (ListMessages) and INBOX_INSTANCE_NOT_FOUND
+    /// (SendMessage) until `{"installed": true}`.
+    ServiceResponse setInbox(std::string_view body);
 
     /// Forgets every conversation, message and promotion.
     void reset();
@@ -110,7 +115,12 @@ private:
     /// The conversation `id` (any case) if it exists and is `tenant`'s.
     std::shared_ptr<const Conversation> conversationOf(std::string_view id, std::string_view tenant);
 
+    /// The tenant's Messages error when it has no Inbox, for `call` ("list" or "send").
+    std::optional<ServiceResponse> withoutInbox(std::string_view tenant, std::string_view call);
+
     ConversationStore conversations_;
+    std::mutex inboxMutex_;
+    std::unordered_set<std::string> withoutInbox_; // tenants whose site has no Inbox
     MessageStore messages_;
     CursorKey cursorKey_{};
 };

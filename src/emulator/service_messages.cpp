@@ -107,6 +107,28 @@ std::optional<ServiceResponse> checkContent(const json::value* content)
     return std::nullopt;
 }
 
+// Sent as the participant (sendAs PARTICIPANT), a message that names a sender must name the
+// conversation's participant: any of its IDs (a member's contact ID too).
+std::optional<ServiceResponse> checkSender(const json::object& body, const json::object& message,
+                                           const ConversationStore::Conversation& conversation)
+{
+    const auto* sendAs = body.if_contains("sendAs");
+    const auto* sender = message.if_contains("sender");
+    if (!sendAs || sendAs->as_string() != "PARTICIPANT" || !sender || !sender->is_object())
+        return std::nullopt;
+    for (const auto& [field, value] : sender->get_object()) {
+        if (!value.is_string())
+            continue;
+        const std::string id = lowerCase(value.get_string());
+        const bool same = (field == conversation.participant.field && id == conversation.participant.id)
+                       || (field == "contactId" && id == conversation.contactId);
+        if (!same)
+            return ServiceResponse{403, applicationErrorBody("the sender is not the conversation's participant",
+                                                             "IDENTITY_DOES_NOT_MATCH"), {}};
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 ServiceResponse Service::sendMessage(const RouteCall& call)
@@ -137,9 +159,13 @@ ServiceResponse Service::sendMessage(const RouteCall& call)
     if (const auto* sendAs = body.if_contains("sendAs");
         sendAs && (!sendAs->is_string() || (sendAs->get_string() != "CALLER" && sendAs->get_string() != "PARTICIPANT")))
         return invalid("sendAs", "sendAs must be CALLER or PARTICIPANT");
+    if (auto refused = withoutInbox(call.request.tenant, "send"))
+        return std::move(*refused);
     const auto conversation = conversationOf(id->get_string(), call.request.tenant);
     if (!conversation)
         return notFound();
+    if (auto refused = checkSender(body, m, *conversation))
+        return std::move(*refused);
     const bool participantVisible = visibility->get_string() == "BUSINESS_AND_PARTICIPANT";
     for (const auto* serverMade : {"id", "sequence", "createdDate"})
         m.erase(serverMade);
@@ -177,6 +203,8 @@ ServiceResponse Service::listMessages(const RouteCall& call)
         order = cursor->order;
         after = cursor->afterSequence;
     }
+    if (auto refused = withoutInbox(call.request.tenant, "list"))
+        return std::move(*refused);
     const auto conversation = conversationOf(conversationId, call.request.tenant);
     if (!conversation)
         return notFound();

@@ -386,3 +386,37 @@ BOOST_AUTO_TEST_CASE(a_merge_keeps_the_messages_in_the_order_they_were_sent)
         co_return true;
     }());
 }
+
+// The errors that depend on the site and on who sends: a site without Inbox, and a message
+// sent as the participant that names someone else as its sender.
+BOOST_AUTO_TEST_CASE(inbox_and_identity_errors_are_typed)
+{
+    Emulator emu;
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), test::optionsFor(emu));
+        const auto id = co_await conversationOf(client, ParticipantId::member(guid(10)));
+
+        SendMessageOptions asParticipant;
+        asParticipant.sendAs = SendMessageOptions::SendAs::participant;
+        Message fromSomeoneElse = textMessage("hi", Visibility::businessAndParticipant, Direction::participantToBusiness);
+        fromSomeoneElse.sender = IdentificationData{std::nullopt, guid(11), std::nullopt};
+        auto refused = co_await client.sendMessage(id, fromSomeoneElse, asParticipant);
+        BOOST_REQUIRE(refused.has_error());
+        BOOST_TEST(refused.error().httpStatus == 403);
+        BOOST_TEST((refused.error().application() == ApplicationError::identityDoesNotMatch));
+        Message fromTheMember = fromSomeoneElse;
+        fromTheMember.sender = IdentificationData{std::nullopt, guid(10), std::nullopt};
+        auto accepted = co_await client.sendMessage(id, fromTheMember, asParticipant);
+        BOOST_TEST(accepted.has_value());
+
+        raw(emu, "POST", "/_emulator/inbox", R"({"installed": false})");
+        auto list = co_await client.listMessages(id, Visibility::business);
+        BOOST_TEST((list.error().application() == ApplicationError::noInboxInstance));
+        auto send = co_await client.sendMessage(id, textMessage("x"));
+        BOOST_TEST((send.error().application() == ApplicationError::inboxInstanceNotFound));
+        raw(emu, "POST", "/_emulator/inbox", R"({"installed": true})");
+        BOOST_TEST((co_await client.listMessages(id, Visibility::business)).has_value());
+        co_return true;
+    }());
+}
