@@ -262,7 +262,8 @@ std::optional<Error> decodeBody(std::string_view body, T& out, std::string_view 
     return std::move(r.failure);
 }
 
-// Writing: the inverse of reading. Absent optionals are left out; enums' "unknown" too.
+// Writing: the inverse of reading. Absent optionals, empty strings and arrays that are not
+// required, and enums' "unknown" are left out.
 inline json::value write(const std::string& s) { return json::string(s); }
 inline json::value write(bool b) { return b; }
 inline json::value write(std::int64_t n) { return json::string(std::to_string(n)); }
@@ -285,8 +286,8 @@ json::value write(const std::vector<T>& values)
 template <class T>
 bool present(const T& v, unsigned flags)
 {
-    if constexpr (std::is_same_v<T, std::string>)
-        return (flags & required) != 0 || !v.empty(); // e.g. the ID of a message not sent yet
+    if constexpr (std::is_same_v<T, std::string> || requires { v.empty(); v.begin(); })
+        return (flags & required) != 0 || !v.empty(); // e.g. a message's ID before it is sent, no badges
     else if constexpr (requires { v.has_value(); })
         return v.has_value();
     else if constexpr (NamedEnum<T>)
