@@ -629,7 +629,7 @@ Pager<MessagesPage> Client::messages(std::string conversationId, Visibility visi
     list.cursor.reset();
     return Pager<MessagesPage>(
         [impl = impl_, id = std::move(conversationId), visibility, list = std::move(list),
-         options = std::move(options)](const std::optional<std::string>& cursor) {
+         options](const std::optional<std::string>& cursor) {
             ListMessagesOptions page = list;
             page.cursor = cursor;
             return impl->start(detail::endpoints::listMessages, {id, visibility, page}, options);
