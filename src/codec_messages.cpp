@@ -34,7 +34,15 @@ struct Custom<RawJson> {
         if (!v.is_object())
             return r.fail(at, "is not an object");
         out.json = json::serialize(v);
-        return true;
+        return writable(out.json) || r.fail(at, "holds a number out of range");
+    }
+    // A number beyond a double's range reads as infinity, which JSON cannot write back
+    // (1e99999): text holding one could not be sent again, so it is not taken.
+    static bool writable(const std::string& text)
+    {
+        boost::system::error_code ec;
+        json::parse(text, ec);
+        return !ec;
     }
     // Checked before sending (checkMessageToSend): text that is not one object writes null.
     static json::value write(const RawJson& raw)
@@ -91,7 +99,10 @@ bool readOneOf(const json::value& v, const Path& at, Reader& r,
         found = i;
     }
     if (found == N) {
-        keepUnknown(json::serialize(v));
+        auto text = json::serialize(v);
+        if (!Custom<RawJson>::writable(text))
+            return r.fail(at, "holds a number out of range");
+        keepUnknown(std::move(text));
         return true;
     }
     return readKind(found, o.at(keys[found]), Path{&at, keys[found]});

@@ -307,6 +307,10 @@ BOOST_AUTO_TEST_CASE(malformed_messages_are_named)
          "field 'messages[0].content.basic.items[0].text' is not a string"},
         {R"({"messages":[{"id":"1","content":{"template":[1]}}]})", "field 'messages[0].content.template' is not an object"},
         {R"({"messages":{}})", "field 'messages' is not an array"},
+        {R"({"messages":[{"id":"1","content":{"template":{"n":1e999}}}]})",
+         "field 'messages[0].content.template' holds a number out of range"},
+        {R"({"messages":[{"id":"1","content":{"video":{"n":-1e999}}}]})",
+         "field 'messages[0].content' holds a number out of range"},
     };
     for (const auto& c : cases) {
         const auto r = decodeListMessagesResponse(c.body);
