@@ -1,9 +1,5 @@
 #include "auth.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -121,9 +117,8 @@ std::string encodeTokenRequest(const OAuthApp& app)
                                         {"instance_id", app.instanceId}});
 }
 
-Authenticator::Authenticator(net::any_io_executor executor, Credentials credentials, FetchToken fetch)
-    : executor_(std::move(executor))
-    , credentials_(std::move(credentials))
+Authenticator::Authenticator(Credentials credentials, FetchToken fetch)
+    : credentials_(std::move(credentials))
     , fetch_(std::move(fetch))
     , fixed_(fixedHeaders(credentials_))
 {
@@ -156,7 +151,6 @@ bool Authenticator::readyHeaders(std::string& out)
         out = fixed_;
         return true;
     }
-    std::lock_guard lock(mutex_);
     auto fresh = freshTokenHeaders();
     if (fresh)
         out = std::move(*fresh);
@@ -165,83 +159,38 @@ bool Authenticator::readyHeaders(std::string& out)
 
 std::optional<std::string> Authenticator::freshTokenHeaders() const
 {
+    std::lock_guard lock(mutex_);
     if (!token_.empty() && Clock::now() < refreshAt_)
         return "Authorization: " + token_ + "\r\n";
     return std::nullopt;
 }
 
-template <class Token>
-auto Authenticator::waitForRefresh(net::steady_timer& timer, std::uint64_t generation, Token&& token)
-{
-    return net::async_initiate<Token, void(boost::system::error_code)>(
-        [this, &timer, generation](auto handler) {
-            std::lock_guard lock(mutex_);
-            if (generation_ != generation) { // it ended before we got here
-                const auto ex = net::get_associated_executor(handler, executor_);
-                net::post(ex, [h = std::move(handler)]() mutable { std::move(h)(net::error::operation_aborted); });
-                return;
-            }
-            waiting_.insert(&timer);
-            timer.async_wait(std::move(handler)); // woken by cancel() when the refresh ends
-        },
-        token);
-}
-
-// Single flight: the first caller that finds no fresh token fetches one; the others wait
-// for it and share its outcome, good or bad.
+// The first caller that finds no fresh token fetches one; the others share its outcome.
 net::awaitable<Result<std::string>> Authenticator::oauthHeaders(Clock::time_point deadline)
 {
-    const auto& app = std::get<OAuthApp>(credentials_);
-    for (;;) {
-        std::uint64_t generation = 0;
-        bool mine = false;
-        {
-            std::lock_guard lock(mutex_);
-            if (auto fresh = freshTokenHeaders())
-                co_return std::move(*fresh);
-            if (!refreshing_) {
-                refreshing_ = mine = true;
-                ++tokenRequests_;
-            }
-            generation = generation_;
-        }
-        if (mine) {
-            auto fetched = co_await fetch_(deadline);
-            std::lock_guard lock(mutex_);
-            refreshing_ = false;
-            ++generation_;
-            for (auto* timer : waiting_)
-                timer->cancel();
-            if (!fetched) {
-                Error e = std::move(fetched).error();
-                e.cause = e.code;
-                e.code = make_error_code(Errc::authFailed);
-                e.message = "token request failed: " + (e.message.empty() ? e.cause.message() : e.message);
-                token_.clear();
-                lastRefreshError_ = e;
-                co_return e;
-            }
-            const auto margin = std::min<std::chrono::seconds>(app.refreshMargin, fetched->expiresIn / 2);
-            token_ = std::move(fetched->accessToken);
-            refreshAt_ = Clock::now() + fetched->expiresIn - margin;
-            lastRefreshError_.reset();
-            co_return "Authorization: " + token_ + "\r\n";
-        }
+    co_return co_await refreshes_.run(
+        {}, deadline, [this] { return freshTokenHeaders(); }, [this, deadline] { return refresh(deadline); });
+}
 
-        net::steady_timer timer(co_await net::this_coro::executor);
-        timer.expires_at(deadline);
-        auto [ec] = co_await waitForRefresh(timer, generation, net::as_tuple(net::use_awaitable));
-        const bool cancelled =
-            (co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none;
-        std::lock_guard lock(mutex_);
-        waiting_.erase(&timer);
-        if (!ec)
-            co_return makeError(Errc::timeout, "deadline expired waiting for an access token");
-        if (cancelled)
-            co_return makeError(Errc::cancelled, "cancelled while waiting for an access token");
-        if (generation_ != generation && token_.empty() && lastRefreshError_)
-            co_return *lastRefreshError_;
+net::awaitable<Result<std::string>> Authenticator::refresh(Clock::time_point deadline)
+{
+    const auto& app = std::get<OAuthApp>(credentials_);
+    auto fetched = co_await fetch_(deadline);
+    std::lock_guard lock(mutex_);
+    if (!fetched) {
+        Error e = std::move(fetched).error();
+        token_.clear();
+        if (e.code == make_error_code(Errc::cancelled) || e.code == make_error_code(Errc::timeout))
+            co_return e; // this caller's own ending, not the token endpoint's answer
+        e.cause = e.code;
+        e.code = make_error_code(Errc::authFailed);
+        e.message = "token request failed: " + (e.message.empty() ? e.cause.message() : e.message);
+        co_return e;
     }
+    const auto margin = std::min<std::chrono::seconds>(app.refreshMargin, fetched->expiresIn / 2);
+    token_ = std::move(fetched->accessToken);
+    refreshAt_ = Clock::now() + fetched->expiresIn - margin;
+    co_return "Authorization: " + token_ + "\r\n";
 }
 
 bool Authenticator::rejected(const std::string& used)
@@ -258,8 +207,7 @@ bool Authenticator::rejected(const std::string& used)
 
 std::uint64_t Authenticator::tokenRequests() const
 {
-    std::lock_guard lock(mutex_);
-    return tokenRequests_;
+    return refreshes_.led();
 }
 
 } // namespace wix::inbox::detail

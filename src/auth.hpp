@@ -4,14 +4,14 @@
 
 #include <wix/inbox/auth.hpp>
 
+#include "single_flight.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 
 namespace wix::inbox::detail {
@@ -34,7 +34,7 @@ public:
     using FetchToken = std::function<boost::asio::awaitable<Result<OAuthToken>>(Clock::time_point deadline)>;
 
     /// Throws Exception(invalidArgument) for credentials that cannot be sent (empty, line breaks).
-    Authenticator(boost::asio::any_io_executor executor, Credentials credentials, FetchToken fetch);
+    Authenticator(Credentials credentials, FetchToken fetch);
 
     /// Header lines (each ending in CRLF) for the next request.
     boost::asio::awaitable<Result<std::string>> headers(Clock::time_point deadline);
@@ -55,24 +55,19 @@ public:
 
 private:
     boost::asio::awaitable<Result<std::string>> oauthHeaders(Clock::time_point deadline);
-    /// The cached OAuth token's header line while it is fresh; mutex_ held.
+    /// Fetches a token and keeps it; its header line.
+    boost::asio::awaitable<Result<std::string>> refresh(Clock::time_point deadline);
+    /// The cached OAuth token's header line while it is fresh.
     std::optional<std::string> freshTokenHeaders() const;
-    template <class Token>
-    auto waitForRefresh(boost::asio::steady_timer& timer, std::uint64_t generation, Token&& token);
 
-    boost::asio::any_io_executor executor_;
     Credentials credentials_;
     FetchToken fetch_;
     std::string fixed_; // header lines of static credentials
+    SingleFlight<std::string> refreshes_{"an access token"};
 
-    mutable std::mutex mutex_;
+    mutable std::mutex mutex_; // guards the token
     std::string token_;
     Clock::time_point refreshAt_{};
-    bool refreshing_ = false;
-    std::uint64_t generation_ = 0;           // bumped when a refresh ends
-    std::optional<Error> lastRefreshError_;
-    std::set<boost::asio::steady_timer*> waiting_;
-    std::uint64_t tokenRequests_ = 0;
 };
 
 } // namespace wix::inbox::detail

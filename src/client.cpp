@@ -1,8 +1,10 @@
 // The Client: validates input, builds requests, and runs the retry loop over the pool.
 #include <wix/inbox/client.hpp>
 #include <wix/inbox/codec.hpp>
+#include <wix/inbox/webhooks.hpp>
 
 #include "auth.hpp"
+#include "conversation_cache.hpp"
 #include "endpoints.hpp"
 #include "pool.hpp"
 #include "rate_limiter.hpp"
@@ -38,6 +40,14 @@ constexpr std::size_t requestIdHeader = 0;
 constexpr std::size_t consistentHeader = 1;
 static_assert(wixHeaders.size() <= detail::maxKeptHeaders);
 
+void validate(const ConversationCacheOptions& o)
+{
+    if (o.capacity > 10'000'000)
+        throw Exception(makeError(Errc::invalidArgument, "conversationCache.capacity must be in 0..10000000"));
+    if (o.timeToLive < std::chrono::seconds(1) || o.timeToLive > std::chrono::hours(24 * 7))
+        throw Exception(makeError(Errc::invalidArgument, "conversationCache.timeToLive must be in 1 s..7 days"));
+}
+
 void validate(const ClientOptions& o)
 {
     auto check = [](bool ok, std::string_view what) {
@@ -61,6 +71,7 @@ void validate(const ClientOptions& o)
     check(rate.mode != RateLimitOptions::Mode::fixed || (rate.requestsPerSecond > 0 && rate.burst >= 1),
           "rateLimit: a fixed rate needs requestsPerSecond > 0 and burst >= 1");
     check(rate.requestsPerSecond >= 0 && rate.requestsPerSecond <= 1e6, "rateLimit.requestsPerSecond must be in 0..1e6");
+    validate(o.conversationCache);
 }
 
 ClientOptions validated(ClientOptions o)
@@ -114,6 +125,16 @@ void endBackoff(Result<T>& outcome, bool byCaller, int attempts, std::string& la
 using detail::Decoder;
 using detail::Request;
 
+// The answer that the conversation a request named is gone (merged into another).
+template <class T>
+bool conversationGone(const Result<T>& outcome)
+{
+    if (outcome)
+        return false;
+    const Error error = outcome.error();
+    return error.httpStatus == 404 && error.application() == ApplicationError::conversationNotFound;
+}
+
 // The awaitable of a call rejected before any I/O.
 template <class T>
 net::awaitable<Result<T>> rejected(Error error)
@@ -139,11 +160,12 @@ public:
         , origin_(parseOrigin(options_.baseUrl))
         , fixedHeaders_("Host: " + origin_.hostHeader + "\r\nUser-Agent: wix-inbox-cpp/" WIX_INBOX_VERSION
                         "\r\nAccept: application/json\r\n")
-        , auth_(executor_, options_.credentials,
+        , auth_(options_.credentials,
                 [this](Clock::time_point deadline) { return fetchToken(deadline); })
         , session_(std::make_shared<Session>())
         , budget_(options_.retryBudget)
         , limiter_(options_.rateLimit)
+        , cache_(makeCache(options_.conversationCache))
         , random_(std::random_device{}())
     {
         session_->transport = std::make_shared<detail::Transport>(
@@ -156,19 +178,21 @@ public:
         pool_->prewarm(options_.pool.prewarmConnections);
     }
 
-    /// A tenant's Impl over `parent`'s session: the same options but its credentials.
-    Impl(const Impl& parent, Credentials credentials)
+    /// A tenant's Impl over `parent`'s session: the same options but its credentials and
+    /// conversation cache.
+    Impl(const Impl& parent, Credentials credentials, const ConversationCacheOptions& cache)
         : executor_(parent.executor_)
-        , options_(withCredentials(parent.options_, std::move(credentials)))
+        , options_(withTenant(parent.options_, std::move(credentials), cache))
         , origin_(parent.origin_)
         , fixedHeaders_(parent.fixedHeaders_)
-        , auth_(executor_, options_.credentials,
+        , auth_(options_.credentials,
                 [this](Clock::time_point deadline) { return fetchToken(deadline); })
         , session_(parent.session_)
         , transport_(parent.transport_)
         , pool_(parent.pool_)
         , budget_(options_.retryBudget)
         , limiter_(options_.rateLimit)
+        , cache_(makeCache(options_.conversationCache))
         , random_(std::random_device{}())
     {
         session_->handles.fetch_add(1, std::memory_order_relaxed);
@@ -180,11 +204,44 @@ public:
     net::awaitable<Result<Out>> start(const detail::Endpoint<In, Out>& endpoint, const In& input,
                                       const CallOptions& options)
     {
-        Request request{endpoint.method, origin_.pathPrefix, {}, endpoint.idempotent};
-        request.target.append(endpoint.path);
-        if (auto error = endpoint.encode(input, request))
+        Request request;
+        if (auto error = encode(endpoint, input, request))
             return rejected<Out>(std::move(*error));
         return call<Out>(shared_from_this(), std::move(request), options, endpoint.decode);
+    }
+
+    template <class In, class Out>
+    std::optional<Error> encode(const detail::Endpoint<In, Out>& endpoint, const In& input, Request& request) const
+    {
+        request.method = endpoint.method;
+        request.target = origin_.pathPrefix;
+        request.target.append(endpoint.path);
+        request.idempotent = endpoint.idempotent;
+        return endpoint.encode(input, request);
+    }
+
+    /// GetOrCreate through the conversation cache, if there is one.
+    net::awaitable<Result<GetOrCreateConversationResponse>> getOrCreate(const ParticipantId& participant,
+                                                                      const CallOptions& options)
+    {
+        const auto& endpoint = detail::endpoints::getOrCreateConversation;
+        if (!cache_)
+            return start(endpoint, {participant}, options);
+        Request request;
+        if (auto error = encode(endpoint, {participant}, request))
+            return rejected<GetOrCreateConversationResponse>(std::move(*error));
+        return resolveCached(shared_from_this(), participant, std::move(request), options);
+    }
+
+    const ConversationCacheOptions& conversationCacheOptions() const { return options_.conversationCache; }
+
+    std::size_t applyMerge(const webhooks::ConversationsMerged& event)
+    {
+        if (!cache_)
+            return 0;
+        auto ids = event.oldConversationIds;
+        ids.push_back(event.targetConversationId); // its participants may have changed too
+        return cache_->forgetConversations(ids);
     }
 
     /// Token requests go to the same origin, through the same pool and retry policy.
@@ -206,11 +263,29 @@ public:
     ClientStats stats() const;
 
 private:
-    static ClientOptions withCredentials(ClientOptions options, Credentials credentials)
+    static ClientOptions withTenant(ClientOptions options, Credentials credentials,
+                                    const ConversationCacheOptions& cache)
     {
         options.credentials = std::move(credentials);
+        options.conversationCache = cache;
+        validate(cache);
         return options;
     }
+
+    static std::unique_ptr<detail::ConversationCache> makeCache(const ConversationCacheOptions& options)
+    {
+        if (options.capacity == 0)
+            return nullptr;
+        return std::make_unique<detail::ConversationCache>(options);
+    }
+
+    net::awaitable<Result<GetOrCreateConversationResponse>> resolveCached(std::shared_ptr<Impl> keepAlive,
+                                                                          ParticipantId participant, Request request,
+                                                                          CallOptions options);
+    net::awaitable<Result<GetOrCreateConversationResponse>> fetchConversation(std::shared_ptr<Impl> keepAlive,
+                                                                              std::string key, ParticipantId participant,
+                                                                              Request request, CallOptions options);
+    net::awaitable<bool> reresolve(Request& request, Clock::time_point deadline);
 
     static detail::Origin parseOrigin(const std::string& url)
     {
@@ -247,6 +322,7 @@ private:
     detail::ConnectionPool* pool_;
     detail::RetryBudget budget_;
     detail::RateLimiter limiter_;
+    std::unique_ptr<detail::ConversationCache> cache_; // null: no cache
 
     mutable std::mutex mutex_; // guards everything below
     std::mt19937_64 random_;
@@ -478,6 +554,7 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
     Result<T> outcome{boost::system::in_place_value};
     detail::Exchange result;
     bool refreshedAfter401 = false;
+    bool reresolved = false;
 
     for (;;) {
         if (isShutdown()) { // closed: even over a pool that other tenants keep open
@@ -504,8 +581,12 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
         const bool succeeded = result.status() == 200;
         const bool cancelledNow = !succeeded && co_await cancelled();
         std::chrono::milliseconds delay{};
-        if (conclude(result, rateEpoch, authHeaders, retry, decode, cancelledNow, lastTransient, outcome, delay))
+        if (conclude(result, rateEpoch, authHeaders, retry, decode, cancelledNow, lastTransient, outcome, delay)) {
+            if (cache_ && conversationGone(outcome) && !std::exchange(reresolved, true)
+                && co_await reresolve(request, deadline))
+                continue;
             break;
+        }
         ++retries_;
         if (!co_await sleep(delay)) {
             endBackoff(outcome, co_await cancelled(), retry.attempts(), lastTransient);
@@ -515,6 +596,56 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
     ++calls_;
     co_await net::this_coro::throw_if_cancelled(callerThrowsIfCancelled);
     co_return outcome;
+}
+
+// The conversation cache's single flight, filled by the call of whichever caller leads.
+net::awaitable<Result<GetOrCreateConversationResponse>>
+Client::Impl::resolveCached(std::shared_ptr<Impl> keepAlive, ParticipantId participant, Request request,
+                            CallOptions options)
+{
+    const bool callerThrowsIfCancelled = co_await net::this_coro::throw_if_cancelled();
+    co_await net::this_coro::throw_if_cancelled(false);
+    const auto deadline = Clock::now() + options.timeout.value_or(options_.timeout);
+    auto key = detail::ConversationCache::keyOf(participant);
+    auto outcome = co_await cache_->flights().run(
+        key, deadline, [&] { return cache_->find(key, Clock::now()); },
+        [&] { return fetchConversation(keepAlive, key, participant, std::move(request), options); });
+    co_await net::this_coro::throw_if_cancelled(callerThrowsIfCancelled);
+    co_return outcome;
+}
+
+net::awaitable<Result<GetOrCreateConversationResponse>>
+Client::Impl::fetchConversation(std::shared_ptr<Impl> keepAlive, std::string key, ParticipantId participant,
+                                Request request, CallOptions options)
+{
+    const auto decode = detail::endpoints::getOrCreateConversation.decode;
+    auto outcome = co_await call<GetOrCreateConversationResponse>(keepAlive, std::move(request), options, decode);
+    if (outcome) // before the flight lands: a caller arriving after it finds the entry
+        cache_->store(key, participant, outcome->conversation, Clock::now());
+    co_return outcome;
+}
+
+// A request's conversation answered 404 CONVERSATION_NOT_FOUND: its cache entries go, and
+// when the cache knew its participant and the request can be sent elsewhere, it is
+// retargeted at the participant's conversation resolved afresh. The 404 says nothing was
+// done, so even a send may go again. True if retargeted.
+net::awaitable<bool> Client::Impl::reresolve(Request& request, Clock::time_point deadline)
+{
+    const auto participant = cache_->forgetConversation(request.conversationId);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (!participant || !request.retarget || left.count() <= 0)
+        co_return false;
+    CallOptions options;
+    options.timeout = left;
+    auto resolved = co_await getOrCreate(*participant, options);
+    if (!resolved)
+        co_return false;
+    const auto id = lowerCaseGuid(resolved->conversation.id);
+    if (id == request.conversationId)
+        co_return false;
+    request.retarget(request, id);
+    cache_->noteReresolved();
+    co_return true;
 }
 
 void Client::Impl::shutdownOrThrow(bool abortInFlight)
@@ -539,15 +670,30 @@ void Client::close()
 
 Client Client::forTenant(Credentials credentials) const
 {
+    return forTenant(std::move(credentials), impl_->conversationCacheOptions());
+}
+
+Client Client::forTenant(Credentials credentials, const ConversationCacheOptions& cache) const
+{
     Client tenant;
-    tenant.impl_ = std::make_shared<Impl>(*impl_, std::move(credentials));
+    tenant.impl_ = std::make_shared<Impl>(*impl_, std::move(credentials), cache);
     return tenant;
+}
+
+std::size_t Client::applyMerge(const webhooks::ConversationsMerged& event)
+{
+    return impl_->applyMerge(event);
 }
 
 net::awaitable<Result<detail::OAuthToken>> Client::Impl::fetchToken(Clock::time_point deadline)
 {
     const auto& app = std::get<OAuthApp>(options_.credentials);
-    Request request{"POST", origin_.pathPrefix + "/oauth2/token", detail::encodeTokenRequest(app), true, false};
+    Request request;
+    request.method = "POST";
+    request.target = origin_.pathPrefix + "/oauth2/token";
+    request.body = detail::encodeTokenRequest(app);
+    request.idempotent = true;
+    request.authenticated = false;
     CallOptions options;
     options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (options.timeout->count() <= 0)
@@ -570,6 +716,8 @@ ClientStats Client::Impl::stats() const
     s.rateLimitWaitSeconds = limiter.waitSeconds;
     s.retryBudgetTokens = budget_.tokens();
     s.tokenRequests = auth_.tokenRequests();
+    if (cache_)
+        s.conversationCache = cache_->stats();
     return s;
 }
 
@@ -614,7 +762,7 @@ net::awaitable<Result<Conversation>> Client::getConversation(std::string_view co
 net::awaitable<Result<GetOrCreateConversationResponse>> Client::getOrCreateConversation(const ParticipantId& participant,
                                                                                       const CallOptions& options)
 {
-    return impl_->start(detail::endpoints::getOrCreateConversation, {participant}, options);
+    return impl_->getOrCreate(participant, options);
 }
 
 net::awaitable<Result<MessagesPage>> Client::listMessages(std::string_view conversationId, Visibility visibility,

@@ -16,8 +16,14 @@ struct Request {
     std::string_view method;
     std::string target; ///< Path (with the base URL's prefix) and query.
     std::string body;   ///< JSON; empty for none.
-    bool idempotent;
+    bool idempotent = false;
     bool authenticated = true; ///< false only for the token endpoint itself.
+    /// The conversation it is about (lower case), if any: a 404 CONVERSATION_NOT_FOUND tells
+    /// the conversation cache that this ID is gone.
+    std::string conversationId;
+    /// Rewrites the request for another conversation (conversationId included); null when it
+    /// cannot be sent to another one.
+    void (*retarget)(Request& request, const std::string& conversationId) = nullptr;
 };
 
 /// Decodes a 200's body into the call's Result, which holds a default value until then.

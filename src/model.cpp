@@ -43,6 +43,14 @@ bool isValidGuid(std::string_view id) noexcept
     return ok;
 }
 
+std::string lowerCaseGuid(std::string_view id)
+{
+    std::string out(id);
+    for (char& c : out)
+        c = c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
+    return out;
+}
+
 std::string_view ParticipantId::wireField() const noexcept
 {
     switch (kind_) {

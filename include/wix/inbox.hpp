@@ -4,6 +4,7 @@
 #include <wix/inbox/auth.hpp>
 #include <wix/inbox/client.hpp>
 #include <wix/inbox/codec.hpp>
+#include <wix/inbox/conversation_cache.hpp>
 #include <wix/inbox/error.hpp>
 #include <wix/inbox/message.hpp>
 #include <wix/inbox/model.hpp>

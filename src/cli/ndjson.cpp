@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <unordered_set>
 #include <vector>
 
@@ -46,14 +45,6 @@ json::object errorObject(const Error& e)
     o["attempts"] = e.attempts;
     o["stopReason"] = toName(e.stopReason);
     return o;
-}
-
-// IDs in one spelling: Wix GUIDs are the same in either case.
-std::string lowerCase(std::string_view id)
-{
-    std::string out(id);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
 }
 
 // Walks the members of a JSON object's text as written. The text has been parsed already,
@@ -224,7 +215,7 @@ std::variant<BatchRequest, std::string> parseBatchLine(std::string_view line)
             if (!value.is_string() || !isValidGuid(value.get_string()))
                 return key + " must be a GUID string";
             request.tenant = LineTenant{key == "siteId" ? LineTenant::Kind::site : LineTenant::Kind::instance,
-                                        lowerCase(value.get_string())};
+                                        lowerCaseGuid(value.get_string())};
         }
         if (contains(sendFields, key))
             continue; // read below, once the line is whole
@@ -259,7 +250,7 @@ std::string BatchRequest::shardKey() const
 {
     if (tenant)
         return tenant->label();
-    return lowerCase(participant ? participant->id() : conversationId);
+    return lowerCaseGuid(participant ? participant->id() : conversationId);
 }
 
 std::string okLine(std::uint64_t line, std::string_view passthrough, const json::object& result)

@@ -8,7 +8,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -169,8 +168,7 @@ sendLine(std::uint64_t n, Client& client, const BatchRequest& request, const Cal
     } else if (!isValidGuid(conversationId)) {
         co_return errorOutcome(n, request, makeError(Errc::invalidArgument, "conversationId is not a GUID"));
     }
-    std::transform(conversationId.begin(), conversationId.end(), conversationId.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    conversationId = lowerCaseGuid(conversationId);
 
     Turn turn(sends, conversationId);
     if (!co_await turn.take())

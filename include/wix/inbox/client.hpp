@@ -28,9 +28,13 @@
 
 namespace wix::inbox {
 
+namespace webhooks {
+struct ConversationsMerged;
+}
+
 struct ClientStats {
     PoolStats pool;
-    std::uint64_t calls = 0;     ///< Calls completed.
+    std::uint64_t calls = 0;     ///< Calls completed by the service (not the cache's answers).
     std::uint64_t attempts = 0;  ///< Requests sent or tried, retries included.
     std::uint64_t retries = 0;   ///< attempts beyond the first of each call.
     std::uint64_t throttled = 0; ///< answers that asked to slow down: 429, or 503 with Retry-After > 0.
@@ -38,6 +42,7 @@ struct ClientStats {
     double rateLimitWaitSeconds = 0; ///< time calls waited for their turn, in all.
     double retryBudgetTokens = 0;
     std::uint64_t tokenRequests = 0; ///< OAuth token requests made (OAuthApp credentials).
+    ConversationCacheStats conversationCache; ///< all zero without a cache
 };
 
 /// A client of one Wix origin. Cheap to share: all calls may run concurrently from any
@@ -71,7 +76,9 @@ public:
 
     /// POST /inbox/v2/conversations. Idempotent by the API's semantics (one conversation
     /// per participant), so retried on transient failures. An invalid participant ID
-    /// fails with Errc::invalidArgument before anything is sent.
+    /// fails with Errc::invalidArgument before anything is sent. With a conversation cache
+    /// (conversation_cache.hpp), answered from it while an entry lives, and one request
+    /// serves every concurrent call for the same participant.
     boost::asio::awaitable<Result<GetOrCreateConversationResponse>>
     getOrCreateConversation(const ParticipantId& participant, const CallOptions& options = {});
 
@@ -108,6 +115,13 @@ public:
     /// The pool closes when the last Client over it is destroyed, whichever it is.
     /// ClientStats::pool of each is the shared pool's.
     Client forTenant(Credentials credentials) const;
+    /// The same with its own conversation cache options (e.g. a cache for a busy tenant only).
+    Client forTenant(Credentials credentials, const ConversationCacheOptions& cache) const;
+
+    /// Forgets the cached conversations a `conversations_merged` webhook names (verified with
+    /// webhooks::Verifier; apply it to the Client of its instanceId). Returns the entries
+    /// dropped; 0 without a cache. Thread-safe.
+    std::size_t applyMerge(const webhooks::ConversationsMerged& event);
 
     /// Ends this Client's work gracefully, so that `io_context::run()` can return: calls
     /// that start afterwards, and calls waiting to retry or for their rate-limit turn, end

@@ -10,6 +10,9 @@ namespace wix::inbox {
 
 /// True for the 8-4-4-4-12 hexadecimal GUID form the API uses for every ID (either case).
 bool isValidGuid(std::string_view id) noexcept;
+/// The GUID in lower case, the one spelling of an ID that comes in either case (the rest of
+/// `id` is kept as it is).
+std::string lowerCaseGuid(std::string_view id);
 
 /// Who a conversation is with: exactly one of a contact, an anonymous visitor or a member.
 /// Built only through the named constructors; the ID is validated when a call is made,

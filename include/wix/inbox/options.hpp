@@ -3,6 +3,7 @@
 #pragma once
 
 #include <wix/inbox/auth.hpp>
+#include <wix/inbox/conversation_cache.hpp>
 #include <wix/inbox/pool.hpp>
 #include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>
@@ -30,6 +31,8 @@ struct ClientOptions {
     /// How fast this client sends (rate_limit.hpp). Default: adaptive, which costs nothing
     /// until the server throttles.
     RateLimitOptions rateLimit;
+    /// Remembers each participant's conversation (conversation_cache.hpp). Default: off.
+    ConversationCacheOptions conversationCache;
     /// Largest response header block accepted. Default 16 KiB; at least 1 KiB.
     std::size_t maxResponseHeaderBytes = std::size_t{16} * 1024;
     /// Largest (decoded) response body accepted. Default 1 MiB; at least 1 KiB.
