@@ -41,7 +41,11 @@ std::string toJson(const Stats& s)
                                         {"messages", s.messages},
                                         {"tokensIssued", s.tokensIssued},
                                         {"authRejected", s.authRejected},
-                                        {"throttledByTenant", std::move(throttled)}});
+                                        {"throttledByTenant", std::move(throttled)},
+                                        {"webhooks", json::object{{"delivered", s.webhooksDelivered},
+                                                                  {"failedAttempts", s.webhookFailedAttempts},
+                                                                  {"abandoned", s.webhooksAbandoned},
+                                                                  {"pending", s.webhooksPending}}}});
 }
 
 namespace {

@@ -1,4 +1,5 @@
 #include "emulator/list_query.hpp"
+#include "emulator/base64url.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -12,46 +13,6 @@
 namespace wix::inbox::emulator {
 namespace json = boost::json;
 namespace {
-
-constexpr std::string_view base64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string encodeBase64url(std::string_view bytes)
-{
-    std::string out;
-    std::uint32_t bits = 0;
-    int held = 0;
-    for (const char c : bytes) {
-        bits = (bits << 8) | static_cast<unsigned char>(c);
-        held += 8;
-        while (held >= 6) {
-            held -= 6;
-            out += base64url[(bits >> held) & 0x3f];
-        }
-    }
-    if (held > 0)
-        out += base64url[(bits << (6 - held)) & 0x3f];
-    return out;
-}
-
-// Without padding, as the SDK writes it; nothing for any other character.
-std::optional<std::string> decodeBase64url(std::string_view text)
-{
-    std::string out;
-    std::uint32_t bits = 0;
-    int held = 0;
-    for (const char c : text) {
-        const auto value = base64url.find(c);
-        if (value == std::string_view::npos)
-            return std::nullopt;
-        bits = (bits << 6) | static_cast<std::uint32_t>(value);
-        held += 6;
-        if (held >= 8) {
-            held -= 8;
-            out += static_cast<char>((bits >> held) & 0xff);
-        }
-    }
-    return out;
-}
 
 std::optional<std::string> percentDecoded(std::string_view s)
 {

@@ -61,7 +61,8 @@ int main(int argc, char** argv)
     auto& f = options.faults;
     std::vector<std::string> apps;
     po::options_description desc("wix-inbox-emulator: a local HTTPS stand-in for the Wix Inbox v2 Conversations API.\n"
-                                 "Prints one JSON line {\"url\", \"ca_file\"} and serves until SIGINT/SIGTERM.\n\n"
+                                 "Prints one JSON line {\"url\", \"ca_file\"} (and \"webhook_public_key_file\" with --webhook-url)\n"
+                                 "and serves until SIGINT/SIGTERM.\n\n"
                                  "Options");
     auto number = [](double fallback) { return po::value<double>()->default_value(fallback); };
     desc.add_options()
@@ -86,7 +87,12 @@ int main(int argc, char** argv)
         ("api-key", po::value(&options.auth.apiKeys)->composing(), "an accepted API key (repeatable)")
         ("access-token", po::value(&options.auth.accessTokens)->composing(), "an accepted static token (repeatable)")
         ("app", po::value(&apps)->composing(), "an OAuth app as APP_ID:APP_SECRET (repeatable)")
-        ("token-lifetime", number(14400), "lifetime of issued tokens, seconds, 1-31536000");
+        ("token-lifetime", number(14400), "lifetime of issued tokens, seconds, 1-31536000")
+        ("webhook-url", po::value(&options.webhookUrl),
+         "POST a signed conversations_merged webhook here on every merge (http:// or https://)")
+        ("webhook-resend-scale", number(1), "multiplies the resend delays of failed webhooks (1 min .. 12 h), 0-1")
+        ("webhook-public-key-file", po::value(&options.webhookPublicKeyFile),
+         "where to write the webhooks' public key (default: a temporary file)");
     for (const auto& kind : faultKinds) // program_options copies the names and descriptions
         desc.add_options()(std::string(kind.name).c_str(), number(0),
                            ("probability of " + std::string(kind.what) + ", 0-1").c_str());
@@ -128,6 +134,7 @@ int main(int argc, char** argv)
     take({"idle-timeout-ms", 0, 3.6e6}, idleMs);
     take({"close-after-requests", 0, 1e9}, f.closeAfterRequests);
     take({"token-lifetime", 1, 31536000}, tokenLifetime);
+    take({"webhook-resend-scale", 0, 1}, options.webhookResendScale);
     if (const auto rate = parseRate(vm["rate-limit"].as<std::string>()); !rate && !problem)
         problem = "--rate-limit takes a rate such as 200/min or 50/s, or off";
     else if (rate) {
@@ -163,8 +170,10 @@ int main(int argc, char** argv)
     std::signal(SIGPIPE, SIG_IGN); // a reader of our stdout that went away must not kill us
     try {
         Emulator emulator(options);
-        std::cout << boost::json::serialize(boost::json::object{{"url", emulator.url()}, {"ca_file", emulator.caFile()}})
-                  << std::endl;
+        boost::json::object started{{"url", emulator.url()}, {"ca_file", emulator.caFile()}};
+        if (!emulator.webhookPublicKeyFile().empty())
+            started["webhook_public_key_file"] = emulator.webhookPublicKeyFile();
+        std::cout << boost::json::serialize(started) << std::endl;
         int signal = 0;
         sigwait(&stopSignals, &signal);
         emulator.stop();

@@ -1,27 +1,9 @@
 #include "emulator/message_store.hpp"
+#include "emulator/time_text.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
 
 namespace wix::inbox::emulator {
-namespace {
-
-std::string isoNow()
-{
-    const auto now = std::chrono::system_clock::now();
-    const auto seconds = std::chrono::system_clock::to_time_t(now);
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char out[32];
-    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
-                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
-    return out;
-}
-
-} // namespace
 
 std::string MessageStore::render(const Stored& m)
 {

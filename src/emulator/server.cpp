@@ -102,12 +102,16 @@ public:
     std::uint16_t port = 0;
     std::string address;
     std::string caFile;
+    std::string webhookPublicKeyFile;
 
 private:
     using Stream = beast::ssl_stream<beast::tcp_stream>;
 
     void listen(const std::string& caPem);
+    /// A directory of our own for the files no option places, made on first use.
+    const std::filesystem::path& tempDir();
     void removeTempDir() noexcept;
+    void startWebhooks();
     net::awaitable<void> accept();
     net::awaitable<void> session(tcp::socket socket);
     net::awaitable<void> refuse(Stream& stream, const Refusal& refusal);
@@ -154,6 +158,8 @@ private:
     };
     std::unordered_map<std::string, IssuedToken> tokens_; // issued OAuth tokens
     std::atomic<std::uint64_t> tokensIssued_{0}, authRejected_{0};
+
+    std::unique_ptr<WebhookSender> webhooks_; // with Options::webhookUrl
 };
 
 Emulator::Impl::Impl(Options options) : options_(std::move(options))
@@ -167,16 +173,10 @@ Emulator::Impl::Impl(Options options) : options_(std::move(options))
     // OpenSSL's ~34 KiB of record buffers per connection are freed while it is idle.
     SSL_CTX_set_mode(tls_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
 
-    caFile = options_.caFile;
-    if (caFile.empty()) {
-        std::string pattern = (std::filesystem::temp_directory_path() / "wix-inbox-emulator-XXXXXX").string();
-        if (!::mkdtemp(pattern.data()))
-            throw std::runtime_error("cannot create a temporary directory");
-        tempDir_ = pattern;
-        caFile = (tempDir_ / "ca.pem").string();
-    }
+    caFile = options_.caFile.empty() ? (tempDir() / "ca.pem").string() : options_.caFile;
     try {
         listen(cert.certificatePem);
+        startWebhooks();
     } catch (...) {
         removeTempDir(); // no destructor runs for a constructor that throws
         throw;
@@ -212,6 +212,33 @@ void Emulator::Impl::listen(const std::string& caPem)
         throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
     port = acceptor_.local_endpoint().port();
     address = options_.address;
+}
+
+const std::filesystem::path& Emulator::Impl::tempDir()
+{
+    if (tempDir_.empty()) {
+        std::string pattern = (std::filesystem::temp_directory_path() / "wix-inbox-emulator-XXXXXX").string();
+        if (!::mkdtemp(pattern.data()))
+            throw std::runtime_error("cannot create a temporary directory");
+        tempDir_ = pattern;
+    }
+    return tempDir_;
+}
+
+void Emulator::Impl::startWebhooks()
+{
+    if (options_.webhookUrl.empty())
+        return;
+    if (!(options_.webhookResendScale >= 0 && options_.webhookResendScale <= 1))
+        throw std::runtime_error("the webhook resend scale must be in [0, 1]");
+    webhooks_ = std::make_unique<WebhookSender>(ioc_.get_executor(), options_.webhookUrl, options_.webhookResendScale);
+    webhookPublicKeyFile = options_.webhookPublicKeyFile.empty() ? (tempDir() / "webhook-public-key.pem").string()
+                                                                 : options_.webhookPublicKeyFile;
+    std::ofstream out(webhookPublicKeyFile, std::ios::trunc);
+    out << webhooks_->publicKeyPem();
+    if (!out)
+        throw std::runtime_error("cannot write the webhook public key file " + webhookPublicKeyFile);
+    service_.onMerge([sender = webhooks_.get()](const MergeEvent& event) { sender->send(event); });
 }
 
 void Emulator::Impl::removeTempDir() noexcept
@@ -257,6 +284,8 @@ void Emulator::Impl::reset()
         c.store(0);
     for (auto& c : faultCounts_)
         c.store(0);
+    if (webhooks_)
+        webhooks_->resetCounts();
     setFaults(faults());
 }
 
@@ -285,6 +314,13 @@ Stats Emulator::Impl::stats() const
     s.tokensIssued = tokensIssued_.load();
     s.authRejected = authRejected_.load();
     s.throttledByTenant = limits_.throttled();
+    if (webhooks_) {
+        const auto w = webhooks_->counts();
+        s.webhooksDelivered = w.delivered;
+        s.webhookFailedAttempts = w.failedAttempts;
+        s.webhooksAbandoned = w.abandoned;
+        s.webhooksPending = w.pending;
+    }
     return s;
 }
 
@@ -687,6 +723,10 @@ std::uint16_t Emulator::port() const
 const std::string& Emulator::caFile() const
 {
     return impl_->caFile;
+}
+const std::string& Emulator::webhookPublicKeyFile() const
+{
+    return impl_->webhookPublicKeyFile;
 }
 Stats Emulator::stats() const
 {

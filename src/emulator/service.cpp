@@ -214,6 +214,8 @@ ConversationStore::Resolved Service::getOrCreate(Identity identity)
     auto resolved = conversations_.getOrCreate(std::move(identity));
     for (const auto& old : resolved.mergedInto)
         messages_.merge(old, resolved.conversation->id);
+    if (!resolved.mergedInto.empty() && notifyMerge_)
+        notifyMerge_({resolved.conversation->tenant, resolved.mergedInto, resolved.conversation->id});
     return resolved;
 }
 
@@ -241,6 +243,8 @@ ServiceResponse Service::promote(std::string_view body)
     const auto promotion = conversations_.promote(old, next);
     for (const auto& id : promotion.mergeNow)
         messages_.merge(id, promotion.target);
+    if (!promotion.mergeNow.empty() && notifyMerge_)
+        notifyMerge_({old.tenant, promotion.mergeNow, promotion.target});
     json::object answer{{"mergedConversationId", promotion.mergedConversationId ? json::value(*promotion.mergedConversationId)
                                                                                 : json::value(nullptr)}};
     return {200, json::serialize(answer), {}};

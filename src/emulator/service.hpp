@@ -24,6 +24,9 @@
 #include "emulator/conversation_store.hpp"
 #include "emulator/list_query.hpp"
 #include "emulator/message_store.hpp"
+#include "emulator/webhook_sender.hpp"
+
+#include <functional>
 
 namespace wix::inbox::emulator {
 
@@ -95,6 +98,10 @@ public:
     /// (SendMessage) until `{"installed": true}`.
     ServiceResponse setInbox(std::string_view body);
 
+    /// Called (on the request's thread) whenever conversations are merged into a target that
+    /// exists: at a promotion, or when GetOrCreate makes the conversation they were promised to.
+    void onMerge(std::function<void(const MergeEvent&)> notify) { notifyMerge_ = std::move(notify); }
+
     /// Forgets every conversation, message and promotion.
     void reset();
     std::size_t conversationCount() const { return conversations_.size(); }
@@ -123,6 +130,7 @@ private:
     std::unordered_set<std::string> withoutInbox_; // tenants whose site has no Inbox
     MessageStore messages_;
     CursorKey cursorKey_{};
+    std::function<void(const MergeEvent&)> notifyMerge_;
 };
 
 } // namespace wix::inbox::emulator

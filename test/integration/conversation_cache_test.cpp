@@ -110,6 +110,7 @@ BOOST_AUTO_TEST_CASE(one_request_serves_a_thousand_concurrent_callers)
     Client client(pool.get_executor(), cached(emu));
     constexpr int callers = 1000;
     std::vector<std::future<Result<GetOrCreateConversationResponse>>> results;
+    results.reserve(callers);
     for (int i = 0; i < callers; ++i)
         results.push_back(net::co_spawn(pool, client.getOrCreateConversation(ParticipantId::member(guid(7))),
                                         net::use_future));
@@ -147,9 +148,9 @@ BOOST_AUTO_TEST_CASE(a_leaders_timeout_is_not_shared_with_its_waiters)
     impatient.timeout = std::chrono::milliseconds(100);
     std::optional<Result<GetOrCreateConversationResponse>> leader, waiter;
     net::co_spawn(ioc, client.getOrCreateConversation(member, impatient),
-                  [&](std::exception_ptr, Result<GetOrCreateConversationResponse> r) { leader.emplace(std::move(r)); });
+                  [&](const std::exception_ptr&, Result<GetOrCreateConversationResponse> r) { leader.emplace(std::move(r)); });
     net::co_spawn(ioc, client.getOrCreateConversation(member),
-                  [&](std::exception_ptr, Result<GetOrCreateConversationResponse> r) { waiter.emplace(std::move(r)); });
+                  [&](const std::exception_ptr&, Result<GetOrCreateConversationResponse> r) { waiter.emplace(std::move(r)); });
     while ((!leader || !waiter) && ioc.run_one() > 0)
         ;
     BOOST_REQUIRE(leader && waiter);
@@ -173,9 +174,9 @@ BOOST_AUTO_TEST_CASE(a_cancelled_waiter_ends_alone)
     net::cancellation_signal cancel;
     std::optional<Result<GetOrCreateConversationResponse>> leader, waiter;
     net::co_spawn(ioc, client.getOrCreateConversation(member),
-                  [&](std::exception_ptr, Result<GetOrCreateConversationResponse> r) { leader.emplace(std::move(r)); });
+                  [&](const std::exception_ptr&, Result<GetOrCreateConversationResponse> r) { leader.emplace(std::move(r)); });
     net::co_spawn(ioc, client.getOrCreateConversation(member),
-                  net::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr,
+                  net::bind_cancellation_slot(cancel.slot(), [&](const std::exception_ptr&,
                                                                  Result<GetOrCreateConversationResponse> r) {
                       waiter.emplace(std::move(r));
                   }));

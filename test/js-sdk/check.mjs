@@ -1,8 +1,12 @@
 // The official Wix JavaScript SDK against the emulator: what works against the emulator
 // must work against the real service, and the other way round.
-// Usage: node check.mjs <emulator url>   (with NODE_EXTRA_CA_CERTS=<emulator ca_file>)
+// Usage: node check.mjs <emulator url> <webhook port> <webhook public key file>
+//        (with NODE_EXTRA_CA_CERTS=<emulator ca_file>; the emulator started with
+//        --webhook-url http://127.0.0.1:<webhook port>/webhooks)
 import assert from 'node:assert/strict';
-import { createClient, ApiKeyStrategy } from '@wix/sdk';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createClient, ApiKeyStrategy, AppStrategy } from '@wix/sdk';
 import * as conversations from '@wix/auto_sdk_inbox_conversations';
 import * as messages from '@wix/auto_sdk_inbox_messages';
 
@@ -63,5 +67,33 @@ assert.deepEqual(await listAll('BUSINESS', 'DESC'), { texts: ['m5', 'm4', 'm3', 
 assert.deepEqual((await listAll('BUSINESS_AND_PARTICIPANT', 'ASC')).texts, ['m1', 'm2', 'm4', 'm5']);
 assert.deepEqual(textsOf(await client.messages.listMessages(conversationId, 'BUSINESS')), ['m5', 'm4', 'm3', 'm2', 'm1']);
 
-console.log('official JS SDK: conversations (get-or-create, get, a 404) and messages (send, list paged both ways, '
-  + 'by visibility) all behave as against Wix');
+// Webhooks: a visitor promoted to a member merges their conversation; the emulator's signed
+// conversations_merged webhook must pass the SDK's own verification with the emulator's key.
+const [webhookPort, webhookKeyFile] = [Number(process.argv[3]), process.argv[4]];
+const received = new Promise((resolve) => {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => { res.end(); server.close(); resolve(body); });
+  }).listen(webhookPort, '127.0.0.1');
+});
+const visitor = '6202c3bb-1a2b-4c3d-8e9f-00000000000a';
+const merged = (await client.conversations.getOrCreateConversation({ anonymousVisitorId: visitor })).conversation._id;
+const promoted = await fetch(`${process.argv[2]}/_emulator/promote`, {
+  method: 'POST',
+  body: JSON.stringify({ tenant: 'site:emulator-site', from: { anonymousVisitorId: visitor }, to: { memberId: member } }),
+});
+assert.equal(promoted.status, 200);
+const jwt = await received;
+const app = createClient({ auth: AppStrategy({ appId: 'emulator-app', publicKey: readFileSync(webhookKeyFile, 'utf8') }) });
+const event = await app.webhooks.process(jwt);
+assert.equal(event.eventType, 'wix.crm.inbox.v2.conversation_conversations_merged');
+assert.deepEqual(event.payload.actionEvent.body, { oldConversationIds: [merged], targetConversationId: conversationId });
+assert.equal(event.accountInfo.siteId, 'emulator-site');
+assert.equal(event.identity.identityType, 'UNKNOWN');
+const [head, claims, signature] = jwt.split('.');
+const forged = `${head}.${claims}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+await assert.rejects(app.webhooks.process(forged));
+
+console.log('official JS SDK: conversations (get-or-create, get, a 404), messages (send, list paged both ways, '
+  + 'by visibility) and a conversations_merged webhook all behave as with Wix');

@@ -86,6 +86,16 @@ struct Options {
     std::size_t maxConnections = 4096;
     /// A request must arrive whole within this time of its first byte (slow clients).
     std::chrono::milliseconds requestTimeout{10000};
+    /// Where to POST `conversations_merged` webhooks (http:// or https:// with the system's
+    /// trusted CAs), one per merge, as the service does: the body a JWT signed RS256 with a
+    /// key the emulator makes at start (webhookPublicKeyFile()), answered 200 within 1,250 ms
+    /// or resent after 1 min, 10 min, 1 h, 2 h x3, 4 h x3, 8 h x2 and 12 h. Empty: none.
+    std::string webhookUrl;
+    /// Multiplies the resend delays: 0.001 turns the 47 hours into 170 s. In [0, 1].
+    double webhookResendScale = 1.0;
+    /// Where to write the webhook public key (PEM). Empty: beside a temporary CA file, or in a
+    /// fresh temporary directory removed when the emulator stops.
+    std::string webhookPublicKeyFile;
 };
 
 struct Stats {
@@ -106,6 +116,10 @@ struct Stats {
     std::uint64_t tokensIssued = 0;
     std::uint64_t authRejected = 0;  ///< requests answered 401/403
     std::map<std::string, std::uint64_t> throttledByTenant; ///< 429s of the rate limit, by tenant label
+    std::uint64_t webhooksDelivered = 0;      ///< webhooks answered 200 in time
+    std::uint64_t webhookFailedAttempts = 0;  ///< deliveries not answered 200 in time (each resend counts)
+    std::uint64_t webhooksAbandoned = 0;      ///< webhooks whose 13 attempts all failed
+    std::uint64_t webhooksPending = 0;        ///< webhooks being delivered or waiting to be resent
 };
 
 class Emulator {
@@ -120,6 +134,8 @@ public:
     std::string url() const;         ///< https://127.0.0.1:PORT
     std::uint16_t port() const;
     const std::string& caFile() const;
+    /// The PEM file of the key webhooks are signed with; empty without Options::webhookUrl.
+    const std::string& webhookPublicKeyFile() const;
 
     Stats stats() const;
     void setFaults(const Faults& faults);

@@ -1,0 +1,281 @@
+#include "emulator/webhook_sender.hpp"
+#include "emulator/base64url.hpp"
+#include "emulator/time_text.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <stdexcept>
+
+namespace wix::inbox::emulator {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto useTuple = net::as_tuple(net::use_awaitable);
+// The service waits this long for the receiver's 200.
+constexpr std::chrono::milliseconds answerWithin{1250};
+constexpr std::size_t maxAnswerBytes = std::size_t{64} * 1024;
+
+std::string guidFrom(std::uint64_t hi, std::uint64_t lo)
+{
+    char out[37];
+    std::snprintf(out, sizeof out, "%08llx-%04llx-4%03llx-8%03llx-%012llx", static_cast<unsigned long long>(hi >> 32),
+                  static_cast<unsigned long long>((hi >> 16) & 0xffff), static_cast<unsigned long long>(hi & 0xfff),
+                  static_cast<unsigned long long>(lo >> 52), static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+    return out;
+}
+
+std::string randomGuid()
+{
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    const auto hi = random();
+    return guidFrom(hi, random());
+}
+
+// A stable GUID for a tenant label that names none (a site's app instance, an account).
+std::string guidOf(const std::string& label)
+{
+    const std::hash<std::string> hash;
+    return guidFrom(hash(label), hash(label + "#"));
+}
+
+} // namespace
+
+class WebhookSender::Key {
+public:
+    Key() : key_(EVP_RSA_gen(2048))
+    {
+        if (!key_)
+            throw std::runtime_error("cannot generate the webhook key");
+    }
+    ~Key() { EVP_PKEY_free(key_); }
+    Key(const Key&) = delete;
+    Key& operator=(const Key&) = delete;
+
+    std::string publicPem() const
+    {
+        std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+        char* data = nullptr;
+        if (!bio || PEM_write_bio_PUBKEY(bio.get(), key_) != 1)
+            throw std::runtime_error("cannot write the webhook public key");
+        const long size = BIO_get_mem_data(bio.get(), &data);
+        return std::string(data, static_cast<std::size_t>(size));
+    }
+
+    std::string sign(std::string_view part) const
+    {
+        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+        const auto* bytes = reinterpret_cast<const unsigned char*>(part.data());
+        std::size_t size = 0;
+        if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_) != 1
+            || EVP_DigestSign(ctx.get(), nullptr, &size, bytes, part.size()) != 1)
+            throw std::runtime_error("cannot sign a webhook");
+        std::string signature(size, '\0');
+        if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, bytes, part.size()) != 1)
+            throw std::runtime_error("cannot sign a webhook");
+        signature.resize(size);
+        return signature;
+    }
+
+private:
+    EVP_PKEY* key_;
+};
+
+struct WebhookSender::Target {
+    bool tls = false;
+    std::string host;
+    std::string path;
+    tcp::resolver::results_type endpoints;
+    std::unique_ptr<ssl::context> tlsContext;
+};
+
+const std::vector<std::chrono::seconds> WebhookSender::schedule = [] {
+    using namespace std::chrono_literals;
+    return std::vector<std::chrono::seconds>{1min, 10min, 1h, 2h, 2h, 2h, 4h, 4h, 4h, 8h, 8h, 12h};
+}();
+
+WebhookSender::WebhookSender(net::any_io_executor executor, const std::string& url, double resendScale)
+    : executor_(std::move(executor))
+    , target_(std::make_unique<Target>())
+    , resendScale_(resendScale)
+    , key_(std::make_unique<Key>())
+    , publicPem_(key_->publicPem())
+{
+    const bool tls = url.starts_with("https://");
+    if (!tls && !url.starts_with("http://"))
+        throw std::runtime_error("the webhook URL must start with http:// or https://");
+    std::string_view rest(url);
+    rest.remove_prefix(tls ? 8 : 7);
+    const auto slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    target_->path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    std::string port = tls ? "443" : "80";
+    if (authority.starts_with('[')) { // [IPv6]:port
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos)
+            throw std::runtime_error("the webhook URL's host is malformed");
+        if (authority.size() > close + 1 && authority[close + 1] == ':')
+            port = std::string(authority.substr(close + 2));
+        authority = authority.substr(1, close - 1);
+    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        port = std::string(authority.substr(colon + 1));
+        authority = authority.substr(0, colon);
+    }
+    if (authority.empty() || port.empty() || target_->path.find_first_of("\r\n ") != std::string::npos)
+        throw std::runtime_error("the webhook URL lacks a host or holds a malformed path or port");
+    target_->host = std::string(authority);
+    boost::system::error_code ec;
+    tcp::resolver resolver(executor_);
+    target_->endpoints = resolver.resolve(target_->host, port, ec);
+    if (ec)
+        throw std::runtime_error("cannot resolve the webhook URL's host: " + ec.message());
+    target_->tls = tls;
+    if (tls) {
+        target_->tlsContext = std::make_unique<ssl::context>(ssl::context::tls_client);
+        target_->tlsContext->set_default_verify_paths();
+        target_->tlsContext->set_verify_mode(ssl::verify_peer);
+    }
+}
+
+WebhookSender::~WebhookSender() = default;
+
+std::string WebhookSender::sign(const std::string& envelope) const
+{
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    const json::object claims{{"data", envelope}, {"iss", "wix.com"}, {"iat", now}, {"exp", now + 3600}};
+    std::string token = encodeBase64url(R"({"alg":"RS256","typ":"JWT"})") + "." + encodeBase64url(json::serialize(claims));
+    return token + "." + encodeBase64url(key_->sign(token));
+}
+
+void WebhookSender::send(const MergeEvent& event)
+{
+    ++pending_;
+    net::co_spawn(executor_, deliver(mergedEnvelope(event)), [](const std::exception_ptr& e) {
+        if (!e)
+            return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& what) {
+            std::cerr << "wix-inbox-emulator: a webhook delivery failed: " << what.what() << "\n";
+        }
+    });
+}
+
+// cppcheck-suppress passedByValue ; a coroutine keeps its own copy: the caller's is gone
+net::awaitable<void> WebhookSender::deliver(std::string envelope)
+{
+    for (std::size_t resent = 0;; ++resent) {
+        if (co_await attempt(sign(envelope))) {
+            ++delivered_;
+            break;
+        }
+        ++failedAttempts_;
+        if (resent == schedule.size()) {
+            ++abandoned_;
+            break;
+        }
+        net::steady_timer wait(executor_);
+        wait.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(schedule[resent] * resendScale_));
+        co_await wait.async_wait(useTuple);
+    }
+    --pending_;
+}
+
+// One POST; true if answered 200 within the time the service allows.
+net::awaitable<bool> WebhookSender::attempt(const std::string& body)
+{
+    beast::tcp_stream tcp(executor_);
+    tcp.expires_after(answerWithin); // one deadline for connect, TLS, write and read
+    if (auto [ec, at] = co_await tcp.async_connect(target_->endpoints, useTuple); ec)
+        co_return false;
+    http::request<http::string_body> request{http::verb::post, target_->path, 11};
+    request.set(http::field::host, target_->host);
+    request.set(http::field::user_agent, "wix-inbox-emulator");
+    request.set(http::field::content_type, "text/plain");
+    request.body() = body;
+    request.prepare_payload();
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> answer;
+    answer.header_limit(std::uint32_t{16} * 1024);
+    answer.body_limit(maxAnswerBytes);
+    auto exchange = [&](auto& stream) -> net::awaitable<bool> {
+        if (auto [ec, n] = co_await http::async_write(stream, request, useTuple); ec)
+            co_return false;
+        auto [ec, n] = co_await http::async_read(stream, buffer, answer, useTuple);
+        co_return !ec && answer.get().result_int() == 200;
+    };
+    if (!target_->tls)
+        co_return co_await exchange(tcp);
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *target_->tlsContext);
+    SSL_set_tlsext_host_name(stream.native_handle(), target_->host.c_str());
+    stream.set_verify_callback(ssl::host_name_verification(target_->host));
+    if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::client, useTuple); ec)
+        co_return false;
+    co_return co_await exchange(stream);
+}
+
+WebhookSender::Counts WebhookSender::counts() const
+{
+    return {delivered_.load(), failedAttempts_.load(), abandoned_.load(), pending_.load()};
+}
+
+void WebhookSender::resetCounts()
+{
+    for (auto* counter : {&delivered_, &failedAttempts_, &abandoned_})
+        counter->store(0);
+}
+
+std::string mergedEnvelope(const MergeEvent& event)
+{
+    json::array old;
+    for (const auto& id : event.oldConversationIds)
+        old.emplace_back(id);
+    const json::object domain{
+        {"id", randomGuid()},
+        {"entityFqdn", "wix.crm.inbox.v2.conversation"},
+        {"slug", "conversations_merged"},
+        {"entityId", event.targetConversationId},
+        {"eventTime", isoNow()},
+        {"actionEvent",
+         json::object{{"body", json::object{{"oldConversationIds", std::move(old)},
+                                            {"targetConversationId", event.targetConversationId}}}}}};
+    const std::string_view tenant = event.tenant;
+    const bool instance = tenant.starts_with("instance:");
+    json::object account{{"accountId", tenant.starts_with("account:") ? std::string(tenant.substr(8))
+                                                                      : guidOf("account of " + event.tenant)}};
+    if (tenant.starts_with("site:"))
+        account["siteId"] = tenant.substr(5);
+    const json::object envelope{
+        {"eventType", "wix.crm.inbox.v2.conversation_conversations_merged"},
+        {"instanceId", instance ? std::string(tenant.substr(9)) : guidOf("instance of " + event.tenant)},
+        {"identity", R"({"identityType":"UNKNOWN"})"},
+        {"data", json::serialize(domain)},
+        {"accountInfo", std::move(account)}};
+    return json::serialize(envelope);
+}
+
+} // namespace wix::inbox::emulator

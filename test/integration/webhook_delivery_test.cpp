@@ -1,0 +1,191 @@
+// The emulator's conversations_merged webhooks, end to end: a merge made through the API and
+// the admin endpoint is POSTed to a receiver on loopback, verifies with the public key the
+// emulator wrote, names the merged conversations, and keeps a client's cache right; a failed
+// delivery is resent on the (scaled) schedule with the same event ID.
+#define BOOST_TEST_MODULE webhook_delivery
+#include <boost/test/unit_test.hpp>
+
+#include "raw_client.hpp"
+#include "support.hpp"
+#include "webhook_receiver.hpp"
+
+#include "emulator/webhook_sender.hpp"
+
+#include <wix/inbox.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+using namespace wix::inbox;
+using emulator::Emulator;
+using test::guid;
+namespace net = boost::asio;
+
+namespace {
+
+const std::string site = guid(900);
+
+emulator::Options sendingTo(const test::WebhookReceiver& receiver, double resendScale = 1.0)
+{
+    emulator::Options o;
+    o.webhookUrl = receiver.url();
+    o.webhookResendScale = resendScale;
+    return o;
+}
+
+webhooks::Verifier verifierOf(const Emulator& emu)
+{
+    std::ifstream in(emu.webhookPublicKeyFile());
+    std::stringstream pem;
+    pem << in.rdbuf();
+    auto verifier = webhooks::Verifier::fromPem(pem.str());
+    BOOST_REQUIRE_MESSAGE(verifier.has_value(), verifier.error().describe());
+    return *verifier;
+}
+
+webhooks::ConversationsMerged mergedIn(const webhooks::Verifier& verifier, const std::string& body)
+{
+    auto event = verifier.decode(body);
+    BOOST_REQUIRE_MESSAGE(event.has_value(), event.error().describe());
+    const auto* merged = std::get_if<webhooks::ConversationsMerged>(&*event);
+    BOOST_REQUIRE(merged != nullptr);
+    return *merged;
+}
+
+void promote(const Emulator& emu, const std::string& fromField, const std::string& from, const std::string& toField,
+             const std::string& to)
+{
+    const auto r = test::rawExchange(emu.port(), emu.caFile(),
+                                     test::rawRequest("POST", "/_emulator/promote",
+                                                      R"({"tenant":"site:)" + site + R"(","from":{")" + fromField
+                                                          + R"(":")" + from + R"("},"to":{")" + toField + R"(":")" + to
+                                                          + R"("}})"));
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+}
+
+ClientOptions siteClient(const Emulator& emu)
+{
+    auto o = test::optionsFor(emu);
+    o.credentials = ApiKey{"a-key", site, {}};
+    o.conversationCache.capacity = 100;
+    return o;
+}
+
+std::string require(const Result<GetOrCreateConversationResponse>& r)
+{
+    BOOST_REQUIRE_MESSAGE(r.has_value(), r.error().describe());
+    return r->conversation.id;
+}
+
+// The emulator counts a delivery once the receiver's answer is read, a moment after the
+// receiver saw the request: wait for the count (bounded), not for a time.
+emulator::Stats statsOnceSettled(const Emulator& emu, std::uint64_t delivered)
+{
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    auto s = emu.stats();
+    while ((s.webhooksDelivered < delivered || s.webhooksPending > 0) && std::chrono::steady_clock::now() < until) {
+        std::this_thread::yield();
+        s = emu.stats();
+    }
+    return s;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_promotion_is_delivered_as_a_signed_merge_event_that_keeps_a_cache_right)
+{
+    test::WebhookReceiver receiver;
+    Emulator emu(sendingTo(receiver));
+    BOOST_REQUIRE(!emu.webhookPublicKeyFile().empty());
+    const auto verifier = verifierOf(emu);
+    net::io_context ioc;
+    const auto visitor = ParticipantId::anonymousVisitor(guid(1));
+    const auto member = ParticipantId::member(guid(2));
+    Client client(ioc.get_executor(), siteClient(emu));
+    const auto old = test::run(ioc, client.getOrCreateConversation(visitor));
+    const auto target = test::run(ioc, client.getOrCreateConversation(member));
+    promote(emu, "anonymousVisitorId", visitor.id(), "memberId", member.id());
+
+    const auto bodies = receiver.bodies(1);
+    BOOST_REQUIRE(bodies.size() == 1u);
+    const auto merged = mergedIn(verifier, bodies[0]);
+    BOOST_TEST(merged.oldConversationIds == std::vector<std::string>{require(old)});
+    BOOST_TEST(merged.targetConversationId == require(target));
+    BOOST_TEST(isValidGuid(merged.eventId));
+    BOOST_TEST(isValidGuid(merged.instanceId));
+    BOOST_TEST(merged.accountInfo.siteId.value_or("") == site);
+    BOOST_TEST(!merged.eventTime.empty());
+
+    // Applied to the cache, the visitor's next lookup asks the service: the member's conversation.
+    BOOST_TEST(client.applyMerge(merged) == 2u);
+    BOOST_TEST(require(test::run(ioc, client.getOrCreateConversation(visitor))) == require(target));
+    BOOST_TEST(client.stats().conversationCache.reresolved == 0u); // no 404 was needed
+
+    const auto s = statsOnceSettled(emu, 1);
+    BOOST_TEST(s.webhooksDelivered == 1u);
+    BOOST_TEST(s.webhookFailedAttempts == 0u);
+}
+
+// Promoted to a contact with no conversation yet: the merge (and its webhook) happens when
+// GetOrCreate makes the contact's conversation.
+BOOST_AUTO_TEST_CASE(a_merge_into_a_conversation_made_later_is_delivered_when_it_is_made)
+{
+    test::WebhookReceiver receiver;
+    Emulator emu(sendingTo(receiver));
+    const auto verifier = verifierOf(emu);
+    net::io_context ioc;
+    Client client(ioc.get_executor(), siteClient(emu));
+    const auto old = require(test::run(ioc, client.getOrCreateConversation(ParticipantId::anonymousVisitor(guid(3)))));
+    promote(emu, "anonymousVisitorId", guid(3), "contactId", guid(4));
+    BOOST_TEST(emu.stats().webhooksPending == 0u); // nothing to say yet
+    const auto made = test::run(ioc, client.getOrCreateConversation(ParticipantId::contact(guid(4))));
+    BOOST_TEST(made->newConversation);
+    const auto merged = mergedIn(verifier, receiver.bodies(1).at(0));
+    BOOST_TEST(merged.oldConversationIds == std::vector<std::string>{old});
+    BOOST_TEST(merged.targetConversationId == require(made));
+}
+
+// Answered 500, then not at all (the 1,250 ms limit), then 200: three attempts of one event,
+// each signed afresh; Wix's delays scaled down 10,000 times (1 min -> 6 ms, 10 min -> 60 ms).
+BOOST_AUTO_TEST_CASE(a_failed_delivery_is_resent_with_the_same_event_id)
+{
+    test::WebhookReceiver receiver({500, 0, 200});
+    Emulator emu(sendingTo(receiver, 0.0001));
+    const auto verifier = verifierOf(emu);
+    net::io_context ioc;
+    Client client(ioc.get_executor(), siteClient(emu));
+    test::run(ioc, client.getOrCreateConversation(ParticipantId::anonymousVisitor(guid(5))));
+    test::run(ioc, client.getOrCreateConversation(ParticipantId::member(guid(6))));
+    promote(emu, "anonymousVisitorId", guid(5), "memberId", guid(6));
+
+    const auto bodies = receiver.bodies(3);
+    BOOST_REQUIRE(bodies.size() == 3u);
+    const auto first = mergedIn(verifier, bodies[0]);
+    for (const auto& body : bodies)
+        BOOST_TEST((mergedIn(verifier, body) == first));
+    const auto s = statsOnceSettled(emu, 1);
+    BOOST_TEST(s.webhooksDelivered == 1u);
+    BOOST_TEST(s.webhookFailedAttempts == 2u);
+    BOOST_TEST(s.webhooksAbandoned == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_resend_schedule_is_wixs)
+{
+    using namespace std::chrono_literals;
+    const auto& schedule = emulator::WebhookSender::schedule;
+    BOOST_TEST(schedule.size() == 12u);
+    std::chrono::seconds total{0};
+    for (const auto delay : schedule)
+        total += delay;
+    BOOST_TEST((total == 47h + 11min));
+}
+
+BOOST_AUTO_TEST_CASE(a_webhook_url_that_cannot_be_used_stops_the_start)
+{
+    for (const auto* url : {"ftp://127.0.0.1/x", "http://", "http://127.0.0.1:80/a b"}) {
+        emulator::Options o;
+        o.webhookUrl = url;
+        BOOST_CHECK_THROW(Emulator{o}, std::runtime_error);
+    }
+}
