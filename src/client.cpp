@@ -239,9 +239,7 @@ public:
     {
         if (!cache_)
             return 0;
-        auto ids = event.oldConversationIds;
-        ids.push_back(event.targetConversationId); // its participants may have changed too
-        return cache_->forgetConversations(ids);
+        return cache_->forgetConversations(event.oldConversationIds); // entries of the target stay right
     }
 
     /// Token requests go to the same origin, through the same pool and retry policy.

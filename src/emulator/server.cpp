@@ -123,7 +123,10 @@ private:
     std::string tenantOf(const http::request<http::string_body>& request);
     ServiceResponse serveTenant(const http::request<http::string_body>& request, const Faults& f);
     ServiceResponse issueToken(std::string_view body);
+public:
     ServiceResponse admin(std::string_view method, std::string_view path, std::string_view body);
+
+private:
     std::string serialize(const ServiceResponse& r, bool keepAlive, std::chrono::milliseconds idle, bool idleHint);
     void count(std::size_t route, int status); // a Service::routes index, adminRoute or unknownRoute
 
@@ -747,6 +750,11 @@ void Emulator::reset()
 void Emulator::revokeTokens()
 {
     impl_->revokeTokens();
+}
+Emulator::AdminAnswer Emulator::admin(std::string_view method, std::string_view path, std::string_view body)
+{
+    auto answer = impl_->admin(method, path, body);
+    return {answer.status, std::move(answer.body)};
 }
 void Emulator::stop()
 {

@@ -118,9 +118,9 @@ public:
     /// The same with its own conversation cache options (e.g. a cache for a busy tenant only).
     Client forTenant(Credentials credentials, const ConversationCacheOptions& cache) const;
 
-    /// Forgets the cached conversations a `conversations_merged` webhook names (verified with
-    /// webhooks::Verifier; apply it to the Client of its instanceId). Returns the entries
-    /// dropped; 0 without a cache. Thread-safe.
+    /// Forgets the cached entries of the conversations a `conversations_merged` webhook
+    /// merged away (verified with webhooks::Verifier; apply it to the Client of its
+    /// instanceId). Returns the entries dropped; 0 without a cache. Thread-safe.
     std::size_t applyMerge(const webhooks::ConversationsMerged& event);
 
     /// Ends this Client's work gracefully, so that `io_context::run()` can return: calls

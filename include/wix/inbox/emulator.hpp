@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wix::inbox::emulator {
@@ -144,6 +145,15 @@ public:
     void reset();
     /// Invalidates every issued OAuth token (their next use gets 401).
     void revokeTokens();
+
+    struct AdminAnswer {
+        int status = 0;
+        std::string body; ///< JSON
+    };
+    /// Calls an admin endpoint in-process, as `POST /_emulator/promote` and the others do over
+    /// HTTPS (see `wix-inbox-emulator --help`): e.g. admin("POST", "/_emulator/promote",
+    /// R"({"from": {"anonymousVisitorId": "..."}, "to": {"memberId": "..."}})").
+    AdminAnswer admin(std::string_view method, std::string_view path, std::string_view body);
     void stop();
 
     class Impl;
