@@ -109,6 +109,7 @@ struct Config {
     unsigned threads = 1;
     unsigned emulatorThreads = 1;
     std::uint64_t distinct = 10000;
+    std::size_t cache = 0;
     std::uint64_t warmup = 1000;
     double holdSeconds = 0;
 };
@@ -245,6 +246,8 @@ int main(int argc, char** argv)
         ("emulator-threads", po::value(&cfg.emulatorThreads)->default_value(cfg.emulatorThreads),
          "threads of the embedded emulator")
         ("distinct", po::value(&cfg.distinct)->default_value(cfg.distinct), "distinct participants")
+        ("cache", po::value(&cfg.cache)->default_value(0),
+         "conversation cache entries (0: none): get-or-create answered from it, 1 request per participant")
         ("warmup", po::value(&cfg.warmup)->default_value(cfg.warmup), "calls before measuring")
         ("hold-seconds", po::value(&cfg.holdSeconds)->default_value(0),
          "after the run, keep the pool's idle connections open this long (for memory measurements)");
@@ -260,8 +263,8 @@ int main(int argc, char** argv)
             throw std::invalid_argument("--op must be get-or-create, get, list or send");
         if (cfg.distinct == 0 || cfg.concurrency == 0 || cfg.threads == 0)
             throw std::invalid_argument("--distinct, --concurrency and --threads must be > 0");
-        if (cfg.distinct > 10'000'000)
-            throw std::invalid_argument("--distinct must be at most 10,000,000");
+        if (cfg.distinct > 10'000'000 || cfg.cache > 10'000'000)
+            throw std::invalid_argument("--distinct and --cache must be at most 10,000,000");
     } catch (const std::exception& e) {
         std::cerr << "wix-inbox-bench: " << e.what() << "\n";
         return 1;
@@ -280,6 +283,7 @@ int main(int argc, char** argv)
         options.tls.caFile = cfg.caFile;
     }
     options.pool.maxConnections = cfg.connections;
+    options.conversationCache.capacity = cfg.cache;
 
     net::io_context ioc(static_cast<int>(cfg.threads));
     auto client = std::make_unique<inbox::Client>(ioc.get_executor(), options);
@@ -363,6 +367,11 @@ int main(int argc, char** argv)
                 static_cast<unsigned long long>(stats.pool.tlsResumed - before.tlsResumed));
     std::printf("memory: RSS %ld KiB at 10%% of calls, %ld KiB at the end, peak %ld KiB\n", run.rssAtTenPercent.load(),
                 rssEnd, peakRss);
+    if (cfg.cache > 0)
+        std::printf("conversation cache: %llu hits, %llu misses, %llu coalesced, %zu entries\n",
+                    static_cast<unsigned long long>(stats.conversationCache.hits),
+                    static_cast<unsigned long long>(stats.conversationCache.misses),
+                    static_cast<unsigned long long>(stats.conversationCache.coalesced), stats.conversationCache.entries);
     if (!run.firstError.empty())
         std::printf("first error: %s\n", run.firstError.c_str());
 

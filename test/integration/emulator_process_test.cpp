@@ -33,6 +33,7 @@ struct Started {
     std::string url;
     std::string caFile;
     unsigned short port;
+    std::string webhookKeyFile; ///< empty without --webhook-url
 };
 
 // Starts the emulator and waits (bounded) for its JSON line.
@@ -47,8 +48,10 @@ Started start(const std::vector<std::string>& args, const fs::path& dir, const t
     }
     const auto o = json::parse(line).as_object();
     const std::string url(o.at("url").as_string());
+    const auto* key = o.if_contains("webhook_public_key_file");
     return {pid, url, std::string(o.at("ca_file").as_string()),
-            static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1)))};
+            static_cast<unsigned short>(std::stoi(url.substr(url.rfind(':') + 1))),
+            key ? std::string(key->as_string()) : std::string()};
 }
 
 // Runs the emulator with `args` and expects it to refuse to start.
@@ -136,6 +139,25 @@ BOOST_AUTO_TEST_CASE(stop_signals_remove_the_temporary_directory)
         BOOST_TEST((Clock::now() - sent < 1s)); // it stops at once, not after a grace period
         BOOST_TEST(tmp.empty(), signal);
     }
+}
+
+// With --webhook-url the start-up line also names the webhooks' public key, written beside
+// the CA in the temporary directory and removed with it.
+BOOST_AUTO_TEST_CASE(the_start_up_line_names_the_webhook_public_key)
+{
+    test::TempDir dir, dir2; // outside the private TMPDIR
+    PrivateTmp tmp;
+    const auto plain = start({}, dir.path);
+    BOOST_TEST(plain.webhookKeyFile.empty());
+    ::kill(plain.pid, SIGTERM);
+    BOOST_TEST(test::waitExitWithin(plain.pid, 20s) == 0);
+
+    const auto e = start({"--webhook-url", "http://127.0.0.1:9/webhooks", "--webhook-resend-scale", "0.001"}, dir2.path);
+    BOOST_TEST(test::slurp(e.webhookKeyFile).starts_with("-----BEGIN PUBLIC KEY-----"));
+    BOOST_TEST(fs::path(e.webhookKeyFile).parent_path() == fs::path(e.caFile).parent_path());
+    ::kill(e.pid, SIGTERM);
+    BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+    BOOST_TEST(tmp.empty());
 }
 
 // Out of file descriptors, accept() fails at once every time: the emulator must pause
