@@ -607,7 +607,12 @@ Client::Impl::resolveCached(std::shared_ptr<Impl> keepAlive, ParticipantId parti
     auto key = detail::ConversationCache::keyOf(participant);
     auto outcome = co_await cache_->flights().run(
         key, deadline, [&] { return cache_->find(key, Clock::now()); },
-        [&] { return fetchConversation(keepAlive, key, participant, std::move(request), options); });
+        [&] {
+            // A caller that waited for another's flight before leading one has less time left.
+            options.timeout = std::max(std::chrono::milliseconds(1),
+                                       std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
+            return fetchConversation(keepAlive, key, participant, std::move(request), options);
+        });
     co_await net::this_coro::throw_if_cancelled(callerThrowsIfCancelled);
     co_return outcome;
 }
