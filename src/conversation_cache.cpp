@@ -2,6 +2,10 @@
 
 namespace wix::inbox::detail {
 
+namespace {
+constexpr std::size_t goneCapacity = 4096; // stale IDs remembered: about 200 KiB at most
+}
+
 ConversationCache::ConversationCache(const ConversationCacheOptions& options)
     : capacity_(options.capacity)
     , timeToLive_(options.timeToLive)
@@ -69,6 +73,13 @@ std::optional<ParticipantId> ConversationCache::drop(const std::string& id)
         erase(found->second);
         ++invalidated_;
     }
+    if (participant && gone_.emplace(id, *participant).second) {
+        goneOrder_.push_back(id);
+        if (goneOrder_.size() > goneCapacity) {
+            gone_.erase(goneOrder_.front());
+            goneOrder_.pop_front();
+        }
+    }
     return participant;
 }
 
@@ -76,7 +87,11 @@ std::optional<ParticipantId> ConversationCache::forgetConversation(std::string_v
 {
     const std::string key = lowerCaseGuid(id);
     std::lock_guard lock(mutex_);
-    return drop(key);
+    if (auto participant = drop(key))
+        return participant;
+    if (const auto it = gone_.find(key); it != gone_.end())
+        return it->second;
+    return std::nullopt;
 }
 
 std::size_t ConversationCache::forgetConversations(const std::vector<std::string>& ids)

@@ -9,6 +9,7 @@
 #include "single_flight.hpp"
 
 #include <chrono>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -34,8 +35,9 @@ public:
     void store(const std::string& key, const ParticipantId& participant, const Conversation& conversation,
                Clock::time_point now);
 
-    /// Drops the entries of conversation `id` (any case); the participant of one of them, whose
-    /// conversation may be resolved again.
+    /// Drops the entries of conversation `id` (any case); the participant of one of them, or
+    /// of one dropped lately (by a merge event, or for a concurrent call with the same stale
+    /// ID), whose conversation may be resolved again.
     std::optional<ParticipantId> forgetConversation(std::string_view id);
     /// Drops the entries of these conversations; how many.
     std::size_t forgetConversations(const std::vector<std::string>& ids);
@@ -66,6 +68,11 @@ private:
     Entries entries_;          // most recently used first
     std::unordered_map<std::string, Entries::iterator> byKey_;
     std::unordered_multimap<std::string, Entries::iterator> byConversation_;
+    // Conversation IDs dropped as stale, with their participant, the latest few: the calls
+    // that still hold one (made before a merge event, or concurrent with the first 404) are
+    // resolved again as well.
+    std::unordered_map<std::string, ParticipantId> gone_;
+    std::deque<std::string> goneOrder_;
     std::uint64_t hits_ = 0, invalidated_ = 0, evicted_ = 0, reresolved_ = 0;
 };
 

@@ -234,6 +234,59 @@ BOOST_AUTO_TEST_CASE(a_404_drops_the_entry_and_the_call_goes_to_the_new_conversa
     BOOST_TEST(emu.stats().byStatus[404] == 1u);
 }
 
+// Twenty sends to the same stale ID at once: each gets its 404, and each is sent again to
+// the new conversation, not only the first to drop the entry.
+BOOST_AUTO_TEST_CASE(concurrent_calls_with_one_stale_id_all_go_to_the_new_conversation)
+{
+    Emulator emu;
+    net::io_context ioc;
+    const auto visitor = ParticipantId::anonymousVisitor(guid(24));
+    const auto member = ParticipantId::member(guid(25));
+    Client client(ioc.get_executor(), cached(emu));
+    const auto old = require(test::run(ioc, client.getOrCreateConversation(visitor)));
+    const auto target = require(test::run(ioc, client.getOrCreateConversation(member)));
+    promote(emu, "anonymousVisitorId", visitor.id(), "memberId", member.id());
+    constexpr int sends = 20;
+    int ok = 0, done = 0;
+    for (int i = 0; i < sends; ++i)
+        net::co_spawn(ioc, client.sendMessage(old, textMessage("m" + std::to_string(i))),
+                      [&](const std::exception_ptr&, const Result<Message>& r) {
+                          ok += r ? 1 : 0;
+                          ++done;
+                      });
+    while (done < sends && ioc.run_one() > 0)
+        ;
+    BOOST_TEST(ok == sends);
+    const auto page = test::run(ioc, client.listMessages(target, Visibility::business));
+    BOOST_REQUIRE(page.has_value());
+    BOOST_TEST(page->messages.size() == static_cast<std::size_t>(sends));
+    BOOST_TEST(client.stats().conversationCache.reresolved == static_cast<std::uint64_t>(sends));
+}
+
+// A merge event drops the entry before any 404: a call still holding the old ID (from an
+// earlier lookup) is resolved again all the same.
+BOOST_AUTO_TEST_CASE(an_id_dropped_by_a_merge_event_is_still_resolved_again)
+{
+    Emulator emu;
+    net::io_context ioc;
+    const auto visitor = ParticipantId::anonymousVisitor(guid(26));
+    const auto member = ParticipantId::member(guid(27));
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), cached(emu));
+        const auto old = require(co_await client.getOrCreateConversation(visitor));
+        const auto target = require(co_await client.getOrCreateConversation(member));
+        promote(emu, "anonymousVisitorId", visitor.id(), "memberId", member.id());
+        webhooks::ConversationsMerged event;
+        event.oldConversationIds = {old};
+        event.targetConversationId = target;
+        BOOST_TEST(client.applyMerge(event) == 1u);
+        auto got = co_await client.getConversation(old);
+        BOOST_REQUIRE_MESSAGE(got.has_value(), got.error().describe());
+        BOOST_TEST(got->id == target);
+        co_return true;
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(a_get_or_a_first_page_of_a_stale_id_is_answered_by_the_new_conversation)
 {
     Emulator emu;

@@ -106,4 +106,9 @@ BOOST_FIXTURE_TEST_CASE(forgetting_a_conversation_drops_every_entry_of_it_in_eit
     BOOST_TEST(cache.stats().invalidated == 2u);
     BOOST_TEST(cache.forgetConversations({conversation(3).id, conversation(9).id}) == 1u);
     BOOST_TEST(cache.stats().entries == 0u);
+    // Dropped, the IDs still name their participants for the calls that hold them.
+    BOOST_TEST((cache.forgetConversation(conversation(3).id) == ParticipantId::member(guid(3))));
+    BOOST_TEST(cache.forgetConversation(upper).has_value());
+    BOOST_TEST(!cache.forgetConversation(conversation(9).id)); // never cached
+    BOOST_TEST(cache.stats().invalidated == 3u);               // the repeats drop nothing
 }

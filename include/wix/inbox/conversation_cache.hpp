@@ -26,8 +26,10 @@ namespace wix::inbox {
 /// time ends alone, and a waiter goes on. Each caller's deadline and cancellation hold while
 /// it waits.
 ///
-/// A call made with a conversation ID the cache holds (getConversation, listMessages without
-/// a cursor, sendMessage) that gets 404 CONVERSATION_NOT_FOUND drops the entry, resolves the
+/// A call made with a conversation ID the cache holds, or dropped lately as stale (the last
+/// 4,096: calls concurrent with the first 404, or holding an ID a merge event dropped)
+/// (getConversation, listMessages without a cursor, sendMessage) that gets 404
+/// CONVERSATION_NOT_FOUND drops the entry, resolves the
 /// participant's conversation again (one GetOrCreate) and, if its ID changed, sends the same
 /// call once more to the new ID within the call's deadline: the 404 tells that nothing was
 /// done, so even a send is safe to repeat: getConversation then answers with the new
