@@ -26,16 +26,15 @@ namespace wix::inbox {
 /// time ends alone, and a waiter goes on. Each caller's deadline and cancellation hold while
 /// it waits.
 ///
-/// A call made with a conversation ID the cache holds, or dropped lately as stale (the last
-/// 4,096: calls concurrent with the first 404, or holding an ID a merge event dropped)
-/// (getConversation, listMessages without a cursor, sendMessage) that gets 404
-/// CONVERSATION_NOT_FOUND drops the entry, resolves the
-/// participant's conversation again (one GetOrCreate) and, if its ID changed, sends the same
-/// call once more to the new ID within the call's deadline: the 404 tells that nothing was
-/// done, so even a send is safe to repeat: getConversation then answers with the new
-/// conversation; the message is sent to it, or the page is its. A listing with a cursor is
-/// not repeated (the cursor belongs to the old conversation). Without a cache, or for an ID
-/// the cache does not hold, the 404 is the call's answer.
+/// Calls made with a conversation ID (getConversation, sendMessage, listMessages without a
+/// cursor) that get 404 CONVERSATION_NOT_FOUND: if the cache holds that ID, or dropped it
+/// lately as stale (the last 4,096 such IDs: calls concurrent with the first 404, or holding
+/// an ID a merge event dropped), the entry goes, the participant's conversation is resolved
+/// again (one GetOrCreate), and if its ID changed the same call is sent once more to the new
+/// ID within the call's deadline. The 404 says nothing was done, so even a send is safe to
+/// repeat. getConversation then answers with the new conversation; a message goes to it; a
+/// page is its. A listing with a cursor is not repeated (the cursor belongs to the old
+/// conversation). Without a cache, or for an ID it never held, the 404 is the answer.
 struct ConversationCacheOptions {
     /// Entries kept; the least recently used goes when full. 0 (the default): no cache.
     /// At most 10,000,000. An entry costs about 1 KiB.
