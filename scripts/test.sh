@@ -33,13 +33,15 @@ trap - EXIT
 
 if $sanitizers; then
     echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
-    build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DWIX_INBOX_SANITIZE=address,undefined \
+    # -g1: line tables are all a sanitizer's report needs, and full debug info of Asio and
+    # Beast costs minutes of a CI run that must stay under 30.
+    build "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DWIX_INBOX_SANITIZE=address,undefined \
         -DWIX_INBOX_BUILD_TOOLS=ON
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir "$root/build-asan" --output-on-failure -j 2
     echo "== ThreadSanitizer (multi-threaded tests)"
     cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DWIX_INBOX_SANITIZE=thread -DWIX_INBOX_BUILD_TOOLS=OFF >/dev/null
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DWIX_INBOX_SANITIZE=thread -DWIX_INBOX_BUILD_TOOLS=OFF >/dev/null
     cmake --build "$root/build-tsan" -j "$(nproc)" --target test_thread_safety test_conversation_cache
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         ctest --test-dir "$root/build-tsan" --output-on-failure -L threads
@@ -47,7 +49,7 @@ if $sanitizers; then
     # A fixed seed, run count and fresh working corpus bound this step and make it close to
     # repeatable (libFuzzer still reads the seed files in directory order, which can differ
     # between clones). A crash prints its input: fix, then add it to test/fuzz/corpus.
-    runs="${FUZZ_RUNS:-250000}"
+    runs="${FUZZ_RUNS:-100000}"
     echo "== fuzzing (libFuzzer, seed 1, $runs runs per target from test/fuzz/corpus)"
     cmake -S "$root/test/fuzz" -B "$root/build-fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
     cmake --build "$root/build-fuzz" -j "$(nproc)"
@@ -71,8 +73,12 @@ if $sanitizers; then
     echo "== static analysis (cppcheck, clang-tidy with .clang-tidy)"
     cppcheck --std=c++20 --enable=warning,performance,portability --error-exitcode=1 --inline-suppr --quiet \
         -I "$root/include" -I "$root/src" "$root/src" "$root/include"
-    run-clang-tidy-14 -p "$root/build" -j "$(nproc)" -quiet "$root/src/" >"$root/build/clang-tidy.log" 2>&1 \
-        || { grep -E "(warning|error):" "$root/build/clang-tidy.log"; exit 1; }
+    # clang 14's analyzer does not model coroutine frames (.clang-tidy): in the files made of
+    # coroutines it finds nothing and doubles the time, so they get every check but it.
+    coroutines='/src/(auth|client|pool|transport|cli/batch|cli/commands|cli/send_line|emulator/server|emulator/webhook_sender)\.cpp$'
+    { run-clang-tidy-14 -p "$root/build" -j "$(nproc)" -quiet "^(?!.*$coroutines).*/src/" &&
+      run-clang-tidy-14 -p "$root/build" -j "$(nproc)" -quiet -checks='-clang-analyzer-*' "$coroutines"; } \
+        >"$root/build/clang-tidy.log" 2>&1 || { grep -E "(warning|error):" "$root/build/clang-tidy.log"; exit 1; }
     echo "clang-tidy: no findings"
 fi
 
