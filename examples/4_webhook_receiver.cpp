@@ -15,7 +15,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -75,6 +74,18 @@ http::status handle(Receiver& r, const http::request<http::string_body>& request
     return http::status::ok;
 }
 
+// Ends a coroutine of the server: an exception (out of memory) is said, never dropped.
+void reportFailure(const std::exception_ptr& e)
+{
+    if (!e)
+        return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& what) {
+        std::cerr << "the webhook server failed: " << what.what() << "\n";
+    }
+}
+
 net::awaitable<void> serve(Receiver& r, tcp::socket socket)
 {
     beast::tcp_stream stream(std::move(socket));
@@ -100,7 +111,7 @@ net::awaitable<void> listen(Receiver& r, tcp::acceptor& acceptor)
         auto [ec, socket] = co_await acceptor.async_accept(noThrow);
         if (ec)
             co_return;
-        net::co_spawn(acceptor.get_executor(), serve(r, std::move(socket)), net::detached);
+        net::co_spawn(acceptor.get_executor(), serve(r, std::move(socket)), reportFailure);
     }
 }
 
@@ -138,7 +149,7 @@ int main()
         return 1;
     }
     Receiver receiver{*verifier, {{instance, &client}}, inbox::webhooks::RecentEvents{}, 0, net::steady_timer(ioc)};
-    net::co_spawn(ioc, listen(receiver, acceptor), net::detached);
+    net::co_spawn(ioc, listen(receiver, acceptor), reportFailure);
 
     int failures = 0;
     auto check = [&](bool ok, const std::string& what) {
