@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <map>
+#include <stdexcept>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,6 +88,33 @@ getOrCreateAll(wix::inbox::Client& client, int calls, const std::function<unsign
     for (auto& r : results)
         out.push_back(std::move(*r));
     co_return out;
+}
+
+/// Every basic text message stored in the conversations of `participants`, listed over REST:
+/// how many times each text is there.
+inline std::map<std::string, int> storedTexts(const wix::inbox::emulator::Emulator& e,
+                                              const std::vector<wix::inbox::ParticipantId>& participants)
+{
+    std::map<std::string, int> copies;
+    net::io_context ioc;
+    run(ioc, [&]() -> net::awaitable<bool> {
+        wix::inbox::Client client(ioc.get_executor(), optionsFor(e));
+        for (const auto& participant : participants) {
+            auto c = co_await client.getOrCreateConversation(participant);
+            if (!c)
+                throw std::runtime_error("cannot resolve a participant: " + c.error().describe());
+            auto pager = client.messages(c->conversation.id, wix::inbox::Visibility::business);
+            while (!pager.done()) {
+                auto page = co_await pager.next();
+                if (!page)
+                    throw std::runtime_error("cannot list messages: " + page.error().describe());
+                for (const auto& m : page->messages)
+                    ++copies[std::get<wix::inbox::TextItem>(std::get<wix::inbox::BasicContent>(m.content).items[0]).text];
+            }
+        }
+        co_return true;
+    }());
+    return copies;
 }
 
 } // namespace test

@@ -64,6 +64,7 @@ struct BatchSummary {
     std::uint64_t reconciliationRequests = 0;
     std::uint64_t reconciled = 0;
     bool interrupted = false;
+    int signal = 0; ///< the signal that stopped it (SIGINT, SIGTERM, SIGHUP), when interrupted
 };
 
 /// What --dry-run reports: what the batch would do, read from its input alone (no call is
@@ -89,15 +90,20 @@ DryRun dryRun(const BatchOptions& options);
 /// fail, the job also halves its calls in flight (down to one, which then probes alone: no
 /// new line starts), growing back by one per that many successes, as TCP's window. With
 /// no answer at all for --give-up-after, it stops, resumable, instead of failing the rest
-/// of the input. Ctrl-C cancels the calls in flight at once; complete lines are kept.
+/// of the input. SIGINT, SIGTERM and SIGHUP cancel the calls in flight at once; complete
+/// lines are kept (BatchSummary::signal says which).
+///
+/// A run with an output file keeps `OUTPUT.wix-inbox-state` beside it (cli/job_state.hpp),
+/// locked for the whole run: a second run on the same output is refused. When lines send
+/// messages, `OUTPUT.wix-inbox-journal` (cli/send_journal.hpp) makes a line's message go once
+/// across kills, lost answers, resumes and --retry-failed (docs/bulk-send.md).
 ///
 /// Throws std::runtime_error for fatal problems, before anything is written where it can:
-/// the input and output are the same file, a non-empty output without resume or
-/// overwrite, a resume of another input's output; and during the run: unreadable input,
-/// unwritable output (a full disk), nothing answered for --give-up-after.
-/// A run with an output file keeps `OUTPUT.wix-inbox-state` beside it (cli/job_state.hpp),
-/// and, when lines send messages, `OUTPUT.wix-inbox-journal` (cli/send_journal.hpp): a line's
-/// message is sent once across kills, lost answers and resumes (docs/bulk-send.md).
+/// the input and output are the same file, another run holds the output (JobBusy), a
+/// non-empty output without resume or overwrite, a resume or retry of another input's output
+/// (any line differing, for a regular file), a journal missing, damaged or another job's; and
+/// during the run: unreadable input, unwritable output or journal (a full disk), a line that
+/// differs from its journal entry, nothing answered for --give-up-after.
 BatchSummary runBatch(boost::asio::io_context& ioc, Tenants& tenants, const BatchOptions& options);
 
 } // namespace wix::inbox::cli

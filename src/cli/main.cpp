@@ -465,7 +465,7 @@ int run(int argc, char** argv)
         if (summary.interrupted) {
             if (batch.output != "-" && !batch.retryFailed) // standard output cannot be resumed
                 std::cerr << "wix-inbox: run the same command with --resume to continue\n";
-            return 130;
+            return 128 + summary.signal; // as a shell reports a process the signal ended
         }
         return summary.failed ? 2 : 0;
     } catch (const cli::BatchStopped& e) {

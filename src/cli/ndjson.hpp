@@ -41,6 +41,9 @@ struct BatchRequest {
     /// The line's other fields as written in it, each `,"key":value`: copied to the output
     /// byte for byte (large integers, -0, escapes and spacing inside values unchanged).
     std::string passthrough;
+    /// The fingerprint of the input line's bytes (set by the batch): the send journal keeps it
+    /// with a line's intent, so a resumed run never sends an edited line as the old one.
+    std::uint64_t lineFingerprint = 0;
 
     /// What --shard hashes: the tenant's label, else the participant or conversation ID,
     /// in lower case (one ID, one shard, whatever case a line writes it in).

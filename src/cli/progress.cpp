@@ -1,5 +1,8 @@
 #include "progress.hpp"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -44,6 +47,18 @@ std::string renderProgress(const ProgressView& v, unsigned columns)
     if (line.size() > width)
         line.resize(width);
     return line;
+}
+
+void drawProgress(const ProgressView& view)
+{
+    winsize size{};
+    const unsigned columns = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0 ? size.ws_col : 80;
+    std::fputs(("\r" + renderProgress(view, columns) + "\x1b[K").c_str(), stderr);
+}
+
+void clearProgress()
+{
+    std::fputs("\r\x1b[K", stderr);
 }
 
 } // namespace wix::inbox::cli

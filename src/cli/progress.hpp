@@ -24,4 +24,9 @@ std::string formatDuration(double seconds);
 /// without the carriage return and erase sequence that draw it.
 std::string renderProgress(const ProgressView& view, unsigned columns);
 
+/// Draws the progress line on standard error (a terminal), as wide as the terminal.
+void drawProgress(const ProgressView& view);
+/// Erases it, before the summary.
+void clearProgress();
+
 } // namespace wix::inbox::cli

@@ -1,16 +1,19 @@
 #include "send_line.hpp"
 
+#include "iso_time.hpp"
+#include "job_state.hpp"
+
 #include <wix/inbox/codec.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
+#include <stdexcept>
 
 namespace wix::inbox::cli {
 namespace net = boost::asio;
@@ -31,29 +34,6 @@ constexpr auto clockAllowance = std::chrono::minutes(5);
 // The most messages a reconciliation reads: a conversation that got more than 5,000
 // messages since the intent is not searched further (the message is then sent again).
 constexpr int maxReconciliationPages = 50;
-
-std::string isoUtc(SystemClock::time_point t)
-{
-    const auto seconds = SystemClock::to_time_t(t);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char out[80];
-    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02dZ", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-                  utc.tm_hour, utc.tm_min, utc.tm_sec);
-    return out;
-}
-
-// "YYYY-MM-DDTHH:MM:SS" of an ISO-8601 UTC time, to compare as text; nothing if malformed.
-std::optional<SystemClock::time_point> parseIso(const std::string& text)
-{
-    std::tm utc{};
-    if (text.size() < 19 || std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &utc.tm_year, &utc.tm_mon, &utc.tm_mday,
-                                        &utc.tm_hour, &utc.tm_min, &utc.tm_sec) != 6)
-        return std::nullopt;
-    utc.tm_year -= 1900;
-    utc.tm_mon -= 1;
-    return SystemClock::from_time_t(timegm(&utc));
-}
 
 bool sameMessage(const Message& stored, const Message& sent)
 {
@@ -156,11 +136,21 @@ net::awaitable<Result<std::optional<Message>>> findSent(Client& client, const st
 
 } // namespace
 
+// A signal cancelled the line while it was between calls: nothing more is sent.
+net::awaitable<bool> cancelled()
+{
+    const auto state = co_await net::this_coro::cancellation_state;
+    co_return state.cancelled() != net::cancellation_type::none;
+}
+
 net::awaitable<std::pair<std::string, std::optional<Error>>>
 sendLine(std::uint64_t n, Client& client, const BatchRequest& request, const CallOptions& options, SendContext& sends)
 {
+    const auto cancelledLine = [&] {
+        return errorOutcome(n, request, makeError(Errc::cancelled, "cancelled before the message was sent"));
+    };
     std::string conversationId = request.conversationId;
-    if (request.participant) {
+    if (request.participant) { // resolved at every call: a conversation merged meanwhile has a new ID
         auto resolved = co_await client.getOrCreateConversation(*request.participant, options);
         if (!resolved)
             co_return errorOutcome(n, request, resolved.error());
@@ -171,11 +161,15 @@ sendLine(std::uint64_t n, Client& client, const BatchRequest& request, const Cal
     conversationId = lowerCaseGuid(conversationId);
 
     Turn turn(sends, conversationId);
-    if (!co_await turn.take())
-        co_return errorOutcome(n, request, makeError(Errc::cancelled, "cancelled while waiting for the conversation"));
+    if (!co_await turn.take() || co_await cancelled())
+        co_return cancelledLine();
 
     auto& journal = sends.journal;
     if (const auto* earlier = journal.find(n)) {
+        if (earlier->input != 0 && earlier->input != request.lineFingerprint)
+            throw std::runtime_error("input line " + std::to_string(n) + " is not the line the send journal recorded "
+                                     "an intent for: the input was edited since; it is not sent (restore the input, "
+                                     "or start again with --overwrite)");
         if (earlier->message) { // sent by an earlier run, which did not write its output line
             auto stored = decodeMessage(*earlier->message);
             if (stored)
@@ -189,9 +183,11 @@ sendLine(std::uint64_t n, Client& client, const BatchRequest& request, const Cal
                 journal.sent(n, conversationId, **found);
                 co_return okOutcome(n, request, conversationId, **found);
             }
+            if (co_await cancelled())
+                co_return cancelledLine();
         }
     }
-    journal.intent(n, conversationId, isoUtc(SystemClock::now()));
+    journal.intent(n, conversationId, isoUtc(SystemClock::now()), request.lineFingerprint);
     auto sent = co_await client.sendMessage(conversationId, *request.message, {}, options);
     if (!sent)
         co_return errorOutcome(n, request, sent.error());

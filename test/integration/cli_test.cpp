@@ -50,6 +50,17 @@ int runCli(const std::vector<std::string>& args, const fs::path& dir, const test
     return test::waitExitWithin(spawnCli(args, dir, options), std::chrono::seconds(120));
 }
 
+// A job state record as the CLI writes it: the JSON, a tab, and the JSON's fingerprint.
+std::string stateRecord(const std::string& json)
+{
+    std::uint64_t hash = 0xcbf29ce484222325ull;
+    for (const char c : json)
+        hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    return json + "\t" + hex + "\n";
+}
+
 std::vector<json::object> readLines(const fs::path& p)
 {
     std::vector<json::object> out;
@@ -500,7 +511,7 @@ BOOST_AUTO_TEST_CASE(retry_failed_calls_again_only_the_failed_lines)
     // An interrupted output must be resumed first.
     {
         std::ofstream state(dir.path / "out.ndjson.wix-inbox-state");
-        state << R"({"input":"x","lines":301,"fingerprint":"0000000000000000"})" << "\n";
+        state << stateRecord(R"({"input":"x","lines":301,"fingerprint":"0000000000000000"})");
     }
     BOOST_TEST(runCli(args + std::vector<std::string>{"--retry-failed"}, dir.path) == 1);
     BOOST_TEST(slurp(dir.path / "stderr").find("--resume it first") != std::string::npos, slurp(dir.path / "stderr"));
@@ -508,7 +519,7 @@ BOOST_AUTO_TEST_CASE(retry_failed_calls_again_only_the_failed_lines)
     // An output with an endless line is refused, not read into memory whole, and kept.
     {
         std::ofstream state(dir.path / "out.ndjson.wix-inbox-state");
-        state << R"({"input":"x","lines":302,"fingerprint":"0000000000000000","finished":true})" << "\n";
+        state << stateRecord(R"({"input":"x","lines":302,"fingerprint":"0000000000000000","finished":true})");
         std::ofstream out(dir.path / "out.ndjson", std::ios::app);
         out << std::string(std::size_t{17} << 20, 'x');
     }
@@ -658,23 +669,10 @@ BOOST_AUTO_TEST_CASE(a_send_batch_sends_each_message_exactly_once_across_kills)
     // The service: every conversation's messages, listed: each line's text exactly once.
     emu.setFaults({});
     BOOST_TEST(emu.stats().messages == static_cast<std::uint64_t>(total));
-    std::map<std::string, int> copies;
-    boost::asio::io_context ioc;
-    test::run(ioc, [&]() -> boost::asio::awaitable<bool> {
-        wix::inbox::Client client(ioc.get_executor(), test::optionsFor(emu));
-        for (int m = 0; m < members; ++m) {
-            auto c = co_await client.getOrCreateConversation(wix::inbox::ParticipantId::member(test::guid(static_cast<unsigned>(m))));
-            BOOST_REQUIRE(c.has_value());
-            auto pager = client.messages(c->conversation.id, wix::inbox::Visibility::business);
-            while (!pager.done()) {
-                auto page = co_await pager.next();
-                BOOST_REQUIRE(page.has_value());
-                for (const auto& msg : page->messages)
-                    ++copies[std::get<wix::inbox::TextItem>(std::get<wix::inbox::BasicContent>(msg.content).items[0]).text];
-            }
-        }
-        co_return true;
-    }());
+    std::vector<wix::inbox::ParticipantId> participants;
+    for (int m = 0; m < members; ++m)
+        participants.push_back(wix::inbox::ParticipantId::member(test::guid(static_cast<unsigned>(m))));
+    const auto copies = test::storedTexts(emu, participants);
     BOOST_TEST(copies.size() == static_cast<std::size_t>(total));
     for (const auto& [text, n] : copies)
         BOOST_TEST(n == 1, text << " is there " << n << " times");

@@ -1,0 +1,139 @@
+#include "batch_output.hpp"
+
+#include "owned_file.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace wix::inbox::cli {
+namespace json = boost::json;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what)
+{
+    throw std::runtime_error(what + (errno ? std::string(": ") + std::strerror(errno) : std::string()));
+}
+
+// Output lines hold an input line (at most 64 KiB) and a response (at most 1 MiB by
+// default, escaped): a longer one is not a batch output's, and is not held whole.
+constexpr std::size_t maxOutputLineBytes = std::size_t{16} << 20;
+
+// Reads one output line of `in` into `line`: false at the end.
+bool readLine(std::ifstream& in, const std::string& path, PreviousOutput::Line& line)
+{
+    std::string text;
+    auto* buffer = in.rdbuf();
+    int c = buffer->sbumpc();
+    if (c == std::char_traits<char>::eof())
+        return false;
+    for (; c != std::char_traits<char>::eof() && c != '\n'; c = buffer->sbumpc()) {
+        if (text.size() == maxOutputLineBytes)
+            throw std::runtime_error("'" + path + "' has a line longer than 16 MiB: not a batch output");
+        text.push_back(static_cast<char>(c));
+    }
+    boost::system::error_code ec;
+    const auto v = json::parse(text, ec);
+    const auto* o = !ec && v.is_object() ? &v.get_object() : nullptr;
+    const auto* number = o ? o->if_contains("line") : nullptr;
+    const auto* ok = o ? o->if_contains("ok") : nullptr;
+    if (!number || !number->is_int64() || number->get_int64() < 1 || !ok || !ok->is_bool())
+        throw std::runtime_error("'" + path + "' has a line that is not a batch output line");
+    line = {static_cast<std::uint64_t>(number->get_int64()), ok->get_bool(), std::move(text)};
+    return true;
+}
+
+} // namespace
+
+OutputSink::OutputSink(const std::string& path, Open how, std::uint64_t keepBytes) : path_(path)
+{
+    if (path == "-")
+        fd_ = ::dup(STDOUT_FILENO);
+    else if (how == Open::makeOwn) {
+        ::unlink(path.c_str()); // an interrupted pass's: the caller holds the job's lock
+        fd_ = openOwnedFile(path, O_WRONLY | O_CREAT | O_EXCL, "temporary output");
+    } else {
+        // runBatch has refused to truncate anything the user did not ask to replace.
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (how == Open::append ? O_APPEND : O_TRUNC), 0644);
+        if (fd_ >= 0 && how == Open::append && ::ftruncate(fd_, static_cast<off_t>(keepBytes)) != 0)
+            fail("cannot cut the torn last line of '" + path + "'");
+    }
+    if (fd_ < 0)
+        fail("cannot open output '" + path + "'");
+}
+
+OutputSink::~OutputSink()
+{
+    ::close(fd_);
+}
+
+void OutputSink::append(const std::string& line)
+{
+    pending_ += line;
+    pending_ += '\n';
+    if (pending_.size() >= 1 << 16)
+        flush();
+}
+
+void OutputSink::flush()
+{
+    std::size_t done = 0;
+    while (done < pending_.size()) {
+        const auto n = ::write(fd_, pending_.data() + done, pending_.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            fail("cannot write output '" + (path_ == "-" ? std::string("standard output") : path_) + "'");
+        linesWritten_ += static_cast<std::uint64_t>(std::count(pending_.data() + done, pending_.data() + done + n, '\n'));
+        done += static_cast<std::size_t>(n);
+    }
+    pending_.clear();
+}
+
+PreviousOutput::PreviousOutput(const std::string& path) : path_(path), in_(path, std::ios::binary)
+{
+    if (!in_)
+        fail("cannot read '" + path + "'");
+    advance();
+}
+
+std::optional<PreviousOutput::Line> PreviousOutput::take(std::uint64_t n)
+{
+    if (!next_ || next_->number > n)
+        return std::nullopt;
+    if (next_->number < n)
+        throw std::runtime_error("'" + path_ + "' has its lines out of input order: not a batch output");
+    auto line = std::move(next_);
+    advance();
+    return line;
+}
+
+void PreviousOutput::advance()
+{
+    Line line;
+    next_.reset();
+    if (readLine(in_, path_, line))
+        next_ = std::move(line);
+}
+
+std::vector<std::uint64_t> PreviousOutput::failedLines(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        fail("cannot read '" + path + "'");
+    std::vector<std::uint64_t> failed;
+    for (Line line; readLine(in, path, line);)
+        if (!line.ok)
+            failed.push_back(line.number);
+    std::sort(failed.begin(), failed.end()); // take() refuses an output out of order; this is read first
+    return failed;
+}
+
+} // namespace wix::inbox::cli
