@@ -2,6 +2,7 @@
 // real service or, with no base URL and no credentials, against the embedded emulator.
 #include "batch.hpp"
 #include "commands.hpp"
+#include "shard.hpp"
 #include "terminal.hpp"
 
 #include <wix/inbox/emulator.hpp>
@@ -306,7 +307,7 @@ int run(int argc, char** argv)
     }
     cli::CommandArgs args;
     bool dryRunOnly = false;
-    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard;
+    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard, shardCount;
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
     commandOptions.add_options()("help,h", "show this help");
@@ -323,7 +324,11 @@ int run(int argc, char** argv)
             ("give-up-after", po::value(&giveUpAfter)->default_value(giveUpAfter), "stop, resumable, when no call "
                                                                                    "has been answered for this long")
             ("shard", po::value(&shard), "K/N: only the lines whose tenant (else participant or conversation) "
-                                         "hashes to K of N (0 <= K < N), for N workers over one input")
+                                         "hashes to K of N (0 <= K < N), for N workers over one input; auto: K and "
+                                         "N from the job runner (Kubernetes Indexed Job, Slurm or AWS Batch array, "
+                                         "Cloud Run job)")
+            ("shard-count", po::value(&shardCount), "N for --shard auto where the runner does not export it "
+                                                    "(Kubernetes: the Job's completions)")
             ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends")
             ("retry-failed", po::bool_switch(&batch.retryFailed), "call again the failed lines of a finished "
                                                                   "output, keeping its other lines as they are")
@@ -366,14 +371,14 @@ int run(int argc, char** argv)
             problem = std::string(flag) + " takes a duration such as 500ms, 30s, 10m or 2h (at most 30 days)";
         *into = d.value_or(*into);
     }
-    if (!shard.empty()) {
-        const auto slash = shard.find('/');
-        const auto count = number("shard", slash == std::string::npos ? "" : shard.substr(slash + 1), 1, 1'000'000, problem);
-        const auto index = number("shard", shard.substr(0, slash), 0, count ? *count - 1 : 0, problem);
-        if (index && count)
-            batch.shard = inbox::cli::Shard{static_cast<std::uint64_t>(*index), static_cast<std::uint64_t>(*count)};
-        else
-            problem = "--shard takes K/N with 0 <= K < N <= 1000000, such as 0/4";
+    if (cvm.count("shard") || cvm.count("shard-count")) {
+        // Given empty (an unset variable in a job template) it is refused, never read as "no shard".
+        auto parsed = cli::parseShard(shard, cvm.count("shard-count") ? std::optional(shardCount) : std::nullopt,
+                                      cli::processEnvironment);
+        if (auto* s = std::get_if<cli::Shard>(&parsed))
+            batch.shard = *s;
+        else if (problem.empty())
+            problem = std::get<std::string>(parsed);
     }
     if (batch.retryFailed && (batch.resume || batch.overwrite || batch.shard))
         problem = "--retry-failed goes alone: not with --resume, --overwrite or --shard (the output's record knows its "
