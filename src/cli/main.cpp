@@ -87,7 +87,8 @@ po::options_description globalOptions(Global& g, Credentials& c)
         ("connections", po::value(&g.connections), "connection pool size: 1-65535 (default: batch --concurrency "
                                                     "up to 256, else 16)")
         ("rate", po::value(&g.rate)->default_value(g.rate), "requests per tenant: a fixed rate such as 200/min or "
-                                                            "50/s; adaptive finds the server's limit; off");
+                                                            "50/s (1/d at least); adaptive finds the server's limit; "
+                                                            "off");
     return d;
 }
 
@@ -170,7 +171,8 @@ std::optional<std::chrono::milliseconds> parseDuration(const std::string& text)
     return std::chrono::milliseconds(count * ms);
 }
 
-// --rate: "adaptive", "off", or N/s, N/min, N/h.
+// --rate: "adaptive", "off", or N/s, N/min, N/h, N/d. A rate below one a day is refused: the
+// limiter's interval would overflow, and the job would then run with no limit at all.
 std::optional<inbox::RateLimitOptions> parseRate(const std::string& text)
 {
     if (text == "adaptive")
@@ -183,8 +185,8 @@ std::optional<inbox::RateLimitOptions> parseRate(const std::string& text)
     if (slash == std::string::npos || ec != std::errc() || end != text.data() + slash || !(count > 0) || count > 1e6)
         return std::nullopt;
     const std::string unit = text.substr(slash + 1);
-    const double seconds = unit == "s" ? 1 : unit == "min" ? 60 : unit == "h" ? 3600 : 0;
-    if (seconds == 0)
+    const double seconds = unit == "s" ? 1 : unit == "min" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+    if (seconds == 0 || count / seconds < 1.0 / 86400)
         return std::nullopt;
     return inbox::RateLimitOptions::fixed(count / seconds);
 }
@@ -363,7 +365,7 @@ int run(int argc, char** argv)
     const auto connections = number("connections", g.connections.empty() ? poolDefault : g.connections, 1, 65535, problem);
     const auto rate = parseRate(g.rate);
     if (!rate && problem.empty())
-        problem = "--rate takes a rate such as 200/min or 50/s, adaptive or off";
+        problem = "--rate takes a rate such as 200/min or 50/s (at least 1/d), adaptive or off";
     for (auto [flag, text, into] : {std::tuple{"--line-timeout", &lineTimeout, &batch.lineTimeout},
                                     std::tuple{"--give-up-after", &giveUpAfter, &batch.giveUpAfter}}) {
         const auto d = parseDuration(*text);
