@@ -192,8 +192,9 @@ std::optional<inbox::RateLimitOptions> parseRate(const std::string& text)
 }
 
 // The credentials to send, from the flags or else the environment: one kind, complete.
-// A usage error names what conflicts or what is missing.
-std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentials& flags)
+// A usage error names what conflicts or what is missing. An API key needs no site or
+// account where the lines name their sites (`linesNameSites`: the batch's "siteId").
+std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentials& flags, bool linesNameSites)
 {
     const Credentials environment{env("WIX_API_KEY"),  env("WIX_SITE_ID"),    env("WIX_ACCOUNT_ID"),
                                   env("WIX_ACCESS_TOKEN"), env("WIX_APP_ID"), env("WIX_APP_SECRET"),
@@ -230,7 +231,7 @@ std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentia
         if (k.key.empty())
             return "--site-id and --account-id go with an API key: " + missing("--api-key", "WIX_API_KEY")
                  + " is missing";
-        if (k.siteId.empty() && k.accountId.empty())
+        if (k.siteId.empty() && k.accountId.empty() && !linesNameSites)
             return "an API key needs a site or account: " + missing("--site-id", "WIX_SITE_ID") + " or "
                  + missing("--account-id", "WIX_ACCOUNT_ID") + " is missing";
         return inbox::Credentials{std::move(k)};
@@ -411,8 +412,9 @@ int run(int argc, char** argv)
         }
     }
 
-    // Where to send calls, and with what.
-    auto credentials = resolveCredentials(flags);
+    // Where to send calls, and with what. Only --emulator starts an emulator: a job that lost
+    // its credentials must fail, not succeed against a throwaway service.
+    auto credentials = resolveCredentials(flags, command == "batch");
     const auto* wrong = std::get_if<std::string>(&credentials);
     if (wrong && !g.emulator) // with --emulator they are not sent
         return usageError(*wrong);
