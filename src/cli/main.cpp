@@ -1,5 +1,5 @@
 // wix-inbox: the command line of wix-inbox-cpp. Single calls and batch jobs, against the
-// real service or, with no base URL and no credentials, against the embedded emulator.
+// real service with credentials, or against an emulator when asked (--emulator, --base-url).
 #include "batch.hpp"
 #include "commands.hpp"
 #include "shard.hpp"
@@ -31,7 +31,7 @@ namespace {
 std::string usage()
 {
     return "usage: wix-inbox [global options] <command> [command options]\n\ncommands:\n" + cli::commandList()
-         + "\nWith no credentials and no --base-url, calls go to an embedded emulator on loopback.\n"
+         + "\nCalls need credentials (below), a --base-url, or --emulator: an embedded emulator on loopback.\n"
            "`wix-inbox <command> --help` shows a command's options.\n";
 }
 
@@ -68,17 +68,18 @@ po::options_description globalOptions(Global& g, Credentials& c)
     d.add_options()
         ("help,h", "show this help")
         ("version", "print the version")
-        ("base-url", po::value(&g.baseUrl), "service URL (default: https://www.wixapis.com with credentials, "
-                                            "else the embedded emulator)")
-        ("api-key", po::value(&c.apiKey), "API key (sent as Authorization); with --site-id or --account-id")
+        ("base-url", po::value(&g.baseUrl), "service URL (default: WIX_BASE_URL, else https://www.wixapis.com)")
+        ("api-key", po::value(&c.apiKey), "API key (sent as Authorization); with --site-id or --account-id, "
+                                            "or alone for batch lines that name their siteId")
         ("site-id", po::value(&c.siteId), "wix-site-id for API-key calls")
         ("account-id", po::value(&c.accountId), "wix-account-id for API-key calls")
         ("access-token", po::value(&c.accessToken), "static access token")
         ("app-id", po::value(&c.appId), "OAuth app ID (client credentials), with --app-secret and --instance-id")
         ("app-secret", po::value(&c.appSecret), "OAuth app secret")
         ("instance-id", po::value(&c.instanceId), "app instance ID")
-        ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM)")
-        ("emulator", po::bool_switch(&g.emulator), "use the embedded emulator; credentials are then not sent")
+        ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM; default: WIX_CA_FILE)")
+        ("emulator", po::bool_switch(&g.emulator), "call an embedded emulator on loopback; credentials are then "
+                                                   "not sent")
         ("timeout-ms", po::value(&g.timeoutMs)->default_value(g.timeoutMs), "deadline of each call, retries "
                                                                              "included: 1-86400000")
         ("attempt-timeout-ms", po::value(&g.attemptTimeoutMs)->default_value(g.attemptTimeoutMs),
@@ -422,17 +423,24 @@ int run(int argc, char** argv)
     if (!wrong)
         options.credentials = std::get<inbox::Credentials>(std::move(credentials));
     const bool hasCredentials = wrong || !std::holds_alternative<inbox::NoCredentials>(options.credentials);
+    if (g.baseUrl.empty())
+        g.baseUrl = env("WIX_BASE_URL");
+    if (g.caFile.empty())
+        g.caFile = env("WIX_CA_FILE");
+    if (!g.emulator && !hasCredentials && g.baseUrl.empty())
+        return usageError("no credentials: give --api-key (with --site-id or --account-id), --access-token, or --app-id "
+                          "with --app-secret and --instance-id (or their WIX_ variables); or --emulator to call an "
+                          "embedded emulator");
     std::unique_ptr<inbox::emulator::Emulator> emulator;
-    if (g.emulator || (g.baseUrl.empty() && !hasCredentials)) {
+    if (g.emulator) {
         inbox::emulator::Options eo;
         eo.threads = 1;
         emulator = std::make_unique<inbox::emulator::Emulator>(eo);
         options.baseUrl = emulator->url();
         options.tls.caFile = emulator->caFile();
         options.credentials = inbox::NoCredentials{};
-        std::cerr << "wix-inbox: "
-                  << (g.emulator ? "--emulator" : "no credentials and no --base-url") << ": using the embedded emulator at "
-                  << emulator->url() << (g.emulator && hasCredentials ? " (credentials are not sent)" : "") << "\n";
+        std::cerr << "wix-inbox: --emulator: using the embedded emulator at " << emulator->url()
+                  << (hasCredentials ? " (credentials are not sent)" : "") << "\n";
     } else {
         if (!g.baseUrl.empty())
             options.baseUrl = g.baseUrl;
