@@ -14,13 +14,15 @@ struct Runner {
     const char* index; ///< this worker's index
     const char* count; ///< the number of workers; nullptr: the runner does not say (--shard-count)
     const char* first; ///< the first index, where it need not be 0; nullptr: 0
+    const char* step;  ///< the step between indexes, where it need not be 1; nullptr: 1
 };
 
 constexpr Runner runners[] = {
-    {"a Kubernetes Indexed Job", "JOB_COMPLETION_INDEX", nullptr, nullptr},
-    {"a Slurm job array", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN"},
-    {"an AWS Batch array job", "AWS_BATCH_JOB_ARRAY_INDEX", "AWS_BATCH_JOB_ARRAY_SIZE", nullptr},
-    {"a Cloud Run job", "CLOUD_RUN_TASK_INDEX", "CLOUD_RUN_TASK_COUNT", nullptr},
+    {"a Kubernetes Indexed Job", "JOB_COMPLETION_INDEX", nullptr, nullptr, nullptr},
+    {"a Slurm job array", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN",
+     "SLURM_ARRAY_TASK_STEP"},
+    {"an AWS Batch array job", "AWS_BATCH_JOB_ARRAY_INDEX", "AWS_BATCH_JOB_ARRAY_SIZE", nullptr, nullptr},
+    {"a Cloud Run job", "CLOUD_RUN_TASK_INDEX", "CLOUD_RUN_TASK_COUNT", nullptr, nullptr},
 };
 
 constexpr const char* kNotFound =
@@ -74,11 +76,11 @@ std::variant<Shard, std::string> fromRunner(const Runner& runner, const std::opt
         return *problem;
     auto index = std::get<std::uint64_t>(given);
     std::string position = runner.index;
+    // An array of every step-th index would leave the shards in between unowned.
+    if (const auto step = runner.step ? environment(runner.step) : std::nullopt; step && *step != "1")
+        return std::string(runner.step) + " is not 1: --shard auto needs a contiguous array (such as --array=0-3); "
+                                          "else give --shard K/N";
     if (runner.first) {
-        // An array of every step-th index would leave the shards in between unowned.
-        if (const auto step = environment("SLURM_ARRAY_TASK_STEP"); step && *step != "1")
-            return std::string("SLURM_ARRAY_TASK_STEP is not 1: --shard auto needs a contiguous array (such as "
-                               "--array=0-3); else give --shard K/N");
         const auto first = variable(runner.first, 0, any);
         if (const auto* problem = std::get_if<std::string>(&first))
             return *problem;
