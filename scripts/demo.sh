@@ -16,7 +16,7 @@ awk -v n="$count" 'BEGIN { for (i = 1; i <= n; i++) {
     printf "{\"memberId\":\"00000000-0000-4000-8000-%012d\",\"rowKey\":%d}\n", m, i } }' > "$work/input.ndjson"
 
 status=0
-"$root/build/wix-inbox" batch --input "$work/input.ndjson" --output "$work/output.ndjson" --overwrite --concurrency 128 || status=$?
+"$root/build/wix-inbox" --emulator batch --input "$work/input.ndjson" --output "$work/output.ndjson" --overwrite --concurrency 128 || status=$?
 echo "first and last output lines ($work/output.ndjson):"
 head -n 2 "$work/output.ndjson"
 tail -n 1 "$work/output.ndjson"

@@ -626,11 +626,6 @@ OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
 
 } // namespace
 
-std::string shardName(const std::optional<Shard>& shard)
-{
-    return shard ? std::to_string(shard->index) + "/" + std::to_string(shard->count) : std::string();
-}
-
 DryRun dryRun(const BatchOptions& options)
 {
     net::io_context ioc;

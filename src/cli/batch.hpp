@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ndjson.hpp"
+#include "shard.hpp"
 #include "tenants.hpp"
 
 #include <wix/inbox/client.hpp>
@@ -16,15 +17,6 @@
 #include <string>
 
 namespace wix::inbox::cli {
-
-/// --shard K/N: this run takes the lines whose tenant (or, naming none, participant or
-/// conversation) hashes to K of N, 0 <= K < N; malformed lines are shard 0's.
-struct Shard {
-    std::uint64_t index = 0;
-    std::uint64_t count = 1;
-};
-/// "K/N"; empty for none.
-std::string shardName(const std::optional<Shard>& shard);
 
 struct BatchOptions {
     std::string input = "-";

@@ -304,7 +304,7 @@ const std::array<Command, 6> table{{
      "verify a webhook body (RS256 only) and print its event as JSON",
      "wix-inbox webhook decode --public-key app-key.pem --input body.jwt", 1, true, false, &webhookOptions,
      &checkWebhook, nullptr, &runWebhookDecode, nullptr},
-    {"batch", "--input FILE|- --output FILE|- [--concurrency N] [--shard K/N]\n"
+    {"batch", "--input FILE|- --output FILE|- [--concurrency N] [--shard K/N|auto]\n"
               "        [--resume | --overwrite | --retry-failed]",
      "resolve (or, with text, send to) an NDJSON file, one call per line",
      "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128", 0, true, false, nullptr, nullptr,

@@ -1,7 +1,8 @@
 // wix-inbox: the command line of wix-inbox-cpp. Single calls and batch jobs, against the
-// real service or, with no base URL and no credentials, against the embedded emulator.
+// real service with credentials, or against an emulator when asked (--emulator, --base-url).
 #include "batch.hpp"
 #include "commands.hpp"
+#include "shard.hpp"
 #include "terminal.hpp"
 
 #include <wix/inbox/emulator.hpp>
@@ -30,7 +31,7 @@ namespace {
 std::string usage()
 {
     return "usage: wix-inbox [global options] <command> [command options]\n\ncommands:\n" + cli::commandList()
-         + "\nWith no credentials and no --base-url, calls go to an embedded emulator on loopback.\n"
+         + "\nCalls need credentials (below), a --base-url, or --emulator: an embedded emulator on loopback.\n"
            "`wix-inbox <command> --help` shows a command's options.\n";
 }
 
@@ -67,17 +68,18 @@ po::options_description globalOptions(Global& g, Credentials& c)
     d.add_options()
         ("help,h", "show this help")
         ("version", "print the version")
-        ("base-url", po::value(&g.baseUrl), "service URL (default: https://www.wixapis.com with credentials, "
-                                            "else the embedded emulator)")
-        ("api-key", po::value(&c.apiKey), "API key (sent as Authorization); with --site-id or --account-id")
+        ("base-url", po::value(&g.baseUrl), "service URL (default: WIX_BASE_URL, else https://www.wixapis.com)")
+        ("api-key", po::value(&c.apiKey), "API key (sent as Authorization); with --site-id or --account-id, "
+                                            "or alone for batch lines that name their siteId")
         ("site-id", po::value(&c.siteId), "wix-site-id for API-key calls")
         ("account-id", po::value(&c.accountId), "wix-account-id for API-key calls")
         ("access-token", po::value(&c.accessToken), "static access token")
         ("app-id", po::value(&c.appId), "OAuth app ID (client credentials), with --app-secret and --instance-id")
         ("app-secret", po::value(&c.appSecret), "OAuth app secret")
         ("instance-id", po::value(&c.instanceId), "app instance ID")
-        ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM)")
-        ("emulator", po::bool_switch(&g.emulator), "use the embedded emulator; credentials are then not sent")
+        ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM; default: WIX_CA_FILE)")
+        ("emulator", po::bool_switch(&g.emulator), "call an embedded emulator on loopback; credentials are then "
+                                                   "not sent")
         ("timeout-ms", po::value(&g.timeoutMs)->default_value(g.timeoutMs), "deadline of each call, retries "
                                                                              "included: 1-86400000")
         ("attempt-timeout-ms", po::value(&g.attemptTimeoutMs)->default_value(g.attemptTimeoutMs),
@@ -86,7 +88,8 @@ po::options_description globalOptions(Global& g, Credentials& c)
         ("connections", po::value(&g.connections), "connection pool size: 1-65535 (default: batch --concurrency "
                                                     "up to 256, else 16)")
         ("rate", po::value(&g.rate)->default_value(g.rate), "requests per tenant: a fixed rate such as 200/min or "
-                                                            "50/s; adaptive finds the server's limit; off");
+                                                            "50/s (1/d at least); adaptive finds the server's limit; "
+                                                            "off");
     return d;
 }
 
@@ -169,7 +172,8 @@ std::optional<std::chrono::milliseconds> parseDuration(const std::string& text)
     return std::chrono::milliseconds(count * ms);
 }
 
-// --rate: "adaptive", "off", or N/s, N/min, N/h.
+// --rate: "adaptive", "off", or N/s, N/min, N/h, N/d. A rate below one a day is refused: the
+// limiter's interval would overflow, and the job would then run with no limit at all.
 std::optional<inbox::RateLimitOptions> parseRate(const std::string& text)
 {
     if (text == "adaptive")
@@ -182,15 +186,16 @@ std::optional<inbox::RateLimitOptions> parseRate(const std::string& text)
     if (slash == std::string::npos || ec != std::errc() || end != text.data() + slash || !(count > 0) || count > 1e6)
         return std::nullopt;
     const std::string unit = text.substr(slash + 1);
-    const double seconds = unit == "s" ? 1 : unit == "min" ? 60 : unit == "h" ? 3600 : 0;
-    if (seconds == 0)
+    const double seconds = unit == "s" ? 1 : unit == "min" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+    if (seconds == 0 || count / seconds < 1.0 / 86400)
         return std::nullopt;
     return inbox::RateLimitOptions::fixed(count / seconds);
 }
 
 // The credentials to send, from the flags or else the environment: one kind, complete.
-// A usage error names what conflicts or what is missing.
-std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentials& flags)
+// A usage error names what conflicts or what is missing. An API key needs no site or
+// account where the lines name their sites (`linesNameSites`: the batch's "siteId").
+std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentials& flags, bool linesNameSites)
 {
     const Credentials environment{env("WIX_API_KEY"),  env("WIX_SITE_ID"),    env("WIX_ACCOUNT_ID"),
                                   env("WIX_ACCESS_TOKEN"), env("WIX_APP_ID"), env("WIX_APP_SECRET"),
@@ -227,7 +232,7 @@ std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentia
         if (k.key.empty())
             return "--site-id and --account-id go with an API key: " + missing("--api-key", "WIX_API_KEY")
                  + " is missing";
-        if (k.siteId.empty() && k.accountId.empty())
+        if (k.siteId.empty() && k.accountId.empty() && !linesNameSites)
             return "an API key needs a site or account: " + missing("--site-id", "WIX_SITE_ID") + " or "
                  + missing("--account-id", "WIX_ACCOUNT_ID") + " is missing";
         return inbox::Credentials{std::move(k)};
@@ -306,7 +311,7 @@ int run(int argc, char** argv)
     }
     cli::CommandArgs args;
     bool dryRunOnly = false;
-    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard;
+    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard, shardCount;
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
     commandOptions.add_options()("help,h", "show this help");
@@ -323,7 +328,11 @@ int run(int argc, char** argv)
             ("give-up-after", po::value(&giveUpAfter)->default_value(giveUpAfter), "stop, resumable, when no call "
                                                                                    "has been answered for this long")
             ("shard", po::value(&shard), "K/N: only the lines whose tenant (else participant or conversation) "
-                                         "hashes to K of N (0 <= K < N), for N workers over one input")
+                                         "hashes to K of N (0 <= K < N), for N workers over one input; auto: K and "
+                                         "N from the job runner (Kubernetes Indexed Job, Slurm or AWS Batch array, "
+                                         "Cloud Run job)")
+            ("shard-count", po::value(&shardCount), "N for --shard auto where the runner does not export it "
+                                                    "(Kubernetes: the Job's completions)")
             ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends")
             ("retry-failed", po::bool_switch(&batch.retryFailed), "call again the failed lines of a finished "
                                                                   "output, keeping its other lines as they are")
@@ -358,7 +367,7 @@ int run(int argc, char** argv)
     const auto connections = number("connections", g.connections.empty() ? poolDefault : g.connections, 1, 65535, problem);
     const auto rate = parseRate(g.rate);
     if (!rate && problem.empty())
-        problem = "--rate takes a rate such as 200/min or 50/s, adaptive or off";
+        problem = "--rate takes a rate such as 200/min or 50/s (at least 1/d), adaptive or off";
     for (auto [flag, text, into] : {std::tuple{"--line-timeout", &lineTimeout, &batch.lineTimeout},
                                     std::tuple{"--give-up-after", &giveUpAfter, &batch.giveUpAfter}}) {
         const auto d = parseDuration(*text);
@@ -366,14 +375,14 @@ int run(int argc, char** argv)
             problem = std::string(flag) + " takes a duration such as 500ms, 30s, 10m or 2h (at most 30 days)";
         *into = d.value_or(*into);
     }
-    if (!shard.empty()) {
-        const auto slash = shard.find('/');
-        const auto count = number("shard", slash == std::string::npos ? "" : shard.substr(slash + 1), 1, 1'000'000, problem);
-        const auto index = number("shard", shard.substr(0, slash), 0, count ? *count - 1 : 0, problem);
-        if (index && count)
-            batch.shard = inbox::cli::Shard{static_cast<std::uint64_t>(*index), static_cast<std::uint64_t>(*count)};
-        else
-            problem = "--shard takes K/N with 0 <= K < N <= 1000000, such as 0/4";
+    if (cvm.count("shard") || cvm.count("shard-count")) {
+        // Given empty (an unset variable in a job template) it is refused, never read as "no shard".
+        auto parsed = cli::parseShard(shard, cvm.count("shard-count") ? std::optional(shardCount) : std::nullopt,
+                                      cli::processEnvironment);
+        if (auto* s = std::get_if<cli::Shard>(&parsed))
+            batch.shard = *s;
+        else if (problem.empty())
+            problem = std::get<std::string>(parsed);
     }
     if (batch.retryFailed && (batch.resume || batch.overwrite || batch.shard))
         problem = "--retry-failed goes alone: not with --resume, --overwrite or --shard (the output's record knows its "
@@ -404,8 +413,9 @@ int run(int argc, char** argv)
         }
     }
 
-    // Where to send calls, and with what.
-    auto credentials = resolveCredentials(flags);
+    // Where to send calls, and with what. Only --emulator starts an emulator: a job that lost
+    // its credentials must fail, not succeed against a throwaway service.
+    auto credentials = resolveCredentials(flags, command == "batch");
     const auto* wrong = std::get_if<std::string>(&credentials);
     if (wrong && !g.emulator) // with --emulator they are not sent
         return usageError(*wrong);
@@ -413,17 +423,24 @@ int run(int argc, char** argv)
     if (!wrong)
         options.credentials = std::get<inbox::Credentials>(std::move(credentials));
     const bool hasCredentials = wrong || !std::holds_alternative<inbox::NoCredentials>(options.credentials);
+    if (g.baseUrl.empty())
+        g.baseUrl = env("WIX_BASE_URL");
+    if (g.caFile.empty())
+        g.caFile = env("WIX_CA_FILE");
+    if (!g.emulator && !hasCredentials && g.baseUrl.empty())
+        return usageError("no credentials: give --api-key (with --site-id or --account-id), --access-token, or --app-id "
+                          "with --app-secret and --instance-id (or their WIX_ variables); or --emulator to call an "
+                          "embedded emulator");
     std::unique_ptr<inbox::emulator::Emulator> emulator;
-    if (g.emulator || (g.baseUrl.empty() && !hasCredentials)) {
+    if (g.emulator) {
         inbox::emulator::Options eo;
         eo.threads = 1;
         emulator = std::make_unique<inbox::emulator::Emulator>(eo);
         options.baseUrl = emulator->url();
         options.tls.caFile = emulator->caFile();
         options.credentials = inbox::NoCredentials{};
-        std::cerr << "wix-inbox: "
-                  << (g.emulator ? "--emulator" : "no credentials and no --base-url") << ": using the embedded emulator at "
-                  << emulator->url() << (g.emulator && hasCredentials ? " (credentials are not sent)" : "") << "\n";
+        std::cerr << "wix-inbox: --emulator: using the embedded emulator at " << emulator->url()
+                  << (hasCredentials ? " (credentials are not sent)" : "") << "\n";
     } else {
         if (!g.baseUrl.empty())
             options.baseUrl = g.baseUrl;

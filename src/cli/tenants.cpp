@@ -6,8 +6,13 @@ Tenants::Tenants(Client& base, Credentials credentials) : base_(base), credentia
 
 std::variant<Client*, std::string> Tenants::clientFor(const std::optional<LineTenant>& tenant)
 {
-    if (!tenant)
+    if (!tenant) {
+        // An API key alone serves only the lines that name their site.
+        const auto* apiKey = std::get_if<ApiKey>(&credentials_);
+        if (apiKey && apiKey->siteId.empty() && apiKey->accountId.empty())
+            return std::string("the line names no siteId, and no --site-id or --account-id was given for such lines");
         return &base_;
+    }
     const bool site = tenant->kind == LineTenant::Kind::site;
     const std::string label = tenant->label();
     if (const auto it = clients_.find(label); it != clients_.end())

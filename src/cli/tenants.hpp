@@ -25,7 +25,8 @@ public:
     Tenants(Client& base, Credentials credentials);
 
     /// The client of a line's tenant, made at its first line; or why the line cannot name
-    /// that tenant with these credentials.
+    /// that tenant with these credentials (or, naming none, cannot go without one: an API
+    /// key with neither site nor account).
     std::variant<Client*, std::string> clientFor(const std::optional<LineTenant>& tenant);
 
     /// The clients' statistics summed (the pool's are the one pool's).
