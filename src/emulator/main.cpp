@@ -89,7 +89,8 @@ int main(int argc, char** argv)
         ("app", po::value(&apps)->composing(), "an OAuth app as APP_ID:APP_SECRET (repeatable)")
         ("token-lifetime", number(14400), "lifetime of issued tokens, seconds, 1-31536000")
         ("webhook-url", po::value(&options.webhookUrl),
-         "POST a signed conversations_merged webhook here on every merge (http:// or https://)")
+         "POST a signed conversations_merged webhook here on every merge (http:// or https://; "
+         "no user:password@, no #fragment)")
         ("webhook-resend-scale", number(1), "multiplies the resend delays of failed webhooks (1 min .. 12 h), 0-1")
         ("webhook-public-key-file", po::value(&options.webhookPublicKeyFile),
          "where to write the webhooks' public key (default: a temporary file)");

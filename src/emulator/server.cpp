@@ -178,8 +178,8 @@ Emulator::Impl::Impl(Options options) : options_(std::move(options))
 
     caFile = options_.caFile.empty() ? (tempDir() / "ca.pem").string() : options_.caFile;
     try {
+        startWebhooks(); // a bad webhook URL is refused before any file is written
         listen(cert.certificatePem);
-        startWebhooks();
     } catch (...) {
         removeTempDir(); // no destructor runs for a constructor that throws
         throw;

@@ -55,10 +55,10 @@ Started start(const std::vector<std::string>& args, const fs::path& dir, const t
 }
 
 // Runs the emulator with `args` and expects it to refuse to start.
-std::string refusal(const std::vector<std::string>& args)
+std::string refusal(const std::vector<std::string>& args, const test::ChildOptions& options = {})
 {
     test::TempDir dir;
-    BOOST_TEST(test::waitExitWithin(test::spawn(WIX_INBOX_EMULATOR, args, dir.path), 20s) == 1);
+    BOOST_TEST(test::waitExitWithin(test::spawn(WIX_INBOX_EMULATOR, args, dir.path, options), 20s) == 1);
     BOOST_TEST(test::slurp(dir.path / "stdout").empty());
     const auto err = test::slurp(dir.path / "stderr");
     BOOST_TEST(std::count(err.begin(), err.end(), '\n') == 1, err); // one line
@@ -139,6 +139,51 @@ BOOST_AUTO_TEST_CASE(stop_signals_remove_the_temporary_directory)
         BOOST_TEST((Clock::now() - sent < 1s)); // it stops at once, not after a grace period
         BOOST_TEST(tmp.empty(), signal);
     }
+}
+
+// The same options in process: what the constructor throws, or "" if it starts.
+template <class Refused = std::runtime_error>
+std::string inProcessRefusal(const wix::inbox::emulator::Options& options)
+{
+    try {
+        wix::inbox::emulator::Emulator started(options);
+    } catch (const Refused& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// A port the resolver would wrap (99999 is 34463), or 0; credentials or a fragment, which
+// the delivery would drop: each refused before anything is written, never echoing the URL.
+BOOST_AUTO_TEST_CASE(a_webhook_url_that_would_be_delivered_elsewhere_is_refused_at_start)
+{
+    struct Case {
+        std::string url;
+        std::string says;
+    };
+    const std::vector<Case> cases{
+        {"http://127.0.0.1:99999/hooks", "the webhook URL's port must be a number from 1 to 65535"},
+        {"http://127.0.0.1:0/hooks", "the webhook URL's port must be a number from 1 to 65535"},
+        {"https://[::1]:65536/hooks", "the webhook URL's port must be a number from 1 to 65535"},
+        {"http://127.0.0.1:-80/hooks", "the webhook URL's port must be a number from 1 to 65535"},
+        {"http://hook:s3cret@127.0.0.1:8080/hooks", "must not hold user info"},
+        {"http://127.0.0.1:8080/hooks#s3cret", "must not have a fragment"},
+    };
+    PrivateTmp tmp;
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.says)
+        {
+            const auto err = refusal({"--webhook-url", c.url});
+            BOOST_TEST(err.starts_with("wix-inbox-emulator: the webhook URL"), err);
+            BOOST_TEST(err.find(c.says) != std::string::npos, err);
+            BOOST_TEST(err.find("s3cret") == std::string::npos, err);
+            wix::inbox::emulator::Options options;
+            options.webhookUrl = c.url;
+            const auto thrown = inProcessRefusal(options);
+            BOOST_TEST(thrown.find(c.says) != std::string::npos, thrown);
+        }
+    }
+    BOOST_TEST(tmp.empty());
 }
 
 // With --webhook-url the start-up line also names the webhooks' public key, written beside

@@ -91,6 +91,8 @@ struct Options {
     /// trusted CAs), one per merge, as the service does: the body a JWT signed RS256 with a
     /// key the emulator makes at start (webhookPublicKeyFile()), answered 200 within 1,250 ms
     /// or resent after 1 min, 10 min, 1 h, 2 h x3, 4 h x3, 8 h x2 and 12 h. Empty: none.
+    /// The Emulator throws for a URL with user info (`user:pass@`), a fragment (`#...`) or a
+    /// port outside 1-65535, and for a host that does not resolve.
     std::string webhookUrl;
     /// Multiplies the resend delays: 0.001 turns the 47 hours into 170 s. In [0, 1].
     double webhookResendScale = 1.0;
