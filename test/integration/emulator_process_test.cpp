@@ -186,6 +186,30 @@ BOOST_AUTO_TEST_CASE(a_webhook_url_that_would_be_delivered_elsewhere_is_refused_
     BOOST_TEST(tmp.empty());
 }
 
+// A disk that takes the open but not the bytes (/dev/full), a directory that does not
+// exist: the emulator must not start with a CA file (or key) that clients cannot read.
+BOOST_AUTO_TEST_CASE(a_ca_or_key_file_it_cannot_write_stops_the_start)
+{
+    PrivateTmp tmp;
+    BOOST_TEST(refusal({"--ca-file", "/dev/full"})
+               == "wix-inbox-emulator: cannot write the CA file /dev/full: No space left on device\n");
+    const auto missing = (tmp.dir.path / "missing" / "ca.pem").string();
+    BOOST_TEST(refusal({"--ca-file", missing})
+               == "wix-inbox-emulator: cannot write the CA file " + missing + ": No such file or directory\n");
+    BOOST_TEST(refusal({"--webhook-url", "http://127.0.0.1:9/hooks", "--webhook-public-key-file", "/dev/full"})
+               == "wix-inbox-emulator: cannot write the webhook public key file /dev/full: No space left on device\n");
+    BOOST_TEST(tmp.empty()); // the temporary directory made for the CA file is gone too
+
+    const auto nowhere = (tmp.dir.path / "no-such-dir").string();
+    BOOST_TEST(refusal({}, {.environment = {"TMPDIR=" + nowhere}})
+               == "wix-inbox-emulator: cannot create a temporary directory in " + nowhere
+                      + ": No such file or directory\n");
+
+    wix::inbox::emulator::Options options;
+    options.caFile = "/dev/full";
+    BOOST_TEST(inProcessRefusal(options) == "cannot write the CA file /dev/full: No space left on device");
+}
+
 // With --webhook-url the start-up line also names the webhooks' public key, written beside
 // the CA in the temporary directory and removed with it.
 BOOST_AUTO_TEST_CASE(the_start_up_line_names_the_webhook_public_key)

@@ -68,8 +68,8 @@ struct Options {
     std::uint16_t port = 0;       ///< 0: a free port
     std::string address = "127.0.0.1";
     unsigned threads = 2;
-    /// Where to write the CA certificate (PEM). Empty: a fresh temporary directory,
-    /// removed when the emulator stops.
+    /// Where to write the CA certificate (PEM). Empty: a fresh temporary directory (in
+    /// $TMPDIR, else /tmp), removed when the emulator stops. Not writable: the Emulator throws.
     std::string caFile;
     /// Names the certificate is valid for (IP addresses or DNS names).
     std::vector<std::string> certificateNames{"127.0.0.1", "localhost"};
@@ -127,8 +127,9 @@ struct Stats {
 
 class Emulator {
 public:
-    /// Generates the certificate, binds, and starts serving on its own threads.
-    /// Throws std::runtime_error if it cannot.
+    /// Generates the certificate, writes its files, binds, and starts serving on its own
+    /// threads. Throws std::runtime_error if it cannot (a file not writable, a port in use, a
+    /// bad webhook URL).
     explicit Emulator(Options options = {});
     ~Emulator(); ///< Stops serving and joins its threads.
     Emulator(const Emulator&) = delete;
