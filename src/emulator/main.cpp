@@ -80,7 +80,8 @@ int main(int argc, char** argv)
         ("idle-timeout-hint", po::bool_switch(&f.idleTimeoutHint), "announce the idle timeout in Keep-Alive")
         ("close-after-requests", number(0), "answer the N-th request of a connection with Connection: close (0: never)")
         ("rate-limit", po::value<std::string>()->default_value("off"),
-         "API requests each tenant may make, as the service limits them: 200/min, 50/s or off; over it, 429")
+         "API requests each tenant may make, as the service limits them: 200/min, 50/s (at least 1 per "
+         "period) or off; over it, 429")
         ("rate-limit-retry-after", po::bool_switch(&f.rateLimitRetryAfter),
          "send Retry-After with the rate limit's 429s (the service does not document one)")
         ("require-auth", po::bool_switch(&options.auth.required), "answer 401/403 to API calls without valid credentials")
@@ -137,7 +138,7 @@ int main(int argc, char** argv)
     take({"token-lifetime", 1, 31536000}, tokenLifetime);
     take({"webhook-resend-scale", 0, 1}, options.webhookResendScale);
     if (const auto rate = parseRate(vm["rate-limit"].as<std::string>()); !rate && !problem)
-        problem = "--rate-limit takes a rate such as 200/min or 50/s, or off";
+        problem = "--rate-limit takes a rate of at least 1 request per period, such as 200/min or 50/s, or off";
     else if (rate) {
         f.rateLimit = rate->limit;
         f.rateLimitPeriod = rate->period;

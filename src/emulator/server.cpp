@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -95,6 +96,13 @@ void writeFile(const std::string& path, std::string_view text, std::string_view 
         error = errno;
     if (error)
         throw std::runtime_error("cannot write the " + std::string(what) + " " + path + ": " + std::strerror(error));
+}
+
+// Rates the token bucket cannot serve: below one request per period it never admits one.
+void checkRate(const Faults& f)
+{
+    if (f.rateLimit != 0 && !(f.rateLimit >= 1 && f.rateLimitPeriod.count() > 0))
+        throw std::invalid_argument("Faults::rateLimit must be 0 (no limit) or at least 1 request per period");
 }
 
 struct Answer {
@@ -189,6 +197,7 @@ private:
 
 Emulator::Impl::Impl(Options options) : options_(std::move(options))
 {
+    checkRate(options_.faults);
     const Certificate cert = makeSelfSignedCertificate(options_.certificateNames);
     tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
     tls_.use_certificate_chain(net::buffer(cert.certificatePem));
@@ -754,6 +763,7 @@ Stats Emulator::stats() const
 }
 void Emulator::setFaults(const Faults& faults)
 {
+    checkRate(faults);
     impl_->setFaults(faults);
 }
 Faults Emulator::faults() const

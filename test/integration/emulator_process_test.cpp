@@ -210,6 +210,37 @@ BOOST_AUTO_TEST_CASE(a_ca_or_key_file_it_cannot_write_stops_the_start)
     BOOST_TEST(inProcessRefusal(options) == "cannot write the CA file /dev/full: No space left on device");
 }
 
+// A bucket of less than one request never admits one: "0/s" would refuse every call
+// instead of meaning "no limit" ("off" says that).
+BOOST_AUTO_TEST_CASE(a_rate_limit_below_one_request_per_period_is_refused)
+{
+    PrivateTmp tmp;
+    for (const std::string rate : {"0/s", "0/min", "0.5/s", "-0/s"}) {
+        BOOST_TEST_CONTEXT(rate)
+        {
+            const auto err = refusal({"--rate-limit", rate});
+            BOOST_TEST(err.find("--rate-limit takes a rate of at least 1 request per period") != std::string::npos, err);
+        }
+    }
+
+    test::TempDir dir;
+    const auto e = start({"--rate-limit", "50/s"}, dir.path);
+    const auto set = test::rawExchange(e.port, e.caFile, test::rawRequest("POST", "/_emulator/faults", R"({"rate-limit":"0/s"})"));
+    BOOST_TEST(set.status == 400);
+    BOOST_TEST(set.body.find("at least 1 request per period") != std::string::npos, set.body);
+    const auto now = test::rawExchange(e.port, e.caFile, test::rawRequest("GET", "/_emulator/faults"));
+    BOOST_TEST(now.body.find(R"("rate-limit":"50/s")") != std::string::npos, now.body); // unchanged
+    ::kill(e.pid, SIGTERM);
+    BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+    BOOST_TEST(tmp.empty());
+
+    wix::inbox::emulator::Options options;
+    options.faults.rateLimit = 0.5;
+    BOOST_TEST(inProcessRefusal<std::invalid_argument>(options).find("at least 1 request per period") != std::string::npos);
+    wix::inbox::emulator::Emulator running;
+    BOOST_CHECK_THROW(running.setFaults(options.faults), std::invalid_argument);
+}
+
 // With --webhook-url the start-up line also names the webhooks' public key, written beside
 // the CA in the temporary directory and removed with it.
 BOOST_AUTO_TEST_CASE(the_start_up_line_names_the_webhook_public_key)

@@ -46,7 +46,8 @@ struct Faults {
     /// The service's limit per tenant (an OAuth instance, an API key's site or account, a
     /// static token; all anonymous requests are one tenant): at most `rateLimit` API
     /// requests per `rateLimitPeriod`, as a token bucket. Over it: 429 TOO_MANY_REQUESTS with
-    /// the envelope. 0: no limit.
+    /// the envelope. 0: no limit; otherwise at least 1 (a bucket that never holds a whole
+    /// request would refuse them all): Emulator and setFaults() throw std::invalid_argument.
     double rateLimit = 0;
     std::chrono::milliseconds rateLimitPeriod{1000};
     /// Send Retry-After (the time until the next request is admitted) with those 429s, which
@@ -129,7 +130,7 @@ class Emulator {
 public:
     /// Generates the certificate, writes its files, binds, and starts serving on its own
     /// threads. Throws std::runtime_error if it cannot (a file not writable, a port in use, a
-    /// bad webhook URL).
+    /// bad webhook URL) and std::invalid_argument for a rate limit below 1 per period.
     explicit Emulator(Options options = {});
     ~Emulator(); ///< Stops serving and joins its threads.
     Emulator(const Emulator&) = delete;
@@ -142,6 +143,7 @@ public:
     const std::string& webhookPublicKeyFile() const;
 
     Stats stats() const;
+    /// Throws std::invalid_argument for a rate limit below 1 per period (Faults::rateLimit).
     void setFaults(const Faults& faults);
     Faults faults() const;
     /// Forgets conversations, messages, statistics and restarts the fault sequence from its seed.
