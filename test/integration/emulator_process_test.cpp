@@ -214,6 +214,7 @@ BOOST_AUTO_TEST_CASE(a_ca_or_key_file_it_cannot_write_stops_the_start)
 // instead of meaning "no limit" ("off" says that).
 BOOST_AUTO_TEST_CASE(a_rate_limit_below_one_request_per_period_is_refused)
 {
+    test::TempDir dir; // outside the private TMPDIR
     PrivateTmp tmp;
     for (const std::string rate : {"0/s", "0/min", "0.5/s", "-0/s"}) {
         BOOST_TEST_CONTEXT(rate)
@@ -223,7 +224,6 @@ BOOST_AUTO_TEST_CASE(a_rate_limit_below_one_request_per_period_is_refused)
         }
     }
 
-    test::TempDir dir;
     const auto e = start({"--rate-limit", "50/s"}, dir.path);
     const auto set = test::rawExchange(e.port, e.caFile, test::rawRequest("POST", "/_emulator/faults", R"({"rate-limit":"0/s"})"));
     BOOST_TEST(set.status == 400);
