@@ -8,24 +8,35 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/lexical_cast.hpp>
 #include <boost/program_options.hpp>
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <bit>
+#include <cerrno>
+#include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <type_traits>
 
 namespace po = boost::program_options;
 namespace net = boost::asio;
 namespace inbox = wix::inbox;
+namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -225,11 +236,57 @@ Drive drive(net::io_context& ioc, unsigned threads, std::size_t workers,
     return result;
 }
 
-} // namespace
+// The numeric options and their ranges. They are read as doubles and checked here:
+// program_options would wrap "-5" into an unsigned value without a word.
+struct Numeric {
+    const char* name;
+    double lo, hi;
+    const char* help;
+    bool whole;
+    double (*get)(const Config&);
+    void (*set)(Config&, double);
+};
 
-int main(int argc, char** argv)
+template <auto Field>
+Numeric numeric(const char* name, double lo, double hi, const char* help)
 {
-    Config cfg;
+    using T = std::remove_cvref_t<decltype(std::declval<Config&>().*Field)>;
+    return {name, lo, hi, help, std::is_integral_v<T>, [](const Config& c) { return static_cast<double>(c.*Field); },
+            [](Config& c, double v) { c.*Field = static_cast<T>(v); }};
+}
+
+const Numeric numerics[] = {
+    numeric<&Config::requests>("requests", 1, 1e12, "calls to measure"),
+    numeric<&Config::duration>("duration", 0, 86400, "seconds to measure instead of --requests (0: --requests)"),
+    numeric<&Config::concurrency>("concurrency", 1, 100000, "coroutines in flight"),
+    numeric<&Config::connections>("connections", 1, 65535, "pool size"),
+    numeric<&Config::threads>("threads", 1, 256, "threads running the client's io_context"),
+    numeric<&Config::emulatorThreads>("emulator-threads", 1, 64, "threads of the embedded emulator"),
+    numeric<&Config::distinct>("distinct", 1, 1e7, "distinct participants"),
+    numeric<&Config::cache>("cache", 0, 1e7,
+                            "conversation cache entries (0: none): get-or-create answered from it, 1 request per "
+                            "participant"),
+    numeric<&Config::warmup>("warmup", 0, 1e12, "calls before measuring"),
+    numeric<&Config::holdSeconds>("hold-seconds", 0, 86400,
+                                  "after the run, keep the pool's idle connections open this long (for memory "
+                                  "measurements)"),
+};
+
+std::string text(double v)
+{
+    return boost::lexical_cast<std::string>(v);
+}
+
+std::string usage(const std::string& what)
+{
+    return "wix-inbox-bench: " + what + " (see --help)";
+}
+
+// Reads the command line into `cfg`. Returns nothing to go on, "" once the help is printed,
+// or one usage line that names the option and never repeats a value (it may be a secret
+// typed after a typo).
+std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
+{
     po::options_description desc("wix-inbox-bench: load the Conversations API through wix-inbox-cpp.\n"
                                  "Without --base-url it runs against the embedded emulator.\n\nOptions");
     desc.add_options()
@@ -237,44 +294,89 @@ int main(int argc, char** argv)
         ("op", po::value(&cfg.op)->default_value(cfg.op), "get-or-create, get, list (ListMessages, a page of the "
                                                           "3 messages each conversation is given) or send")
         ("base-url", po::value(&cfg.baseUrl), "service URL (default: embedded emulator)")
-        ("ca-file", po::value(&cfg.caFile), "extra trusted CA (PEM)")
-        ("requests", po::value(&cfg.requests)->default_value(cfg.requests), "calls to measure")
-        ("duration", po::value(&cfg.duration)->default_value(0), "seconds to measure instead of --requests")
-        ("concurrency", po::value(&cfg.concurrency)->default_value(cfg.concurrency), "coroutines in flight")
-        ("connections", po::value(&cfg.connections)->default_value(cfg.connections), "pool size")
-        ("threads", po::value(&cfg.threads)->default_value(cfg.threads), "threads running the client's io_context")
-        ("emulator-threads", po::value(&cfg.emulatorThreads)->default_value(cfg.emulatorThreads),
-         "threads of the embedded emulator")
-        ("distinct", po::value(&cfg.distinct)->default_value(cfg.distinct), "distinct participants")
-        ("cache", po::value(&cfg.cache)->default_value(0),
-         "conversation cache entries (0: none): get-or-create answered from it, 1 request per participant")
-        ("warmup", po::value(&cfg.warmup)->default_value(cfg.warmup), "calls before measuring")
-        ("hold-seconds", po::value(&cfg.holdSeconds)->default_value(0),
-         "after the run, keep the pool's idle connections open this long (for memory measurements)");
+        ("ca-file", po::value(&cfg.caFile), "extra trusted CA (PEM)");
+    for (const auto& n : numerics) // program_options copies the names and descriptions
+        desc.add_options()(n.name, po::value<double>()->default_value(n.get(cfg)),
+                           (n.help + (" (" + text(n.lo) + "-" + text(n.hi) + ")")).c_str());
+    const po::positional_options_description none; // a stray word is an error, not ignored
+    po::variables_map vm;
     try {
-        po::variables_map vm;
-        po::store(po::parse_command_line(argc, argv, desc), vm);
+        po::store(po::command_line_parser(argc, argv).options(desc).positional(none).run(), vm);
         if (vm.count("help")) {
             std::cout << desc << "\n";
-            return 0;
+            return std::string();
         }
         po::notify(vm);
-        if (cfg.op != "get" && cfg.op != "get-or-create" && cfg.op != "list" && cfg.op != "send")
-            throw std::invalid_argument("--op must be get-or-create, get, list or send");
-        if (cfg.distinct == 0 || cfg.concurrency == 0 || cfg.threads == 0)
-            throw std::invalid_argument("--distinct, --concurrency and --threads must be > 0");
-        if (cfg.distinct > 10'000'000 || cfg.cache > 10'000'000)
-            throw std::invalid_argument("--distinct and --cache must be at most 10,000,000");
-    } catch (const std::exception& e) {
-        std::cerr << "wix-inbox-bench: " << e.what() << "\n";
-        return 1;
+    } catch (const po::unknown_option& e) {
+        const std::string name = e.get_option_name();
+        return usage("unknown option '" + name.substr(0, name.find('=')) + "'");
+    } catch (const po::too_many_positional_options_error&) {
+        return usage("unexpected argument (options start with --)");
+    } catch (const po::invalid_option_value& e) {
+        return usage(e.get_option_name() + " takes a number");
+    } catch (const po::error& e) { // the other texts name options, never values
+        return usage(e.what());
     }
+    for (const auto& n : numerics) {
+        const double v = vm[n.name].as<double>();
+        if (!(v >= n.lo && v <= n.hi) || (n.whole && v != std::floor(v)))
+            return usage("--" + std::string(n.name) + " must be " + (n.whole ? "a whole number" : "a number") + " from "
+                         + text(n.lo) + " to " + text(n.hi));
+        n.set(cfg, v);
+    }
+    if (cfg.op != "get" && cfg.op != "get-or-create" && cfg.op != "list" && cfg.op != "send")
+        return usage("--op must be get-or-create, get, list or send");
+    return std::nullopt;
+}
 
+// A directory for the embedded emulator's CA file, removed on every way out: a return, an
+// exception, and a stop signal, which a thread of its own waits for (the threads started
+// later inherit the blocked mask, so the signal cannot end the process past this cleanup).
+class Scratch {
+public:
+    Scratch()
+    {
+        sigset_t stops;
+        sigemptyset(&stops);
+        for (const int stop : {SIGINT, SIGTERM, SIGHUP})
+            sigaddset(&stops, stop);
+        pthread_sigmask(SIG_BLOCK, &stops, nullptr);
+        const char* tmpdir = std::getenv("TMPDIR");
+        std::string pattern = (fs::path(tmpdir && *tmpdir ? tmpdir : "/tmp") / "wix-inbox-bench-XXXXXX").string();
+        if (!::mkdtemp(pattern.data()))
+            throw std::runtime_error("cannot create a temporary directory: " + std::string(std::strerror(errno)));
+        path_ = pattern;
+        std::thread([stops, path = path_] {
+            int signal = 0;
+            sigwait(&stops, &signal);
+            std::error_code ignored;
+            fs::remove_all(path, ignored);
+            std::cerr << "wix-inbox-bench: stopped by a signal\n";
+            std::_Exit(128 + signal);
+        }).detach();
+    }
+    ~Scratch()
+    {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+int bench(const Config& cfg)
+{
+    std::optional<Scratch> scratch; // destroyed last: after the emulator has stopped
     std::unique_ptr<inbox::emulator::Emulator> emulator;
     inbox::ClientOptions options;
     if (cfg.baseUrl.empty()) {
         inbox::emulator::Options eo;
         eo.threads = cfg.emulatorThreads;
+        eo.caFile = (scratch.emplace().path() / "ca.pem").string();
         emulator = std::make_unique<inbox::emulator::Emulator>(eo);
         options.baseUrl = emulator->url();
         options.tls.caFile = emulator->caFile();
@@ -399,4 +501,23 @@ int main(int argc, char** argv)
                      {"rss_end_kib", rssEnd}})
               << std::endl;
     return run.errors ? 2 : 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Config cfg;
+    if (const auto said = parseArguments(argc, argv, cfg)) {
+        if (said->empty()) // the help
+            return 0;
+        std::cerr << *said << "\n";
+        return 1;
+    }
+    try {
+        return bench(cfg);
+    } catch (const std::exception& e) { // the emulator could not start, a bad --base-url, ...
+        std::cerr << "wix-inbox-bench: " << e.what() << "\n";
+        return 1;
+    }
 }

@@ -10,6 +10,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
+#include <charconv>
+
 namespace wix::inbox::webhooks {
 namespace json = boost::json;
 
@@ -90,6 +93,35 @@ bool verifies(EVP_PKEY* key, std::string_view signedPart, const std::string& sig
                == 1;
 }
 
+// Seconds as few digits as say them exactly ("125", "0.5", "1e+300").
+std::string secondsText(double seconds)
+{
+    char out[32];
+    const auto [end, ec] = std::to_chars(out, out + sizeof out, seconds);
+    return std::string(out, ec == std::errc() ? end : out);
+}
+
+// The token's validity window as jose's jwtVerify (the official SDK's verifier) checks it:
+// `now` in whole seconds, `exp` exclusive, `nbf` inclusive, each widened by the tolerance.
+std::optional<Error> checkTimes(const json::object& claims, Verifier::Clock::time_point now,
+                                std::chrono::seconds tolerance)
+{
+    const auto* nbf = claims.if_contains("nbf");
+    const auto* exp = claims.if_contains("exp");
+    if ((nbf && !nbf->is_number()) || (exp && !exp->is_number()))
+        return rejected("the JWT's exp or nbf claim is not a number");
+    const auto nowSeconds = static_cast<double>(std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count());
+    const auto leeway = static_cast<double>(tolerance.count());
+    const std::string beyond = " (beyond the " + std::to_string(tolerance.count()) + " s leeway; is this machine's clock right?)";
+    if (nbf && nbf->to_number<double>() > nowSeconds + leeway)
+        return rejected("the token is not valid yet: its nbf is " + secondsText(nbf->to_number<double>() - nowSeconds)
+                        + " s ahead" + beyond);
+    if (exp && exp->to_number<double>() <= nowSeconds - leeway)
+        return rejected("the token has expired: its exp is " + secondsText(nowSeconds - exp->to_number<double>())
+                        + " s past" + beyond);
+    return std::nullopt;
+}
+
 Result<Identity> decodeIdentity(const std::string& text)
 {
     auto o = parseObject(text);
@@ -147,7 +179,7 @@ Result<Event> decodeMerged(const json::object& envelope, const std::string& inst
 
 } // namespace
 
-Result<Verifier> Verifier::fromPem(std::string_view pem)
+Result<Verifier> Verifier::fromPem(std::string_view pem, VerifierOptions options)
 {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
     EVP_PKEY* key = bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr;
@@ -156,10 +188,10 @@ Result<Verifier> Verifier::fromPem(std::string_view pem)
     auto owned = std::make_shared<const Key>(key);
     if (EVP_PKEY_base_id(key) != EVP_PKEY_RSA)
         return makeError(Errc::invalidArgument, "the public key is not an RSA key (webhooks are signed RS256)");
-    return Verifier(std::move(owned));
+    return Verifier(std::move(owned), std::max(options.clockTolerance, std::chrono::seconds(0)));
 }
 
-Result<Event> Verifier::decode(std::string_view body) const
+Result<Event> Verifier::decode(std::string_view body, Clock::time_point now) const
 {
     if (body.size() > maxBodyBytes)
         return rejected("body larger than " + std::to_string(maxBodyBytes) + " bytes");
@@ -184,6 +216,9 @@ Result<Event> Verifier::decode(std::string_view body) const
         return rejected("the signature does not verify with the app's public key");
 
     const auto claims = parseObject(*payload);
+    if (claims)
+        if (auto stale = checkTimes(*claims, now, tolerance_))
+            return *stale;
     const auto dataText = claims ? stringAt(*claims, "data") : std::nullopt;
     auto envelope = dataText ? parseObject(*dataText) : std::nullopt;
     if (!envelope)

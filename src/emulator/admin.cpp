@@ -133,7 +133,7 @@ std::optional<FaultsProblem> applyFaultsJson(std::string_view text, Faults& faul
         } else if (key == "rate-limit") {
             const auto rate = value.is_string() ? parseRate(value.get_string()) : std::nullopt;
             if (!rate)
-                return outOfRange("a rate such as \"200/min\" or \"50/s\", or \"off\"");
+                return outOfRange("a rate of at least 1 request per period, such as \"200/min\" or \"50/s\", or \"off\"");
             next.rateLimit = rate->limit;
             next.rateLimitPeriod = rate->period;
         } else if (key == "close-after-requests") {

@@ -80,7 +80,8 @@ int main(int argc, char** argv)
         ("idle-timeout-hint", po::bool_switch(&f.idleTimeoutHint), "announce the idle timeout in Keep-Alive")
         ("close-after-requests", number(0), "answer the N-th request of a connection with Connection: close (0: never)")
         ("rate-limit", po::value<std::string>()->default_value("off"),
-         "API requests each tenant may make, as the service limits them: 200/min, 50/s or off; over it, 429")
+         "API requests each tenant may make, as the service limits them: 200/min, 50/s (at least 1 per "
+         "period) or off; over it, 429")
         ("rate-limit-retry-after", po::bool_switch(&f.rateLimitRetryAfter),
          "send Retry-After with the rate limit's 429s (the service does not document one)")
         ("require-auth", po::bool_switch(&options.auth.required), "answer 401/403 to API calls without valid credentials")
@@ -89,7 +90,8 @@ int main(int argc, char** argv)
         ("app", po::value(&apps)->composing(), "an OAuth app as APP_ID:APP_SECRET (repeatable)")
         ("token-lifetime", number(14400), "lifetime of issued tokens, seconds, 1-31536000")
         ("webhook-url", po::value(&options.webhookUrl),
-         "POST a signed conversations_merged webhook here on every merge (http:// or https://)")
+         "POST a signed conversations_merged webhook here on every merge (http:// or https://; "
+         "no user:password@, no #fragment)")
         ("webhook-resend-scale", number(1), "multiplies the resend delays of failed webhooks (1 min .. 12 h), 0-1")
         ("webhook-public-key-file", po::value(&options.webhookPublicKeyFile),
          "where to write the webhooks' public key (default: a temporary file)");
@@ -136,7 +138,7 @@ int main(int argc, char** argv)
     take({"token-lifetime", 1, 31536000}, tokenLifetime);
     take({"webhook-resend-scale", 0, 1}, options.webhookResendScale);
     if (const auto rate = parseRate(vm["rate-limit"].as<std::string>()); !rate && !problem)
-        problem = "--rate-limit takes a rate such as 200/min or 50/s, or off";
+        problem = "--rate-limit takes a rate of at least 1 request per period, such as 200/min or 50/s, or off";
     else if (rate) {
         f.rateLimit = rate->limit;
         f.rateLimitPeriod = rate->period;

@@ -25,18 +25,23 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cstdlib>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace wix::inbox::emulator {
 namespace net = boost::asio;
@@ -73,6 +78,31 @@ std::string httpDate(std::chrono::system_clock::time_point t)
     char out[64];
     std::strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S GMT", &tm);
     return out;
+}
+
+// Writes a whole file or throws naming it and why. Each write is checked: a full disk or
+// /dev/full fails only there, after an open that succeeded.
+void writeFile(const std::string& path, std::string_view text, std::string_view what)
+{
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int error = fd < 0 ? errno : 0;
+    for (std::size_t done = 0; !error && done < text.size();) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno != EINTR)
+            error = errno;
+        done += n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    if (fd >= 0 && ::close(fd) != 0 && !error)
+        error = errno;
+    if (error)
+        throw std::runtime_error("cannot write the " + std::string(what) + " " + path + ": " + std::strerror(error));
+}
+
+// Rates the token bucket cannot serve: below one request per period it never admits one.
+void checkRate(const Faults& f)
+{
+    if (f.rateLimit != 0 && !(f.rateLimit >= 1 && f.rateLimitPeriod.count() > 0))
+        throw std::invalid_argument("Faults::rateLimit must be 0 (no limit) or at least 1 request per period");
 }
 
 struct Answer {
@@ -167,6 +197,7 @@ private:
 
 Emulator::Impl::Impl(Options options) : options_(std::move(options))
 {
+    checkRate(options_.faults);
     const Certificate cert = makeSelfSignedCertificate(options_.certificateNames);
     tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
     tls_.use_certificate_chain(net::buffer(cert.certificatePem));
@@ -178,8 +209,8 @@ Emulator::Impl::Impl(Options options) : options_(std::move(options))
 
     caFile = options_.caFile.empty() ? (tempDir() / "ca.pem").string() : options_.caFile;
     try {
+        startWebhooks(); // a bad webhook URL is refused before any file is written
         listen(cert.certificatePem);
-        startWebhooks();
     } catch (...) {
         removeTempDir(); // no destructor runs for a constructor that throws
         throw;
@@ -198,12 +229,7 @@ Emulator::Impl::Impl(Options options) : options_(std::move(options))
 // use, a directory not writable), each with one clear line.
 void Emulator::Impl::listen(const std::string& caPem)
 {
-    {
-        std::ofstream out(caFile, std::ios::trunc);
-        out << caPem;
-        if (!out)
-            throw std::runtime_error("cannot write the CA file " + caFile);
-    }
+    writeFile(caFile, caPem, "CA file");
     boost::system::error_code ec;
     const auto ip = net::ip::make_address(options_.address, ec);
     if (ec)
@@ -220,9 +246,12 @@ void Emulator::Impl::listen(const std::string& caPem)
 const std::filesystem::path& Emulator::Impl::tempDir()
 {
     if (tempDir_.empty()) {
-        std::string pattern = (std::filesystem::temp_directory_path() / "wix-inbox-emulator-XXXXXX").string();
+        const char* tmpdir = std::getenv("TMPDIR");
+        const std::filesystem::path base = tmpdir && *tmpdir ? tmpdir : "/tmp";
+        std::string pattern = (base / "wix-inbox-emulator-XXXXXX").string();
         if (!::mkdtemp(pattern.data()))
-            throw std::runtime_error("cannot create a temporary directory");
+            throw std::runtime_error("cannot create a temporary directory in " + base.string() + ": "
+                                     + std::strerror(errno));
         tempDir_ = pattern;
     }
     return tempDir_;
@@ -237,10 +266,7 @@ void Emulator::Impl::startWebhooks()
     webhooks_ = std::make_unique<WebhookSender>(ioc_.get_executor(), options_.webhookUrl, options_.webhookResendScale);
     webhookPublicKeyFile = options_.webhookPublicKeyFile.empty() ? (tempDir() / "webhook-public-key.pem").string()
                                                                  : options_.webhookPublicKeyFile;
-    std::ofstream out(webhookPublicKeyFile, std::ios::trunc);
-    out << webhooks_->publicKeyPem();
-    if (!out)
-        throw std::runtime_error("cannot write the webhook public key file " + webhookPublicKeyFile);
+    writeFile(webhookPublicKeyFile, webhooks_->publicKeyPem(), "webhook public key file");
     service_.onMerge([sender = webhooks_.get()](const MergeEvent& event) { sender->send(event); });
 }
 
@@ -737,6 +763,7 @@ Stats Emulator::stats() const
 }
 void Emulator::setFaults(const Faults& faults)
 {
+    checkRate(faults);
     impl_->setFaults(faults);
 }
 Faults Emulator::faults() const

@@ -13,7 +13,9 @@
 
 namespace wix::inbox::emulator {
 
-/// "200/min", "50/s", "1000/h"; "off" or "0/s" is no limit. Nothing if malformed.
+/// "200/min", "50/s", "1000/h"; "off" is no limit. Nothing if malformed, or below 1 request
+/// per period ("0/s", "0.5/s"): the bucket would never hold a whole request, so every
+/// request would be refused.
 struct Rate {
     double limit = 0; ///< requests per period; 0: none
     std::chrono::milliseconds period{1000};

@@ -19,6 +19,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -107,6 +109,7 @@ private:
 struct WebhookSender::Target {
     bool tls = false;
     std::string host;
+    std::string port;
     std::string path;
     tcp::resolver::results_type endpoints;
     std::unique_ptr<ssl::context> tlsContext;
@@ -117,43 +120,70 @@ const std::vector<std::chrono::seconds> WebhookSender::schedule = [] {
     return std::vector<std::chrono::seconds>{1min, 10min, 1h, 2h, 2h, 2h, 4h, 4h, 4h, 8h, 8h, 12h};
 }();
 
+namespace {
+
+// Takes http(s)://host[:port][/path][?query] apart, before anything is resolved. Refuses
+// what would not be delivered where it says: user info, a fragment, a port outside 1-65535
+// (the resolver would take 99999 for 34463). The messages never repeat the URL, which may
+// hold a secret.
+std::unique_ptr<WebhookSender::Target> parseUrl(std::string_view url)
+{
+    auto parsed = std::make_unique<WebhookSender::Target>();
+    auto& target = *parsed;
+    target.tls = url.starts_with("https://");
+    if (!target.tls && !url.starts_with("http://"))
+        throw std::runtime_error("the webhook URL must start with http:// or https://");
+    if (url.find('#') != std::string_view::npos)
+        throw std::runtime_error("the webhook URL must not have a fragment (#...): it is never sent");
+    if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; }))
+        throw std::runtime_error("the webhook URL holds a space or a control character");
+    url.remove_prefix(target.tls ? 8 : 7);
+    const auto end = url.find_first_of("/?");
+    std::string_view authority = url.substr(0, end);
+    if (authority.find('@') != std::string_view::npos)
+        throw std::runtime_error("the webhook URL must not hold user info (user:password@): webhooks carry no credentials");
+    target.path = end == std::string_view::npos ? "/" : std::string(url.substr(end));
+    if (target.path.starts_with('?'))
+        target.path.insert(0, "/");
+    std::string_view port = target.tls ? "443" : "80";
+    if (authority.starts_with('[')) { // [IPv6]:port
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos || (close + 1 < authority.size() && authority[close + 1] != ':'))
+            throw std::runtime_error("the webhook URL's host is malformed");
+        if (close + 1 < authority.size())
+            port = authority.substr(close + 2);
+        authority = authority.substr(1, close - 1);
+    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        port = authority.substr(colon + 1);
+        authority = authority.substr(0, colon);
+    }
+    if (authority.empty())
+        throw std::runtime_error("the webhook URL lacks a host");
+    unsigned number = 0;
+    const auto [last, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (port.empty() || port.size() > 5 || ec != std::errc() || last != port.data() + port.size() || number == 0
+        || number > 65535)
+        throw std::runtime_error("the webhook URL's port must be a number from 1 to 65535");
+    target.host = std::string(authority);
+    target.port = std::string(port);
+    return parsed;
+}
+
+} // namespace
+
 WebhookSender::WebhookSender(net::any_io_executor executor, const std::string& url, double resendScale)
     : executor_(std::move(executor))
-    , target_(std::make_unique<Target>())
+    , target_(parseUrl(url)) // a bad URL is refused before the key is made
     , resendScale_(resendScale)
     , key_(std::make_unique<Key>())
     , publicPem_(key_->publicPem())
 {
-    const bool tls = url.starts_with("https://");
-    if (!tls && !url.starts_with("http://"))
-        throw std::runtime_error("the webhook URL must start with http:// or https://");
-    std::string_view rest(url);
-    rest.remove_prefix(tls ? 8 : 7);
-    const auto slash = rest.find('/');
-    std::string_view authority = rest.substr(0, slash);
-    target_->path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-    std::string port = tls ? "443" : "80";
-    if (authority.starts_with('[')) { // [IPv6]:port
-        const auto close = authority.find(']');
-        if (close == std::string_view::npos)
-            throw std::runtime_error("the webhook URL's host is malformed");
-        if (authority.size() > close + 1 && authority[close + 1] == ':')
-            port = std::string(authority.substr(close + 2));
-        authority = authority.substr(1, close - 1);
-    } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-        port = std::string(authority.substr(colon + 1));
-        authority = authority.substr(0, colon);
-    }
-    if (authority.empty() || port.empty() || target_->path.find_first_of("\r\n ") != std::string::npos)
-        throw std::runtime_error("the webhook URL lacks a host or holds a malformed path or port");
-    target_->host = std::string(authority);
     boost::system::error_code ec;
     tcp::resolver resolver(executor_);
-    target_->endpoints = resolver.resolve(target_->host, port, ec);
+    target_->endpoints = resolver.resolve(target_->host, target_->port, ec);
     if (ec)
         throw std::runtime_error("cannot resolve the webhook URL's host: " + ec.message());
-    target_->tls = tls;
-    if (tls) {
+    if (target_->tls) {
         target_->tlsContext = std::make_unique<ssl::context>(ssl::context::tls_client);
         target_->tlsContext->set_default_verify_paths();
         target_->tlsContext->set_verify_mode(ssl::verify_peer);

@@ -26,7 +26,8 @@ struct MergeEvent {
 
 class WebhookSender {
 public:
-    /// Makes the RSA key. Throws std::runtime_error for a URL that is not http(s)://host[:port][/path].
+    /// Makes the RSA key. Throws std::runtime_error for a URL that is not
+    /// http(s)://host[:port][/path][?query], with a port in 1-65535 and no user info or fragment.
     WebhookSender(boost::asio::any_io_executor executor, const std::string& url, double resendScale);
     ~WebhookSender();
 

@@ -25,6 +25,7 @@
 #include <random>
 #include <set>
 #include <iomanip>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -256,6 +257,12 @@ BOOST_AUTO_TEST_CASE(webhook_decode_verifies_and_prints_the_event)
         good << body << "\n";
         std::ofstream bad(dir.path / "forged.jwt");
         bad << test::base64url(R"({"alg":"none"})") << body.substr(body.find('.'));
+        // Signed an hour ago with the emulator's (and Wix's) one-hour lifetime: just expired.
+        const auto now = std::time(nullptr);
+        const std::string stalePart = test::base64url(R"({"alg":"RS256"})") + "."
+            + test::base64url(json::serialize(json::object{{"data", envelope}, {"iat", now - 3700}, {"exp", now - 100}}));
+        std::ofstream stale(dir.path / "expired.jwt");
+        stale << stalePart << "." << test::base64url(test::rs256(key.get(), stalePart));
     }
     const std::vector<std::string> decode{"webhook", "decode", "--public-key", (dir.path / "key.pem").string(), "--input"};
     BOOST_REQUIRE(runCli(decode + std::vector<std::string>{(dir.path / "body.jwt").string()}, dir.path) == 0);
@@ -269,6 +276,12 @@ BOOST_AUTO_TEST_CASE(webhook_decode_verifies_and_prints_the_event)
     const auto reason = slurp(dir.path / "stderr");
     BOOST_TEST(reason.find("webhook rejected: the JWT's algorithm is not RS256") != std::string::npos, reason);
     BOOST_TEST(std::count(reason.begin(), reason.end(), '\n') == 1);
+    BOOST_TEST(slurp(dir.path / "stdout").empty());
+    BOOST_TEST(runCli(decode + std::vector<std::string>{(dir.path / "expired.jwt").string()}, dir.path) == 1);
+    const auto expired = slurp(dir.path / "stderr");
+    BOOST_TEST(expired.starts_with("wix-inbox: webhook rejected: the token has expired: its exp is 10"), expired);
+    BOOST_TEST(expired.find(" s past (beyond the 60 s leeway") != std::string::npos, expired);
+    BOOST_TEST(std::count(expired.begin(), expired.end(), '\n') == 1);
     BOOST_TEST(slurp(dir.path / "stdout").empty());
     BOOST_TEST(runCli({"webhook", "decode", "--input", (dir.path / "body.jwt").string()}, dir.path) == 1); // no key
 }

@@ -55,10 +55,10 @@ Started start(const std::vector<std::string>& args, const fs::path& dir, const t
 }
 
 // Runs the emulator with `args` and expects it to refuse to start.
-std::string refusal(const std::vector<std::string>& args)
+std::string refusal(const std::vector<std::string>& args, const test::ChildOptions& options = {})
 {
     test::TempDir dir;
-    BOOST_TEST(test::waitExitWithin(test::spawn(WIX_INBOX_EMULATOR, args, dir.path), 20s) == 1);
+    BOOST_TEST(test::waitExitWithin(test::spawn(WIX_INBOX_EMULATOR, args, dir.path, options), 20s) == 1);
     BOOST_TEST(test::slurp(dir.path / "stdout").empty());
     const auto err = test::slurp(dir.path / "stderr");
     BOOST_TEST(std::count(err.begin(), err.end(), '\n') == 1, err); // one line
@@ -139,6 +139,106 @@ BOOST_AUTO_TEST_CASE(stop_signals_remove_the_temporary_directory)
         BOOST_TEST((Clock::now() - sent < 1s)); // it stops at once, not after a grace period
         BOOST_TEST(tmp.empty(), signal);
     }
+}
+
+// The same options in process: what the constructor throws, or "" if it starts.
+template <class Refused = std::runtime_error>
+std::string inProcessRefusal(const wix::inbox::emulator::Options& options)
+{
+    try {
+        wix::inbox::emulator::Emulator started(options);
+    } catch (const Refused& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// A port the resolver would wrap (99999 is 34463), or 0; credentials or a fragment, which
+// the delivery would drop: each refused before anything is written, never echoing the URL.
+BOOST_AUTO_TEST_CASE(a_webhook_url_that_would_be_delivered_elsewhere_is_refused_at_start)
+{
+    struct Case {
+        std::string url;
+        std::string says;
+    };
+    const std::vector<Case> cases{
+        {"http://127.0.0.1:99999/hooks", "the webhook URL's port must be a number from 1 to 65535"},
+        {"http://127.0.0.1:0/hooks", "the webhook URL's port must be a number from 1 to 65535"},
+        {"https://[::1]:65536/hooks", "the webhook URL's port must be a number from 1 to 65535"},
+        {"http://127.0.0.1:-80/hooks", "the webhook URL's port must be a number from 1 to 65535"},
+        {"http://hook:s3cret@127.0.0.1:8080/hooks", "must not hold user info"},
+        {"http://127.0.0.1:8080/hooks#s3cret", "must not have a fragment"},
+    };
+    PrivateTmp tmp;
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.says)
+        {
+            const auto err = refusal({"--webhook-url", c.url});
+            BOOST_TEST(err.starts_with("wix-inbox-emulator: the webhook URL"), err);
+            BOOST_TEST(err.find(c.says) != std::string::npos, err);
+            BOOST_TEST(err.find("s3cret") == std::string::npos, err);
+            wix::inbox::emulator::Options options;
+            options.webhookUrl = c.url;
+            const auto thrown = inProcessRefusal(options);
+            BOOST_TEST(thrown.find(c.says) != std::string::npos, thrown);
+        }
+    }
+    BOOST_TEST(tmp.empty());
+}
+
+// A disk that takes the open but not the bytes (/dev/full), a directory that does not
+// exist: the emulator must not start with a CA file (or key) that clients cannot read.
+BOOST_AUTO_TEST_CASE(a_ca_or_key_file_it_cannot_write_stops_the_start)
+{
+    PrivateTmp tmp;
+    BOOST_TEST(refusal({"--ca-file", "/dev/full"})
+               == "wix-inbox-emulator: cannot write the CA file /dev/full: No space left on device\n");
+    const auto missing = (tmp.dir.path / "missing" / "ca.pem").string();
+    BOOST_TEST(refusal({"--ca-file", missing})
+               == "wix-inbox-emulator: cannot write the CA file " + missing + ": No such file or directory\n");
+    BOOST_TEST(refusal({"--webhook-url", "http://127.0.0.1:9/hooks", "--webhook-public-key-file", "/dev/full"})
+               == "wix-inbox-emulator: cannot write the webhook public key file /dev/full: No space left on device\n");
+    BOOST_TEST(tmp.empty()); // the temporary directory made for the CA file is gone too
+
+    const auto nowhere = (tmp.dir.path / "no-such-dir").string();
+    BOOST_TEST(refusal({}, {.environment = {"TMPDIR=" + nowhere}})
+               == "wix-inbox-emulator: cannot create a temporary directory in " + nowhere
+                      + ": No such file or directory\n");
+
+    wix::inbox::emulator::Options options;
+    options.caFile = "/dev/full";
+    BOOST_TEST(inProcessRefusal(options) == "cannot write the CA file /dev/full: No space left on device");
+}
+
+// A bucket of less than one request never admits one: "0/s" would refuse every call
+// instead of meaning "no limit" ("off" says that).
+BOOST_AUTO_TEST_CASE(a_rate_limit_below_one_request_per_period_is_refused)
+{
+    test::TempDir dir; // outside the private TMPDIR
+    PrivateTmp tmp;
+    for (const std::string rate : {"0/s", "0/min", "0.5/s", "-0/s"}) {
+        BOOST_TEST_CONTEXT(rate)
+        {
+            const auto err = refusal({"--rate-limit", rate});
+            BOOST_TEST(err.find("--rate-limit takes a rate of at least 1 request per period") != std::string::npos, err);
+        }
+    }
+
+    const auto e = start({"--rate-limit", "50/s"}, dir.path);
+    const auto set = test::rawExchange(e.port, e.caFile, test::rawRequest("POST", "/_emulator/faults", R"({"rate-limit":"0/s"})"));
+    BOOST_TEST(set.status == 400);
+    BOOST_TEST(set.body.find("at least 1 request per period") != std::string::npos, set.body);
+    const auto now = test::rawExchange(e.port, e.caFile, test::rawRequest("GET", "/_emulator/faults"));
+    BOOST_TEST(now.body.find(R"("rate-limit":"50/s")") != std::string::npos, now.body); // unchanged
+    ::kill(e.pid, SIGTERM);
+    BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+    BOOST_TEST(tmp.empty());
+
+    wix::inbox::emulator::Options options;
+    options.faults.rateLimit = 0.5;
+    BOOST_TEST(inProcessRefusal<std::invalid_argument>(options).find("at least 1 request per period") != std::string::npos);
+    wix::inbox::emulator::Emulator running;
+    BOOST_CHECK_THROW(running.setFaults(options.faults), std::invalid_argument);
 }
 
 // With --webhook-url the start-up line also names the webhooks' public key, written beside

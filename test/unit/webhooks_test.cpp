@@ -50,9 +50,17 @@ std::string token(EVP_PKEY* key, const std::string& data = envelope(), const std
     return signedPart + "." + base64url(rs256(key, signedPart));
 }
 
-std::string reasonOf(const Verifier& v, const std::string& body)
+// A token whose claims also hold `times` (exp, nbf, iat).
+std::string timedToken(EVP_PKEY* key, json::object times)
 {
-    const auto r = v.decode(body);
+    times["data"] = envelope();
+    const std::string signedPart = base64url(R"({"alg":"RS256","typ":"JWT"})") + "." + base64url(json::serialize(times));
+    return signedPart + "." + base64url(rs256(key, signedPart));
+}
+
+std::string reasonOf(const Verifier& v, const std::string& body, Verifier::Clock::time_point now = Verifier::Clock::now())
+{
+    const auto r = v.decode(body, now);
     BOOST_REQUIRE(r.has_error());
     BOOST_TEST(r.error().code == make_error_code(Errc::webhookRejected));
     return r.error().message;
@@ -138,6 +146,49 @@ BOOST_AUTO_TEST_CASE(every_forgery_and_malformed_body_is_refused)
     BOOST_TEST(reasonOf(verifier, token(key.get(), envelope(std::string(conversationsMergedType), badTarget))).find("GUID")
                != std::string::npos);
     BOOST_TEST(reasonOf(verifier, token(key.get(), R"({"instanceId":"i"})")).find("eventType") != std::string::npos);
+}
+
+// The clock is injected: half a second past a whole second, which jose's check floors away.
+BOOST_AUTO_TEST_CASE(exp_and_nbf_are_checked_with_a_leeway_as_the_sdk_checks_them)
+{
+    const auto key = newKey();
+    const auto verifier = Verifier::fromPem(publicPem(key.get())).value(); // 60 s leeway
+    const std::int64_t t = 1'800'000'000;
+    const auto now = Verifier::Clock::time_point(std::chrono::seconds(t)) + std::chrono::milliseconds(500);
+    const auto accepted = [&](json::object times) {
+        const auto r = verifier.decode(timedToken(key.get(), std::move(times)), now);
+        return r.has_value() ? std::string() : r.error().message;
+    };
+
+    // Within the leeway, either side; and a token without exp, as the SDK accepts it.
+    BOOST_TEST(accepted({{"iat", t - 3600}, {"exp", t - 59}}) == "");
+    BOOST_TEST(accepted({{"nbf", t + 60}, {"exp", t + 3600}}) == "");
+    BOOST_TEST(accepted({{"iat", t}}) == "");
+
+    const std::string expired = timedToken(key.get(), {{"iat", t - 7200}, {"exp", t - 3600}});
+    const auto why = reasonOf(verifier, expired, now);
+    BOOST_TEST(why.find("expired") != std::string::npos, why);
+    BOOST_TEST(why.find("3600 s past") != std::string::npos, why);
+    BOOST_TEST(why.find("60 s leeway") != std::string::npos, why);
+    for (const auto& part : {expired.substr(0, 16), expired.substr(expired.find('.') + 1, 16),
+                             expired.substr(expired.rfind('.') + 1, 16)}) // no part of the token
+        BOOST_TEST(why.find(part) == std::string::npos, why);
+    BOOST_TEST(reasonOf(verifier, timedToken(key.get(), {{"exp", t - 60}}), now).find("expired") != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, timedToken(key.get(), {{"nbf", t + 61}}), now).find("not valid yet")
+               != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, timedToken(key.get(), {{"exp", "tomorrow"}}), now).find("not a number")
+               != std::string::npos);
+    BOOST_TEST(reasonOf(verifier, timedToken(key.get(), {{"nbf", nullptr}}), now).find("not a number")
+               != std::string::npos);
+    // The same token is fine at the time it was made for.
+    BOOST_TEST(verifier.decode(expired, Verifier::Clock::time_point(std::chrono::seconds(t - 5000))).has_value());
+
+    // Without leeway the times are exact: exp is the first second the token is refused.
+    const auto exact = Verifier::fromPem(publicPem(key.get()), {.clockTolerance = std::chrono::seconds(0)}).value();
+    BOOST_TEST(exact.decode(timedToken(key.get(), {{"exp", t + 1}}), now).has_value());
+    BOOST_TEST(exact.decode(timedToken(key.get(), {{"exp", t}}), now).has_error());
+    BOOST_TEST(exact.decode(timedToken(key.get(), {{"nbf", t}}), now).has_value());
+    BOOST_TEST(exact.decode(timedToken(key.get(), {{"nbf", t + 1}}), now).has_error());
 }
 
 BOOST_AUTO_TEST_CASE(only_an_rsa_public_key_makes_a_verifier)

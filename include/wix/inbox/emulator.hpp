@@ -46,7 +46,8 @@ struct Faults {
     /// The service's limit per tenant (an OAuth instance, an API key's site or account, a
     /// static token; all anonymous requests are one tenant): at most `rateLimit` API
     /// requests per `rateLimitPeriod`, as a token bucket. Over it: 429 TOO_MANY_REQUESTS with
-    /// the envelope. 0: no limit.
+    /// the envelope. 0: no limit; otherwise at least 1 (a bucket that never holds a whole
+    /// request would refuse them all): Emulator and setFaults() throw std::invalid_argument.
     double rateLimit = 0;
     std::chrono::milliseconds rateLimitPeriod{1000};
     /// Send Retry-After (the time until the next request is admitted) with those 429s, which
@@ -68,8 +69,8 @@ struct Options {
     std::uint16_t port = 0;       ///< 0: a free port
     std::string address = "127.0.0.1";
     unsigned threads = 2;
-    /// Where to write the CA certificate (PEM). Empty: a fresh temporary directory,
-    /// removed when the emulator stops.
+    /// Where to write the CA certificate (PEM). Empty: a fresh temporary directory (in
+    /// $TMPDIR, else /tmp), removed when the emulator stops. Not writable: the Emulator throws.
     std::string caFile;
     /// Names the certificate is valid for (IP addresses or DNS names).
     std::vector<std::string> certificateNames{"127.0.0.1", "localhost"};
@@ -91,6 +92,8 @@ struct Options {
     /// trusted CAs), one per merge, as the service does: the body a JWT signed RS256 with a
     /// key the emulator makes at start (webhookPublicKeyFile()), answered 200 within 1,250 ms
     /// or resent after 1 min, 10 min, 1 h, 2 h x3, 4 h x3, 8 h x2 and 12 h. Empty: none.
+    /// The Emulator throws for a URL with user info (`user:pass@`), a fragment (`#...`) or a
+    /// port outside 1-65535, and for a host that does not resolve.
     std::string webhookUrl;
     /// Multiplies the resend delays: 0.001 turns the 47 hours into 170 s. In [0, 1].
     double webhookResendScale = 1.0;
@@ -125,8 +128,9 @@ struct Stats {
 
 class Emulator {
 public:
-    /// Generates the certificate, binds, and starts serving on its own threads.
-    /// Throws std::runtime_error if it cannot.
+    /// Generates the certificate, writes its files, binds, and starts serving on its own
+    /// threads. Throws std::runtime_error if it cannot (a file not writable, a port in use, a
+    /// bad webhook URL) and std::invalid_argument for a rate limit below 1 per period.
     explicit Emulator(Options options = {});
     ~Emulator(); ///< Stops serving and joins its threads.
     Emulator(const Emulator&) = delete;
@@ -139,6 +143,7 @@ public:
     const std::string& webhookPublicKeyFile() const;
 
     Stats stats() const;
+    /// Throws std::invalid_argument for a rate limit below 1 per period (Faults::rateLimit).
     void setFaults(const Faults& faults);
     Faults faults() const;
     /// Forgets conversations, messages, statistics and restarts the fault sequence from its seed.

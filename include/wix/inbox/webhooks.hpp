@@ -9,11 +9,14 @@
 // pinned (`none`, `HS256` and every other `alg` are refused, so the public key can never be
 // used as an HMAC secret). Its claim `data` (a JSON string) is decoded, then the envelope's
 // own JSON strings (`data`, `identity`). Events of other types come back as UnknownEvent.
+// The claims `exp` and `nbf`, when present, are checked as the official SDK's verifier (jose
+// jwtVerify) checks them, with a leeway for clocks that disagree (VerifierOptions).
 // Any bad input is an Error with Errc::webhookRejected, never a crash.
 #pragma once
 
 #include <wix/inbox/error.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <memory>
@@ -71,23 +74,40 @@ using Event = std::variant<ConversationsMerged, UnknownEvent>;
 
 inline constexpr std::string_view conversationsMergedType = "wix.crm.inbox.v2.conversation_conversations_merged";
 
+struct VerifierOptions {
+    /// How far the sender's clock may be from ours: a token is refused once `exp` is more
+    /// than this in the past, or while `nbf` is more than this in the future. 60 s by
+    /// default; 0 checks the times exactly; negative values count as 0.
+    std::chrono::seconds clockTolerance{60};
+};
+
 /// Verifies webhook bodies with an app's public key. Immutable: thread-safe, cheap to copy.
 class Verifier {
 public:
+    using Clock = std::chrono::system_clock;
+
     /// `pem`: the app's RSA public key ("-----BEGIN PUBLIC KEY-----", as the app's dashboard
     /// gives it). Errc::invalidArgument for anything else (no RSA key, a private key, garbage).
-    static Result<Verifier> fromPem(std::string_view pem);
+    static Result<Verifier> fromPem(std::string_view pem, VerifierOptions options = {});
 
     /// Verifies and decodes one body (at most maxBodyBytes). Errc::webhookRejected with the
-    /// reason: malformed JWT, refused algorithm, bad signature, malformed or wrongly nested
-    /// claims, IDs that are not GUIDs.
-    Result<Event> decode(std::string_view body) const;
+    /// reason: malformed JWT, refused algorithm, bad signature, an expired or not yet valid
+    /// token, malformed or wrongly nested claims, IDs that are not GUIDs.
+    ///
+    /// Times, as jose does: refused when `exp` <= now - tolerance or `nbf` > now + tolerance
+    /// (in whole seconds), or when either is present but not a number. A token without `exp`
+    /// is accepted, as the official SDK accepts it (Wix's carry one, and a resend is signed
+    /// afresh); RecentEvents drops a replayed event.
+    Result<Event> decode(std::string_view body) const { return decode(body, Clock::now()); }
+    /// The same at the time `now` (tests, or a receiver with a clock of its own).
+    Result<Event> decode(std::string_view body, Clock::time_point now) const;
 
     class Key;
 
 private:
-    explicit Verifier(std::shared_ptr<const Key> key) : key_(std::move(key)) {}
+    Verifier(std::shared_ptr<const Key> key, std::chrono::seconds tolerance) : key_(std::move(key)), tolerance_(tolerance) {}
     std::shared_ptr<const Key> key_;
+    std::chrono::seconds tolerance_;
 };
 
 /// Remembers the last `capacity` event IDs, to drop the duplicates Wix's redeliveries bring.
