@@ -378,7 +378,10 @@ BOOST_AUTO_TEST_CASE(a_throttled_send_is_retried_and_sent_once)
     Emulator emu;
     net::io_context ioc;
     test::run(ioc, [&]() -> net::awaitable<bool> {
-        Client client(ioc.get_executor(), test::optionsFor(emu));
+        ClientOptions o = test::optionsFor(emu);
+        o.retry.maxAttempts = 20;              // 0.6^20: every send gets through
+        o.rateLimit = RateLimitOptions::off(); // random throttles no rate avoids
+        Client client(ioc.get_executor(), o);
         const auto id = co_await conversationOf(client, ParticipantId::member(guid(6)));
         Faults throttled;
         throttled.status429 = 0.6;
