@@ -2,7 +2,9 @@
 # A batch against a service that limits each tenant, as Wix does: the standalone emulator
 # with --rate-limit, the CLI with default settings (the adaptive limiter) and with --rate set
 # to the limit; 50 tenants at once; random faults; an outage in the middle of a batch.
-# Prints lines/s and the share of requests throttled.
+# Prints lines/s and the share of requests throttled; for an outage with Retry-After, the
+# requests/s the service got while down; and how many requests one call with --attempts 2
+# sends to a service answering 429 with Retry-After: 0.
 #   bash bench/rate_limit.sh [lines at 100/s, default 3000] [lines at 200/min, default 3000:
 #                            about 15 minutes; at most 600 with --rate] [lines per tenant of 50,
 #                            default 1000]
@@ -29,6 +31,7 @@ batch() {
     shift
     while [ $# -gt 0 ] && [ "$1" != -- ]; do emulatorFlags+=("$1"); shift; done
     [ $# -gt 0 ] && shift && cliFlags=("$@")
+    rm -f "$work/emulator.json" # else start_emulator may read the last emulator's, being rewritten
     start_emulator "$root/build/wix-inbox-emulator" "$work" "${emulatorFlags[@]}"
     # Exit status 2 (some lines failed) is a result here, reported in the table.
     "$root/build/wix-inbox" --base-url "$emulator_url" --ca-file "$emulator_ca" "${cliFlags[@]}" batch \
@@ -47,6 +50,11 @@ batch() {
     awk -v l="$label" -v n="$lines" -v f="$failed" -v s="$seconds" -v t="$throttled" -v k="${tokens:--}" \
         -v flags="$(echo "${cliFlags[*]} ${batchFlags[*]}" | sed 's/^ *//; s/ *$//; s/^$/default settings/')" \
         'BEGIN { printf "| %s | %s | %d | %d | %.1f | %.1f%% | %s |\n", l, flags, n, f, n / s, 100 * t / (n + t), k }'
+}
+
+# routed: the GetOrCreate requests the running emulator has had (admin requests left out).
+routed() {
+    curl -sf --cacert "$emulator_ca" "$emulator_url/_emulator/stats" | sed -n 's/.*"getOrCreateConversation":\([0-9]*\).*/\1/p'
 }
 
 # run LIMIT LINES [CLI flags...]: one tenant limited to LIMIT.
@@ -85,5 +93,31 @@ if [ "$fast" -gt 0 ]; then
         curl -sf --cacert "$emulator_ca" -X POST -d '{"fault-503": 0}' "$emulator_url/_emulator/faults" >/dev/null
     }
     batch "100/s, down 20 s from t=10 s" --rate-limit 100/s
+    # The same outage with Retry-After: 1: about one request per second while down.
+    during() {
+        sleep 10
+        curl -sf --cacert "$emulator_ca" -X POST -d '{"fault-503": 1, "retry-after": 1}' "$emulator_url/_emulator/faults" >/dev/null
+        sleep 2
+        local before
+        before=$(routed)
+        sleep 10
+        echo "$(( $(routed) - before ))" > "$work/down"
+        sleep 8
+        curl -sf --cacert "$emulator_ca" -X POST -d '{"fault-503": 0}' "$emulator_url/_emulator/faults" >/dev/null
+    }
+    batch "100/s, down 20 s from t=10 s, Retry-After 1 s" --rate-limit 100/s
     unset -f during
+    echo "  while down (t = 12..22 s): $(awk '{ printf "%.1f", $1 / 10 }' "$work/down") requests/s"
+    # A few random 503s with Retry-After delay their own calls only.
+    members "$fast"
+    batchFlags=(--concurrency 32)
+    batch "5% 503 (Retry-After 1)" --fault-503 0.05
+    batchFlags=()
 fi
+rm -f "$work/emulator.json"
+start_emulator "$root/build/wix-inbox-emulator" "$work" --fault-429 1 --retry-after 0
+"$root/build/wix-inbox" --base-url "$emulator_url" --ca-file "$emulator_ca" --attempts 2 get-or-create \
+    --member-id 00000000-0000-4000-8000-000000000001 >/dev/null 2>&1 || true
+echo "429 with Retry-After: 0 to every request, one call with --attempts 2: $(routed) requests"
+kill "$emulator_pid"
+wait "$emulator_pid" 2>/dev/null || true

@@ -59,8 +59,21 @@ void redactIn(std::string& text, std::string_view secret)
 {
     if (secret.size() < minRedactedLength)
         return;
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
-        text.replace(at, secret.size(), "[redacted]");
+    // ASCII case ignored: a server may echo a header's value upper-cased.
+    const auto same = [](char a, char b) {
+        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+        return lower(a) == lower(b);
+    };
+    constexpr std::string_view mark = "[redacted]";
+    for (std::size_t from = 0;;) {
+        const auto at = std::search(text.begin() + static_cast<std::ptrdiff_t>(from), text.end(), secret.begin(),
+                                    secret.end(), same);
+        if (at == text.end())
+            return;
+        from = static_cast<std::size_t>(at - text.begin());
+        text.replace(from, secret.size(), mark);
+        from += mark.size();
+    }
 }
 
 } // namespace

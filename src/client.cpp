@@ -491,11 +491,14 @@ bool Client::Impl::conclude(detail::Exchange& result, std::uint64_t rateEpoch, c
         if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())
             retryAfter = detail::parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
         // Asked to slow down: a 429, or a 503 that names a wait (Retry-After: 0 asks for none).
-        throttled = r.status == 429 || (retryAfter && retryAfter->count() > 0);
+        const auto namedWait = retryAfter && retryAfter->count() > 0 ? retryAfter : std::nullopt;
+        throttled = r.status == 429 || namedWait;
         if (throttled)
             ++throttled_;
-        if (limiter_.enabled())
-            limiter_.onAnswer(Clock::now(), rateEpoch, throttled, retryAfter);
+        if (limiter_.enabled() && r.status == 503 && namedWait)
+            limiter_.onUnavailable(Clock::now(), *namedWait);
+        else if (limiter_.enabled())
+            limiter_.onAnswer(Clock::now(), rateEpoch, r.status == 429, namedWait);
     } else {
         error = std::move(*result.error);
     }

@@ -31,6 +31,10 @@ Result<T> decodeWith(void (*into)(std::string_view, Result<T>&), std::string_vie
 /// required fields, IDs), before anything is sent.
 std::optional<Error> checkMessageToSend(const Message& message);
 
+/// True for well-formed UTF-8 (Unicode's Table 3-7): no overlong form, surrogate, code point
+/// above U+10FFFF or truncated sequence.
+bool isWellFormedUtf8(std::string_view text) noexcept;
+
 /// `{"conversationId", "message", "sendNotifications"?, "sendAs"?}`; the message's
 /// server-made fields (id, sequence, createdDate) are left out.
 std::string encodeSendMessageRequest(std::string_view conversationId, const Message& message,

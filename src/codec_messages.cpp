@@ -261,21 +261,47 @@ std::optional<Error> requireId(const Message& m, const std::string& path)
     return makeError(Errc::decodeError, "missing field '" + path + ".id'");
 }
 
-// The length of valid UTF-8 text in UTF-16 code units (a character beyond U+FFFF counts 2,
-// as JavaScript and the JVM count a string's length: the stricter reading of the API's
-// "characters", so that no text the client lets through is refused for its length); npos
-// for text that is not valid UTF-8.
-std::size_t utf16Length(std::string_view s)
+// The length of the well-formed UTF-8 sequence that `s` starts with, 0 if none: Unicode's
+// Table 3-7, so no overlong form, no surrogate (U+D800..DFFF), nothing above U+10FFFF and
+// no truncated sequence. A server may read any of those as another character than meant.
+std::size_t sequenceLength(std::string_view s) noexcept
+{
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned char lead = byte(0);
+    if (lead < 0x80)
+        return 1;
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xbf; // the second byte's range
+    if (lead >= 0xc2 && lead <= 0xdf) {
+        length = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        length = 3;
+        low = lead == 0xe0 ? 0xa0 : 0x80;
+        high = lead == 0xed ? 0x9f : 0xbf;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        length = 4;
+        low = lead == 0xf0 ? 0x90 : 0x80;
+        high = lead == 0xf4 ? 0x8f : 0xbf;
+    }
+    if (length == 0 || s.size() < length || byte(1) < low || byte(1) > high)
+        return 0;
+    for (std::size_t i = 2; i < length; ++i)
+        if ((byte(i) & 0xc0) != 0x80)
+            return 0;
+    return length;
+}
+
+// The length of well-formed UTF-8 text in UTF-16 code units (a character beyond U+FFFF
+// counts 2, as JavaScript and the JVM count a string's length: the stricter reading of the
+// API's "characters", so that no text the client lets through is refused for its length);
+// npos for text that is not well-formed UTF-8.
+std::size_t utf16Length(std::string_view s) noexcept
 {
     std::size_t count = 0;
     for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        const std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (length == 0 || i + length > s.size())
+        const auto length = sequenceLength(s.substr(i));
+        if (length == 0)
             return std::string_view::npos;
-        for (std::size_t k = 1; k < length; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2)
-                return std::string_view::npos;
         count += length == 4 ? 2 : 1;
         i += length;
     }
@@ -293,7 +319,7 @@ std::optional<Error> checkText(std::string_view text, const std::string& what)
         return invalid(what + " is empty");
     const auto characters = utf16Length(text);
     if (characters == std::string_view::npos)
-        return invalid(what + " is not valid UTF-8");
+        return invalid(what + " is not well-formed UTF-8");
     if (characters > maxTextCharacters)
         return invalid(what + " has " + std::to_string(characters) + " characters (at most "
                        + std::to_string(maxTextCharacters) + ")");
@@ -361,6 +387,11 @@ std::optional<Error> detail::checkMessageToSend(const Message& m)
                 return invalid("message.sender holds an ID that is not a GUID");
     }
     return checkContent(m.content);
+}
+
+bool detail::isWellFormedUtf8(std::string_view text) noexcept
+{
+    return utf16Length(text) != std::string_view::npos;
 }
 
 std::string detail::encodeSendMessageRequest(std::string_view conversationId, const Message& message,

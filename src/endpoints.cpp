@@ -106,6 +106,10 @@ std::optional<Error> encodeSend(const SendMessageInput& in, Request& into)
         return e;
     into.conversationId = lowerCaseGuid(in.conversationId);
     into.body = encodeSendMessageRequest(into.conversationId, in.message, in.options);
+    // The checks above name the texts they know; this catches the rest (file names, badges,
+    // channel IDs, raw JSON), which the encoder copies byte for byte.
+    if (!isWellFormedUtf8(into.body))
+        return invalid("the message holds text that is not well-formed UTF-8");
     if (into.body.starts_with(sendPrefix) && into.body.compare(sendPrefix.size(), into.conversationId.size(), into.conversationId) == 0)
         into.retarget = &retargetSend;
     return std::nullopt;

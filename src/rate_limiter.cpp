@@ -60,11 +60,12 @@ void RateLimiter::leave(const Turn& turn)
 
 Clock::time_point RateLimiter::estimate(std::uint64_t place, Clock::time_point now) const
 {
+    const auto held = outage_ ? std::max(holdUntil_, probeAt_) : holdUntil_;
     if (!bucket_)
-        return std::max(now, holdUntil_);
+        return std::max(now, held);
     // GCRA: the head may go up to a burst ahead of the steady pace; the places behind it
     // that are still waiting follow it one interval each.
-    const auto head = std::max({now, holdUntil_, tat_ - toDuration((capacity_ - 1) / rate_)});
+    const auto head = std::max({now, held, tat_ - toDuration((capacity_ - 1) / rate_)});
     auto waitingAhead = place - head_;
     for (auto gone = gone_.begin(); gone != gone_.end() && *gone < place; ++gone)
         --waitingAhead;
@@ -76,9 +77,12 @@ void RateLimiter::decide(Turn& turn, Clock::time_point now)
     const auto go = estimate(turn.place, now);
     turn.epoch = epoch_.load(std::memory_order_relaxed);
     // Only the head of the queue goes: the places are served in order, whoever wakes first.
+    // Without a bucket every place whose time has come goes, but in an outage: one probe.
     turn.ready = go <= now + std::chrono::microseconds(1) // the rounding of the pace's doubles
-        && (turn.place == head_ || !bucket_);
+        && (turn.place == head_ || (!bucket_ && !outage_));
     if (turn.ready) {
+        if (outage_)
+            probeAt_ = now + outagePeriod_;
         // A waiter's timer fires a little late (a millisecond or two): counting the pace from
         // when it woke would slow it by that much at every turn (100/s became 92/s). Up to
         // `timerLateness` of it is forgiven, never more than half an interval.
@@ -94,7 +98,11 @@ void RateLimiter::decide(Turn& turn, Clock::time_point now)
     }
     // While adapting, the rate may rise before the turn comes: ask again half way there,
     // and at least every second (recovery can more than double the rate in a long wait).
-    const auto left = std::max<Clock::duration>(go - now, std::chrono::milliseconds(1));
+    auto left = std::max<Clock::duration>(go - now, std::chrono::milliseconds(1));
+    // In an outage the places behind the head wake with it at the probe's time: they ask
+    // again a little later than the head rather than every millisecond until it has gone.
+    if (outage_ && turn.place != head_)
+        left = std::max<Clock::duration>(left, outagePeriod_ / 8);
     turn.at = adapting_.load(std::memory_order_relaxed) && left > std::chrono::milliseconds(20)
         ? now + std::min<Clock::duration>(left / 2, std::chrono::seconds(1))
         : now + left;
@@ -117,6 +125,11 @@ void RateLimiter::onAnswer(Clock::time_point now, std::uint64_t epoch, bool thro
 {
     if (options_.mode == RateLimitOptions::Mode::off)
         return;
+    if (unavailable_.load(std::memory_order_acquire) != 0) { // the service answers again
+        std::lock_guard lock(mutex_);
+        unavailable_.store(0, std::memory_order_relaxed);
+        outage_ = false;
+    }
     const bool adaptive = options_.mode == RateLimitOptions::Mode::adaptive;
     if (adaptive && !throttled) // the rate the server admits
         measure(now);
@@ -163,6 +176,21 @@ void RateLimiter::onAnswer(Clock::time_point now, std::uint64_t epoch, bool thro
             next = std::min(next, std::max(rate_, probeHeadroom * measuredRate_));
     }
     setRate(next, now, throttled);
+}
+
+void RateLimiter::onUnavailable(Clock::time_point now, std::chrono::milliseconds retryAfter)
+{
+    if (options_.mode == RateLimitOptions::Mode::off)
+        return;
+    std::lock_guard lock(mutex_);
+    const int inARow = std::min(unavailable_.load(std::memory_order_relaxed) + 1, outageAnswers);
+    unavailable_.store(inARow, std::memory_order_release);
+    if (inARow < outageAnswers)
+        return;
+    outage_ = true;
+    outagePeriod_ = retryAfter;
+    probeAt_ = std::max(probeAt_, now + retryAfter);
+    limiting_.store(true, std::memory_order_release);
 }
 
 void RateLimiter::setRate(double requestsPerSecond, Clock::time_point now, bool cut)

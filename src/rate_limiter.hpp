@@ -51,12 +51,18 @@ public:
     /// The epoch of a request sent without take() (while not limiting).
     std::uint64_t epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
 
-    /// An answer arrived at `now` for a request whose turn had `epoch`: `throttled` for 429,
-    /// or 503 with Retry-After. As TCP cuts its window once per loss event, the rate is cut
-    /// once for all the requests that went at the old rate: their throttles are that same
-    /// event.
+    /// An answer arrived at `now` for a request whose turn had `epoch`: `throttled` for 429
+    /// (`retryAfter` the wait it names, if > 0). As TCP cuts its window once per loss event,
+    /// the rate is cut once for all the requests that went at the old rate: their throttles
+    /// are that same event. Any answer ends an outage (onUnavailable).
     void onAnswer(Clock::time_point now, std::uint64_t epoch, bool throttled,
                   std::optional<std::chrono::milliseconds> retryAfter);
+    /// A 503 naming a wait (`retryAfter` > 0) arrived at `now`. One alone holds no other call:
+    /// services answer a few at random, and the call that got it waits `retryAfter` itself.
+    /// `outageAnswers` of them in a row, no other answer between, are an outage: the client
+    /// is held until `retryAfter` from the last, then sends one request (a probe) per
+    /// `retryAfter` until another answer comes.
+    void onUnavailable(Clock::time_point now, std::chrono::milliseconds retryAfter);
 
     RateLimiterStats stats() const;
 
@@ -67,6 +73,9 @@ public:
     static constexpr double recoveryRequests = 120; // K is at least this many requests at Wmax
     static constexpr double smoothing = 0.8;
     static constexpr double probeHeadroom = 1.2; // the rate stays within this of the admitted rate
+    // 503s in a row that make an outage: 5% of answers at random make four in a row once in
+    // 160,000 answers; calls in flight when a service goes down make them at once.
+    static constexpr int outageAnswers = 4;
 
 private:
     void measure(Clock::time_point now);                       // counts an answer; locks only when a window closes
@@ -83,6 +92,7 @@ private:
     std::atomic<std::uint64_t> answers_{0}; // answers counted in it
     std::atomic<std::uint64_t> earlyThrottles_{0}; // throttles before the first cut
     std::atomic<std::uint64_t> epoch_{0};   // cuts so far
+    std::atomic<int> unavailable_{0};       // 503s with Retry-After in a row; written with mutex_ held
 
     mutable std::mutex mutex_;
     bool bucket_ = false; // the schedule below is in force
@@ -96,6 +106,10 @@ private:
     std::set<std::uint64_t> gone_;
     Clock::time_point tat_{};
     Clock::time_point holdUntil_{};
+    // An outage: only the head goes, one request per outagePeriod_, the next at probeAt_.
+    bool outage_ = false;
+    Clock::duration outagePeriod_{};
+    Clock::time_point probeAt_{};
     double waitSeconds_ = 0;
     // adaptive
     double measuredRate_ = 0;

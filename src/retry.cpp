@@ -103,32 +103,30 @@ RetryDecision RetryState::onFailure(const AttemptFailure& failure, Clock::time_p
 {
     if (!isTransient(failure.error))
         return {false, {}, RetryStop::notRetryable};
-    if (failure.handledByRateLimiter)
-        ++throttled_;
-    else
+    if (!failure.handledByRateLimiter)
         budget.onFailure();
     if (failure.mayHaveReachedServer && !idempotent_)
         return {false, {}, RetryStop::notIdempotent};
     if (now >= deadline_)
         return {false, {}, RetryStop::deadline};
-    if (attempts_ - throttled_ >= policy_.maxAttempts)
+    if (attempts_ >= policy_.maxAttempts)
         return {false, {}, RetryStop::attemptsExhausted};
     if (policy_.maxElapsed.count() > 0 && now - start_ >= policy_.maxElapsed)
         return {false, {}, RetryStop::timeLimit};
     if (!budget.allowsRetry())
         return {false, {}, RetryStop::budgetExhausted};
+    if (failure.retryAfter && now + *failure.retryAfter >= deadline_)
+        return {false, {}, RetryStop::retryAfterTooLong};
 
-    milliseconds delay;
-    if (failure.retryAfter) {
-        if (now + *failure.retryAfter >= deadline_)
-            return {false, {}, RetryStop::retryAfterTooLong};
-        delay = std::min(*failure.retryAfter, backoff_.maxDelay);
-    } else {
-        const double window = std::min<double>(
-            static_cast<double>(backoff_.maxDelay.count()),
-            static_cast<double>(backoff_.initialDelay.count()) * std::pow(backoff_.multiplier, attempts_ - 1));
-        delay = milliseconds(static_cast<std::int64_t>(window * uniform01));
-    }
+    // The draw has a floor (at least 1 ms): a server answering at once with Retry-After: 0
+    // would otherwise be asked again at once, as fast as the connection goes.
+    const double floor = static_cast<double>(backoff_.initialDelay.count()) / 2;
+    const double window = std::min<double>(
+        static_cast<double>(backoff_.maxDelay.count()),
+        static_cast<double>(backoff_.initialDelay.count()) * std::pow(backoff_.multiplier, attempts_ - 1));
+    auto delay = milliseconds(static_cast<std::int64_t>(std::ceil(floor + (window - floor) * uniform01)));
+    if (failure.retryAfter)
+        delay = std::max(delay, std::min(*failure.retryAfter, backoff_.maxDelay));
     if (now + delay >= deadline_)
         return {false, {}, RetryStop::deadline};
     return {true, delay, RetryStop::none};

@@ -44,8 +44,8 @@ struct AttemptFailure {
     bool mayHaveReachedServer; ///< Request bytes were written (or partly written).
     std::optional<std::chrono::milliseconds> retryAfter;
     /// A throttling answer the client's rate limiter slows down for: it takes no token from
-    /// the retry budget and no attempt from RetryPolicy::maxAttempts (both are for failures,
-    /// not for a server asking for patience); the deadline still bounds it.
+    /// the retry budget (the limiter, not the budget, keeps such retries from storming). It
+    /// still uses an attempt: RetryPolicy::maxAttempts bounds the requests of a call.
     bool handledByRateLimiter = false;
 };
 
@@ -75,7 +75,6 @@ private:
     Clock::time_point start_;
     Clock::time_point deadline_;
     int attempts_ = 0;
-    int throttled_ = 0; // attempts the rate limiter slowed down for: bounded by the deadline, not maxAttempts
 };
 
 } // namespace wix::inbox::detail

@@ -88,6 +88,7 @@ public:
             {
                 std::lock_guard lock(mutex);
                 last = head + std::string(net::buffers_begin(buffer.data()), net::buffers_begin(buffer.data()) + length);
+                arrivals.push_back(std::chrono::steady_clock::now());
             }
             buffer.consume(length);
             ++requests;
@@ -139,6 +140,7 @@ public:
     std::atomic<int> requests{0};
     mutable std::mutex mutex;
     std::string last;
+    std::vector<std::chrono::steady_clock::time_point> arrivals;
 };
 
 ScriptedServer::ScriptedServer(std::string rawResponse, Script script)
@@ -158,6 +160,11 @@ std::string ScriptedServer::lastRequest() const
 {
     std::lock_guard lock(impl_->mutex);
     return impl_->last;
+}
+std::vector<std::chrono::steady_clock::time_point> ScriptedServer::arrivals() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->arrivals;
 }
 int ScriptedServer::requests() const
 {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace test {
 
@@ -36,6 +37,8 @@ public:
     const std::string& caFile() const;
     int requests() const;
     std::string lastRequest() const; ///< Head and body of the last request received.
+    /// When each request had been read whole, in order: the server's view of the pauses.
+    std::vector<std::chrono::steady_clock::time_point> arrivals() const;
 
     class Impl;
 

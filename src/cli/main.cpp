@@ -84,7 +84,8 @@ po::options_description globalOptions(Global& g, Credentials& c)
                                                                              "included: 1-86400000")
         ("attempt-timeout-ms", po::value(&g.attemptTimeoutMs)->default_value(g.attemptTimeoutMs),
          "longest wait for one attempt's response, then it is retried: 0 (none) or 1-86400000")
-        ("attempts", po::value(&g.attempts)->default_value(g.attempts), "attempts per call (1: no retries): 1-100")
+        ("attempts", po::value(&g.attempts)->default_value(g.attempts), "most requests one call sends, throttled "
+                                                                        "answers (429) included (1: no retries): 1-100")
         ("connections", po::value(&g.connections), "connection pool size: 1-65535 (default: batch --concurrency "
                                                     "up to 256, else 16)")
         ("rate", po::value(&g.rate)->default_value(g.rate), "requests per tenant: a fixed rate such as 200/min or "

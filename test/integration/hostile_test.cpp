@@ -8,6 +8,9 @@
 
 #include <wix/inbox.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 using namespace wix::inbox;
 using namespace std::chrono_literals;
 using test::guid;
@@ -280,6 +283,23 @@ BOOST_AUTO_TEST_CASE(secrets_echoed_by_the_server_are_redacted)
     BOOST_TEST(e.describe().find("[redacted]") != std::string::npos, e.describe());
     BOOST_REQUIRE(e.fieldViolations.size() == 1u);
     BOOST_TEST(e.fieldViolations[0].description == "got [redacted]");
+    BOOST_TEST(e.requestId == "[redacted]");
+}
+
+// A server may change a secret's case when it echoes it (an upper-cased header dump): it is
+// still the secret.
+BOOST_AUTO_TEST_CASE(secrets_echoed_in_another_case_are_redacted)
+{
+    const std::string key = "sk-Very-Secret-Key-0123456789";
+    std::string upper = key, lower = key;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string body = R"({"message":"AUTHORIZATION: )" + upper + " authorization: " + lower + R"( done"})";
+    ScriptedServer s(rawResponse("400 Bad Request", body, "X-Wix-Request-Id: " + upper + "\r\n"));
+    const auto o = callOnce(s, [&](ClientOptions& c) { c.credentials = ApiKey{key, guid(9), {}}; });
+    BOOST_REQUIRE(o.result.has_error());
+    const auto& e = o.result.error();
+    BOOST_TEST(e.message == "AUTHORIZATION: [redacted] authorization: [redacted] done");
     BOOST_TEST(e.requestId == "[redacted]");
 }
 

@@ -231,6 +231,52 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_before_anything_is_sent)
     BOOST_TEST(emu.stats().requests == 0u);
 }
 
+// Text the server could read as other characters than meant is refused before anything is
+// sent, in the message's text and in every other field: overlong forms, surrogates, code
+// points above U+10FFFF, truncated sequences.
+BOOST_AUTO_TEST_CASE(text_that_is_not_well_formed_utf8_is_refused_wherever_it_is)
+{
+    Emulator emu;
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), test::optionsFor(emu));
+        const std::string id = guid(3);
+        auto refused = [&](const Message& m, const std::string& what) -> net::awaitable<void> {
+            auto r = co_await client.sendMessage(id, m);
+            BOOST_REQUIRE_MESSAGE(r.has_error(), what);
+            BOOST_TEST(r.error().code == make_error_code(Errc::invalidArgument), what);
+            BOOST_TEST(r.error().message.find("UTF-8") != std::string::npos, what << ": " << r.error().message);
+            BOOST_TEST(r.error().attempts == 0, what);
+        };
+        for (const std::string bad : {"\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xF0\x80\x80\xAF", // overlong
+                                      "\xED\xA0\x80", "\xED\xBF\xBF",                             // surrogates
+                                      "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF",             // above U+10FFFF
+                                      "\xE2\x82", "\xF0\x9F\x98", "\x80"}) {                         // truncated, stray
+            co_await refused(textMessage("a" + bad + "b"), "text");
+            Message minimal = textMessage("x");
+            minimal.content = MinimalContent{bad};
+            co_await refused(minimal, "minimal text");
+            Message file = textMessage("x");
+            file.content = BasicContent{{FileItem{"https://example.com/f", std::nullopt, "f" + bad, std::nullopt, std::nullopt}}};
+            co_await refused(file, "file name");
+            Message badge = textMessage("x");
+            badge.badges = {Badge{"b" + bad, std::nullopt}};
+            co_await refused(badge, "badge");
+        }
+        co_return true;
+    }());
+    BOOST_TEST(emu.stats().requests == 0u);
+    // The extremes that are well-formed go: U+D7FF, U+E000, U+10FFFF, U+0080.
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), test::optionsFor(emu));
+        auto created = co_await client.getOrCreateConversation(ParticipantId::member(guid(4)));
+        BOOST_REQUIRE(created.has_value());
+        auto sent = co_await client.sendMessage(created->conversation.id, textMessage("\xED\x9F\xBF \xEE\x80\x80 \xF4\x8F\xBF\xBF \xC2\x80"));
+        BOOST_REQUIRE_MESSAGE(sent.has_value(), sent.error().describe());
+        co_return true;
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(the_services_errors_are_typed)
 {
     Emulator emu;
@@ -332,7 +378,10 @@ BOOST_AUTO_TEST_CASE(a_throttled_send_is_retried_and_sent_once)
     Emulator emu;
     net::io_context ioc;
     test::run(ioc, [&]() -> net::awaitable<bool> {
-        Client client(ioc.get_executor(), test::optionsFor(emu));
+        ClientOptions o = test::optionsFor(emu);
+        o.retry.maxAttempts = 20;              // 0.6^20: every send gets through
+        o.rateLimit = RateLimitOptions::off(); // random throttles no rate avoids
+        Client client(ioc.get_executor(), o);
         const auto id = co_await conversationOf(client, ParticipantId::member(guid(6)));
         Faults throttled;
         throttled.status429 = 0.6;

@@ -136,3 +136,61 @@ BOOST_AUTO_TEST_CASE(a_call_waiting_for_its_turn_can_be_cancelled)
     BOOST_TEST((Clock::now() - start < 1s));
     BOOST_TEST(emu.stats().requests == 1u); // the cancelled call sent nothing
 }
+
+// Services answer a few 503s at random: one with Retry-After delays the call that got it,
+// not the others. Here three in a row (the 503s of calls made without retries); the next
+// call does not wait for its turn.
+BOOST_AUTO_TEST_CASE(a_few_503s_with_retry_after_hold_no_other_call)
+{
+    Emulator emu;
+    net::io_context ioc;
+    Client client(ioc.get_executor(), test::optionsFor(emu));
+    emulator::Faults down;
+    down.status503 = 1.0;
+    down.retryAfterSeconds = 5;
+    emu.setFaults(down);
+    CallOptions once;
+    once.retry = RetryPolicy::noRetry();
+    for (int i = 0; i < 3; ++i) {
+        const auto r = test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(i)), once));
+        BOOST_REQUIRE(r.has_error());
+        BOOST_TEST(r.error().httpStatus == 503);
+    }
+    emu.setFaults({});
+    const auto r = test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(3))));
+    BOOST_REQUIRE_MESSAGE(r.has_value(), r.error().describe());
+    BOOST_TEST(client.stats().rateLimitWaitSeconds == 0.0); // not held by the 503s' 5 s
+    BOOST_TEST(emu.stats().requests == 4u);
+}
+
+// A service that is down (every answer 503 with Retry-After: 1) gets about one request per
+// second from a client, whatever its calls in flight: the first ones, then one probe per
+// Retry-After. The answer to a probe that is not a 503 ends the outage.
+BOOST_AUTO_TEST_CASE(an_outage_gets_one_probe_per_retry_after)
+{
+    emulator::Options eo;
+    eo.faults.status503 = 1.0;
+    eo.faults.retryAfterSeconds = 1;
+    Emulator emu(eo);
+    net::io_context ioc;
+    auto o = test::optionsFor(emu);
+    o.timeout = 3500ms; // probes at ~1, 2 and 3 s, whatever the machine's speed
+    Client client(ioc.get_executor(), o);
+    constexpr int calls = 16;
+    for (const auto& r : test::run(ioc, test::getOrCreateAll(client, calls, [](int i) { return i; }))) {
+        BOOST_REQUIRE(r.has_error());
+        BOOST_TEST((r.error().httpStatus == 503 || r.error().code == make_error_code(Errc::timeout)),
+                   r.error().describe());
+    }
+    const auto sent = emu.stats().requests;
+    BOOST_TEST(sent >= std::uint64_t{calls});
+    BOOST_TEST(sent <= std::uint64_t{calls} + 4, sent); // without the outage rule: ~4 per call
+
+    emu.setFaults({});
+    const auto probe = test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(100))));
+    BOOST_REQUIRE_MESSAGE(probe.has_value(), probe.error().describe());
+    const double waited = client.stats().rateLimitWaitSeconds;
+    const auto after = test::run(ioc, client.getOrCreateConversation(ParticipantId::member(test::guid(101))));
+    BOOST_REQUIRE_MESSAGE(after.has_value(), after.error().describe());
+    BOOST_TEST(client.stats().rateLimitWaitSeconds == waited); // the outage is over
+}

@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE retry_integration
 #include <boost/test/unit_test.hpp>
 
+#include "scripted_server.hpp"
 #include "support.hpp"
 
 #include <wix/inbox.hpp>
@@ -87,6 +88,64 @@ BOOST_AUTO_TEST_CASE(retry_after_http_date_is_obeyed)
     }());
     BOOST_TEST((Clock::now() - start >= 900ms)); // it waited as told instead of its own ~100 ms
     BOOST_TEST(emu.stats().requests == 2u);
+}
+
+// A server that throttles at once (429, Retry-After: 0) gets maxAttempts requests from a
+// call, not as many as fit before its deadline, whatever the rate limiter's mode; the call
+// ends with the last 429, retryable by a job that retries its own work.
+BOOST_AUTO_TEST_CASE(throttles_count_against_max_attempts)
+{
+    auto emu = withFaults([](emulator::Faults& f) {
+        f.status429 = 1.0;
+        f.retryAfterSeconds = 0;
+    });
+    net::io_context ioc;
+    std::uint64_t sent = 0;
+    for (const auto& rateLimit : {RateLimitOptions{}, RateLimitOptions::off(), RateLimitOptions::fixed(100)}) {
+        test::run(ioc, [&]() -> net::awaitable<bool> {
+            ClientOptions o = test::optionsFor(emu);
+            o.retry.maxAttempts = 2;
+            o.rateLimit = rateLimit;
+            Client client(ioc.get_executor(), o);
+            auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)));
+            BOOST_REQUIRE(r.has_error());
+            BOOST_TEST(r.error().code == make_error_code(Errc::httpStatus));
+            BOOST_TEST(r.error().httpStatus == 429);
+            BOOST_TEST(r.error().attempts == 2);
+            BOOST_TEST(r.error().stopReason == RetryStop::attemptsExhausted);
+            BOOST_TEST(isTransient(r.error()));
+            BOOST_TEST(client.stats().throttled == 2u);
+            co_return true;
+        }());
+        BOOST_TEST(emu.stats().requests - sent == 2u);
+        sent = emu.stats().requests;
+    }
+}
+
+// Retry-After: 0 asks for no wait; the retry still waits the backoff's draw, at least half
+// the initial delay. Measured by the server between the two requests' arrivals.
+BOOST_AUTO_TEST_CASE(a_retry_after_of_zero_still_gets_the_backoffs_pause)
+{
+    for (const char* status : {"429 Too Many Requests", "503 Service Unavailable"}) {
+        test::ScriptedServer server(test::rawResponse(status, R"({"message":"later"})", "Retry-After: 0\r\n"));
+        net::io_context ioc;
+        test::run(ioc, [&]() -> net::awaitable<bool> {
+            ClientOptions o;
+            o.baseUrl = server.url();
+            o.tls.caFile = server.caFile();
+            o.retry.maxAttempts = 2;
+            o.backoff = {400ms, 2.0, 1s};          // the first retry waits 200..400 ms
+            o.rateLimit = RateLimitOptions::off(); // the backoff alone paces the retry
+            Client client(ioc.get_executor(), o);
+            auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)));
+            BOOST_REQUIRE(r.has_error());
+            BOOST_TEST(r.error().attempts == 2);
+            co_return true;
+        }());
+        const auto arrivals = server.arrivals();
+        BOOST_REQUIRE(arrivals.size() == 2u);
+        BOOST_TEST((arrivals[1] - arrivals[0] >= 200ms), status);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(retry_after_beyond_the_deadline_fails_now)

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <queue>
+#include <random>
 #include <tuple>
 #include <vector>
 
@@ -322,4 +323,145 @@ BOOST_AUTO_TEST_CASE(adaptive_batches_reach_the_limit_in_simulation)
         BOOST_TEST(r.linesPerSecond >= 0.9 * limit / period, limit << "/" << period << "s: " << r.linesPerSecond);
         BOOST_TEST(r.throttledShare <= 0.05, limit << "/" << period << "s: " << r.throttledShare);
     }
+}
+
+// A 503 naming its wait delays the call that got it (its retry waits), and no other: a few
+// of them hold no one, whatever the mode.
+BOOST_AUTO_TEST_CASE(a_few_503s_with_retry_after_hold_no_other_call)
+{
+    for (const auto options : {RateLimitOptions{}, RateLimitOptions::fixed(1000, 1000)}) {
+        RateLimiter l(options);
+        auto at = t0;
+        for (int round = 0; round < 10; ++round) {
+            for (int i = 1; i < RateLimiter::outageAnswers; ++i)
+                l.onUnavailable(at, 1s);
+            l.onAnswer(at, l.epoch(), false, std::nullopt); // a success between: no outage
+            BOOST_TEST(secondsAfter(goes(l, at)->at, at) == 0.0);
+            at += 10ms;
+        }
+        BOOST_TEST(l.stats().waitSeconds == 0.0);
+    }
+}
+
+// 503s in a row, no other answer between, are an outage: everyone is held until the
+// Retry-After, then one request (a probe) goes per Retry-After; its success ends it.
+BOOST_AUTO_TEST_CASE(an_outage_holds_the_client_to_one_probe_per_retry_after)
+{
+    for (const auto options : {RateLimitOptions{}, RateLimitOptions::fixed(1000, 1000)}) {
+        RateLimiter l(options);
+        for (int i = 0; i < RateLimiter::outageAnswers; ++i)
+            l.onUnavailable(t0, 2s);
+        BOOST_TEST(l.limiting());
+        std::vector<RateLimiter::Turn> waiting;
+        for (int i = 0; i < 10; ++i)
+            waiting.push_back(*l.take(t0, never));
+        // Everyone asks again whenever told, until 10 s; each probe gets another 503.
+        std::vector<double> probes;
+        for (auto now = t0; now < t0 + 10s; now += 1ms) {
+            for (auto& turn : waiting) {
+                if (turn.ready || turn.at > now)
+                    continue;
+                BOOST_REQUIRE(l.check(turn, now, never));
+                if (turn.ready) {
+                    probes.push_back(secondsAfter(now));
+                    l.onUnavailable(now + 5ms, 2s);
+                }
+            }
+        }
+        BOOST_TEST(probes.size() == 4u); // at +2 s, then one each Retry-After from the last 503
+        for (std::size_t i = 0; i < probes.size(); ++i)
+            BOOST_TEST(probes[i] == 2.0 + 2.005 * static_cast<double>(i), boost::test_tools::tolerance(0.002));
+        // An answer that is not a 503 ends the outage: the calls held go when they ask again.
+        const auto back = t0 + 10s;
+        l.onAnswer(back, l.epoch(), false, std::nullopt);
+        int went = 0;
+        for (auto& turn : waiting)
+            if (!turn.ready && l.check(turn, std::max(back, turn.at), never) && turn.ready)
+                ++went;
+        BOOST_TEST(went >= 5); // every one in adaptive mode; in fixed mode, its burst of 1000
+        BOOST_TEST(secondsAfter(goes(l, back + 1s)->at, back + 1s) == 0.0);
+    }
+}
+
+namespace {
+
+// `callers` calls at a time run `lines` calls against a server answering in 2 ms, each
+// answer a 503 with Retry-After: 1 with probability `unavailable` (seeded: deterministic),
+// or every answer in [downFrom, downUntil) from t0. A call that gets a 503 waits its
+// Retry-After, then asks for a new turn. Events on a fake clock.
+struct Unavailable {
+    double linesPerSecond;
+    int sentWhileDown; // requests sent in [downFrom + 1 s, downUntil)
+    double waitSeconds;
+};
+Unavailable simulateUnavailable(int callers, int lines, double unavailable, Clock::duration downFrom,
+                                Clock::duration downUntil)
+{
+    enum Kind { asks, checks, answered };
+    struct Event {
+        Clock::time_point at;
+        std::uint64_t order;
+        Kind kind;
+        std::size_t caller;
+        bool operator>(const Event& o) const { return std::tie(at, order) > std::tie(o.at, o.order); }
+    };
+    RateLimiter l({});
+    std::mt19937 random(1);
+    std::bernoulli_distribution fault(unavailable);
+    std::vector<RateLimiter::Turn> turns(static_cast<std::size_t>(callers));
+    std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
+    std::uint64_t made = 0;
+    const auto push = [&](Clock::time_point at, Kind kind, std::size_t caller) { events.push({at, made++, kind, caller}); };
+    int started = 0, done = 0, sentWhileDown = 0;
+    for (; started < std::min(callers, lines); ++started)
+        push(t0, asks, static_cast<std::size_t>(started));
+    Clock::time_point now = t0;
+    while (!events.empty()) {
+        const Event e = events.top();
+        events.pop();
+        now = e.at;
+        auto& turn = turns[e.caller];
+        const bool down = now >= t0 + downFrom && now < t0 + downUntil;
+        if (e.kind == asks || e.kind == checks) {
+            if (e.kind == asks)
+                turn = *l.take(now, never);
+            else
+                l.check(turn, now, never);
+            if (turn.ready) {
+                sentWhileDown += now >= t0 + downFrom + 1s && down ? 1 : 0;
+                push(now + 2ms, answered, e.caller);
+            } else {
+                push(turn.at, checks, e.caller);
+            }
+        } else if (down || fault(random)) {
+            l.onUnavailable(now, 1s);
+            push(now + 1s, asks, e.caller);
+        } else {
+            l.onAnswer(now, turn.epoch, false, std::nullopt);
+            ++done;
+            if (started++ < lines)
+                push(now, asks, e.caller);
+        }
+    }
+    return {done / secondsAfter(now), sentWhileDown, l.stats().waitSeconds};
+}
+
+} // namespace
+
+// 5% of answers 503 with Retry-After: 1 s at random: no call waits for another's 503, and a
+// batch of 32 callers goes at 32 / (2 ms + 5% of 1 s), ~600 lines/s.
+BOOST_AUTO_TEST_CASE(random_503s_hold_no_one_in_simulation)
+{
+    const auto r = simulateUnavailable(32, 20000, 0.05, 0s, 0s);
+    BOOST_TEST(r.waitSeconds == 0.0);
+    BOOST_TEST(r.linesPerSecond >= 500.0);
+}
+
+// Down for 20 s: 32 callers send about one request per Retry-After, then all resume.
+BOOST_AUTO_TEST_CASE(an_outage_gets_one_request_per_retry_after_in_simulation)
+{
+    const auto r = simulateUnavailable(32, 100000, 0.0, 500ms, 20500ms);
+    BOOST_TEST(r.sentWhileDown <= 20, r.sentWhileDown);
+    BOOST_TEST(r.sentWhileDown >= 15, r.sentWhileDown); // it probes
+    BOOST_TEST(r.linesPerSecond >= 100000 / 30.0); // 20 s down, ~100000 / (32 / 2 ms) s up
 }

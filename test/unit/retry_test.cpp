@@ -3,6 +3,8 @@
 
 #include "retry.hpp"
 
+#include <cmath>
+
 using namespace wix::inbox;
 using namespace wix::inbox::detail;
 using namespace std::chrono_literals;
@@ -15,6 +17,11 @@ Error httpError(int status)
     e.code = make_error_code(Errc::httpStatus);
     e.httpStatus = status;
     return e;
+}
+
+Error error503()
+{
+    return httpError(503);
 }
 
 Error transportError(Errc c)
@@ -59,21 +66,50 @@ BOOST_AUTO_TEST_CASE(retry_after_both_forms)
         BOOST_TEST(!parseRetryAfter(bad, now).has_value(), bad);
 }
 
-BOOST_AUTO_TEST_CASE(backoff_draws_lie_in_full_jitter_windows)
+BOOST_AUTO_TEST_CASE(backoff_draws_lie_in_jitter_windows_above_a_floor)
 {
     RetryBudget budget({0, 0.1});
     const BackoffPolicy backoff{100ms, 2.0, 1000ms};
     for (double u : {0.0, 0.5, 0.999}) {
         RetryState state({10, 0ms}, backoff, true, t0, t0 + 1h);
         const auto error = httpError(503);
-        std::vector<std::int64_t> expectedWindows{100, 200, 400, 800, 1000, 1000};
-        for (std::int64_t window : expectedWindows) {
+        std::vector<double> expectedWindows{100, 200, 400, 800, 1000, 1000};
+        for (double window : expectedWindows) {
             state.startAttempt();
             const auto d = state.onFailure({error, true, std::nullopt}, t0, budget, u);
             BOOST_REQUIRE(d.retry);
-            BOOST_TEST(d.delay.count() == static_cast<std::int64_t>(window * u));
+            BOOST_TEST(d.delay.count() == static_cast<std::int64_t>(std::ceil(50 + (window - 50) * u)));
         }
     }
+    // Even the shortest initial delay gives a pause.
+    RetryState shortest({2, 0ms}, {1ms, 2.0, 1ms}, true, t0, t0 + 1h);
+    shortest.startAttempt();
+    BOOST_TEST(shortest.onFailure({error503(), true, std::nullopt}, t0, budget, 0.0).delay.count() == 1);
+}
+
+// A Retry-After that asks for no wait, or a shorter one than the backoff's, gets the
+// backoff's: no retry is ever sent without a pause.
+BOOST_AUTO_TEST_CASE(a_retry_after_of_zero_or_in_the_past_still_waits_the_backoff)
+{
+    RetryBudget budget({0, 0.1});
+    const BackoffPolicy backoff{100ms, 2.0, 5s};
+    const auto now = std::chrono::system_clock::from_time_t(784111777);
+    for (const char* value : {"0", "Sun, 06 Nov 1994 08:00:00 GMT"}) {
+        for (double u : {0.0, 0.999}) {
+            RetryState state({4, 0ms}, backoff, true, t0, t0 + 30s);
+            state.startAttempt();
+            const auto d = state.onFailure({httpError(429), false, parseRetryAfter(value, now)}, t0, budget, u);
+            BOOST_REQUIRE(d.retry);
+            BOOST_TEST(d.delay.count() >= 50, value);
+            BOOST_TEST(d.delay.count() == static_cast<std::int64_t>(std::ceil(50 + 50 * u)), value);
+        }
+    }
+    // A negative Retry-After is malformed: the backoff alone decides.
+    BOOST_TEST(!parseRetryAfter("-5", now).has_value());
+    // A Retry-After shorter than the draw gives the draw.
+    RetryState state({4, 0ms}, backoff, true, t0, t0 + 30s);
+    state.startAttempt();
+    BOOST_TEST(state.onFailure({httpError(503), true, 10ms}, t0, budget, 0.999).delay.count() == 100);
 }
 
 BOOST_AUTO_TEST_CASE(attempts_time_limit_and_deadline_stop_retries)
@@ -159,32 +195,33 @@ BOOST_AUTO_TEST_CASE(budget_stops_retries_below_half_and_recovers)
     BOOST_TEST(budget.tokens() == 0.0); // floored
 }
 
-// A server asking for patience is not a failure: throttles the rate limiter slows down for
-// use neither attempts nor budget; the deadline still ends them.
-BOOST_AUTO_TEST_CASE(throttles_the_rate_limiter_handles_use_no_attempts)
+// A server asking for patience is not a failure of the budget's kind: throttles the rate
+// limiter slows down for take no token. They do use attempts: maxAttempts bounds the
+// requests of a call, so that a server throttling at once (Retry-After: 0) is not asked
+// again and again until the deadline.
+BOOST_AUTO_TEST_CASE(throttles_the_rate_limiter_handles_use_attempts_but_no_budget)
 {
     RetryPolicy policy;
-    policy.maxAttempts = 2;
+    policy.maxAttempts = 3;
     RetryBudget budget({10, 0.1});
     const auto start = Clock::time_point{} + std::chrono::hours(1);
     RetryState state(policy, BackoffPolicy{}, true, start, start + std::chrono::seconds(30));
     Error throttled = makeError(Errc::httpStatus, "slow down");
     throttled.httpStatus = 429;
-    for (int i = 0; i < 10; ++i) {
+    for (int i = 0; i < 2; ++i) {
         state.startAttempt();
-        const auto d = state.onFailure({throttled, true, std::nullopt, true}, start + std::chrono::seconds(i), budget, 0.5);
+        const auto d = state.onFailure({throttled, false, 0ms, true}, start + std::chrono::seconds(i), budget, 0.5);
         BOOST_TEST(d.retry, i);
     }
-    BOOST_TEST(budget.tokens() == 10.0);
-    state.startAttempt(); // a real failure now: the policy's 2 attempts count failures only
-    Error failed = makeError(Errc::connectionClosed, "reset");
-    BOOST_TEST(state.onFailure({failed, true, std::nullopt, false}, start + std::chrono::seconds(11), budget, 0.5).retry);
     state.startAttempt();
-    const auto last = state.onFailure({failed, true, std::nullopt, false}, start + std::chrono::seconds(12), budget, 0.5);
+    const auto last = state.onFailure({throttled, false, 0ms, true}, start + std::chrono::seconds(2), budget, 0.5);
     BOOST_TEST(!last.retry);
     BOOST_TEST(last.stop == RetryStop::attemptsExhausted);
-    // ...and the deadline ends throttles too.
-    state.startAttempt();
-    BOOST_TEST(state.onFailure({throttled, true, std::nullopt, true}, start + std::chrono::seconds(30), budget, 0.5).stop
+    BOOST_TEST(state.attempts() == 3);
+    BOOST_TEST(budget.tokens() == 10.0);
+    // The deadline ends throttles too.
+    RetryState late(policy, BackoffPolicy{}, true, start, start + std::chrono::seconds(30));
+    late.startAttempt();
+    BOOST_TEST(late.onFailure({throttled, true, std::nullopt, true}, start + std::chrono::seconds(30), budget, 0.5).stop
                == RetryStop::deadline);
 }

@@ -10,12 +10,22 @@
 // rate says so. Cancelling a waiting call ends it with Errc::cancelled and the calls behind it
 // move up.
 //
-// A throttling answer is a 429, or a 503 whose Retry-After asks for a wait (> 0). One that
-// carries Retry-After holds every call of the Client until then (fixed and adaptive modes),
-// and adaptive mode leaves its rate alone: the server said how long to wait. It adapts to
-// throttles without Retry-After, as Wix's 429s are.
-// Unless the mode is off, throttling answers take nothing from the retry budget and use no
-// attempt of RetryPolicy::maxAttempts: a throttled call is retried until its deadline.
+// A throttling answer is a 429, or a 503 whose Retry-After asks for a wait (> 0).
+// - A 429 with Retry-After holds every call of the Client until then (fixed and adaptive
+//   modes), and adaptive mode leaves its rate alone: the server said how long to wait. It
+//   adapts to 429s without Retry-After (or with Retry-After: 0), as Wix's are.
+// - A 503 with Retry-After delays the call that got it, and no other, and moves no rate:
+//   services answer a few 503s at random, and holding every call for each (or cutting the
+//   rate, which random throttles sink to its floor) would stall a job whose other calls
+//   succeed. Four in a row, with no other answer between, are an outage (5% of answers at
+//   random make that once in 160,000): every call is held until Retry-After from the last
+//   one, then one request (a probe) goes per Retry-After period, until an answer other than
+//   a 503 with Retry-After ends the outage (the calls held then go when their wait ends,
+//   within a period). A tenant thus sends about one request per Retry-After to a service
+//   that is down, however many calls it has in flight.
+// Unless the mode is off, throttling answers take nothing from the retry budget (the limiter
+// keeps them from storming); each uses an attempt of RetryPolicy::maxAttempts, which bounds
+// the requests of a call, and the retry waits at least the backoff's draw.
 //
 // Adaptive mode reads throttling as congestion, as TCP reads loss: a server that throttles a
 // share of requests at random without Retry-After, whatever the rate, drives it down to its

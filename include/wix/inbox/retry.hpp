@@ -11,7 +11,9 @@
 namespace wix::inbox {
 
 struct RetryPolicy {
-    /// Attempts in all, the first included. Default 4. 1 disables retries. Must be >= 1.
+    /// The most requests one call sends, the first included: every answer counts, throttling
+    /// ones (429, 503 with Retry-After) too, so that a server that keeps throttling gets at most
+    /// this many. Default 4. 1 disables retries. Must be >= 1.
     int maxAttempts = 4;
     /// No new attempt starts this long after the first one started. Default 0: no limit
     /// of its own (the call's deadline still applies).
@@ -20,9 +22,11 @@ struct RetryPolicy {
     static RetryPolicy noRetry() { return RetryPolicy{1, {}}; }
 };
 
-/// Exponential backoff with full jitter: the n-th retry waits a uniformly random time in
-/// [0, min(maxDelay, initialDelay * multiplier^(n-1))]. A `Retry-After` from a 429 or 503
-/// replaces the drawn delay (clamped to maxDelay and to the deadline).
+/// Exponential backoff with jitter: the n-th retry waits a uniformly random time in
+/// [initialDelay / 2, min(maxDelay, initialDelay * multiplier^(n-1))], never less than half the
+/// initial delay, so that no retry goes without a pause. A `Retry-After` from a 429 or 503
+/// makes the wait the longer of the server's and the drawn one (the server's clamped to
+/// maxDelay): a `Retry-After` of 0 or a date in the past does not make a retry go at once.
 struct BackoffPolicy {
     std::chrono::milliseconds initialDelay{100}; ///< Default 100 ms; must be > 0.
     double multiplier = 2.0;                     ///< Default 2; must be >= 1.
