@@ -503,3 +503,34 @@ BOOST_AUTO_TEST_CASE(bad_options_and_keys_stop_the_start_with_one_line)
         }
     }
 }
+
+// A stop does not wait for a peer that sends slowly (the 10 s request timeout): its request is cut.
+BOOST_AUTO_TEST_CASE(a_signal_stops_it_at_once_cutting_a_request_half_sent)
+{
+    test::TempDir dir;
+    const AppKey app(dir.path);
+    Listener listen(app.file);
+    net::io_context ioc;
+    beast::tcp_stream slow(ioc);
+    slow.connect(tcp::endpoint(loopback, listen.port));
+    // One whole request first: the connection is then surely accepted and being read.
+    http::request<http::string_body> request{http::verb::post, "/webhooks", 11};
+    request.set(http::field::host, "127.0.0.1");
+    request.body() = signedBody(app.key.get(), "ev-before-stop");
+    request.prepare_payload();
+    http::write(slow, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(slow, buffer, response);
+    BOOST_TEST(response.result_int() == 200);
+    net::write(slow, net::buffer(std::string_view("POST /webhooks HTTP/1.1\r\nHost: 127.0.0.1\r\n")));
+
+    const auto start = Clock::now();
+    BOOST_TEST(listen.stop(SIGTERM) == 0);
+    BOOST_TEST((Clock::now() - start < 5s));
+    char byte = 0;
+    boost::system::error_code ec;
+    net::read(slow.socket(), net::buffer(&byte, 1), ec);
+    BOOST_TEST((ec == net::error::eof || ec == net::error::connection_reset), ec.message());
+    BOOST_TEST(lineCount(listen.out()) == 1u);
+}
