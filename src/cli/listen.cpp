@@ -150,8 +150,6 @@ template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
 };
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 // Ends a coroutine: an exception (out of memory, a bug) is said, never dropped.
 void report(std::string_view what, const std::exception_ptr& e)
@@ -159,7 +157,9 @@ void report(std::string_view what, const std::exception_ptr& e)
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& x) {
-        std::cerr << "wix-inbox: listen: " << what << " failed: " << printable(x.what(), 512) << std::endl;
+        std::cerr << "wix-inbox: listen: " << what << " failed: " << printable(x.what(), 512) << "\n";
+    } catch (...) {
+        std::cerr << "wix-inbox: listen: " << what << " failed\n";
     }
 }
 
@@ -175,7 +175,7 @@ public:
             return;
         if (queue_.size() >= maxPendingForwards) {
             std::cerr << "wix-inbox: listen: " << maxPendingForwards << " forwards pending: event "
-                      << printable(eventId, 128) << " is not forwarded (it was printed)" << std::endl;
+                      << printable(eventId, 128) << " is not forwarded (it was printed)\n";
             return;
         }
         queue_.emplace_back(eventId, std::move(body));
@@ -195,7 +195,7 @@ public:
             if (const auto failure = co_await post(body); failure && !stopping_)
                 std::cerr << "wix-inbox: listen: forwarding event " << printable(id, 128) << " to "
                           << printable(target_.url, 256) << " failed: " << *failure
-                          << " (it was answered 200 and printed)" << std::endl;
+                          << " (it was answered 200 and printed)\n";
         }
     }
 
@@ -207,7 +207,7 @@ public:
         if (current_)
             current_->cancel();
         if (!queue_.empty())
-            std::cerr << "wix-inbox: listen: stopping: " << queue_.size() << " events not forwarded" << std::endl;
+            std::cerr << "wix-inbox: listen: stopping: " << queue_.size() << " events not forwarded\n";
         queue_.clear();
     }
 
@@ -286,7 +286,7 @@ public:
             });
         ioc_.run();
         std::cerr << "wix-inbox: listen: stopped: " << printed_ << " events printed, " << duplicates_
-                  << " redeliveries dropped, " << refused_ << " bodies refused" << std::endl;
+                  << " redeliveries dropped, " << refused_ << " bodies refused\n";
         return exitStatus_;
     }
 
@@ -320,15 +320,18 @@ private:
             if (stopping_)
                 break;
             if (ec) { // out of file descriptors, most likely: try again shortly, not in a busy loop
-                std::cerr << "wix-inbox: listen: cannot accept a connection: " << ec.message() << std::endl;
+                if (ec != acceptError_)
+                    std::cerr << "wix-inbox: listen: cannot accept connections: " << ec.message() << "\n";
+                acceptError_ = ec;
                 pause.expires_after(std::chrono::milliseconds(100));
                 co_await pause.async_wait(noThrow);
                 continue;
             }
+            acceptError_ = {};
             if (connections_.size() >= maxConnections) {
                 if (!saturated_)
                     std::cerr << "wix-inbox: listen: " << maxConnections
-                              << " connections open: closing new ones until some end" << std::endl;
+                              << " connections open: closing new ones until some end\n";
                 saturated_ = true;
                 socket.close(ec);
                 continue;
@@ -415,7 +418,7 @@ private:
         if (!event) { // the reason only: a refused body may hold personal data
             ++refused_;
             std::cerr << "wix-inbox: listen: refused a webhook from " << hostPort(peer) << ": "
-                      << printable(event.error().message, 512) << std::endl;
+                      << printable(event.error().message, 512) << "\n";
             return {http::status::bad_request, {}, {}};
         }
         const auto object = eventLine(*event);
@@ -426,9 +429,11 @@ private:
             return {http::status::ok, {}, {}};
         }
         auto line = terminalSafeJson(json::serialize(object));
-        std::cout << line << std::endl; // flushed: a reader of the pipe sees each event at once
+        // Flushed, so a reader of the pipe sees each event at once. Printed before the answer: a
+        // 200 means the event is out (a reader that stops reading stalls the answers too).
+        std::cout << line << std::endl;
         if (!std::cout) { // not printed: Wix is asked to send it again later
-            std::cerr << "wix-inbox: listen: cannot write standard output: stopping" << std::endl;
+            std::cerr << "wix-inbox: listen: cannot write standard output: stopping\n";
             stop(2);
             return {http::status::service_unavailable, {}, {}};
         }
@@ -441,7 +446,7 @@ private:
     // peer could read the answer.
     net::awaitable<void> refuse(beast::tcp_stream& stream, Connection& self, http::status status, const std::string& why)
     {
-        std::cerr << "wix-inbox: listen: answered " << static_cast<int>(status) << ": " << why << std::endl;
+        std::cerr << "wix-inbox: listen: answered " << static_cast<int>(status) << ": " << why << "\n";
         http::response<http::string_body> response{status, 11};
         response.set(http::field::server, "wix-inbox listen");
         response.keep_alive(false);
@@ -470,6 +475,7 @@ private:
     std::optional<Forwarder> forwarder_;
     std::list<Connection> connections_;
     bool stopping_ = false, saturated_ = false;
+    boost::system::error_code acceptError_; // said once, until an accept succeeds again
     int exitStatus_ = 0;
     std::uint64_t printed_ = 0, duplicates_ = 0, refused_ = 0;
 };
@@ -543,7 +549,7 @@ int runListen(const CommandArgs& a)
         return 1;
     }
     std::cerr << json::serialize(json::object{{"listening", "http://" + hostPort(acceptor.local_endpoint())}})
-              << std::endl;
+              << "\n";
     Server server(ioc, std::get<webhooks::Verifier>(std::move(verifier)), std::move(acceptor), std::move(forward));
     return server.run();
 }
