@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "listen.hpp"
 #include "send_line.hpp"
 #include "terminal.hpp"
 
@@ -285,7 +286,7 @@ int runWebhookDecode(const CommandArgs& a)
     return 0;
 }
 
-const std::array<Command, 6> table{{
+const std::array<Command, 7> table{{
     {"get", "<conversationId>", "GetConversation", "wix-inbox get 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 1, true, false,
      &noOptions, &noCheck, &runGet, nullptr, &lineGet},
     {"get-or-create", "--member-id|--contact-id|--anonymous-visitor-id ID", "GetOrCreateConversation",
@@ -304,6 +305,10 @@ const std::array<Command, 6> table{{
      "verify a webhook body (RS256 only) and print its event as JSON",
      "wix-inbox webhook decode --public-key app-key.pem --input body.jwt", 1, true, false, &webhookOptions,
      &checkWebhook, nullptr, &runWebhookDecode, nullptr},
+    {"listen", "--port PORT --public-key FILE [--forward-to URL] [--listen ADDRESS]",
+     "receive webhooks over HTTP: verify, drop redeliveries, print each event (NDJSON)",
+     "wix-inbox listen --port 8080 --public-key app-key.pem --forward-to http://127.0.0.1:3000/webhooks", 0, true, false,
+     &listenOptions, &checkListen, nullptr, &runListen, nullptr},
     {"batch", "--input FILE|- --output FILE|- [--concurrency N] [--shard K/N|auto]\n"
               "        [--resume | --overwrite | --retry-failed]",
      "resolve (or, with text, send to) an NDJSON file, one call per line",

@@ -27,6 +27,7 @@ struct CommandArgs {
     std::vector<std::string> positional;
     std::string memberId, contactId, visitorId;
     std::string visibility, order, limit, cursor, text, messageJson, direction, publicKey, input;
+    std::string port, forwardTo, listenAddress;
     bool all = false;
 
     // Set by a command's check.
