@@ -139,7 +139,7 @@ Result<Event> decodeAs(const json::value& root)
         return std::move(*refused);
     const auto& domain = names.data;
     if (domain.entityFqdn && domain.slug && *domain.entityFqdn + "_" + *domain.slug != E::eventType)
-        return rejected("the event's data is a '" + *domain.slug + "' event, not a " + std::string(E::eventType));
+        return rejected("the event's data (entityFqdn, slug) names another event type than " + std::string(E::eventType));
     schema::Envelope<E> wire;
     if (auto refused = readInto(root, wire))
         return std::move(*refused);
