@@ -11,6 +11,7 @@
 #include <wix/inbox/model.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -34,6 +35,7 @@ inline constexpr std::size_t maxDepth = 64;
 enum Flags : unsigned {
     required = 1, ///< absent or null is an error (otherwise it leaves the member's default)
     guid = 2,     ///< a string (or strings) in the 8-4-4-4-12 form
+    jsonText = 4, ///< a JSON string whose text is the value (as webhook envelopes nest them)
 };
 
 template <class T, class M>
@@ -191,16 +193,33 @@ bool read(const json::value& v, std::vector<T>& out, const Path& at, Reader& r, 
     return true;
 }
 
+// A value written as JSON text inside a string: parsed (as deep as a body may be) and read.
+template <class T>
+bool readJsonText(const json::value& v, T& out, const Path& at, Reader& r, unsigned flags)
+{
+    if (!v.is_string())
+        return r.fail(at, "is not a JSON string");
+    json::parse_options options;
+    options.max_depth = maxDepth;
+    boost::system::error_code ec;
+    const json::value inner = json::parse(std::string_view(v.get_string().data(), v.get_string().size()), ec, {}, options);
+    if (ec)
+        return r.fail(at, "is not valid JSON text");
+    return read(inner, out, at, r, flags & ~unsigned{jsonText});
+}
+
 template <class T>
 bool readFields(const json::object& o, T& out, const Path& at, Reader& r)
 {
     const bool ok = std::apply(
         [&](const auto&... f) {
-            auto one = [&](const auto& fd) {
+            [[maybe_unused]] auto one = [&](const auto& fd) {
                 const Path here{&at, fd.name};
                 const json::value* v = o.if_contains(fd.name);
                 if (!v || v->is_null())
                     return (fd.flags & required) == 0 || r.missing(here);
+                if ((fd.flags & jsonText) != 0)
+                    return readJsonText(*v, out.*(fd.member), here, r, fd.flags);
                 return read(*v, out.*(fd.member), here, r, fd.flags);
             };
             return (one(f) && ...);
@@ -314,10 +333,14 @@ json::value write(const T& value)
                     const auto& member = value.*(fd.member);
                     if (!present(member, fd.flags))
                         return;
+                    json::value v;
                     if constexpr (requires { member.has_value(); })
-                        o[fd.name] = write(*member);
+                        v = write(*member);
                     else
-                        o[fd.name] = write(member);
+                        v = write(member);
+                    if ((fd.flags & jsonText) != 0)
+                        v = json::string(json::serialize(v));
+                    o[fd.name] = std::move(v);
                 };
                 (one(f), ...);
             },

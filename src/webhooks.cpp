@@ -1,6 +1,8 @@
-// Webhook verification: the JWT's signature with OpenSSL (RS256 only), then the nested JSON.
-#include <wix/inbox/model.hpp>
+// Webhook verification: the JWT's signature with OpenSSL (RS256 only), then the nested JSON,
+// read into the event's type by its schema (webhook_schema.hpp).
 #include <wix/inbox/webhooks.hpp>
+
+#include "webhook_schema.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -78,12 +80,6 @@ std::optional<std::string> stringAt(const json::object& o, std::string_view key)
     return v && v->is_string() ? std::optional<std::string>(std::string(v->get_string())) : std::nullopt;
 }
 
-const json::object* objectAt(const json::object& o, std::string_view key)
-{
-    const auto* v = o.if_contains(key);
-    return v && v->is_object() ? &v->get_object() : nullptr;
-}
-
 bool verifies(EVP_PKEY* key, std::string_view signedPart, const std::string& signature)
 {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
@@ -122,59 +118,52 @@ std::optional<Error> checkTimes(const json::object& claims, Verifier::Clock::tim
     return std::nullopt;
 }
 
-Result<Identity> decodeIdentity(const std::string& text)
+namespace schema = detail::json_schema;
+
+template <class T>
+std::optional<Error> readInto(const json::value& root, T& out)
 {
-    auto o = parseObject(text);
-    if (!o)
-        return rejected("the envelope's identity is not a JSON object");
-    Identity id;
-    id.identityType = stringAt(*o, "identityType").value_or("UNKNOWN");
-    id.anonymousVisitorId = stringAt(*o, "anonymousVisitorId");
-    id.memberId = stringAt(*o, "memberId");
-    id.wixUserId = stringAt(*o, "wixUserId");
-    id.appId = stringAt(*o, "appId");
-    return id;
+    schema::Reader reader;
+    if (schema::read(root, out, schema::Path{}, reader))
+        return std::nullopt;
+    return rejected(std::move(reader.failure->message));
 }
 
-Result<Event> decodeMerged(const json::object& envelope, const std::string& instanceId)
+// Reads the envelope as event type E. The domain event names its type again (entityFqdn and
+// slug, joined by '_'): one that names another type is refused as such before its body is read.
+template <class E>
+Result<Event> decodeAs(const json::value& root)
 {
-    const auto dataText = stringAt(envelope, "data");
-    auto data = dataText ? parseObject(*dataText) : std::nullopt;
-    if (!data)
-        return rejected("the envelope's data is not a JSON string of an object");
-    ConversationsMerged e;
-    e.instanceId = instanceId;
-    const auto id = stringAt(*data, "id");
-    const auto* action = objectAt(*data, "actionEvent");
-    const auto* body = action ? objectAt(*action, "body") : nullptr;
-    if (!id || id->empty() || !body)
-        return rejected("the event lacks its id or actionEvent.body");
-    e.eventId = *id;
-    e.eventTime = stringAt(*data, "eventTime").value_or("");
-    const auto target = stringAt(*body, "targetConversationId");
-    if (!target || !isValidGuid(*target))
-        return rejected("targetConversationId is not a GUID");
-    e.targetConversationId = *target;
-    const auto* old = body->if_contains("oldConversationIds");
-    if (!old || !old->is_array() || old->get_array().empty())
-        return rejected("oldConversationIds is not a non-empty array");
-    for (const auto& v : old->get_array()) {
-        if (!v.is_string() || !isValidGuid(v.get_string()))
-            return rejected("oldConversationIds holds a value that is not a GUID");
-        e.oldConversationIds.emplace_back(v.get_string());
+    schema::Envelope<schema::Unread> names;
+    if (auto refused = readInto(root, names))
+        return std::move(*refused);
+    const auto& domain = names.data;
+    if (domain.entityFqdn && domain.slug && *domain.entityFqdn + "_" + *domain.slug != E::eventType)
+        return rejected("the event's data (entityFqdn, slug) names another event type than " + std::string(E::eventType));
+    schema::Envelope<E> wire;
+    if (auto refused = readInto(root, wire))
+        return std::move(*refused);
+    E event = std::move(wire.data.actionEvent.body);
+    static_cast<EventMetadata&>(event)
+        = {std::move(wire.data.id), std::move(wire.instanceId), std::move(wire.data.eventTime),
+           std::move(wire.accountInfo), std::move(wire.identity)};
+    return Event(std::move(event));
+}
+
+// The event types Event holds, tried in turn: nothing for a type none of them is.
+template <std::size_t I = 0>
+std::optional<Result<Event>> decodeKnown(std::string_view eventType, const json::value& root)
+{
+    if constexpr (I == std::variant_size_v<Event>) {
+        return std::nullopt;
+    } else {
+        using E = std::variant_alternative_t<I, Event>;
+        if constexpr (!std::is_same_v<E, UnknownEvent>) {
+            if (eventType == E::eventType)
+                return decodeAs<E>(root);
+        }
+        return decodeKnown<I + 1>(eventType, root);
     }
-    if (const auto* account = objectAt(envelope, "accountInfo")) {
-        e.accountInfo.accountId = stringAt(*account, "accountId");
-        e.accountInfo.siteId = stringAt(*account, "siteId");
-        e.accountInfo.parentAccountId = stringAt(*account, "parentAccountId");
-    }
-    if (const auto identity = stringAt(envelope, "identity")) {
-        auto decoded = decodeIdentity(*identity);
-        if (!decoded)
-            return decoded.error();
-        e.identity = std::move(*decoded);
-    }
-    return Event(std::move(e));
 }
 
 } // namespace
@@ -220,16 +209,16 @@ Result<Event> Verifier::decode(std::string_view body, Clock::time_point now) con
         if (auto stale = checkTimes(*claims, now, tolerance_))
             return *stale;
     const auto dataText = claims ? stringAt(*claims, "data") : std::nullopt;
-    auto envelope = dataText ? parseObject(*dataText) : std::nullopt;
+    const auto envelope = dataText ? parseObject(*dataText) : std::nullopt;
     if (!envelope)
         return rejected("the JWT's data claim is not a JSON string of an object");
-    const auto eventType = stringAt(*envelope, "eventType");
-    const auto instanceId = stringAt(*envelope, "instanceId");
-    if (!eventType || !instanceId)
-        return rejected("the envelope lacks eventType or instanceId");
-    if (*eventType == conversationsMergedType)
-        return decodeMerged(*envelope, *instanceId);
-    return Event(UnknownEvent{*eventType, *instanceId, json::serialize(*envelope)});
+    const json::value root(*envelope);
+    schema::EnvelopeHead head;
+    if (auto refused = readInto(root, head))
+        return std::move(*refused);
+    if (auto known = decodeKnown(head.eventType, root))
+        return std::move(*known);
+    return Event(UnknownEvent{std::move(head.eventType), std::move(head.instanceId), json::serialize(*envelope)});
 }
 
 bool RecentEvents::firstTime(const std::string& eventId)
@@ -248,37 +237,23 @@ bool RecentEvents::firstTime(const std::string& eventId)
 
 std::string toJson(const Event& event)
 {
-    if (const auto* unknown = std::get_if<UnknownEvent>(&event)) {
-        json::object o{{"eventType", unknown->eventType}, {"instanceId", unknown->instanceId}};
-        if (auto envelope = parseObject(unknown->json))
-            o["envelope"] = std::move(*envelope);
-        return json::serialize(o);
-    }
-    const auto& e = std::get<ConversationsMerged>(event);
-    json::array old;
-    for (const auto& id : e.oldConversationIds)
-        old.emplace_back(id);
-    json::object o{{"eventType", conversationsMergedType}, {"eventId", e.eventId}, {"instanceId", e.instanceId},
-                   {"oldConversationIds", std::move(old)}, {"targetConversationId", e.targetConversationId},
-                   {"eventTime", e.eventTime}};
-    json::object account;
-    for (const auto& [key, value] : {std::pair{"accountId", &e.accountInfo.accountId},
-                                     std::pair{"siteId", &e.accountInfo.siteId},
-                                     std::pair{"parentAccountId", &e.accountInfo.parentAccountId}})
-        if (*value)
-            account[key] = **value;
-    o["accountInfo"] = std::move(account);
-    if (e.identity) {
-        json::object identity{{"identityType", e.identity->identityType}};
-        for (const auto& [key, value] : {std::pair{"anonymousVisitorId", &e.identity->anonymousVisitorId},
-                                         std::pair{"memberId", &e.identity->memberId},
-                                         std::pair{"wixUserId", &e.identity->wixUserId},
-                                         std::pair{"appId", &e.identity->appId}})
-            if (*value)
-                identity[key] = **value;
-        o["identity"] = std::move(identity);
-    }
-    return json::serialize(o);
+    return std::visit(
+        [](const auto& e) {
+            using E = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<E, UnknownEvent>) {
+                json::object o{{"eventType", e.eventType}, {"instanceId", e.instanceId}};
+                if (auto envelope = parseObject(e.json))
+                    o["envelope"] = std::move(*envelope);
+                return json::serialize(o);
+            } else {
+                json::object o{{"eventType", E::eventType}};
+                for (json::value part : {schema::write(static_cast<const EventMetadata&>(e)), schema::write(e)})
+                    for (auto& [key, value] : part.as_object())
+                        o[key] = std::move(value);
+                return json::serialize(o);
+            }
+        },
+        event);
 }
 
 } // namespace wix::inbox::webhooks

@@ -150,6 +150,7 @@ std::shared_ptr<const ConversationStore::Conversation> ConversationStore::make(c
     } else if (field == "contactId") {
         c->contactId = identity.id;
     }
+    c->participantJson = json::serialize(participant);
     json::object conversation{{"id", c->id},
                               {"participant", std::move(participant)},
                               {"channels", json::array{"CHAT"}},

@@ -32,6 +32,7 @@ public:
         std::string json;   // serialized once: responses only splice it in
         Identity participant;
         std::string contactId; // a member's contact, or the contact's own ID
+        std::string participantJson; // IdentificationData: a message's sender, a button's presser
     };
 
     struct Resolved {

@@ -47,10 +47,23 @@ constexpr const char* adminHelp = R"(Admin endpoints (on the same port; never fa
   POST /_emulator/reset          forget conversations and stats; restart the fault sequence
   POST /_emulator/seed           {"participants": [{"memberId": GUID}, ...]}: create conversations
   POST /_emulator/promote        {"from": {"anonymousVisitorId": GUID}, "to": {"contactId": GUID}}
+  POST /_emulator/inbox          {"installed": false}: the site has no Inbox (Messages calls answer 404)
   POST /_emulator/revoke-tokens  invalidate every issued OAuth token
+  POST /_emulator/participant-message
+                                 {"participant": {"memberId"|"contactId"|"anonymousVisitorId": GUID},
+                                 "text": "..."}: the participant sends a message (their conversation
+                                 made if need be); answers {conversationId, message}
+  POST /_emulator/press-button   {"conversationId", "messageId", "interactionId"}: the participant
+                                 presses that message's template button with postbackProperties
+                                 {interactionId}; 404 if the conversation, message or button is not there
 Each site keeps its own conversations (a tenant: an API key's site or account, an OAuth
-instance, a static token; requests without credentials share one); seed and promote act on
-{"tenant": "site:GUID"} (or "instance:ID", as the stats name tenants), else on that shared one.
+instance, a static token; requests without credentials share one); the POST calls but reset
+and revoke-tokens act on {"tenant": "site:GUID"} (or "instance:ID", as the stats name
+tenants), else on that shared one.
+With --webhook-url, the emulator delivers the webhooks of the service: conversations_merged
+at a merge, message_sent_to_business for a message sent PARTICIPANT_TO_BUSINESS (through the
+API or participant-message), message_sent_to_participant for one sent BUSINESS_TO_PARTICIPANT,
+and button_interacted for press-button.
 )";
 
 } // namespace
@@ -90,7 +103,7 @@ int main(int argc, char** argv)
         ("app", po::value(&apps)->composing(), "an OAuth app as APP_ID:APP_SECRET (repeatable)")
         ("token-lifetime", number(14400), "lifetime of issued tokens, seconds, 1-31536000")
         ("webhook-url", po::value(&options.webhookUrl),
-         "POST a signed conversations_merged webhook here on every merge (http:// or https://; "
+         "POST the signed webhooks here: merges, messages, button presses (see below; http:// or https://; "
          "no user:password@, no #fragment)")
         ("webhook-resend-scale", number(1), "multiplies the resend delays of failed webhooks (1 min .. 12 h), 0-1")
         ("webhook-public-key-file", po::value(&options.webhookPublicKeyFile),

@@ -2,6 +2,7 @@
 #include "emulator/time_text.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace wix::inbox::emulator {
 
@@ -18,8 +19,7 @@ std::optional<std::string> MessageStore::append(const std::string& conversationI
     if (list.size() >= maxPerConversation || total_ >= maxTotal)
         return std::nullopt;
     const std::uint64_t sent = ++sent_;
-    // Message IDs are numeric strings; the send order makes them unique.
-    std::string fields = R"("id":")" + std::to_string(1'000'000'000'000 + sent) + R"(","createdDate":")" + isoNow() + "\"";
+    std::string fields = R"("id":")" + std::to_string(firstId + sent) + R"(","createdDate":")" + isoNow() + "\"";
     const std::string_view inner = json.substr(1, json.size() - 2); // without the braces
     if (!inner.empty())
         fields.append(",").append(inner);
@@ -60,6 +60,22 @@ MessageStore::Page MessageStore::page(const std::string& conversationId, bool al
         for (auto r = std::make_reverse_iterator(from); r != list.rend() && take(*r); ++r) {}
     }
     return page;
+}
+
+std::optional<std::string> MessageStore::find(const std::string& conversationId, std::string_view messageId) const
+{
+    std::uint64_t id = 0;
+    const auto [end, ec] = std::from_chars(messageId.data(), messageId.data() + messageId.size(), id);
+    if (ec != std::errc() || end != messageId.data() + messageId.size() || id <= firstId)
+        return std::nullopt;
+    std::lock_guard lock(mutex_);
+    const auto it = byConversation_.find(conversationId);
+    if (it == byConversation_.end())
+        return std::nullopt;
+    for (const auto& m : it->second)
+        if (m.sent == id - firstId)
+            return render(m);
+    return std::nullopt;
 }
 
 void MessageStore::merge(const std::string& from, const std::string& to)

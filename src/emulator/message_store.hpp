@@ -31,6 +31,9 @@ public:
     Page page(const std::string& conversationId, bool all, bool ascending, std::optional<std::int64_t> after,
               std::size_t limit) const;
 
+    /// The message `messageId` of the conversation (JSON), if it is there.
+    std::optional<std::string> find(const std::string& conversationId, std::string_view messageId) const;
+
     /// Moves `from`'s messages into `to`: merged in the order they were sent, sequences
     /// renumbered from 1.
     void merge(const std::string& from, const std::string& to);
@@ -46,6 +49,7 @@ private:
         std::string fields;         // the message's JSON, without its sequence and braces
     };
     static std::string render(const Stored& m);
+    static constexpr std::uint64_t firstId = 1'000'000'000'000; // IDs are numeric strings: this plus the send order
 
     mutable std::mutex mutex_;
     std::unordered_map<std::string, std::vector<Stored>> byConversation_; // each in sequence order

@@ -5,6 +5,7 @@
 #include "emulator/request_reader.hpp"
 #include "emulator/service.hpp"
 #include "emulator/tenant_limits.hpp"
+#include "emulator/webhook_sender.hpp"
 
 #include <wix/inbox/emulator.hpp>
 
@@ -267,7 +268,7 @@ void Emulator::Impl::startWebhooks()
     webhookPublicKeyFile = options_.webhookPublicKeyFile.empty() ? (tempDir() / "webhook-public-key.pem").string()
                                                                  : options_.webhookPublicKeyFile;
     writeFile(webhookPublicKeyFile, webhooks_->publicKeyPem(), "webhook public key file");
-    service_.onMerge([sender = webhooks_.get()](const MergeEvent& event) { sender->send(event); });
+    service_.onEvent([sender = webhooks_.get()](const WebhookEvent& event) { sender->send(event); });
 }
 
 void Emulator::Impl::removeTempDir() noexcept
@@ -384,6 +385,10 @@ ServiceResponse Emulator::Impl::admin(std::string_view method, std::string_view 
         return service_.seed(body);
     if (path == "/_emulator/inbox" && method == "POST")
         return service_.setInbox(body);
+    if (path == "/_emulator/participant-message" && method == "POST")
+        return service_.participantMessage(body);
+    if (path == "/_emulator/press-button" && method == "POST")
+        return service_.pressButton(body);
     if (path == "/_emulator/revoke-tokens" && method == "POST") {
         revokeTokens();
         return {200, "{}", {}};

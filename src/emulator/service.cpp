@@ -147,8 +147,13 @@ ServiceResponse Service::getConversation(const RouteCall& call)
 
 namespace {
 
-// The tenant an admin request acts for: its body's "tenant", else the anonymous one;
-// nothing if "tenant" is not a string.
+int rankOf(std::string_view field)
+{
+    return field == "anonymousVisitorId" ? 0 : field == "contactId" ? 1 : 2;
+}
+
+} // namespace
+
 std::optional<std::string> adminTenant(const json::value& root)
 {
     const auto* tenant = root.get_object().if_contains("tenant");
@@ -158,13 +163,6 @@ std::optional<std::string> adminTenant(const json::value& root)
         return std::nullopt;
     return std::string(tenant->get_string());
 }
-
-int rankOf(std::string_view field)
-{
-    return field == "anonymousVisitorId" ? 0 : field == "contactId" ? 1 : 2;
-}
-
-} // namespace
 
 std::variant<Service::Identity, ServiceResponse> Service::parseParticipant(const json::value* participant,
                                                                           std::string_view path, std::string_view tenant)
@@ -214,8 +212,8 @@ ConversationStore::Resolved Service::getOrCreate(Identity identity)
     auto resolved = conversations_.getOrCreate(std::move(identity));
     for (const auto& old : resolved.mergedInto)
         messages_.merge(old, resolved.conversation->id);
-    if (!resolved.mergedInto.empty() && notifyMerge_)
-        notifyMerge_({resolved.conversation->tenant, resolved.mergedInto, resolved.conversation->id});
+    if (!resolved.mergedInto.empty())
+        announce(MergeEvent{resolved.conversation->tenant, resolved.mergedInto, resolved.conversation->id});
     return resolved;
 }
 
@@ -243,8 +241,8 @@ ServiceResponse Service::promote(std::string_view body)
     const auto promotion = conversations_.promote(old, next);
     for (const auto& id : promotion.mergeNow)
         messages_.merge(id, promotion.target);
-    if (!promotion.mergeNow.empty() && notifyMerge_)
-        notifyMerge_({old.tenant, promotion.mergeNow, promotion.target});
+    if (!promotion.mergeNow.empty())
+        announce(MergeEvent{old.tenant, promotion.mergeNow, promotion.target});
     json::object answer{{"mergedConversationId", promotion.mergedConversationId ? json::value(*promotion.mergedConversationId)
                                                                                 : json::value(nullptr)}};
     return {200, json::serialize(answer), {}};

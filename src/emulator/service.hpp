@@ -24,7 +24,7 @@
 #include "emulator/conversation_store.hpp"
 #include "emulator/list_query.hpp"
 #include "emulator/message_store.hpp"
-#include "emulator/webhook_sender.hpp"
+#include "emulator/webhook_events.hpp"
 
 #include <functional>
 
@@ -53,6 +53,10 @@ struct RouteCall {
     const ServiceRequest& request;
     std::string_view id;
 };
+
+/// The tenant an admin request acts for: its body's "tenant", else the anonymous one;
+/// nothing if "tenant" is not a string. `root` is an object.
+std::optional<std::string> adminTenant(const boost::json::value& root);
 
 /// A Wix error envelope with an application error.
 std::string applicationErrorBody(std::string_view message, std::string_view code);
@@ -98,9 +102,20 @@ public:
     /// (SendMessage) until `{"installed": true}`.
     ServiceResponse setInbox(std::string_view body);
 
-    /// Called (on the request's thread) whenever conversations are merged into a target that
-    /// exists: at a promotion, or when GetOrCreate makes the conversation they were promised to.
-    void onMerge(std::function<void(const MergeEvent&)> notify) { notifyMerge_ = std::move(notify); }
+    /// Admin: `{"participant": ParticipantId, "text": "..."}` plays a message the participant
+    /// sends: their conversation (made if need be, as GetOrCreate makes it) gets a basic text
+    /// message PARTICIPANT_TO_BUSINESS, sender the participant. Answers {conversationId, message}.
+    ServiceResponse participantMessage(std::string_view body);
+    /// Admin: `{"conversationId", "messageId", "interactionId"}` plays the participant pressing
+    /// the button of that stored template message whose postbackProperties.interactionId it
+    /// is. 400 for a malformed body; 404 for a conversation (of another tenant too), a message
+    /// or a button that does not exist.
+    ServiceResponse pressButton(std::string_view body);
+
+    /// Called (on the request's thread) for each event the service announces: conversations
+    /// merged into a target that exists (at a promotion, or when GetOrCreate makes the
+    /// conversation they were promised to), a message stored, a button pressed.
+    void onEvent(std::function<void(const WebhookEvent&)> notify) { notify_ = std::move(notify); }
 
     /// Forgets every conversation, message and promotion.
     void reset();
@@ -122,6 +137,16 @@ private:
     /// The conversation `id` (any case) if it exists and is `tenant`'s.
     std::shared_ptr<const Conversation> conversationOf(std::string_view id, std::string_view tenant);
 
+    /// Stores a message (JSON without its ID, sequence and date) and announces it: the
+    /// message as stored, or nothing when the store is full.
+    std::optional<std::string> store(const std::shared_ptr<const Conversation>& conversation, bool participantVisible,
+                                     bool toBusiness, std::string_view message);
+    void announce(const WebhookEvent& event) const
+    {
+        if (notify_)
+            notify_(event);
+    }
+
     /// The tenant's Messages error when it has no Inbox, for `call` ("list" or "send").
     std::optional<ServiceResponse> withoutInbox(std::string_view tenant, std::string_view call);
 
@@ -130,7 +155,7 @@ private:
     std::unordered_set<std::string> withoutInbox_; // tenants whose site has no Inbox
     MessageStore messages_;
     CursorKey cursorKey_{};
-    std::function<void(const MergeEvent&)> notifyMerge_;
+    std::function<void(const WebhookEvent&)> notify_;
 };
 
 } // namespace wix::inbox::emulator

@@ -1,4 +1,5 @@
-// The emulated Messages service: ListMessages and SendMessage over the MessageStore.
+// The emulated Messages service: ListMessages and SendMessage over the MessageStore, and the
+// admin calls that play the participant's side (a message they send, a button they press).
 #include "emulator/ids.hpp"
 #include "emulator/service.hpp"
 
@@ -129,7 +130,117 @@ std::optional<ServiceResponse> checkSender(const json::object& body, const json:
     return std::nullopt;
 }
 
+ServiceResponse storeFull()
+{
+    return {400, applicationErrorBody("the emulator's message store is full", "MESSAGE_LIMIT_REACHED"), {}};
+}
+
+// The admin body's member `name` when it is a string.
+const json::string* stringIn(const json::value& root, std::string_view name)
+{
+    const auto* v = root.get_object().if_contains(name);
+    return v && v->is_string() ? &v->get_string() : nullptr;
+}
+
+struct Postback {
+    std::optional<std::string> appId;
+};
+
+// The stored message's template button whose postbackProperties carry `interactionId`.
+std::optional<Postback> postbackOf(const std::string& message, std::string_view interactionId)
+{
+    const json::value m = json::parse(message);
+    const auto* buttons = m.as_object().if_contains("content");
+    buttons = buttons && buttons->is_object() ? buttons->get_object().if_contains("template") : nullptr;
+    buttons = buttons && buttons->is_object() ? buttons->get_object().if_contains("buttons") : nullptr;
+    if (!buttons || !buttons->is_array())
+        return std::nullopt;
+    for (const auto& button : buttons->get_array()) {
+        const auto* postback = button.is_object() ? button.get_object().if_contains("postbackProperties") : nullptr;
+        if (!postback || !postback->is_object())
+            continue;
+        const auto& p = postback->get_object();
+        const auto* id = p.if_contains("interactionId");
+        if (!id || !id->is_string() || id->get_string() != interactionId)
+            continue;
+        const auto* app = p.if_contains("appId");
+        return Postback{app && app->is_string() ? std::optional<std::string>(app->get_string()) : std::nullopt};
+    }
+    return std::nullopt;
+}
+
 } // namespace
+
+std::optional<std::string> Service::store(const std::shared_ptr<const Conversation>& conversation,
+                                          bool participantVisible, bool toBusiness, std::string_view message)
+{
+    auto stored = messages_.append(conversation->id, participantVisible, message);
+    if (stored)
+        announce(MessageEvent{conversation, *stored, toBusiness});
+    return stored;
+}
+
+ServiceResponse Service::participantMessage(std::string_view body)
+{
+    boost::system::error_code ec;
+    const json::value root = json::parse(body, ec);
+    if (ec || !root.is_object())
+        return invalid("participant", R"(body must be {"participant": ParticipantId, "text": "..."})", "REQUIRED_FIELD");
+    const auto tenant = adminTenant(root);
+    if (!tenant)
+        return invalid("tenant", "tenant must be a string");
+    auto participant = parseParticipant(root.get_object().if_contains("participant"), "participant", *tenant);
+    if (auto* refused = std::get_if<ServiceResponse>(&participant))
+        return std::move(*refused);
+    if (auto problem = checkText(root.get_object().if_contains("text"), "text"))
+        return std::move(*problem);
+    if (auto refused = withoutInbox(*tenant, "send"))
+        return std::move(*refused);
+    const auto conversation = getOrCreate(std::get<Identity>(participant)).conversation;
+    const json::object message{
+        {"content", json::object{{"basic", json::object{{"items", json::array{json::object{{"text", *stringIn(root, "text")}}}}}}}},
+        {"sender", json::parse(conversation->participantJson)},
+        {"visibility", "BUSINESS_AND_PARTICIPANT"},
+        {"direction", "PARTICIPANT_TO_BUSINESS"}};
+    const auto stored = store(conversation, true, true, json::serialize(message));
+    if (!stored)
+        return storeFull();
+    return {200, R"({"conversationId":")" + conversation->id + R"(","message":)" + *stored + "}", {}};
+}
+
+ServiceResponse Service::pressButton(std::string_view body)
+{
+    boost::system::error_code ec;
+    const json::value root = json::parse(body, ec);
+    if (ec || !root.is_object())
+        return invalid("conversationId", R"(body must be {"conversationId", "messageId", "interactionId"})",
+                       "REQUIRED_FIELD");
+    const auto tenant = adminTenant(root);
+    if (!tenant)
+        return invalid("tenant", "tenant must be a string");
+    const auto* conversationId = stringIn(root, "conversationId");
+    const auto* messageId = stringIn(root, "messageId");
+    const auto* interactionId = stringIn(root, "interactionId");
+    if (!conversationId || !isGuid(*conversationId))
+        return invalid("conversationId", "conversationId must be a GUID");
+    if (!messageId || messageId->empty())
+        return invalid("messageId", "messageId must be a message's ID", "REQUIRED_FIELD");
+    if (!interactionId || interactionId->empty())
+        return invalid("interactionId", "interactionId must be a button's interactionId", "REQUIRED_FIELD");
+    const auto conversation = conversationOf(*conversationId, *tenant);
+    if (!conversation)
+        return notFound();
+    const auto message = messages_.find(conversation->id, *messageId);
+    if (!message)
+        return {404, applicationErrorBody("Message not found", "MESSAGE_NOT_FOUND"), {}};
+    const auto button = postbackOf(*message, *interactionId);
+    if (!button)
+        return {404, applicationErrorBody("the message has no button with that interactionId", "BUTTON_NOT_FOUND"), {}};
+    announce(ButtonEvent{conversation, std::string(*interactionId), button->appId});
+    return {200, json::serialize(json::object{{"conversationId", conversation->id}, {"messageId", *messageId},
+                                              {"interactionId", *interactionId}}),
+            {}};
+}
 
 ServiceResponse Service::sendMessage(const RouteCall& call)
 {
@@ -169,9 +280,10 @@ ServiceResponse Service::sendMessage(const RouteCall& call)
     const bool participantVisible = visibility->get_string() == "BUSINESS_AND_PARTICIPANT";
     for (const auto* serverMade : {"id", "sequence", "createdDate"})
         m.erase(serverMade);
-    auto stored = messages_.append(conversation->id, participantVisible, json::serialize(m));
+    const bool toBusiness = direction->get_string() == "PARTICIPANT_TO_BUSINESS";
+    const auto stored = store(conversation, participantVisible, toBusiness, json::serialize(m));
     if (!stored)
-        return {400, applicationErrorBody("the emulator's message store is full", "MESSAGE_LIMIT_REACHED"), {}};
+        return storeFull();
     return {200, R"({"message":)" + *stored + "}", {}};
 }
 

@@ -1,6 +1,5 @@
 #include "emulator/webhook_sender.hpp"
 #include "emulator/base64url.hpp"
-#include "emulator/time_text.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,9 +20,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <iostream>
-#include <random>
 #include <stdexcept>
 
 namespace wix::inbox::emulator {
@@ -40,29 +37,6 @@ constexpr auto useTuple = net::as_tuple(net::use_awaitable);
 // The service waits this long for the receiver's 200.
 constexpr std::chrono::milliseconds answerWithin{1250};
 constexpr std::size_t maxAnswerBytes = std::size_t{64} * 1024;
-
-std::string guidFrom(std::uint64_t hi, std::uint64_t lo)
-{
-    char out[37];
-    std::snprintf(out, sizeof out, "%08llx-%04llx-4%03llx-8%03llx-%012llx", static_cast<unsigned long long>(hi >> 32),
-                  static_cast<unsigned long long>((hi >> 16) & 0xffff), static_cast<unsigned long long>(hi & 0xfff),
-                  static_cast<unsigned long long>(lo >> 52), static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-    return out;
-}
-
-std::string randomGuid()
-{
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    const auto hi = random();
-    return guidFrom(hi, random());
-}
-
-// A stable GUID for a tenant label that names none (a site's app instance, an account).
-std::string guidOf(const std::string& label)
-{
-    const std::hash<std::string> hash;
-    return guidFrom(hash(label), hash(label + "#"));
-}
 
 } // namespace
 
@@ -201,10 +175,10 @@ std::string WebhookSender::sign(const std::string& envelope) const
     return token + "." + encodeBase64url(key_->sign(token));
 }
 
-void WebhookSender::send(const MergeEvent& event)
+void WebhookSender::send(const WebhookEvent& event)
 {
     ++pending_;
-    net::co_spawn(executor_, deliver(mergedEnvelope(event)), [](const std::exception_ptr& e) {
+    net::co_spawn(executor_, deliver(envelopeOf(event)), [](const std::exception_ptr& e) {
         if (!e)
             return;
         try {
@@ -277,35 +251,6 @@ void WebhookSender::resetCounts()
 {
     for (auto* counter : {&delivered_, &failedAttempts_, &abandoned_})
         counter->store(0);
-}
-
-std::string mergedEnvelope(const MergeEvent& event)
-{
-    json::array old;
-    for (const auto& id : event.oldConversationIds)
-        old.emplace_back(id);
-    const json::object domain{
-        {"id", randomGuid()},
-        {"entityFqdn", "wix.crm.inbox.v2.conversation"},
-        {"slug", "conversations_merged"},
-        {"entityId", event.targetConversationId},
-        {"eventTime", isoNow()},
-        {"actionEvent",
-         json::object{{"body", json::object{{"oldConversationIds", std::move(old)},
-                                            {"targetConversationId", event.targetConversationId}}}}}};
-    const std::string_view tenant = event.tenant;
-    const bool instance = tenant.starts_with("instance:");
-    json::object account{{"accountId", tenant.starts_with("account:") ? std::string(tenant.substr(8))
-                                                                      : guidOf("account of " + event.tenant)}};
-    if (tenant.starts_with("site:"))
-        account["siteId"] = tenant.substr(5);
-    const json::object envelope{
-        {"eventType", "wix.crm.inbox.v2.conversation_conversations_merged"},
-        {"instanceId", instance ? std::string(tenant.substr(9)) : guidOf("instance of " + event.tenant)},
-        {"identity", R"({"identityType":"UNKNOWN"})"},
-        {"data", json::serialize(domain)},
-        {"accountInfo", std::move(account)}};
-    return json::serialize(envelope);
 }
 
 } // namespace wix::inbox::emulator

@@ -5,6 +5,8 @@
 // Deliveries run concurrently, so events may arrive out of order, as from the service.
 #pragma once
 
+#include "emulator/webhook_events.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -17,13 +19,6 @@
 
 namespace wix::inbox::emulator {
 
-/// Conversations merged into a target, in a tenant (a label as in the stats).
-struct MergeEvent {
-    std::string tenant;
-    std::vector<std::string> oldConversationIds;
-    std::string targetConversationId;
-};
-
 class WebhookSender {
 public:
     /// Makes the RSA key. Throws std::runtime_error for a URL that is not
@@ -34,8 +29,8 @@ public:
     /// The key webhooks are verified with ("-----BEGIN PUBLIC KEY-----").
     const std::string& publicKeyPem() const { return publicPem_; }
 
-    /// Starts delivering a `conversations_merged` webhook. Thread-safe; never blocks.
-    void send(const MergeEvent& event);
+    /// Starts delivering the event's webhook. Thread-safe; never blocks.
+    void send(const WebhookEvent& event);
 
     /// The JWT of one event body (an envelope, JSON): what each attempt POSTs.
     std::string sign(const std::string& envelope) const;
@@ -66,9 +61,5 @@ private:
     std::string publicPem_;
     std::atomic<std::uint64_t> delivered_{0}, failedAttempts_{0}, abandoned_{0}, pending_{0};
 };
-
-/// The envelope of a `conversations_merged` event (eventType, instanceId, identity, data,
-/// accountInfo; data and identity are JSON strings), with a fresh event ID.
-std::string mergedEnvelope(const MergeEvent& event);
 
 } // namespace wix::inbox::emulator

@@ -207,8 +207,13 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_before_anything_is_sent)
         noItems.content = BasicContent{};
         BOOST_TEST((co_await refused(noItems)).find("no items") != std::string::npos);
         Message badTemplate = textMessage("x");
-        badTemplate.content = TemplateContent{RawJson{"[1]"}};
+        badTemplate.content = FormContent{RawJson{"[1]"}};
         BOOST_TEST((co_await refused(badTemplate)).find("JSON object") != std::string::npos);
+        Message unlabelled = textMessage("x");
+        TemplateButton noLabel;
+        noLabel.launchUrl = "https://example.com";
+        unlabelled.content = TemplateContent{std::nullopt, {}, {noLabel}, Orientation::unknown, std::nullopt};
+        BOOST_TEST((co_await refused(unlabelled)).find("buttons[0].label") != std::string::npos);
         Message noUrl = textMessage("x");
         noUrl.content = BasicContent{{ImageItem{}}};
         BOOST_TEST((co_await refused(noUrl)).find("url") != std::string::npos);

@@ -307,8 +307,14 @@ BOOST_AUTO_TEST_CASE(malformed_messages_are_named)
          "field 'messages[0].content.basic.items[0].text' is not a string"},
         {R"({"messages":[{"id":"1","content":{"template":[1]}}]})", "field 'messages[0].content.template' is not an object"},
         {R"({"messages":{}})", "field 'messages' is not an array"},
-        {R"({"messages":[{"id":"1","content":{"template":{"n":1e999}}}]})",
-         "field 'messages[0].content.template' holds a number out of range"},
+        {R"({"messages":[{"id":"1","content":{"form":{"n":1e999}}}]})",
+         "field 'messages[0].content.form' holds a number out of range"},
+        {R"({"messages":[{"id":"1","content":{"template":{"buttons":[{"postbackProperties":{"interactionId":"a"}}]}}}]})",
+         "missing field 'messages[0].content.template.buttons[0].label'"},
+        {R"({"messages":[{"id":"1","content":{"template":{"buttons":[{"label":"L","postbackProperties":{}}]}}}]})",
+         "missing field 'messages[0].content.template.buttons[0].postbackProperties.interactionId'"},
+        {R"({"messages":[{"id":"1","content":{"template":{"textLines":"one"}}}]})",
+         "field 'messages[0].content.template.textLines' is not an array"},
         {R"({"messages":[{"id":"1","content":{"video":{"n":-1e999}}}]})",
          "field 'messages[0].content' holds a number out of range"},
     };
@@ -342,4 +348,87 @@ BOOST_AUTO_TEST_CASE(a_message_to_send_leaves_out_what_the_server_makes)
     BOOST_TEST(message.at("visibility").as_string() == "BUSINESS_AND_PARTICIPANT");
     BOOST_TEST(message.at("direction").as_string() == "BUSINESS_TO_PARTICIPANT");
     BOOST_TEST(message.at("content").at("basic").at("items").at(0).at("text").as_string() == "hello");
+}
+
+namespace {
+
+// A card with one button of each kind, as the SDK's TemplateMessagePayload describes it.
+Message templateMessage()
+{
+    Message m = textMessage("x");
+    TemplateContent card;
+    card.title = "Your order";
+    card.textLines = {"Ready for pickup", "Shelf 4"};
+    TemplateButton confirm;
+    confirm.label = "Confirm";
+    confirm.postbackProperties = PostbackProperties{"confirm-42", std::nullopt};
+    TemplateButton track;
+    track.label = "Track";
+    track.launchUrl = "https://example.com/track/42";
+    card.buttons = {confirm, track};
+    card.orientation = Orientation::landscape;
+    card.imageUrl = "https://example.com/box.png";
+    m.content = std::move(card);
+    return m;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_template_with_buttons_is_sent_and_read_back_as_typed_values)
+{
+    const Message m = templateMessage();
+    BOOST_TEST(!detail::checkMessageToSend(m).has_value());
+    const auto body = boost::json::parse(detail::encodeSendMessageRequest(guid, m, {})).as_object();
+    const auto& wire = body.at("message").at("content").at("template").as_object();
+    BOOST_TEST(wire.at("title").as_string() == "Your order");
+    BOOST_TEST(wire.at("textLines").as_array().size() == 2u);
+    BOOST_TEST(wire.at("orientation").as_string() == "LANDSCAPE");
+    BOOST_TEST(wire.at("buttons").at(0).at("postbackProperties").at("interactionId").as_string() == "confirm-42");
+    BOOST_TEST(!wire.at("buttons").at(0).as_object().contains("launchUrl"));
+    BOOST_TEST(wire.at("buttons").at(1).at("launchUrl").as_string() == "https://example.com/track/42");
+
+    // As the server gives it back: with the sending app's ID in the postback, and fields added later.
+    auto sent = boost::json::parse(boost::json::serialize(toJson(m))).as_object();
+    sent["id"] = "7";
+    auto& button = sent["content"].as_object()["template"].as_object()["buttons"].as_array()[0].as_object();
+    button["postbackProperties"].as_object()["appId"] = "aaaaaaaa-0000-4000-8000-000000000001";
+    button["style"] = "PRIMARY";
+    const auto decoded = decodeMessage(boost::json::serialize(sent));
+    BOOST_REQUIRE_MESSAGE(decoded.has_value(), decoded.error().describe());
+    const auto& t = std::get<TemplateContent>(decoded->content);
+    BOOST_TEST(t.buttons.at(0).postbackProperties->appId.value_or("") == "aaaaaaaa-0000-4000-8000-000000000001");
+    Message expected = m;
+    expected.id = "7";
+    std::get<TemplateContent>(expected.content).buttons[0].postbackProperties->appId = "aaaaaaaa-0000-4000-8000-000000000001";
+    BOOST_TEST((*decoded == expected));
+    // An orientation added later reads as unknown and is not written back.
+    sent["content"].as_object()["template"].as_object()["orientation"] = "DIAGONAL";
+    const auto later = decodeMessage(boost::json::serialize(sent));
+    BOOST_TEST((std::get<TemplateContent>(later->content).orientation == Orientation::unknown));
+}
+
+BOOST_AUTO_TEST_CASE(a_template_the_server_would_refuse_is_refused_before_sending)
+{
+    auto refusal = [](auto change) {
+        Message m = templateMessage();
+        change(std::get<TemplateContent>(m.content));
+        const auto e = detail::checkMessageToSend(m);
+        BOOST_REQUIRE(e.has_value());
+        BOOST_TEST(e->code == make_error_code(Errc::invalidArgument));
+        return e->message;
+    };
+    BOOST_TEST(refusal([](TemplateContent& t) { t.buttons[0].label.clear(); }).find("buttons[0].label is empty")
+               != std::string::npos);
+    BOOST_TEST(refusal([](TemplateContent& t) { t.buttons[1].postbackProperties = PostbackProperties{"x", {}}; })
+                   .find("buttons[1] needs exactly one") != std::string::npos);
+    BOOST_TEST(refusal([](TemplateContent& t) { t.buttons[1].launchUrl.reset(); }).find("buttons[1] needs exactly one")
+               != std::string::npos);
+    BOOST_TEST(refusal([](TemplateContent& t) { t.buttons[0].postbackProperties->interactionId = std::string(257, 'i'); })
+                   .find("interactionId has more than 256") != std::string::npos);
+    BOOST_TEST(refusal([](TemplateContent& t) { t.buttons.resize(11, t.buttons[1]); }).find("more than 10 buttons")
+               != std::string::npos);
+    BOOST_TEST(refusal([](TemplateContent& t) { t.textLines.assign(11, "l"); }).find("more than 10 textLines")
+               != std::string::npos);
+    BOOST_TEST(refusal([](TemplateContent& t) { t.textLines[1] = std::string(513, 'l'); }).find("textLines[1] has more")
+               != std::string::npos);
 }

@@ -66,6 +66,40 @@ std::string reasonOf(const Verifier& v, const std::string& body, Verifier::Clock
     return r.error().message;
 }
 
+const std::string conversationId = "44444444-0000-4000-8000-000000000004";
+const std::string appId = "55555555-0000-4000-8000-000000000005";
+const std::string visitorId = "66666666-0000-4000-8000-000000000006";
+const std::string messageEntity = "wix.crm.inbox.v2.message";
+
+// A domain event as Wix writes it: an action event whose body is `body`.
+std::string domainEvent(const std::string& entityFqdn, const std::string& slug, json::object body)
+{
+    return json::serialize(json::object{{"id", "event-" + slug}, {"entityFqdn", entityFqdn}, {"slug", slug},
+                                        {"entityId", conversationId}, {"eventTime", "2026-12-03T09:00:00.000Z"},
+                                        {"actionEvent", json::object{{"body", std::move(body)}}}});
+}
+
+// A message as the service stores it: a card whose button reports its presses.
+json::object storedMessage(const std::string& direction)
+{
+    return json::parse(R"({"id":"1000000000007","sequence":"3","createdDate":"2026-12-03T09:00:00.000Z",
+        "direction":")" + direction + R"(","visibility":"BUSINESS_AND_PARTICIPANT",
+        "sender":{"anonymousVisitorId":")" + visitorId + R"("},
+        "content":{"template":{"title":"Pick one","buttons":[{"label":"Yes","postbackProperties":{"interactionId":"yes"}}]}}})")
+        .as_object();
+}
+
+std::string mergeBody()
+{
+    return domainEvent("wix.crm.inbox.v2.conversation", "conversations_merged",
+                       json::object{{"oldConversationIds", json::array{oldId}}, {"targetConversationId", targetId}});
+}
+
+std::string messageEventType(const std::string& slug)
+{
+    return messageEntity + "_" + slug;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(a_signed_merge_event_decodes)
@@ -208,4 +242,134 @@ BOOST_AUTO_TEST_CASE(recent_events_drop_duplicates_within_their_capacity)
     BOOST_TEST(recent.firstTime("c")); // "a" is forgotten
     BOOST_TEST(recent.firstTime("a"));
     BOOST_TEST(!recent.firstTime("c"));
+}
+
+BOOST_AUTO_TEST_CASE(a_message_sent_to_the_business_decodes_into_its_type)
+{
+    const auto key = newKey();
+    const auto verifier = Verifier::fromPem(publicPem(key.get())).value();
+    const std::string body = domainEvent(
+        messageEntity, "message_sent_to_business",
+        json::object{{"conversationId", conversationId}, {"message", storedMessage("PARTICIPANT_TO_BUSINESS")},
+                     {"interactionInfo", json::object{{"appId", appId}, {"interactionId", "yes"}}}});
+    BOOST_TEST(MessageSentToBusiness::eventType == messageEventType("message_sent_to_business"));
+    const auto event = verifier.decode(token(key.get(), envelope(std::string(MessageSentToBusiness::eventType), body)));
+    BOOST_REQUIRE_MESSAGE(event.has_value(), event.error().describe());
+    const auto& sent = std::get<MessageSentToBusiness>(*event);
+    BOOST_TEST(sent.eventId == "event-message_sent_to_business");
+    BOOST_TEST(sent.instanceId == "instance-1");
+    BOOST_TEST(sent.eventTime == "2026-12-03T09:00:00.000Z");
+    BOOST_TEST(sent.accountInfo.siteId.value_or("") == "site-1");
+    BOOST_TEST(sent.identity.value_or(Identity{}).identityType == "MEMBER");
+    BOOST_TEST(sent.conversationId == conversationId);
+    BOOST_TEST(sent.message.id == "1000000000007");
+    BOOST_TEST(sent.message.sequence.value_or(0) == 3);
+    BOOST_TEST((sent.message.direction == Direction::participantToBusiness));
+    BOOST_TEST(sent.message.sender.value_or(IdentificationData{}).anonymousVisitorId.value_or("") == visitorId);
+    const auto& card = std::get<TemplateContent>(sent.message.content);
+    BOOST_TEST(card.buttons.at(0).postbackProperties.value_or(PostbackProperties{}).interactionId == "yes");
+    BOOST_REQUIRE(sent.interactionInfo.has_value());
+    BOOST_TEST(sent.interactionInfo->appId.value_or("") == appId);
+    BOOST_TEST(sent.interactionInfo->interactionId.value_or("") == "yes");
+
+    const auto printed = json::parse(toJson(*event)).as_object();
+    BOOST_TEST(printed.at("eventType").as_string() == MessageSentToBusiness::eventType);
+    BOOST_TEST(printed.at("eventId").as_string() == "event-message_sent_to_business");
+    BOOST_TEST(printed.at("conversationId").as_string() == conversationId);
+    BOOST_TEST(printed.at("message").at("id").as_string() == "1000000000007");
+    BOOST_TEST(printed.at("identity").at("memberId").as_string() == "33333333-0000-4000-8000-000000000003");
+}
+
+BOOST_AUTO_TEST_CASE(a_message_sent_to_the_participant_decodes_into_its_type)
+{
+    const auto key = newKey();
+    const auto verifier = Verifier::fromPem(publicPem(key.get())).value();
+    const std::string body
+        = domainEvent(messageEntity, "message_sent_to_participant",
+                      json::object{{"conversationId", conversationId}, {"message", storedMessage("BUSINESS_TO_PARTICIPANT")}});
+    BOOST_TEST(MessageSentToParticipant::eventType == messageEventType("message_sent_to_participant"));
+    const auto event = verifier.decode(token(key.get(), envelope(std::string(MessageSentToParticipant::eventType), body)));
+    BOOST_REQUIRE_MESSAGE(event.has_value(), event.error().describe());
+    const auto& sent = std::get<MessageSentToParticipant>(*event);
+    BOOST_TEST(sent.eventId == "event-message_sent_to_participant");
+    BOOST_TEST(sent.conversationId == conversationId);
+    BOOST_TEST((sent.message.direction == Direction::businessToParticipant));
+    BOOST_TEST(std::get<TemplateContent>(sent.message.content).title.value_or("") == "Pick one");
+}
+
+BOOST_AUTO_TEST_CASE(a_pressed_button_decodes_into_its_type)
+{
+    const auto key = newKey();
+    const auto verifier = Verifier::fromPem(publicPem(key.get())).value();
+    const std::string body = domainEvent(
+        messageEntity, "button_interacted",
+        json::object{{"conversationId", conversationId}, {"appId", appId}, {"interactionId", "yes"},
+                     {"interactedBy", json::object{{"anonymousVisitorId", visitorId}}}});
+    BOOST_TEST(ButtonInteracted::eventType == messageEventType("button_interacted"));
+    const auto event = verifier.decode(token(key.get(), envelope(std::string(ButtonInteracted::eventType), body)));
+    BOOST_REQUIRE_MESSAGE(event.has_value(), event.error().describe());
+    const auto& pressed = std::get<ButtonInteracted>(*event);
+    BOOST_TEST(pressed.eventId == "event-button_interacted");
+    BOOST_TEST(pressed.instanceId == "instance-1");
+    BOOST_TEST(pressed.conversationId == conversationId);
+    BOOST_TEST(pressed.appId.value_or("") == appId);
+    BOOST_TEST(pressed.interactionId.value_or("") == "yes");
+    BOOST_TEST(pressed.interactedBy.value_or(IdentificationData{}).anonymousVisitorId.value_or("") == visitorId);
+    BOOST_TEST(json::parse(toJson(*event)).at("interactedBy").at("anonymousVisitorId").as_string() == visitorId);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_event_is_refused_with_another_key_expired_or_with_another_events_body)
+{
+    const auto key = newKey();
+    const auto other = newKey();
+    const auto verifier = Verifier::fromPem(publicPem(key.get())).value();
+    const std::string toBusiness(MessageSentToBusiness::eventType);
+    const std::string good = domainEvent(
+        messageEntity, "message_sent_to_business",
+        json::object{{"conversationId", conversationId}, {"message", storedMessage("PARTICIPANT_TO_BUSINESS")}});
+    BOOST_REQUIRE(verifier.decode(token(key.get(), envelope(toBusiness, good))).has_value());
+
+    BOOST_TEST(reasonOf(verifier, token(other.get(), envelope(toBusiness, good))).find("signature") != std::string::npos);
+    const std::int64_t t = 1'800'000'000;
+    const std::string signedPart = base64url(R"({"alg":"RS256"})") + "."
+        + base64url(json::serialize(json::object{{"data", envelope(toBusiness, good)}, {"iat", t - 7200}, {"exp", t - 3600}}));
+    const auto expired = reasonOf(verifier, signedPart + "." + base64url(rs256(key.get(), signedPart)),
+                                  Verifier::Clock::time_point(std::chrono::seconds(t)));
+    BOOST_TEST(expired.find("expired") != std::string::npos, expired);
+
+    // A merge's domain event under message_sent_to_business: refused, whether it says what it
+    // is (slug) or not (its shape lacks the message's fields).
+    const auto named = reasonOf(verifier, token(key.get(), envelope(toBusiness, mergeBody())));
+    BOOST_TEST(named.find("names another event type") != std::string::npos, named);
+    auto unnamed = json::parse(mergeBody()).as_object();
+    unnamed.erase("slug");
+    unnamed.erase("entityFqdn");
+    const auto shape = reasonOf(verifier, token(key.get(), envelope(toBusiness, json::serialize(unnamed))));
+    BOOST_TEST(shape == "missing field 'data.actionEvent.body.conversationId'");
+    // And a message event's body under the merge's type.
+    auto asMerge = json::parse(good).as_object();
+    asMerge.erase("slug");
+    BOOST_TEST(reasonOf(verifier, token(key.get(), envelope(std::string(conversationsMergedType), json::serialize(asMerge))))
+               == "missing field 'data.actionEvent.body.oldConversationIds'");
+
+    // Half a message: no ID, a conversation that is not a GUID, a button press's appId that is not one.
+    auto noId = storedMessage("PARTICIPANT_TO_BUSINESS");
+    noId.erase("id");
+    BOOST_TEST(reasonOf(verifier, token(key.get(), envelope(toBusiness, domainEvent(messageEntity, "message_sent_to_business",
+                                                                                    json::object{{"conversationId", conversationId},
+                                                                                                 {"message", noId}}))))
+               == "missing field 'data.actionEvent.body.message.id'");
+    BOOST_TEST(reasonOf(verifier, token(key.get(), envelope(toBusiness, domainEvent(messageEntity, "message_sent_to_business",
+                                                                                    json::object{{"conversationId", "../x"},
+                                                                                                 {"message", noId}}))))
+               == "field 'data.actionEvent.body.conversationId' is not a GUID");
+    BOOST_TEST(reasonOf(verifier, token(key.get(), envelope(std::string(ButtonInteracted::eventType),
+                                                            domainEvent(messageEntity, "button_interacted",
+                                                                        json::object{{"conversationId", conversationId},
+                                                                                     {"appId", "app"}}))))
+               == "field 'data.actionEvent.body.appId' is not a GUID");
+    // The identity, too, is JSON text of an object.
+    auto env = json::parse(envelope(toBusiness, good)).as_object();
+    env["identity"] = "{";
+    BOOST_TEST(reasonOf(verifier, token(key.get(), json::serialize(env))) == "field 'identity' is not valid JSON text");
 }

@@ -88,8 +88,10 @@ struct Options {
     std::size_t maxConnections = 4096;
     /// A request must arrive whole within this time of its first byte (slow clients).
     std::chrono::milliseconds requestTimeout{10000};
-    /// Where to POST `conversations_merged` webhooks (http:// or https:// with the system's
-    /// trusted CAs), one per merge, as the service does: the body a JWT signed RS256 with a
+    /// Where to POST webhooks (http:// or https:// with the system's trusted CAs), as the
+    /// service does: `conversations_merged` per merge, `message_sent_to_business` or
+    /// `message_sent_to_participant` per stored message (by its direction),
+    /// `button_interacted` per press-button admin call. Each body a JWT signed RS256 with a
     /// key the emulator makes at start (webhookPublicKeyFile()), answered 200 within 1,250 ms
     /// or resent after 1 min, 10 min, 1 h, 2 h x3, 4 h x3, 8 h x2 and 12 h. Empty: none.
     /// The Emulator throws for a URL with user info (`user:pass@`), a fragment (`#...`) or a
@@ -157,7 +159,8 @@ public:
     };
     /// Calls an admin endpoint in-process, as `POST /_emulator/promote` and the others do over
     /// HTTPS (see `wix-inbox-emulator --help`): e.g. admin("POST", "/_emulator/promote",
-    /// R"({"from": {"anonymousVisitorId": "..."}, "to": {"memberId": "..."}})").
+    /// R"({"from": {"anonymousVisitorId": "..."}, "to": {"memberId": "..."}})"), or
+    /// "/_emulator/participant-message" and "/_emulator/press-button" to play the participant.
     AdminAnswer admin(std::string_view method, std::string_view path, std::string_view body);
     void stop();
 

@@ -49,7 +49,7 @@ struct FileItem {
 };
 
 /// A JSON object this library passes through as text: the content kinds it does not model
-/// (template, form, system), and kinds the API adds later. Sent as given (it must be one
+/// (form, system), and kinds the API adds later. Sent as given (it must be one
 /// JSON object); received as the server wrote it, re-serialised.
 struct RawJson {
     std::string json;
@@ -68,8 +68,32 @@ struct MinimalContent {
     std::string text;
     friend bool operator==(const MinimalContent&, const MinimalContent&) = default;
 };
+/// What a template button reports when the participant presses it: Wix then delivers the
+/// `button_interacted` webhook (webhooks::ButtonInteracted) with this interaction ID.
+struct PostbackProperties {
+    std::string interactionId;        ///< Yours to define: 1 to 256 characters.
+    std::optional<std::string> appId; ///< Set by the server (the sending app); ignored when sent.
+    friend bool operator==(const PostbackProperties&, const PostbackProperties&) = default;
+};
+
+/// A button of a template message: it opens `launchUrl`, or reports a press through
+/// `postbackProperties` (one of the two).
+struct TemplateButton {
+    std::string label; ///< Required: 1 to maxTextCharacters characters.
+    std::optional<std::string> launchUrl;
+    std::optional<PostbackProperties> postbackProperties;
+    friend bool operator==(const TemplateButton&, const TemplateButton&) = default;
+};
+
+enum class Orientation { unknown, portrait, landscape };
+
+/// A card with a title, lines of text, an image and buttons.
 struct TemplateContent {
-    RawJson value;
+    std::optional<std::string> title;
+    std::vector<std::string> textLines;  ///< At most 10, each at most 512 characters.
+    std::vector<TemplateButton> buttons; ///< At most 10.
+    Orientation orientation = Orientation::unknown; ///< Unknown: the server's default.
+    std::optional<std::string> imageUrl; ///< An http(s) URL.
     friend bool operator==(const TemplateContent&, const TemplateContent&) = default;
 };
 struct FormContent {
