@@ -354,6 +354,7 @@ private:
             std::list<Connection>& list;
             std::list<Connection>::iterator it;
             ~Leave() { list.erase(it); }
+            // cppcheck-suppress danglingLifetime ; Leave, made after the stream, erases the entry before the stream goes
         } leave{connections_, self};
 
         beast::flat_buffer buffer(maxHeaderBytes + 64 * 1024);

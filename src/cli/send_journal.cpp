@@ -51,9 +51,10 @@ std::optional<json::object> unframe(std::string_view record)
         return std::nullopt;
     boost::system::error_code ec;
     auto v = json::parse(record.substr(0, tab), ec);
-    if (ec || !v.is_object())
-        return std::nullopt;
-    return std::move(v.get_object());
+    std::optional<json::object> object;
+    if (!ec && v.is_object())
+        object.emplace(std::move(v.get_object()));
+    return object;
 }
 
 // The line a torn record was about, from its first bytes (`{"line":N,`): records start so.
