@@ -77,7 +77,7 @@ if $sanitizers; then
     # a file: it runs on the files of decisions and state (the sans-I/O ones, where a wrong
     # path is a bug), not on the coroutines it cannot model (clang 14, see .clang-tidy) nor on
     # JSON and HTTP plumbing.
-    analyzed='/src/(retry|rate_limiter|pool_state|conversation_cache|error|model|emulator/(request_reader|tenant_limits|message_store|conversation_store)|cli/(send_journal|job_state|progress|terminal))\.cpp$'
+    analyzed='/src/(retry|rate_limiter|pool_state|conversation_cache|error|model|emulator/(request_reader|tenant_limits|message_store|conversation_store)|cli/(send_journal|job_state|line_pacing|owned_file|shard|progress|terminal))\.cpp$'
     { run-clang-tidy-14 -p "$root/build" -j "$(nproc)" -quiet "$analyzed" &&
       run-clang-tidy-14 -p "$root/build" -j "$(nproc)" -quiet -checks='-clang-analyzer-*' "^(?!.*$analyzed).*/src/"; } \
         >"$root/build/clang-tidy.log" 2>&1 || { grep -E "(warning|error):" "$root/build/clang-tidy.log"; exit 1; }

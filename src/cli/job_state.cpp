@@ -23,7 +23,7 @@ namespace json = boost::json;
 namespace {
 
 // A state record is a few hundred bytes: anything much larger is not ours.
-constexpr std::uint64_t maxStateBytes = 64 * 1024;
+constexpr std::uint64_t maxStateBytes = std::uint64_t{64} * 1024;
 
 // The PID holding a flock on the file `st` names, from /proc/locks ("1: FLOCK ADVISORY WRITE
 // PID MAJ:MIN:INODE 0 EOF", major and minor in hex); nothing where it cannot be told.
