@@ -171,7 +171,8 @@ public:
         session_->transport = std::make_shared<detail::Transport>(
             executor_, origin_, options_.tls,
             detail::ResponseRules{options_.maxResponseHeaderBytes, options_.maxResponseBodyBytes,
-                                  options_.headersTimeout, options_.readTimeout, {wixHeaders.begin(), wixHeaders.end()}});
+                                  options_.headersTimeout, options_.readTimeout, {wixHeaders.begin(), wixHeaders.end()}},
+            proxyRoute(options_.proxy, origin_));
         session_->pool = std::make_shared<detail::ConnectionPool>(executor_, session_->transport, options_.pool);
         transport_ = session_->transport.get();
         pool_ = session_->pool.get();
@@ -291,6 +292,14 @@ private:
         if (!origin)
             throw Exception(origin.error());
         return *origin;
+    }
+
+    static std::optional<detail::ProxyRoute> proxyRoute(const ProxyOptions& proxy, const detail::Origin& origin)
+    {
+        auto route = detail::proxyRoute(proxy, origin.host, origin.hostIsAddress);
+        if (!route)
+            throw Exception(route.error());
+        return std::move(*route);
     }
 
     std::string serialize(const Request& r, const std::string& authHeaders);

@@ -5,6 +5,7 @@
 #include <wix/inbox/auth.hpp>
 #include <wix/inbox/conversation_cache.hpp>
 #include <wix/inbox/pool.hpp>
+#include <wix/inbox/proxy.hpp>
 #include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>
 #include <wix/inbox/tls.hpp>
@@ -21,6 +22,9 @@ struct ClientOptions {
     std::string baseUrl = "https://www.wixapis.com";
     Credentials credentials;
     TlsOptions tls;
+    /// An HTTP proxy to tunnel through (proxy.hpp). Default: none; the environment is read
+    /// only through ProxyOptions::fromEnvironment().
+    ProxyOptions proxy;
     /// Deadline of a call, covering everything: waiting for a connection, connect, TLS,
     /// write, read and backoff sleeps. Default 30 s. Must be > 0.
     std::chrono::milliseconds timeout{std::chrono::seconds(30)};
