@@ -6,7 +6,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(g++ cmake ninja-build pkg-config libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
           libboost-test1.81-dev libboost-program-options1.81-dev
-          parallel) # the CLI's shard test runs its workers under GNU parallel
+          parallel   # the CLI's shard test runs its workers under GNU parallel
+          tinyproxy) # the proxy test tunnels through it
 
 # The sanitizer, fuzzing and static-analysis stages (CI) need these too.
 analysis_packages=(clang libclang-rt-14-dev clang-tidy cppcheck)

@@ -17,6 +17,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <array>
 #include <random>
 #include <set>
@@ -39,6 +40,55 @@ constexpr std::array<std::string_view, 2> wixHeaders{"X-Wix-Request-Id", "X-Wix-
 constexpr std::size_t requestIdHeader = 0;
 constexpr std::size_t consistentHeader = 1;
 static_assert(wixHeaders.size() <= detail::maxKeptHeaders);
+
+bool equalsIgnoringCase(std::string_view a, std::string_view b)
+{
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    return a.size() == b.size()
+        && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+// The headers the client writes itself (or that frame the connection): an extra header must
+// not replace, duplicate or contradict them.
+constexpr std::array<std::string_view, 17> reservedHeaders{
+    "Host", "User-Agent", "Accept", "Authorization", "wix-site-id", "wix-account-id", "X-Wix-Consistent",
+    "Content-Type", "Content-Length", "Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer", "Upgrade",
+    "Expect", "Proxy-Authorization"};
+
+bool isTokenChar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || "!#$%&'*+-.^_`|~"sv.find(c) != std::string_view::npos;
+}
+
+// Tab and visible characters only: no CR, LF or NUL to end the line early.
+bool isFieldText(std::string_view value)
+{
+    return std::none_of(value.begin(), value.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && c != '\t') || u == 0x7f;
+    });
+}
+
+// Appends `headers` as request lines to `out`; the first refused one is the error instead.
+// Values are never quoted back: they may be secrets.
+std::optional<Error> appendHeaders(const Headers& headers, std::string& out)
+{
+    for (const auto& [name, value] : headers) {
+        if (name.empty() || !std::all_of(name.begin(), name.end(), isTokenChar))
+            return makeError(Errc::invalidArgument, "a header name must be an HTTP token");
+        if (std::any_of(reservedHeaders.begin(), reservedHeaders.end(),
+                        [&](std::string_view r) { return equalsIgnoringCase(name, r); }))
+            return makeError(Errc::invalidArgument, "header '" + name + "' is set by the client"
+                                                        + (equalsIgnoringCase(name, "User-Agent")
+                                                               ? std::string(": use userAgentSuffix")
+                                                               : std::string()));
+        if (!isFieldText(value))
+            return makeError(Errc::invalidArgument, "the value of header '" + name + "' holds a control character");
+        out.append(name).append(": "sv).append(value).append("\r\n"sv);
+    }
+    return std::nullopt;
+}
 
 void validate(const ConversationCacheOptions& o)
 {
@@ -72,6 +122,21 @@ void validate(const ClientOptions& o)
           "rateLimit: a fixed rate needs requestsPerSecond > 0 and burst >= 1");
     check(rate.requestsPerSecond >= 0 && rate.requestsPerSecond <= 1e6, "rateLimit.requestsPerSecond must be in 0..1e6");
     validate(o.conversationCache);
+    check(isFieldText(o.userAgentSuffix), "userAgentSuffix holds a control character");
+    std::string lines;
+    if (auto refused = appendHeaders(o.headers, lines))
+        throw Exception(std::move(*refused));
+}
+
+// The lines every request of a client carries, whatever the call.
+std::string fixedHeaderLines(const detail::Origin& origin, const ClientOptions& o)
+{
+    std::string out = "Host: " + origin.hostHeader + "\r\nUser-Agent: wix-inbox-cpp/" WIX_INBOX_VERSION;
+    if (!o.userAgentSuffix.empty())
+        out.append(" ").append(o.userAgentSuffix);
+    out.append("\r\nAccept: application/json\r\n");
+    appendHeaders(o.headers, out); // validated: cannot fail
+    return out;
 }
 
 ClientOptions validated(ClientOptions o)
@@ -158,8 +223,7 @@ public:
         : executor_(std::move(executor))
         , options_(std::move(options))
         , origin_(parseOrigin(options_.baseUrl))
-        , fixedHeaders_("Host: " + origin_.hostHeader + "\r\nUser-Agent: wix-inbox-cpp/" WIX_INBOX_VERSION
-                        "\r\nAccept: application/json\r\n")
+        , fixedHeaders_(fixedHeaderLines(origin_, options_))
         , auth_(options_.credentials,
                 [this](Clock::time_point deadline) { return fetchToken(deadline); })
         , session_(std::make_shared<Session>())
@@ -171,7 +235,8 @@ public:
         session_->transport = std::make_shared<detail::Transport>(
             executor_, origin_, options_.tls,
             detail::ResponseRules{options_.maxResponseHeaderBytes, options_.maxResponseBodyBytes,
-                                  options_.headersTimeout, options_.readTimeout, {wixHeaders.begin(), wixHeaders.end()}});
+                                  options_.headersTimeout, options_.readTimeout, {wixHeaders.begin(), wixHeaders.end()}},
+            proxyRoute(options_.proxy, origin_));
         session_->pool = std::make_shared<detail::ConnectionPool>(executor_, session_->transport, options_.pool);
         transport_ = session_->transport.get();
         pool_ = session_->pool.get();
@@ -205,18 +270,21 @@ public:
                                       const CallOptions& options)
     {
         Request request;
-        if (auto error = encode(endpoint, input, request))
+        if (auto error = encode(endpoint, input, request, options))
             return rejected<Out>(std::move(*error));
         return call<Out>(shared_from_this(), std::move(request), options, endpoint.decode);
     }
 
     template <class In, class Out>
-    std::optional<Error> encode(const detail::Endpoint<In, Out>& endpoint, const In& input, Request& request) const
+    std::optional<Error> encode(const detail::Endpoint<In, Out>& endpoint, const In& input, Request& request,
+                                const CallOptions& options) const
     {
         request.method = endpoint.method;
         request.target = origin_.pathPrefix;
         request.target.append(endpoint.path);
         request.idempotent = endpoint.idempotent;
+        if (auto refused = appendHeaders(options.headers, request.extraHeaders))
+            return refused;
         return endpoint.encode(input, request);
     }
 
@@ -228,7 +296,7 @@ public:
         if (!cache_)
             return start(endpoint, {participant}, options);
         Request request;
-        if (auto error = encode(endpoint, {participant}, request))
+        if (auto error = encode(endpoint, {participant}, request, options))
             return rejected<GetOrCreateConversationResponse>(std::move(*error));
         return resolveCached(shared_from_this(), participant, std::move(request), options);
     }
@@ -293,6 +361,14 @@ private:
         return *origin;
     }
 
+    static std::optional<detail::ProxyRoute> proxyRoute(const ProxyOptions& proxy, const detail::Origin& origin)
+    {
+        auto route = detail::proxyRoute(proxy, origin.host, origin.hostIsAddress);
+        if (!route)
+            throw Exception(route.error());
+        return std::move(*route);
+    }
+
     std::string serialize(const Request& r, const std::string& authHeaders);
     net::awaitable<void> attempt(const Request& request, const std::string& authHeaders,
                                  Clock::time_point deadline, detail::Exchange& result);
@@ -337,9 +413,10 @@ private:
 std::string Client::Impl::serialize(const Request& r, const std::string& authHeaders)
 {
     std::string out;
-    out.reserve(256 + fixedHeaders_.size() + authHeaders.size() + r.target.size() + r.body.size());
+    out.reserve(256 + fixedHeaders_.size() + authHeaders.size() + r.extraHeaders.size() + r.target.size()
+                + r.body.size());
     out.append(r.method).append(" "sv).append(r.target).append(" HTTP/1.1\r\n"sv);
-    out.append(fixedHeaders_).append(authHeaders);
+    out.append(fixedHeaders_).append(authHeaders).append(r.extraHeaders);
     if (consistentSeen_.load(std::memory_order_acquire)) {
         std::lock_guard lock(mutex_);
         out.append("X-Wix-Consistent: "sv).append(consistent_).append("\r\n"sv);

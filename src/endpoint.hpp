@@ -18,6 +18,7 @@ struct Request {
     std::string body;   ///< JSON; empty for none.
     bool idempotent = false;
     bool authenticated = true; ///< false only for the token endpoint itself.
+    std::string extraHeaders;  ///< CallOptions::headers' lines, each ending in CRLF
     /// The conversation it is about (lower case), if any: a 404 CONVERSATION_NOT_FOUND tells
     /// the conversation cache that this ID is gone.
     std::string conversationId;

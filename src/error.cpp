@@ -31,6 +31,8 @@ public:
         case Errc::authFailed: return "could not obtain credentials";
         case Errc::outcomeUnknown: return "outcome unknown: the request may have taken effect";
         case Errc::webhookRejected: return "webhook rejected";
+        case Errc::proxyAuthFailed: return "the proxy rejected its credentials";
+        case Errc::proxyFailed: return "the proxy refused the tunnel";
         }
         return "unknown wix.inbox error";
     }
@@ -68,6 +70,8 @@ std::string_view toString(Errc e) noexcept
     case Errc::authFailed: return "authFailed";
     case Errc::outcomeUnknown: return "outcomeUnknown";
     case Errc::webhookRejected: return "webhookRejected";
+    case Errc::proxyAuthFailed: return "proxyAuthFailed";
+    case Errc::proxyFailed: return "proxyFailed";
     }
     return "unknown";
 }

@@ -2,6 +2,7 @@
 #include "http_last_chunk.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -21,6 +22,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <stdexcept>
@@ -438,6 +440,7 @@ Result<Origin> parseBaseUrl(std::string_view url)
         return invalid("no host");
     o.port = u.has_port() ? std::string(u.port()) : "443";
     o.hostHeader = std::string(u.encoded_host_and_port());
+    o.authority = std::string(u.encoded_host()) + ":" + o.port;
     o.pathPrefix = std::string(u.encoded_path());
     while (!o.pathPrefix.empty() && o.pathPrefix.back() == '/')
         o.pathPrefix.pop_back();
@@ -523,10 +526,12 @@ private:
     SSL_SESSION* session_ = nullptr;
 };
 
-Transport::Transport(net::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseRules rules)
+Transport::Transport(net::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseRules rules,
+                     std::optional<ProxyRoute> proxy)
     : executor_(std::move(executor))
     , origin_(std::move(origin))
     , rules_(std::move(rules))
+    , proxy_(std::move(proxy))
     , tls_(std::make_unique<Tls>(tls))
 {
     if (rules_.keptHeaders.size() > maxKeptHeaders)
@@ -535,30 +540,112 @@ Transport::Transport(net::any_io_executor executor, Origin origin, const TlsOpti
 
 Transport::~Transport() = default;
 
+namespace {
+
+// The proxy's answer to CONNECT, as an error unless it opened the tunnel (any 2xx).
+std::optional<Error> tunnelRefusal(std::string_view head, const ProxyRoute& proxy, const Origin& origin)
+{
+    // "HTTP/1.1 200 Connection established"
+    const bool http = head.size() >= 12 && head.starts_with("HTTP/1.") && head[8] == ' '
+                   && std::all_of(head.begin() + 9, head.begin() + 12, [](char c) { return c >= '0' && c <= '9'; });
+    if (!http)
+        return makeError(Errc::proxyFailed, "proxy " + proxy.name + " answered CONNECT with something not HTTP");
+    const int status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
+    const std::string answered = "proxy " + proxy.name + " answered " + std::to_string(status) + " to CONNECT "
+                               + origin.authority;
+    if (status >= 200 && status < 300)
+        return std::nullopt;
+    // 407 asks for credentials; some proxies (tinyproxy) answer wrong ones with 401.
+    if (status == 407 || status == 401)
+        return makeError(Errc::proxyAuthFailed, answered + (proxy.authorization.empty()
+                                                              ? ": it asks for credentials (user:password@ in the proxy URL)"
+                                                              : ": it rejected the credentials"));
+    // The second hop failed (tinyproxy says so with 500): retried like a connect.
+    if (status == 500 || status == 502 || status == 503 || status == 504)
+        return makeError(Errc::connectFailed, answered + ": it could not reach the origin");
+    return makeError(Errc::proxyFailed, answered + ": it refused the tunnel");
+}
+
+// Asks the proxy for a tunnel to the origin. Its answer is read up to `maxAnswerBytes`
+// within the stream's deadline. The origin sends nothing before our ClientHello, so any
+// byte after the answer's header block is the proxy's own, and wrong.
+net::awaitable<std::optional<Error>> openTunnel(beast::tcp_stream& stream, const ProxyRoute& proxy,
+                                                const Origin& origin, std::size_t maxAnswerBytes)
+{
+    std::string request = "CONNECT " + origin.authority + " HTTP/1.1\r\nHost: " + origin.authority + "\r\n";
+    if (!proxy.authorization.empty())
+        request += "Proxy-Authorization: " + proxy.authorization + "\r\n";
+    request += "\r\n";
+    auto failed = [&](const error_code& ec, std::string_view during) {
+        if (ec == beast::error::timeout)
+            return makeError(Errc::timeout, "proxy " + proxy.name + " timed out " + std::string(during), ec);
+        const Errc code = isStreamEnd(ec) ? Errc::connectionClosed : Errc::connectFailed;
+        return makeError(code, "proxy " + proxy.name + " failed " + std::string(during) + ": " + ec.message(), ec);
+    };
+    auto [writeError, written] = co_await net::async_write(stream, net::buffer(request), useTuple);
+    if (writeError)
+        co_return failed(writeError, "while sending CONNECT");
+
+    std::string answer(maxAnswerBytes, '\0');
+    std::size_t size = 0;
+    for (;;) {
+        auto [readError, n] = co_await stream.async_read_some(net::buffer(answer.data() + size, answer.size() - size),
+                                                              useTuple);
+        size += n;
+        const std::string_view got(answer.data(), size);
+        if (const auto end = got.find("\r\n\r\n"); end != std::string_view::npos) {
+            if (auto refusal = tunnelRefusal(got, proxy, origin))
+                co_return refusal;
+            if (end + 4 != size)
+                co_return makeError(Errc::proxyFailed, "proxy " + proxy.name + " sent bytes after its answer to CONNECT");
+            co_return std::nullopt;
+        }
+        if (readError)
+            co_return failed(readError, "before answering CONNECT");
+        if (size == answer.size())
+            co_return makeError(Errc::proxyFailed, "proxy " + proxy.name + "'s answer to CONNECT exceeds "
+                                                       + std::to_string(maxAnswerBytes) + " bytes");
+    }
+}
+
+} // namespace
+
 net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::time_point deadline)
 {
+    // Through a proxy, TCP goes to the proxy and TLS to the origin, inside the tunnel.
+    const bool viaProxy = proxy_.has_value();
+    const std::string& host = viaProxy ? proxy_->host : origin_.host;
+    const std::string& port = viaProxy ? proxy_->port : origin_.port;
+    const bool numeric = viaProxy ? proxy_->hostIsAddress : origin_.hostIsAddress;
+    const std::string hop = viaProxy ? "proxy " + proxy_->name : origin_.hostHeader;
+    const std::string via = viaProxy ? " through proxy " + proxy_->name : "";
+
     tcp::resolver resolver(executor_);
-    const auto flags = origin_.hostIsAddress ? tcp::resolver::numeric_host : tcp::resolver::flags();
-    auto [resolveError, endpoints] = co_await resolver.async_resolve(origin_.host, origin_.port, flags, useTuple);
+    const auto flags = numeric ? tcp::resolver::numeric_host : tcp::resolver::flags();
+    auto [resolveError, endpoints] = co_await resolver.async_resolve(host, port, flags, useTuple);
     if (resolveError)
-        co_return makeError(Errc::resolveFailed, "cannot resolve '" + origin_.host + "': " + resolveError.message(),
+        co_return makeError(Errc::resolveFailed,
+                            "cannot resolve " + std::string(viaProxy ? "proxy " : "") + "'" + host + "': "
+                                + resolveError.message(),
                             resolveError);
     if (Clock::now() >= deadline)
-        co_return makeError(Errc::timeout, "deadline expired while resolving '" + origin_.host + "'");
+        co_return makeError(Errc::timeout, "deadline expired while resolving '" + host + "'");
 
-    // Beast's stream bounds the connect (tried over every address) by the deadline; the
-    // pool runs connects on a strand of their own, as its timer requires.
+    // Beast's stream bounds the connect (tried over every address) and the CONNECT exchange
+    // by the deadline; the pool runs connects on a strand of their own, as its timer requires.
     beast::tcp_stream tcpStream(executor_);
     tcpStream.expires_at(deadline);
     auto [connectError, endpoint] = co_await tcpStream.async_connect(endpoints, useTuple);
     if (connectError) {
         const Errc code = connectError == beast::error::timeout ? Errc::timeout : Errc::connectFailed;
-        co_return makeError(code, "cannot connect to " + origin_.hostHeader + ": " + connectError.message(),
-                            connectError);
+        co_return makeError(code, "cannot connect to " + hop + ": " + connectError.message(), connectError);
     }
-    tcpStream.expires_never();
     error_code ignored; // Nagle only adds latency; failing to disable it is harmless
     tcpStream.socket().set_option(tcp::no_delay(true), ignored);
+    if (viaProxy)
+        if (auto refused = co_await openTunnel(tcpStream, *proxy_, origin_, rules_.maxHeaderBytes))
+            co_return std::move(*refused);
+    tcpStream.expires_never();
     auto conn = std::make_unique<TlsConnection>(tcpStream.release_socket(), tls_->context.native_handle());
 
     SSL* ssl = conn->ssl.get();
@@ -578,18 +665,18 @@ net::awaitable<Result<std::unique_ptr<Connection>>> Transport::connect(Clock::ti
     const auto& handshakeError = handshake.error;
     const bool expired = conn->stopWatching();
     if (expired) // even if the handshake completed just before: its socket is shut down
-        co_return makeError(Errc::timeout, "TLS handshake with " + origin_.hostHeader + " timed out",
+        co_return makeError(Errc::timeout, "TLS handshake with " + origin_.hostHeader + via + " timed out",
                             handshakeError);
     if (handshakeError) {
         if (isStreamEnd(handshakeError))
             co_return makeError(Errc::connectionClosed,
-                                "connection closed during the TLS handshake with " + origin_.hostHeader,
+                                "connection closed during the TLS handshake with " + origin_.hostHeader + via,
                                 handshakeError);
         std::string why = handshakeError.message();
         if (const long verify = SSL_get_verify_result(ssl); verify != X509_V_OK)
             why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
-        co_return makeError(Errc::tlsHandshakeFailed, "TLS handshake with " + origin_.hostHeader + " failed: " + why,
-                            handshakeError);
+        co_return makeError(Errc::tlsHandshakeFailed,
+                            "TLS handshake with " + origin_.hostHeader + via + " failed: " + why, handshakeError);
     }
     conn->resumed = SSL_session_reused(ssl) == 1;
     co_return std::unique_ptr<Connection>(std::move(conn));

@@ -3,6 +3,8 @@
 // transport.cpp; everything above speaks in Connection, raw request bytes and Response.
 #pragma once
 
+#include "proxy.hpp"
+
 #include <wix/inbox/tls.hpp>
 #include <wix/inbox/error.hpp>
 
@@ -27,6 +29,7 @@ struct Origin {
     std::string host;       ///< Without brackets for IPv6.
     std::string port;
     std::string hostHeader; ///< host[:port] as sent in `Host`.
+    std::string authority;  ///< host:port with the port always given (a CONNECT's target).
     std::string pathPrefix; ///< The base URL's path without a trailing slash; may be empty.
     bool hostIsAddress = false;
 };
@@ -84,12 +87,15 @@ public:
 
 class Transport {
 public:
-    /// Throws Exception(Errc::invalidArgument) if the CA file cannot be loaded.
-    Transport(boost::asio::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseRules rules);
+    /// Throws Exception(Errc::invalidArgument) if the CA file cannot be loaded. With `proxy`,
+    /// connections are tunnelled through it (CONNECT), TLS still ending at the origin.
+    Transport(boost::asio::any_io_executor executor, Origin origin, const TlsOptions& tls, ResponseRules rules,
+              std::optional<ProxyRoute> proxy = std::nullopt);
     ~Transport();
 
-    /// Resolves the host (every time: DNS may change), connects and completes the TLS
-    /// handshake, resuming the last TLS session of this origin when the server allows.
+    /// Resolves the host (every time: DNS may change), connects (through the proxy's tunnel,
+    /// if any) and completes the TLS handshake, resuming the last TLS session of this origin
+    /// when the server allows.
     boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(Clock::time_point deadline);
 
     /// Writes `request` and reads one response into `ex` (which starts empty), all before
@@ -105,6 +111,7 @@ private:
     boost::asio::any_io_executor executor_;
     Origin origin_;
     ResponseRules rules_;
+    std::optional<ProxyRoute> proxy_;
     std::unique_ptr<Tls> tls_;
 };
 

@@ -11,6 +11,7 @@
 #include <wix/inbox/options.hpp>
 #include <wix/inbox/pager.hpp>
 #include <wix/inbox/pool.hpp>
+#include <wix/inbox/proxy.hpp>
 #include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>
 #include <wix/inbox/tls.hpp>

@@ -52,7 +52,7 @@ int fatal(const std::string& message, const std::string& hint = {})
 
 struct Global {
     std::string baseUrl, caFile, timeoutMs = "30000", attemptTimeoutMs = "10000", attempts = "4", connections,
-        rate = "adaptive";
+        rate = "adaptive", proxy, noProxy;
     bool emulator = false;
 };
 
@@ -78,6 +78,10 @@ po::options_description globalOptions(Global& g, Credentials& c)
         ("app-secret", po::value(&c.appSecret), "OAuth app secret")
         ("instance-id", po::value(&c.instanceId), "app instance ID")
         ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM; default: WIX_CA_FILE)")
+        ("proxy", po::value(&g.proxy), "HTTP proxy, http://[user:password@]host[:port] (default: https_proxy or "
+                                       "HTTPS_PROXY); empty: none")
+        ("noproxy", po::value(&g.noProxy), "hosts reached directly, comma-separated: names (with their subdomains), "
+                                           "IP literals or * (default: no_proxy or NO_PROXY)")
         ("emulator", po::bool_switch(&g.emulator), "call an embedded emulator on loopback; credentials are then "
                                                    "not sent")
         ("timeout-ms", po::value(&g.timeoutMs)->default_value(g.timeoutMs), "deadline of each call, retries "
@@ -446,7 +450,12 @@ int run(int argc, char** argv)
         if (!g.baseUrl.empty())
             options.baseUrl = g.baseUrl;
         options.tls.caFile = g.caFile;
+        options.proxy = inbox::ProxyOptions::fromEnvironment(); // the embedded emulator is reached directly
     }
+    if (vm.count("proxy"))
+        options.proxy.url = g.proxy;
+    if (vm.count("noproxy"))
+        options.proxy.noProxy = inbox::ProxyOptions::parseNoProxy(g.noProxy);
     options.timeout = std::chrono::milliseconds(*timeoutMs);
     options.readTimeout = std::chrono::milliseconds(*attemptTimeoutMs);
     options.retry.maxAttempts = static_cast<int>(*attempts);

@@ -56,6 +56,7 @@ constexpr const char* adminHelp = R"(Admin endpoints (on the same port; never fa
   POST /_emulator/press-button   {"conversationId", "messageId", "interactionId"}: the participant
                                  presses that message's template button with postbackProperties
                                  {interactionId}; 404 if the conversation, message or button is not there
+  GET  /_emulator/last-request   the last API request's headers but Authorization (with --record-headers)
 Each site keeps its own conversations (a tenant: an API key's site or account, an OAuth
 instance, a static token; requests without credentials share one); the POST calls but reset
 and revoke-tokens act on {"tenant": "site:GUID"} (or "instance:ID", as the stats name
@@ -80,7 +81,11 @@ int main(int argc, char** argv)
     auto number = [](double fallback) { return po::value<double>()->default_value(fallback); };
     desc.add_options()
         ("help,h", "show this help")
-        ("port", number(0), "port on 127.0.0.1, 0-65535 (0: a free port)")
+        ("listen", po::value(&options.address)->default_value(options.address),
+         "address to listen on, e.g. ::1 (the certificate names 127.0.0.1, ::1 and localhost)")
+        ("port", number(0), "port on the --listen address, 0-65535 (0: a free port)")
+        ("record-headers", po::bool_switch(&options.recordRequestHeaders),
+         "keep the last API request's headers for GET /_emulator/last-request")
         ("threads", number(2), "worker threads, 1-64")
         ("max-connections", number(4096), "connections served at once, 1-1000000; more are closed at once")
         ("ca-file", po::value(&options.caFile), "where to write the CA certificate (default: a temporary file)")

@@ -22,6 +22,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <array>
@@ -194,6 +196,9 @@ private:
     std::atomic<std::uint64_t> tokensIssued_{0}, authRejected_{0};
 
     std::unique_ptr<WebhookSender> webhooks_; // with Options::webhookUrl
+
+    std::mutex lastRequestMutex_; // with Options::recordRequestHeaders
+    boost::json::array lastRequestHeaders_;
 };
 
 Emulator::Impl::Impl(Options options) : options_(std::move(options))
@@ -366,6 +371,10 @@ ServiceResponse Emulator::Impl::admin(std::string_view method, std::string_view 
 {
     if (path == "/_emulator/stats" && method == "GET")
         return {200, toJson(stats()), {}};
+    if (path == "/_emulator/last-request" && method == "GET") {
+        std::lock_guard lock(lastRequestMutex_);
+        return {200, boost::json::serialize(boost::json::object{{"headers", lastRequestHeaders_}}), {}};
+    }
     if (path == "/_emulator/faults" && method == "GET")
         return {200, toJson(faults()), {}};
     if (path == "/_emulator/faults" && method == "POST") {
@@ -512,6 +521,13 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
         return a;
     }
 
+    if (options_.recordRequestHeaders) {
+        std::lock_guard lock(lastRequestMutex_);
+        lastRequestHeaders_.clear();
+        for (const auto& field : request)
+            if (field.name() != http::field::authorization)
+                lastRequestHeaders_.push_back(boost::json::array{field.name_string(), field.value()});
+    }
     Faults f;
     double draw = 1.0;
     if (limited_.load(std::memory_order_relaxed)) {
@@ -748,7 +764,8 @@ Emulator::~Emulator() = default;
 
 std::string Emulator::url() const
 {
-    return "https://" + impl_->address + ":" + std::to_string(impl_->port);
+    const bool ipv6 = impl_->address.find(':') != std::string::npos;
+    return "https://" + (ipv6 ? "[" + impl_->address + "]" : impl_->address) + ":" + std::to_string(impl_->port);
 }
 std::uint16_t Emulator::port() const
 {

@@ -15,7 +15,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 
+#include <map>
 #include <set>
 
 using namespace wix::inbox;
@@ -226,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_stalled_server_times_out_within_the_deadline)
     const auto start = Clock::now();
     test::run(ioc, [&]() -> net::awaitable<bool> {
         Client client(ioc.get_executor(), test::optionsFor(emu));
-        auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)), CallOptions{.timeout = 400ms, .retry = {}, .idempotency = Idempotency::byMethod});
+        auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)), CallOptions{.timeout = 400ms, .retry = {}, .idempotency = Idempotency::byMethod, .headers = {}});
         BOOST_REQUIRE(r.has_error());
         BOOST_TEST(r.error().code == make_error_code(Errc::timeout));
         BOOST_TEST(r.error().stopReason == RetryStop::deadline);
@@ -422,6 +424,91 @@ BOOST_AUTO_TEST_CASE(crm_prefix_base_url_path_is_used)
         auto r = co_await client.getOrCreateConversation(ParticipantId::anonymousVisitor(guid(5)));
         BOOST_REQUIRE_MESSAGE(r.has_value(), r.error().describe());
         BOOST_TEST(*r->conversation.participant.anonymousVisitorId == guid(5));
+        co_return true;
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(user_agent_and_extra_headers_are_sent_and_checked)
+{
+    emulator::Options eo;
+    eo.recordRequestHeaders = true;
+    Emulator emu(eo);
+    ClientOptions o = test::optionsFor(emu);
+    o.userAgentSuffix = "my-app/2.1";
+    o.headers = {{"X-Team", "inbox"}};
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), o);
+        CallOptions call;
+        call.headers = {{"X-Trace-Id", "abc 123"}};
+        const auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)), call);
+        BOOST_TEST_REQUIRE(r.has_value(), r.error().describe());
+        const auto seen = boost::json::parse(emu.admin("GET", "/_emulator/last-request", "").body);
+        std::map<std::string, std::string> headers;
+        for (const auto& h : seen.at("headers").as_array())
+            headers[std::string(h.at(0).as_string())] = h.at(1).as_string();
+        BOOST_TEST(headers["User-Agent"] == "wix-inbox-cpp/" + std::string(version()) + " my-app/2.1");
+        BOOST_TEST(headers["X-Team"] == "inbox");
+        BOOST_TEST(headers["X-Trace-Id"] == "abc 123");
+
+        // Refused per call before anything is sent; the value (perhaps a secret) is not repeated.
+        const auto requests = emu.stats().requests;
+        for (const Headers& bad : {Headers{{"Authorization", "x"}}, Headers{{"wix-site-id", "x"}},
+                                   Headers{{"user-agent", "x"}}, Headers{{"Bad Name", "x"}},
+                                   Headers{{"X-A", "s3cret\r\nX-Evil: 1"}}, Headers{{"X-A", std::string("a\0b", 3)}},
+                                   Headers{{"Content-Length", "0"}}, Headers{{"", "x"}}}) {
+            call.headers = bad;
+            const auto refused = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)), call);
+            BOOST_TEST_REQUIRE(!refused.has_value());
+            BOOST_TEST(refused.error().code == make_error_code(Errc::invalidArgument));
+            BOOST_TEST(refused.error().attempts == 0);
+            BOOST_TEST(refused.error().message.find("s3cret") == std::string::npos);
+        }
+        BOOST_TEST(emu.stats().requests == requests);
+        co_return true;
+    }());
+
+    // Refused per client when it is built.
+    for (const Headers& bad : {Headers{{"Host", "x"}}, Headers{{"X-A", "line\nbreak"}}}) {
+        ClientOptions refused = o;
+        refused.headers = bad;
+        BOOST_CHECK_THROW(Client(ioc.get_executor(), refused), Exception);
+    }
+    ClientOptions badSuffix = o;
+    badSuffix.userAgentSuffix = "x\r\nX-Evil: 1";
+    BOOST_CHECK_THROW(Client(ioc.get_executor(), badSuffix), Exception);
+}
+
+BOOST_AUTO_TEST_CASE(an_ipv6_literal_base_url_is_verified_against_the_certificate)
+{
+    {
+        net::io_context probe;
+        net::ip::tcp::acceptor a(probe);
+        boost::system::error_code ec;
+        a.open(net::ip::tcp::v6(), ec);
+        if (!ec)
+            a.bind({net::ip::make_address("::1"), 0}, ec);
+        if (ec) {
+            BOOST_TEST_MESSAGE("no IPv6 loopback on this machine: skipped");
+            return;
+        }
+    }
+    emulator::Options eo;
+    eo.address = "::1";
+    eo.recordRequestHeaders = true;
+    Emulator emu(eo);
+    BOOST_TEST(emu.url() == "https://[::1]:" + std::to_string(emu.port()));
+    net::io_context ioc;
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        ClientOptions o = test::optionsFor(emu);
+        BOOST_TEST_REQUIRE(o.tls.verifyPeer);
+        Client client(ioc.get_executor(), o);
+        const auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)));
+        BOOST_TEST_REQUIRE(r.has_value(), r.error().describe());
+        const auto seen = boost::json::parse(emu.admin("GET", "/_emulator/last-request", "").body);
+        for (const auto& h : seen.at("headers").as_array())
+            if (h.at(0).as_string() == "Host")
+                BOOST_TEST(h.at(1).as_string() == "[::1]:" + std::to_string(emu.port()));
         co_return true;
     }());
 }

@@ -67,16 +67,20 @@ struct Auth {
 
 struct Options {
     std::uint16_t port = 0;       ///< 0: a free port
-    std::string address = "127.0.0.1";
+    std::string address = "127.0.0.1"; ///< An IP literal to listen on, e.g. "::1".
     unsigned threads = 2;
     /// Where to write the CA certificate (PEM). Empty: a fresh temporary directory (in
     /// $TMPDIR, else /tmp), removed when the emulator stops. Not writable: the Emulator throws.
     std::string caFile;
     /// Names the certificate is valid for (IP addresses or DNS names).
-    std::vector<std::string> certificateNames{"127.0.0.1", "localhost"};
+    std::vector<std::string> certificateNames{"127.0.0.1", "::1", "localhost"};
     Faults faults;
     Auth auth;
     std::size_t maxHeaderBytes = std::size_t{16} * 1024; ///< larger: 431
+    /// Keep the header fields of the last API request (Authorization left out) for
+    /// `GET /_emulator/last-request`: {"headers": [[name, value], ...]}. Default off (it
+    /// costs a lock per request).
+    bool recordRequestHeaders = false;
     /// Larger: 413; so is a request whose bytes on the wire (framing, chunk extensions,
     /// trailers included) exceed maxHeaderBytes + maxBodyBytes. A malformed request gets 400.
     /// All three answers carry the error envelope and close the connection.
@@ -138,7 +142,7 @@ public:
     Emulator(const Emulator&) = delete;
     Emulator& operator=(const Emulator&) = delete;
 
-    std::string url() const;         ///< https://127.0.0.1:PORT
+    std::string url() const;         ///< https://127.0.0.1:PORT, https://[::1]:PORT
     std::uint16_t port() const;
     const std::string& caFile() const;
     /// The PEM file of the key webhooks are signed with; empty without Options::webhookUrl.

@@ -36,6 +36,13 @@ enum class Errc {
     outcomeUnknown,
     /// A webhook body failed verification or decoding (webhooks.hpp): the message says why.
     webhookRejected,
+    /// The proxy (ClientOptions::proxy) answered 407 (or 401) to CONNECT: its credentials
+    /// are missing or wrong. Nothing reached the origin; not retried.
+    proxyAuthFailed,
+    /// The proxy refused the tunnel (an answer to CONNECT other than 2xx, 401/407 and the
+    /// 500/502/503/504 of an unreachable origin, which are connectFailed), or its answer was
+    /// not HTTP. Nothing reached the origin; not retried.
+    proxyFailed,
 };
 
 /// The enumerator's name, e.g. "timeout": stable, for machine-readable output.

@@ -5,6 +5,7 @@
 #include <wix/inbox/auth.hpp>
 #include <wix/inbox/conversation_cache.hpp>
 #include <wix/inbox/pool.hpp>
+#include <wix/inbox/proxy.hpp>
 #include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>
 #include <wix/inbox/tls.hpp>
@@ -13,14 +14,28 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace wix::inbox {
+
+/// Extra request headers, as (name, value) pairs sent in this order. A name must be an
+/// HTTP token; a value holds no control character but tab. A name the client sets itself
+/// is refused (case-insensitive): Host, User-Agent (use ClientOptions::userAgentSuffix),
+/// Accept, Authorization, wix-site-id, wix-account-id, X-Wix-Consistent, Content-Type,
+/// Content-Length, and the connection's own: Connection, Keep-Alive, Transfer-Encoding, TE,
+/// Trailer, Upgrade, Expect, Proxy-Authorization. A refusal is Errc::invalidArgument; its
+/// message names the header, never its value.
+using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct ClientOptions {
     /// Scheme, host, optional port and optional path prefix. Only https is accepted.
     std::string baseUrl = "https://www.wixapis.com";
     Credentials credentials;
     TlsOptions tls;
+    /// An HTTP proxy to tunnel through (proxy.hpp). Default: none; the environment is read
+    /// only through ProxyOptions::fromEnvironment().
+    ProxyOptions proxy;
     /// Deadline of a call, covering everything: waiting for a connection, connect, TLS,
     /// write, read and backoff sleeps. Default 30 s. Must be > 0.
     std::chrono::milliseconds timeout{std::chrono::seconds(30)};
@@ -48,6 +63,13 @@ struct ClientOptions {
     /// Longest time, per attempt, from the request sent until the whole response is in.
     /// Default 0: only the call's deadline.
     std::chrono::milliseconds readTimeout{0};
+    /// Every request says `User-Agent: wix-inbox-cpp/VERSION`, then a space and this when it
+    /// is not empty (e.g. "my-app/2.1"). Default empty. Control characters: the constructor
+    /// throws Exception(Errc::invalidArgument).
+    std::string userAgentSuffix;
+    /// Sent with every request (see Headers). Default none. A refused one: the constructor
+    /// throws Exception(Errc::invalidArgument).
+    Headers headers;
 };
 
 /// Per-call overrides of the Client's options.
@@ -55,6 +77,9 @@ struct CallOptions {
     std::optional<std::chrono::milliseconds> timeout; ///< Replaces ClientOptions::timeout.
     std::optional<RetryPolicy> retry;                 ///< Replaces ClientOptions::retry.
     Idempotency idempotency = Idempotency::byMethod;
+    /// Sent with this call's requests, after ClientOptions::headers (see Headers). A refused
+    /// one fails the call with Errc::invalidArgument before anything is sent.
+    Headers headers;
 };
 
 } // namespace wix::inbox
