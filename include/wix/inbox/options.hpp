@@ -4,6 +4,7 @@
 
 #include <wix/inbox/auth.hpp>
 #include <wix/inbox/conversation_cache.hpp>
+#include <wix/inbox/observer.hpp>
 #include <wix/inbox/pool.hpp>
 #include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>
@@ -11,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -48,6 +50,12 @@ struct ClientOptions {
     /// Longest time, per attempt, from the request sent until the whole response is in.
     /// Default 0: only the call's deadline.
     std::chrono::milliseconds readTimeout{0};
+    /// Told of every attempt, retry, throttle, rate-limit wait, token request, pooled
+    /// connection and conversation-cache lookup (observer.hpp; LogObserver in
+    /// log_observer.hpp writes them as log lines). Shared with the Client's tenants
+    /// (Client::forTenant), whose events name their tenant. Default: none, which costs a
+    /// null check per step.
+    std::shared_ptr<Observer> observer;
 };
 
 /// Per-call overrides of the Client's options.
