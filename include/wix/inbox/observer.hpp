@@ -23,9 +23,9 @@
 // must be thread-safe.
 //
 // What a callback may not do: block (it holds up the call it reports, and every handler
-// queued behind it on that thread), or call back into the Client (some events are reported
-// while the connection pool's state is being changed). Callbacks should not throw; one that
-// does has its exception caught and dropped, and the call goes on as if it had returned.
+// queued behind it on that thread). No lock of the Client is held while it runs, so reading
+// Client::stats() from one is fine. Callbacks should not throw; one that does has its
+// exception caught and dropped, and the call goes on as if it had returned.
 //
 // Lifetime: every string_view and span of an event is valid only during the callback; copy
 // what you keep. The Client and its tenants keep the observer alive (a shared_ptr).
