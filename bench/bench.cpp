@@ -112,6 +112,7 @@ long currentRssKib()
 
 struct Config {
     std::string op = "get-or-create";
+    std::string observer = "none";
     std::string baseUrl, caFile;
     std::uint64_t requests = 100000;
     double duration = 0;
@@ -294,7 +295,11 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
         ("op", po::value(&cfg.op)->default_value(cfg.op), "get-or-create, get, list (ListMessages, a page of the "
                                                           "3 messages each conversation is given) or send")
         ("base-url", po::value(&cfg.baseUrl), "service URL (default: embedded emulator)")
-        ("ca-file", po::value(&cfg.caFile), "extra trusted CA (PEM)");
+        ("ca-file", po::value(&cfg.caFile), "extra trusted CA (PEM)")
+        ("observer", po::value(&cfg.observer)->default_value(cfg.observer), "none, noop (an Observer that does "
+                                                                            "nothing: the cost of the hooks) or log "
+                                                                            "(LogObserver at info, lines discarded: "
+                                                                            "the cost of formatting them)");
     for (const auto& n : numerics) // program_options copies the names and descriptions
         desc.add_options()(n.name, po::value<double>()->default_value(n.get(cfg)),
                            (n.help + (" (" + text(n.lo) + "-" + text(n.hi) + ")")).c_str());
@@ -326,6 +331,8 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
     }
     if (cfg.op != "get" && cfg.op != "get-or-create" && cfg.op != "list" && cfg.op != "send")
         return usage("--op must be get-or-create, get, list or send");
+    if (cfg.observer != "none" && cfg.observer != "noop" && cfg.observer != "log")
+        return usage("--observer must be none, noop or log");
     return std::nullopt;
 }
 
@@ -386,6 +393,11 @@ int bench(const Config& cfg)
     }
     options.pool.maxConnections = cfg.connections;
     options.conversationCache.capacity = cfg.cache;
+    if (cfg.observer == "noop")
+        options.observer = std::make_shared<inbox::Observer>();
+    else if (cfg.observer == "log")
+        options.observer = std::make_shared<inbox::LogObserver>(inbox::LogObserver::Level::info,
+                                                                [](inbox::LogObserver::Level, std::string_view) {});
 
     net::io_context ioc(static_cast<int>(cfg.threads));
     auto client = std::make_unique<inbox::Client>(ioc.get_executor(), options);

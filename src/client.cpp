@@ -4,6 +4,7 @@
 #include <wix/inbox/webhooks.hpp>
 
 #include "auth.hpp"
+#include "call_observer.hpp"
 #include "conversation_cache.hpp"
 #include "endpoints.hpp"
 #include "pool.hpp"
@@ -230,14 +231,17 @@ public:
         , budget_(options_.retryBudget)
         , limiter_(options_.rateLimit)
         , cache_(makeCache(options_.conversationCache))
+        , observed_(options_.observer, options_.credentials, origin_)
         , random_(std::random_device{}())
     {
         session_->transport = std::make_shared<detail::Transport>(
             executor_, origin_, options_.tls,
             detail::ResponseRules{options_.maxResponseHeaderBytes, options_.maxResponseBodyBytes,
-                                  options_.headersTimeout, options_.readTimeout, {wixHeaders.begin(), wixHeaders.end()}},
+                                  options_.headersTimeout, options_.readTimeout, {wixHeaders.begin(), wixHeaders.end()},
+                                  observed_.wantsHeaders()},
             proxyRoute(options_.proxy, origin_));
-        session_->pool = std::make_shared<detail::ConnectionPool>(executor_, session_->transport, options_.pool);
+        session_->pool = std::make_shared<detail::ConnectionPool>(executor_, session_->transport, options_.pool,
+                                                                  options_.observer);
         transport_ = session_->transport.get();
         pool_ = session_->pool.get();
         pool_->prewarm(options_.pool.prewarmConnections);
@@ -258,6 +262,7 @@ public:
         , budget_(options_.retryBudget)
         , limiter_(options_.rateLimit)
         , cache_(makeCache(options_.conversationCache))
+        , observed_(options_.observer, options_.credentials, origin_)
         , random_(std::random_device{}())
     {
         session_->handles.fetch_add(1, std::memory_order_relaxed);
@@ -280,6 +285,8 @@ public:
                                 const CallOptions& options) const
     {
         request.method = endpoint.method;
+        request.operation = endpoint.operation;
+        request.urlTemplate = endpoint.urlTemplate;
         request.target = origin_.pathPrefix;
         request.target.append(endpoint.path);
         request.idempotent = endpoint.idempotent;
@@ -377,12 +384,17 @@ private:
                                           int attempts);
     net::awaitable<bool> sleep(std::chrono::milliseconds delay);
     template <class T>
-    net::awaitable<bool> waitForTurn(Clock::time_point deadline, std::uint64_t& epoch, Result<T>& outcome,
-                                     int attempts, std::string& lastTransient);
+    net::awaitable<bool> waitForTurn(const Request& request, Clock::time_point deadline, std::uint64_t& epoch,
+                                     Result<T>& outcome, int attempts, std::string& lastTransient);
     template <class T>
     bool conclude(detail::Exchange& result, std::uint64_t rateEpoch, const std::string& authHeaders,
                   detail::RetryState& retry, Decoder<T> decode, bool cancelled, std::string& lastTransient,
                   Result<T>& outcome, std::chrono::milliseconds& delay);
+    // Not coroutines: what they build stays off the call's frame.
+    Clock::time_point reportAttemptStart(const Request& request, const std::string& authHeaders, int resendCount);
+    void reportAttemptEnd(const Request& request, const std::string& authHeaders, int resendCount,
+                          const detail::Exchange& result, Clock::time_point started,
+                          std::optional<std::chrono::milliseconds> retryIn, std::string_view reason);
     double draw();
     void shutdownOrThrow(bool abortInFlight = true);
 
@@ -397,6 +409,7 @@ private:
     detail::RetryBudget budget_;
     detail::RateLimiter limiter_;
     std::unique_ptr<detail::ConversationCache> cache_; // null: no cache
+    detail::CallObserver observed_; // false: no observer
 
     mutable std::mutex mutex_; // guards everything below
     std::mt19937_64 random_;
@@ -427,6 +440,26 @@ std::string Client::Impl::serialize(const Request& r, const std::string& authHea
     return out;
 }
 
+Clock::time_point Client::Impl::reportAttemptStart(const Request& request, const std::string& authHeaders,
+                                                   int resendCount)
+{
+    const std::string head = observed_.wantsHeaders() ? serialize(request, authHeaders) : std::string();
+    observed_.attemptStart(request, resendCount, head);
+    return Clock::now();
+}
+
+void Client::Impl::reportAttemptEnd(const Request& request, const std::string& authHeaders, int resendCount,
+                                    const detail::Exchange& result, Clock::time_point started,
+                                    std::optional<std::chrono::milliseconds> retryIn, std::string_view reason)
+{
+    const auto took = Clock::now() - started;
+    const std::string head = observed_.wantsHeaders() ? serialize(request, authHeaders) : std::string();
+    observed_.attemptEnd(request, resendCount, result, took, retryIn, head);
+    observed_.throttle(request, result);
+    if (retryIn)
+        observed_.retry(request, resendCount + 1, *retryIn, reason);
+}
+
 double Client::Impl::draw()
 {
     std::lock_guard lock(mutex_);
@@ -452,6 +485,8 @@ net::awaitable<void> Client::Impl::attempt(const Request& request, const std::st
         if (bytes.empty())
             bytes = serialize(request, authHeaders);
         const bool reused = lease->reused();
+        if (observed_ && reused) [[unlikely]]
+            observed_.connectionReused();
         co_await transport_->exchange(lease->connection(), bytes, deadline, result);
         if (!result.error) {
             lease->release(result.reusable, result.response.keepAliveTimeout);
@@ -464,7 +499,7 @@ net::awaitable<void> Client::Impl::attempt(const Request& request, const std::st
         }
         const bool stale = reused && !result.responseStarted
                         && result.error->code == make_error_code(Errc::connectionClosed);
-        lease->release(false);
+        lease->discard(stale ? ConnectionEvent::Reason::serverClosed : ConnectionEvent::Reason::notReusable);
         if (stale && !fresh && request.idempotent) {
             pool_->noteStaleRetry();
             continue;
@@ -491,13 +526,17 @@ net::awaitable<bool> Client::Impl::fetchAuthHeaders(Clock::time_point deadline, 
 // Waits for the rate limiter's turn (in a frame of its own: most calls never wait). False
 // when the call is over: the turn comes after the deadline, or the wait was interrupted.
 template <class T>
-net::awaitable<bool> Client::Impl::waitForTurn(Clock::time_point deadline, std::uint64_t& epoch, Result<T>& outcome,
-                                               int attempts, std::string& lastTransient)
+net::awaitable<bool> Client::Impl::waitForTurn(const Request& request, Clock::time_point deadline, std::uint64_t& epoch,
+                                               Result<T>& outcome, int attempts, std::string& lastTransient)
 {
-    auto turn = limiter_.take(Clock::now(), deadline);
+    const auto start = Clock::now();
+    auto turn = limiter_.take(start, deadline);
+    const bool waits = turn && !turn->ready;
     while (turn && !turn->ready) {
         if (!co_await sleep(std::chrono::ceil<std::chrono::milliseconds>(turn->at - Clock::now()))) {
             limiter_.leave(*turn);
+            if (observed_)
+                observed_.rateLimitWait(request, Clock::now() - start, false);
             const auto state = co_await net::this_coro::cancellation_state;
             endBackoff(outcome, state.cancelled() != net::cancellation_type::none, attempts, lastTransient);
             co_return false;
@@ -510,8 +549,12 @@ net::awaitable<bool> Client::Impl::waitForTurn(Clock::time_point deadline, std::
         e.stopReason = RetryStop::deadline;
         e.lastTransientFailure = std::move(lastTransient);
         endCall(outcome, std::move(e), attempts);
+        if (observed_)
+            observed_.rateLimitWait(request, Clock::now() - start, false);
         co_return false;
     }
+    if (observed_ && waits)
+        observed_.rateLimitWait(request, Clock::now() - start, true);
     epoch = turn->epoch;
     co_return true;
 }
@@ -644,22 +687,34 @@ net::awaitable<Result<T>> Client::Impl::call(std::shared_ptr<Impl> /*keepAlive*/
             && !co_await fetchAuthHeaders(deadline, authHeaders, outcome, retry.attempts()))
             break;
         std::uint64_t rateEpoch = limiter_.epoch();
-        if (limiter_.limiting() && !co_await waitForTurn(deadline, rateEpoch, outcome, retry.attempts(), lastTransient))
+        if (limiter_.limiting()
+            && !co_await waitForTurn(request, deadline, rateEpoch, outcome, retry.attempts(), lastTransient))
             break;
         retry.startAttempt();
         ++attempts_;
+        Clock::time_point attemptStart{};
+        if (observed_) [[unlikely]]
+            attemptStart = reportAttemptStart(request, authHeaders, retry.attempts() - 1);
         co_await attempt(request, authHeaders, deadline, result);
         // A rejected token is replaced once, whatever the retry policy says.
         if (result.status() == 401 && request.authenticated && !refreshedAfter401
             && auth_.rejected(authHeaders)) {
             refreshedAfter401 = true;
+            if (observed_) [[unlikely]]
+                reportAttemptEnd(request, authHeaders, retry.attempts() - 1, result, attemptStart,
+                                 std::chrono::milliseconds(0), "HTTP 401: a new token is asked for");
             continue;
         }
 
         const bool succeeded = result.status() == 200;
         const bool cancelledNow = !succeeded && co_await cancelled();
         std::chrono::milliseconds delay{};
-        if (conclude(result, rateEpoch, authHeaders, retry, decode, cancelledNow, lastTransient, outcome, delay)) {
+        const bool over
+            = conclude(result, rateEpoch, authHeaders, retry, decode, cancelledNow, lastTransient, outcome, delay);
+        if (observed_) [[unlikely]]
+            reportAttemptEnd(request, authHeaders, retry.attempts() - 1, result, attemptStart,
+                             over ? std::nullopt : std::optional(delay), lastTransient);
+        if (over) {
             if (cache_ && conversationGone(outcome) && !std::exchange(reresolved, true)
                 && co_await reresolve(request, deadline))
                 continue;
@@ -685,6 +740,7 @@ Client::Impl::resolveCached(std::shared_ptr<Impl> keepAlive, ParticipantId parti
     co_await net::this_coro::throw_if_cancelled(false);
     const auto deadline = Clock::now() + options.timeout.value_or(options_.timeout);
     auto key = detail::ConversationCache::keyOf(participant);
+    detail::Took took = detail::Took::led;
     auto outcome = co_await cache_->flights().run(
         key, deadline, [&] { return cache_->find(key, Clock::now()); },
         [&] {
@@ -692,7 +748,10 @@ Client::Impl::resolveCached(std::shared_ptr<Impl> keepAlive, ParticipantId parti
             options.timeout = std::max(std::chrono::milliseconds(1),
                                        std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
             return fetchConversation(keepAlive, key, participant, std::move(request), options);
-        });
+        },
+        &took);
+    if (observed_)
+        observed_.cacheLookup(took);
     co_await net::this_coro::throw_if_cancelled(callerThrowsIfCancelled);
     co_return outcome;
 }
@@ -773,6 +832,8 @@ net::awaitable<Result<detail::OAuthToken>> Client::Impl::fetchToken(Clock::time_
     const auto& app = std::get<OAuthApp>(options_.credentials);
     Request request;
     request.method = "POST";
+    request.operation = "RequestToken";
+    request.urlTemplate = "/oauth2/token";
     request.target = origin_.pathPrefix + "/oauth2/token";
     request.body = detail::encodeTokenRequest(app);
     request.idempotent = true;
@@ -783,7 +844,13 @@ net::awaitable<Result<detail::OAuthToken>> Client::Impl::fetchToken(Clock::time_
         co_return makeError(Errc::timeout, "deadline expired before the token request");
     constexpr Decoder<detail::OAuthToken> decode
         = [](std::string_view body, Result<detail::OAuthToken>& out) { out = detail::decodeTokenResponse(body); };
-    co_return co_await call<detail::OAuthToken>(shared_from_this(), std::move(request), options, decode);
+    const auto start = Clock::now();
+    auto token = co_await call<detail::OAuthToken>(shared_from_this(), std::move(request), options, decode);
+    if (observed_) {
+        const Error failure = token ? Error{} : token.error();
+        observed_.tokenRequest(Clock::now() - start, token ? nullptr : &failure);
+    }
+    co_return token;
 }
 
 ClientStats Client::Impl::stats() const

@@ -14,6 +14,8 @@ namespace wix::inbox::detail {
 /// One request, before credentials and the connection's headers are added.
 struct Request {
     std::string_view method;
+    std::string_view operation;   ///< the endpoint's, for observers
+    std::string_view urlTemplate; ///< the endpoint's, for observers
     std::string target; ///< Path (with the base URL's prefix) and query.
     std::string body;   ///< JSON; empty for none.
     bool idempotent = false;
@@ -36,6 +38,9 @@ template <class Input, class Output>
 struct Endpoint {
     std::string_view method;
     std::string_view path; ///< Under the base URL's path prefix, e.g. "/inbox/v2/conversations".
+    std::string_view operation;   ///< The API's name of it, e.g. "GetConversation".
+    /// url.template of OpenTelemetry: the path with its variable parts named, query left out.
+    std::string_view urlTemplate;
     /// Safe to send twice: retried after the request may have reached the server.
     bool idempotent;
     /// Checks the input and completes the request (path tail, query, body), copying what it

@@ -118,12 +118,16 @@ std::optional<Error> encodeSend(const SendMessageInput& in, Request& into)
 } // namespace
 
 const Endpoint<ConversationInput, Conversation> getConversation{
-    "GET", "/inbox/v2/conversations", true, &encodeGet, &decodeConversationInto};
+    "GET", "/inbox/v2/conversations", "GetConversation", "/inbox/v2/conversations/{conversationId}",
+    true, &encodeGet, &decodeConversationInto};
 const Endpoint<ParticipantInput, GetOrCreateConversationResponse> getOrCreateConversation{
-    "POST", "/inbox/v2/conversations", true, &encodeGetOrCreate, &decodeGetOrCreateInto};
+    "POST", "/inbox/v2/conversations", "GetOrCreateConversation", "/inbox/v2/conversations",
+    true, &encodeGetOrCreate, &decodeGetOrCreateInto};
 const Endpoint<ListMessagesInput, MessagesPage> listMessages{
-    "GET", "/inbox/v2/messages", true, &encodeList, &decodeMessagesPageInto};
+    "GET", "/inbox/v2/messages", "ListMessages", "/inbox/v2/messages",
+    true, &encodeList, &decodeMessagesPageInto};
 const Endpoint<SendMessageInput, Message> sendMessage{
-    "POST", "/inbox/v2/messages", false, &encodeSend, &decodeSentMessageInto};
+    "POST", "/inbox/v2/messages", "SendMessage", "/inbox/v2/messages",
+    false, &encodeSend, &decodeSentMessageInto};
 
 } // namespace wix::inbox::detail::endpoints

@@ -1,5 +1,7 @@
 #include "pool.hpp"
 
+#include "observe.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -37,6 +39,33 @@ struct ConnectionPool::Waiter {
     std::unique_ptr<Error> failure; // why, when completed with an error (rare: kept off the waiter)
 };
 
+using Reason = ConnectionEvent::Reason;
+
+// Connections taken out of the pool under its mutex, closed and reported when this goes out
+// of scope: each is declared before the lock, so that happens after the mutex is released.
+class ConnectionPool::Closing {
+public:
+    explicit Closing(const ConnectionPool& pool) : pool_(pool) {}
+    Closing(const Closing&) = delete;
+    Closing& operator=(const Closing&) = delete;
+    ~Closing()
+    {
+        for (auto& [connection, why] : connections_) {
+            connection.reset();
+            if (pool_.observer_) {
+                auto event = pool_.connectionEvent(ConnectionEvent::Kind::closed);
+                event.reason = why;
+                notify(*pool_.observer_, &Observer::onConnection, event);
+            }
+        }
+    }
+    void add(std::unique_ptr<Connection> connection, Reason why) { connections_.emplace_back(std::move(connection), why); }
+
+private:
+    const ConnectionPool& pool_;
+    std::vector<std::pair<std::unique_ptr<Connection>, Reason>> connections_;
+};
+
 Lease::Lease(Lease&& o) noexcept : pool_(std::move(o.pool_)), id_(o.id_), connection_(o.connection_) {}
 
 Lease::~Lease()
@@ -56,11 +85,19 @@ void Lease::release(bool reusable, std::optional<std::chrono::seconds> keepAlive
         pool->release(id_, reusable, keepAliveHint);
 }
 
+void Lease::discard(Reason why)
+{
+    if (auto pool = std::move(pool_))
+        pool->release(id_, false, std::nullopt, why);
+}
+
 ConnectionPool::ConnectionPool(net::any_io_executor executor, std::shared_ptr<Transport> transport,
-                               const PoolOptions& options)
+                               const PoolOptions& options, std::shared_ptr<Observer> observer)
     : executor_(std::move(executor))
     , transport_(std::move(transport))
     , options_(options)
+    , observer_(std::move(observer))
+    , port_(static_cast<std::uint16_t>(std::stoul(transport_->origin().port)))
     , state_(PoolState::Limits{options.maxConnections, options.idleTimeout, options.maxLifetime,
                                options.maxRequestsPerConnection})
     , sweepTimer_(executor_)
@@ -92,13 +129,22 @@ void ConnectionPool::startConnects(std::size_t count, Clock::time_point deadline
         });
 }
 
-void ConnectionPool::takeForClosing(const std::vector<ConnectionId>& ids, std::vector<std::unique_ptr<Connection>>& out)
+ConnectionEvent ConnectionPool::connectionEvent(ConnectionEvent::Kind kind) const
+{
+    ConnectionEvent event;
+    event.kind = kind;
+    event.serverAddress = transport_->origin().host;
+    event.serverPort = port_;
+    return event;
+}
+
+void ConnectionPool::takeForClosing(const std::vector<ConnectionId>& ids, Closing& out, Reason why)
 {
     for (const ConnectionId id : ids) {
         auto it = connections_.find(id);
         if (it == connections_.end())
             continue;
-        out.push_back(std::move(it->second));
+        out.add(std::move(it->second), why);
         connections_.erase(it);
         ++counters_.connectionsClosed;
     }
@@ -141,7 +187,7 @@ void ConnectionPool::startWaiting(std::shared_ptr<Waiter> w, // NOLINT(performan
 {
     const auto self = shared_from_this();
     const auto limit = w->waitUntil;
-    std::vector<std::unique_ptr<Connection>> closing;
+    Closing closing(*this);
     std::size_t connects = 0;
     {
         std::lock_guard lock(mutex_);
@@ -156,7 +202,7 @@ void ConnectionPool::startWaiting(std::shared_ptr<Waiter> w, // NOLINT(performan
         }
         std::vector<ConnectionId> toClose;
         const auto got = state_.acquire(w->id, w->fresh, true, Clock::now(), toClose);
-        takeForClosing(toClose, closing);
+        takeForClosing(toClose, closing, Reason::expired);
         if (got) {
             handOver(w->id, *got);
             return;
@@ -203,7 +249,7 @@ std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure)
     for (;;) {
         std::optional<ConnectionId> got;
         Connection* c = nullptr;
-        std::vector<std::unique_ptr<Connection>> closing;
+        Closing closing(*this);
         const auto now = Clock::now();
         {
             std::lock_guard lock(mutex_);
@@ -213,7 +259,7 @@ std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure)
             }
             std::vector<ConnectionId> toClose;
             got = state_.acquire(0, false, false, now, toClose);
-            takeForClosing(toClose, closing);
+            takeForClosing(toClose, closing, Reason::expired);
             if (!got)
                 return std::nullopt;
             c = connections_.at(*got).get();
@@ -221,6 +267,7 @@ std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure)
         Lease lease(shared_from_this(), *got, c);
         if (worthUsing(lease, now))
             return lease;
+        lease.discard(Reason::serverClosed);
     }
 }
 
@@ -259,7 +306,8 @@ net::awaitable<void> ConnectionPool::acquire(Clock::time_point deadline, bool fr
         lease.emplace(shared_from_this(), id, c);
         if (worthUsing(*lease, Clock::now()))
             co_return;
-        lease.reset(); // closes it
+        lease->discard(Reason::serverClosed);
+        lease.reset();
     }
 }
 
@@ -267,12 +315,14 @@ net::awaitable<void> ConnectionPool::openConnection(Clock::time_point deadline)
 {
     auto self = shared_from_this();
     Result<std::unique_ptr<Connection>> opened = makeError(Errc::connectFailed, "no connection");
+    const auto started = Clock::now();
     try {
         opened = co_await transport_->connect(deadline);
     } catch (const std::exception& e) { // e.g. OpenSSL could not allocate the connection
         opened = makeError(Errc::connectFailed, std::string("cannot open a connection: ") + e.what());
     }
-    std::vector<std::unique_ptr<Connection>> closing;
+    std::unique_ptr<Connection> unused; // closed after the lock, as Closing does
+    std::optional<ConnectionEvent> report;
     std::size_t more = 0;
     {
         std::lock_guard lock(mutex_);
@@ -282,11 +332,16 @@ net::awaitable<void> ConnectionPool::openConnection(Clock::time_point deadline)
                 fail(*w, std::move(opened).error());
         } else if (shutdown_) {
             state_.connectFailed();
-            closing.push_back(std::move(*opened));
+            unused = std::move(*opened);
         } else {
             const ConnectionId id = nextConnectionId_++;
             ++counters_.connectionsOpened;
             ++((*opened)->resumedSession() ? counters_.tlsResumed : counters_.tlsFullHandshakes);
+            if (observer_) {
+                report = connectionEvent(ConnectionEvent::Kind::opened);
+                report->tlsResumed = (*opened)->resumedSession();
+                report->connectDuration = Clock::now() - started;
+            }
             connections_[id] = std::move(*opened);
             if (const auto w = state_.connected(id, Clock::now()))
                 handOver(*w, id);
@@ -295,15 +350,19 @@ net::awaitable<void> ConnectionPool::openConnection(Clock::time_point deadline)
         }
         more = state_.connectsToStart();
     }
+    if (report)
+        notify(*observer_, &Observer::onConnection, *report);
     startConnects(more);
 }
 
-void ConnectionPool::release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint)
+void ConnectionPool::release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint,
+                             Reason whyNot)
 {
-    std::vector<std::unique_ptr<Connection>> closing;
+    Closing closing(*this);
     std::size_t connects = 0;
     {
         std::lock_guard lock(mutex_);
+        const bool wasReusable = reusable;
         if (shutdown_)
             reusable = false;
         if (reusable && keepAliveHint) {
@@ -319,7 +378,8 @@ void ConnectionPool::release(ConnectionId id, bool reusable, std::optional<std::
         std::vector<ConnectionId> toClose;
         if (const auto w = state_.release(id, reusable, now, toClose))
             handOver(*w, id);
-        takeForClosing(toClose, closing);
+        // Reusable as the exchange went but closed all the same: the pool's limits, or shutdown.
+        takeForClosing(toClose, closing, shutdown_ ? Reason::shutdown : wasReusable ? Reason::expired : whyNot);
         connects = state_.connectsToStart();
         armSweep();
     }
@@ -336,19 +396,19 @@ void ConnectionPool::armSweep()
     sweepArmed_ = true;
     sweepTimer_.expires_at(*next);
     sweepTimer_.async_wait([self = shared_from_this()](error_code ec) {
-        std::vector<std::unique_ptr<Connection>> closing;
+        Closing closing(*self);
         std::lock_guard lock(self->mutex_);
         self->sweepArmed_ = false;
         if (ec || self->shutdown_)
             return;
-        self->takeForClosing(self->state_.expire(Clock::now()), closing);
+        self->takeForClosing(self->state_.expire(Clock::now()), closing, Reason::expired);
         self->armSweep();
     });
 }
 
 void ConnectionPool::shutdown(bool abortBusy)
 {
-    std::vector<std::unique_ptr<Connection>> closing;
+    Closing closing(*this);
     std::lock_guard lock(mutex_);
     if (shutdown_)
         return;
@@ -356,7 +416,7 @@ void ConnectionPool::shutdown(bool abortBusy)
     auto drained = state_.drain();
     for (const WaiterId w : drained.waiters)
         fail(w, makeError(Errc::clientShutdown, "client closed or destroyed while waiting for a connection"));
-    takeForClosing(drained.idle, closing);
+    takeForClosing(drained.idle, closing, Reason::shutdown);
     if (abortBusy)
         for (auto& [id, connection] : connections_)
             connection->abort(); // busy: wake their pending I/O; they are closed on release

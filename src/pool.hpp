@@ -6,6 +6,7 @@
 #include "pool_state.hpp"
 #include "transport.hpp"
 
+#include <wix/inbox/observer.hpp>
 #include <wix/inbox/pool.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -31,6 +32,8 @@ public:
     Connection& connection() const noexcept { return *connection_; }
     bool reused() const noexcept { return connection_->exchanges > 0; }
     void release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint = std::nullopt);
+    /// Gives it back to be closed, saying why (for the observer).
+    void discard(ConnectionEvent::Reason why);
 
 private:
     std::shared_ptr<ConnectionPool> pool_;
@@ -40,8 +43,9 @@ private:
 
 class ConnectionPool : public std::enable_shared_from_this<ConnectionPool> {
 public:
+    /// `observer` (may be null) is told of connections opened and closed.
     ConnectionPool(boost::asio::any_io_executor executor, std::shared_ptr<Transport> transport,
-                   const PoolOptions& options);
+                   const PoolOptions& options, std::shared_ptr<Observer> observer);
 
     /// Opens PoolOptions::prewarmConnections in the background.
     void prewarm(std::size_t count);
@@ -67,12 +71,14 @@ public:
     PoolStats stats() const;
 
     struct Waiter;
+    class Closing;
 
 private:
     friend class Lease;
     using Handler = void(boost::system::error_code, ConnectionId);
 
-    void release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint);
+    void release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint,
+                 ConnectionEvent::Reason whyNot = ConnectionEvent::Reason::notReusable);
     static bool worthUsing(const Lease& lease, Clock::time_point now);
     /// Opens `count` connections, each bounded by the connect timeout and by `deadline`.
     void startConnects(std::size_t count, Clock::time_point deadline = Clock::time_point::max());
@@ -80,7 +86,8 @@ private:
     void handOver(WaiterId w, ConnectionId c);
     void fail(WaiterId w, Error e);
     void armSweep();
-    void takeForClosing(const std::vector<ConnectionId>& ids, std::vector<std::unique_ptr<Connection>>& out);
+    void takeForClosing(const std::vector<ConnectionId>& ids, Closing& out, ConnectionEvent::Reason why);
+    ConnectionEvent connectionEvent(ConnectionEvent::Kind kind) const;
     template <class Token>
     auto waitForConnection(const std::shared_ptr<Waiter>& w, Token&& token);
     template <class CompletionHandler>
@@ -89,6 +96,8 @@ private:
     boost::asio::any_io_executor executor_;
     std::shared_ptr<Transport> transport_;
     PoolOptions options_;
+    std::shared_ptr<Observer> observer_;
+    std::uint16_t port_;
 
     mutable std::mutex mutex_;
     PoolState state_;

@@ -92,7 +92,8 @@ std::optional<std::chrono::seconds> parseKeepAliveTimeout(std::string_view heade
 // per-field allocation, unlike a full message with its field list.
 class ResponseParser final : public http::basic_parser<false> {
 public:
-    ResponseParser(Response& out, const std::vector<std::string>& keptHeaders) : out_(out), keptHeaders_(keptHeaders)
+    ResponseParser(Response& out, const std::vector<std::string>& keptHeaders, bool allHeaders)
+        : out_(out), keptHeaders_(keptHeaders), allHeaders_(allHeaders)
     {
         eager(true);
     }
@@ -102,6 +103,8 @@ private:
     void on_response_impl(int code, beast::string_view, int, error_code&) override { out_.status = code; }
     void on_field_impl(http::field name, beast::string_view nameText, beast::string_view value, error_code&) override
     {
+        if (allHeaders_)
+            out_.headers.emplace_back(std::string(nameText), std::string(value));
         if (name == http::field::retry_after)
             out_.retryAfter.assign(value.data(), value.size());
         else if (name == http::field::keep_alive)
@@ -132,6 +135,7 @@ private:
 
     Response& out_;
     const std::vector<std::string>& keptHeaders_;
+    bool allHeaders_;
 };
 
 // What an OpenSSL call needs before it can go on, or how it ended.
@@ -765,7 +769,7 @@ public:
 private:
     void start()
     {
-        parser_.emplace(ex_.response, rules_.keptHeaders);
+        parser_.emplace(ex_.response, rules_.keptHeaders, rules_.allHeaders);
         parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(rules_.maxHeaderBytes, UINT32_MAX)));
         parser_->body_limit(rules_.maxBodyBytes);
         headerSeen_ = false;

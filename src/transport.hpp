@@ -48,6 +48,9 @@ struct ResponseRules {
     std::chrono::milliseconds readTimeout;    ///< 0: the deadline only
     /// Names, case-insensitive; their values come back in Response::kept, in this order.
     std::vector<std::string> keptHeaders;
+    /// Every header of each response into Response::headers as well (an observer that
+    /// wants them); off, no allocation per header.
+    bool allHeaders = false;
 };
 
 struct Response {
@@ -56,6 +59,7 @@ struct Response {
     std::string retryAfter;  ///< Retry-After, raw
     std::optional<std::chrono::seconds> keepAliveTimeout; ///< From `Keep-Alive: timeout=N`.
     std::array<std::string, maxKeptHeaders> kept; ///< ResponseRules::keptHeaders' values, raw
+    std::vector<std::pair<std::string, std::string>> headers; ///< all, with ResponseRules::allHeaders
 };
 
 /// The outcome of one request/response exchange. Calls keep one in their frame while they

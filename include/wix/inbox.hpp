@@ -7,7 +7,9 @@
 #include <wix/inbox/conversation_cache.hpp>
 #include <wix/inbox/error.hpp>
 #include <wix/inbox/message.hpp>
+#include <wix/inbox/log_observer.hpp>
 #include <wix/inbox/model.hpp>
+#include <wix/inbox/observer.hpp>
 #include <wix/inbox/options.hpp>
 #include <wix/inbox/pager.hpp>
 #include <wix/inbox/pool.hpp>

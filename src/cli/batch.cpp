@@ -89,11 +89,13 @@ public:
         , wake_(ioc)
         , signals_(ioc, SIGINT, SIGTERM, SIGHUP)
         , ticker_(ioc)
-        , progress_(::isatty(STDERR_FILENO) == 1)
+        , progress_(!options.quiet && ::isatty(STDERR_FILENO) == 1)
+        , jsonProgress_(!options.quiet && !progress_ && options.progressInterval.count() > 0)
         , start_(Clock::now())
+        , nextJsonProgress_(start_ + options.progressInterval)
         , pacing_(options.concurrency, options.giveUpAfter, start_)
     {
-        if (progress_ && plan.whole)
+        if ((progress_ || jsonProgress_) && plan.whole)
             total_ = plan.whole->lines;
     }
 
@@ -101,7 +103,7 @@ public:
     {
         if (skip_ == 0)
             flush(); // the record of the input exists before any output line does
-        else
+        else if (!options_.quiet)
             std::fprintf(stderr, "wix-inbox: resuming '%s' after its line %llu\n", options_.output.c_str(),
                          static_cast<unsigned long long>(skip_));
         bool done = false;
@@ -460,21 +462,30 @@ private:
 
     net::awaitable<void> tick()
     {
+        // A JSON progress interval below the tick's quarter second shortens the tick.
+        const auto period = jsonProgress_ ? std::min<std::chrono::milliseconds>(std::chrono::milliseconds(250),
+                                                                                 options_.progressInterval)
+                                          : std::chrono::milliseconds(250);
         while (!finished_) {
-            ticker_.expires_after(std::chrono::milliseconds(250));
+            ticker_.expires_after(period);
             auto [ec] = co_await ticker_.async_wait(useTuple);
             if (ec || finished_ || fatal_)
                 co_return;
             flush(); // bounded loss on kill -9: at most a quarter second of lines
             if (progress_)
-                showProgress();
+                drawProgress(progressView());
+            if (jsonProgress_ && Clock::now() >= nextJsonProgress_) {
+                nextJsonProgress_ += options_.progressInterval;
+                std::fprintf(stderr, "%s\n", progressJson(progressView()).c_str());
+            }
         }
     }
 
-    void showProgress()
+    ProgressView progressView()
     {
         const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
         ProgressView view;
+        view.elapsedSeconds = seconds;
         view.done = nextWrite_ - 1;
         if (total_ && view.done > *total_)
             total_.reset(); // the input grew during the run
@@ -484,7 +495,7 @@ private:
         const auto stats = tenants_.stats();
         view.retries = stats.retries;
         view.throttled = stats.throttled;
-        drawProgress(view);
+        return view;
     }
 
     struct Ready {
@@ -512,9 +523,11 @@ private:
     net::steady_timer wake_;
     net::signal_set signals_;
     net::steady_timer ticker_;
-    bool progress_;
+    bool progress_;     // the line on a terminal
+    bool jsonProgress_; // JSON lines elsewhere
     std::optional<std::uint64_t> total_;
     Clock::time_point start_;
+    Clock::time_point nextJsonProgress_;
     LinePacing pacing_;
 
     std::uint64_t nextRead_ = 1, nextWrite_ = 1;

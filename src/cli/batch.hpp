@@ -36,6 +36,11 @@ struct BatchOptions {
     /// With no call answered at all for this long, the job stops, resumable (--give-up-after).
     /// Default 5 min.
     std::chrono::milliseconds giveUpAfter{std::chrono::minutes(5)};
+    /// Where standard error is not a terminal: a JSON progress line this often
+    /// (--progress-interval). 0: none. Default 10 s.
+    std::chrono::milliseconds progressInterval{std::chrono::seconds(10)};
+    /// Nothing on standard error but errors: no progress, no notes (--quiet).
+    bool quiet = false;
 };
 
 /// A batch that stopped on an error: what stopped it, and what the user can do about it

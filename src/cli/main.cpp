@@ -3,6 +3,7 @@
 #include "batch.hpp"
 #include "commands.hpp"
 #include "shard.hpp"
+#include "summary.hpp"
 #include "terminal.hpp"
 
 #include <wix/inbox/emulator.hpp>
@@ -54,6 +55,8 @@ struct Global {
     std::string baseUrl, caFile, timeoutMs = "30000", attemptTimeoutMs = "10000", attempts = "4", connections,
         rate = "adaptive", proxy, noProxy;
     bool emulator = false;
+    bool quiet = false;
+    int verbosity = 0; // -v 1, -vv 2
 };
 
 // Credentials as given by flags or by the environment.
@@ -82,6 +85,9 @@ po::options_description globalOptions(Global& g, Credentials& c)
                                        "HTTPS_PROXY); empty: none")
         ("noproxy", po::value(&g.noProxy), "hosts reached directly, comma-separated: names (with their subdomains), "
                                            "IP literals or * (default: no_proxy or NO_PROXY)")
+        ("verbose,v", "one line per attempt on stderr (method, URL template, status, time, attempt, request ID, "
+                      "why it waits); -vv adds each attempt's headers, credentials redacted")
+        ("quiet,q", po::bool_switch(&g.quiet), "print nothing but errors: no progress, no summary")
         ("emulator", po::bool_switch(&g.emulator), "call an embedded emulator on loopback; credentials are then "
                                                    "not sent")
         ("timeout-ms", po::value(&g.timeoutMs)->default_value(g.timeoutMs), "deadline of each call, retries "
@@ -256,6 +262,17 @@ std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentia
     return inbox::Credentials{std::move(app)};
 }
 
+// -v and -vv: the client's attempts as lines on standard error.
+std::shared_ptr<inbox::Observer> attemptLog(int verbosity)
+{
+    using Level = inbox::LogObserver::Level;
+    return std::make_shared<inbox::LogObserver>(verbosity > 1 ? Level::debug : Level::info,
+                                                [](Level, std::string_view line) {
+                                                    const auto out = "wix-inbox: " + cli::printable(line, 8192) + "\n";
+                                                    std::fwrite(out.data(), 1, out.size(), stderr);
+                                                });
+}
+
 std::string commandHelp(const cli::Command& command, const po::options_description& options)
 {
     std::ostringstream out;
@@ -277,6 +294,8 @@ int run(int argc, char** argv)
         const std::string t = argv[i];
         if (!command.empty()) {
             commandTokens.push_back(t);
+        } else if (t == "-vv") { // a count program_options does not parse
+            g.verbosity = 2;
         } else if (t.size() > 1 && t[0] == '-') {
             globalTokens.push_back(t);
             const auto* option = t.starts_with("--") && t.find('=') == std::string::npos
@@ -298,6 +317,8 @@ int run(int argc, char** argv)
         command = commandTokens.front();
         commandTokens = {"--help"};
     }
+    if (vm.count("verbose"))
+        g.verbosity = std::max(g.verbosity, 1);
     if (vm.count("version")) {
         std::cout << "wix-inbox " << inbox::version() << "\n";
         return 0;
@@ -316,7 +337,8 @@ int run(int argc, char** argv)
     }
     cli::CommandArgs args;
     bool dryRunOnly = false;
-    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard, shardCount;
+    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard, shardCount, progressInterval = "10s",
+                summaryFile;
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
     commandOptions.add_options()("help,h", "show this help");
@@ -341,6 +363,10 @@ int run(int argc, char** argv)
             ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends")
             ("retry-failed", po::bool_switch(&batch.retryFailed), "call again the failed lines of a finished "
                                                                   "output, keeping its other lines as they are")
+            ("progress-interval", po::value(&progressInterval)->default_value(progressInterval),
+             "where stderr is not a terminal, a JSON progress line this often (500ms, 10s, 1m); 0: none")
+            ("summary-file", po::value(&summaryFile), "write the summary as one JSON object to this file as well "
+                                                      "(replaced whole; a symlink is refused)")
             ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output")
             ("dry-run", po::bool_switch(&dryRunOnly), "read the input and print what the batch would do (lines, "
                                                       "sends, conversations), calling nothing");
@@ -380,6 +406,15 @@ int run(int argc, char** argv)
             problem = std::string(flag) + " takes a duration such as 500ms, 30s, 10m or 2h (at most 30 days)";
         *into = d.value_or(*into);
     }
+    if (progressInterval == "0")
+        batch.progressInterval = std::chrono::milliseconds(0);
+    else if (const auto d = parseDuration(progressInterval))
+        batch.progressInterval = *d;
+    else if (problem.empty())
+        problem = "--progress-interval takes a duration such as 500ms, 10s or 1m, or 0";
+    if (g.quiet && g.verbosity > 0 && problem.empty())
+        problem = "--quiet and -v go against each other: give one";
+    batch.quiet = g.quiet;
     if (cvm.count("shard") || cvm.count("shard-count")) {
         // Given empty (an unset variable in a job template) it is refused, never read as "no shard".
         auto parsed = cli::parseShard(shard, cvm.count("shard-count") ? std::optional(shardCount) : std::nullopt,
@@ -396,7 +431,7 @@ int run(int argc, char** argv)
         return usageError(problem);
     batch.concurrency = static_cast<std::size_t>(*inFlight);
     batch.callTimeout = std::chrono::milliseconds(*timeoutMs);
-    if (command == "batch" && !g.connections.empty() && *connections < *inFlight)
+    if (command == "batch" && !g.connections.empty() && *connections < *inFlight && !g.quiet)
         std::cerr << "wix-inbox: note: --connections " << *connections << " < --concurrency " << *inFlight
                   << ": at most " << *connections << " calls are on the wire at once, the rest wait for a connection\n";
 
@@ -444,8 +479,9 @@ int run(int argc, char** argv)
         options.baseUrl = emulator->url();
         options.tls.caFile = emulator->caFile();
         options.credentials = inbox::NoCredentials{};
-        std::cerr << "wix-inbox: --emulator: using the embedded emulator at " << emulator->url()
-                  << (hasCredentials ? " (credentials are not sent)" : "") << "\n";
+        if (!g.quiet)
+            std::cerr << "wix-inbox: --emulator: using the embedded emulator at " << emulator->url()
+                      << (hasCredentials ? " (credentials are not sent)" : "") << "\n";
     } else {
         if (!g.baseUrl.empty())
             options.baseUrl = g.baseUrl;
@@ -461,6 +497,8 @@ int run(int argc, char** argv)
     options.retry.maxAttempts = static_cast<int>(*attempts);
     options.pool.maxConnections = static_cast<std::size_t>(*connections);
     options.rateLimit = *rate;
+    if (g.verbosity > 0)
+        options.observer = attemptLog(g.verbosity);
 
     net::io_context ioc;
     try {
@@ -473,24 +511,27 @@ int run(int argc, char** argv)
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const auto stats = tenants.stats();
         const auto calls = summary.ok + summary.failed;
-        std::fprintf(stderr,
-                     "wix-inbox: batch %s: %llu lines: %llu ok, %llu failed, %llu retries (%llu of lines), %llu throttled, %.2f s, "
-                     "%.0f calls/s, up to %zu in flight over %llu connections%s%s\n",
-                     summary.interrupted ? "interrupted" : "done", static_cast<unsigned long long>(calls),
-                     static_cast<unsigned long long>(summary.ok), static_cast<unsigned long long>(summary.failed),
-                     static_cast<unsigned long long>(stats.retries) + summary.lineRetries,
-                     static_cast<unsigned long long>(summary.lineRetries), static_cast<unsigned long long>(stats.throttled),
-                     seconds, seconds > 0 ? static_cast<double>(calls) / seconds : 0.0, batch.concurrency,
-                     static_cast<unsigned long long>(stats.pool.connectionsOpened),
-                     tenants.size() ? (", " + std::to_string(tenants.size()) + " tenants, " + std::to_string(
-                                           stats.tokenRequests) + " token requests").c_str() : "",
-                     summary.skipped ? (" (" + std::to_string(summary.skipped) + " lines done before)").c_str() : "");
-        if (summary.reconciliationRequests > 0)
+        if (!summaryFile.empty())
+            cli::writeSummaryFile(summaryFile, cli::summaryJson(summary, stats, seconds, tenants.size()));
+        if (!g.quiet)
+            std::fprintf(stderr,
+                         "wix-inbox: batch %s: %llu lines: %llu ok, %llu failed, %llu retries (%llu of lines), %llu throttled, %.2f s, "
+                         "%.0f calls/s, up to %zu in flight over %llu connections%s%s\n",
+                         summary.interrupted ? "interrupted" : "done", static_cast<unsigned long long>(calls),
+                         static_cast<unsigned long long>(summary.ok), static_cast<unsigned long long>(summary.failed),
+                         static_cast<unsigned long long>(stats.retries) + summary.lineRetries,
+                         static_cast<unsigned long long>(summary.lineRetries), static_cast<unsigned long long>(stats.throttled),
+                         seconds, seconds > 0 ? static_cast<double>(calls) / seconds : 0.0, batch.concurrency,
+                         static_cast<unsigned long long>(stats.pool.connectionsOpened),
+                         tenants.size() ? (", " + std::to_string(tenants.size()) + " tenants, " + std::to_string(
+                                               stats.tokenRequests) + " token requests").c_str() : "",
+                         summary.skipped ? (" (" + std::to_string(summary.skipped) + " lines done before)").c_str() : "");
+        if (summary.reconciliationRequests > 0 && !g.quiet)
             std::fprintf(stderr, "wix-inbox: %llu reconciliation requests found %llu messages already sent (not sent again)\n",
                          static_cast<unsigned long long>(summary.reconciliationRequests),
                          static_cast<unsigned long long>(summary.reconciled));
         if (summary.interrupted) {
-            if (batch.output != "-" && !batch.retryFailed) // standard output cannot be resumed
+            if (batch.output != "-" && !batch.retryFailed && !g.quiet) // standard output cannot be resumed
                 std::cerr << "wix-inbox: run the same command with --resume to continue\n";
             return 128 + summary.signal; // as a shell reports a process the signal ended
         }

@@ -49,6 +49,18 @@ std::string renderProgress(const ProgressView& v, unsigned columns)
     return line;
 }
 
+std::string progressJson(const ProgressView& v)
+{
+    char out[320];
+    std::snprintf(out, sizeof out,
+                  R"({"progress":{"done":%llu,"total":%s,"failed":%llu,"retries":%llu,"throttled":%llu,)"
+                  R"("callsPerSecond":%.1f,"elapsedSeconds":%.1f}})",
+                  static_cast<unsigned long long>(v.done), v.total ? std::to_string(*v.total).c_str() : "null",
+                  static_cast<unsigned long long>(v.failed), static_cast<unsigned long long>(v.retries),
+                  static_cast<unsigned long long>(v.throttled), v.callsPerSecond, v.elapsedSeconds);
+    return out;
+}
+
 void drawProgress(const ProgressView& view)
 {
     winsize size{};

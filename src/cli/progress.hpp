@@ -1,5 +1,6 @@
-// The batch's progress line on a terminal: one line, never wider than the terminal, redrawn
-// in place (a wrapped line would add a line at every refresh).
+// The batch's progress: on a terminal one line, never wider than the terminal, redrawn in
+// place (a wrapped line would add a line at every refresh); elsewhere (a log collected by a
+// job runner) a JSON object per line, for machines.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@ struct ProgressView {
     std::uint64_t failed = 0;
     std::uint64_t retries = 0;
     std::uint64_t throttled = 0;
+    double elapsedSeconds = 0;
 };
 
 /// "42s", "4m05s", "2h03m".
@@ -23,6 +25,10 @@ std::string formatDuration(double seconds);
 /// The progress line, at most `columns - 1` characters (a bar only where there is room),
 /// without the carriage return and erase sequence that draw it.
 std::string renderProgress(const ProgressView& view, unsigned columns);
+
+/// {"progress":{"done":N,"total":N|null,"failed":N,"retries":N,"throttled":N,
+/// "callsPerSecond":x,"elapsedSeconds":x}}, without a newline.
+std::string progressJson(const ProgressView& view);
 
 /// Draws the progress line on standard error (a terminal), as wide as the terminal.
 void drawProgress(const ProgressView& view);

@@ -4,6 +4,7 @@
 
 #include <wix/inbox/auth.hpp>
 #include <wix/inbox/conversation_cache.hpp>
+#include <wix/inbox/observer.hpp>
 #include <wix/inbox/pool.hpp>
 #include <wix/inbox/proxy.hpp>
 #include <wix/inbox/rate_limit.hpp>
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -70,6 +72,12 @@ struct ClientOptions {
     /// Sent with every request (see Headers). Default none. A refused one: the constructor
     /// throws Exception(Errc::invalidArgument).
     Headers headers;
+    /// Told of every attempt, retry, throttle, rate-limit wait, token request, pooled
+    /// connection and conversation-cache lookup (observer.hpp; LogObserver in
+    /// log_observer.hpp writes them as log lines). Shared with the Client's tenants
+    /// (Client::forTenant), whose events name their tenant. Default: none, which costs a
+    /// null check per step.
+    std::shared_ptr<Observer> observer;
 };
 
 /// Per-call overrides of the Client's options.

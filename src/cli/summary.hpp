@@ -1,0 +1,24 @@
+// The batch's summary as one JSON object, for the machine that runs the job
+// (--summary-file): the same facts as the summary line on standard error.
+#pragma once
+
+#include "batch.hpp"
+
+#include <wix/inbox/client.hpp>
+
+#include <cstddef>
+#include <string>
+
+namespace wix::inbox::cli {
+
+/// {"lines":{"ok","failed","skipped"},"retries","lineRetries","throttled","tokenRequests",
+///  "reconciliation":{"requests","reconciled"},"durationSeconds","callsPerSecond","tenants",
+///  "interrupted","signal":"SIGINT"|...|null}
+std::string summaryJson(const BatchSummary& summary, const ClientStats& stats, double seconds, std::size_t tenants);
+
+/// Writes `text` (and a newline) to `path` whole or not at all: a temporary file beside it,
+/// renamed over it. A symlink at `path` is refused, never written through. Throws
+/// std::runtime_error naming the file.
+void writeSummaryFile(const std::string& path, const std::string& text);
+
+} // namespace wix::inbox::cli
