@@ -75,11 +75,12 @@ bool isFieldText(std::string_view value)
 // Values are never quoted back: they may be secrets.
 std::optional<Error> appendHeaders(const Headers& headers, std::string& out)
 {
-    for (const auto& [name, value] : headers) {
+    for (const auto& header : headers) {
+        const auto& [name, value] = header; // a plain reference, which clang 14's lambdas can capture
         if (name.empty() || !std::all_of(name.begin(), name.end(), isTokenChar))
             return makeError(Errc::invalidArgument, "a header name must be an HTTP token");
         if (std::any_of(reservedHeaders.begin(), reservedHeaders.end(),
-                        [&](std::string_view r) { return equalsIgnoringCase(name, r); }))
+                        [&](std::string_view r) { return equalsIgnoringCase(header.first, r); }))
             return makeError(Errc::invalidArgument, "header '" + name + "' is set by the client"
                                                         + (equalsIgnoringCase(name, "User-Agent")
                                                                ? std::string(": use userAgentSuffix")
@@ -927,7 +928,7 @@ Pager<MessagesPage> Client::messages(std::string conversationId, Visibility visi
     list.cursor.reset();
     return Pager<MessagesPage>(
         [impl = impl_, id = std::move(conversationId), visibility, list = std::move(list),
-         options](const std::optional<std::string>& cursor) {
+         options = std::move(options)](const std::optional<std::string>& cursor) {
             ListMessagesOptions page = list;
             page.cursor = cursor;
             return impl->start(detail::endpoints::listMessages, {id, visibility, page}, options);

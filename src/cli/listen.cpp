@@ -43,13 +43,13 @@ namespace {
 
 constexpr auto noThrow = net::as_tuple(net::use_awaitable);
 
-constexpr std::size_t maxKeyBytes = 64 * 1024;  // a PEM public key is under 2 KiB
-constexpr std::size_t maxHeaderBytes = 16 * 1024;
+constexpr std::size_t maxKeyBytes = std::size_t{64} * 1024;  // a PEM public key is under 2 KiB
+constexpr std::size_t maxHeaderBytes = std::size_t{16} * 1024;
 constexpr std::size_t maxConnections = 256;     // more are accepted and closed at once
 constexpr auto requestTimeout = std::chrono::seconds(10); // to read one request, or write its answer
 constexpr std::size_t maxPendingForwards = 1000;
 constexpr auto forwardTimeout = std::chrono::seconds(5);  // connect, send and read the answer's head
-constexpr std::size_t maxDrainedBytes = 1024 * 1024;
+constexpr std::size_t maxDrainedBytes = std::size_t{1024} * 1024;
 constexpr auto drainTimeout = std::chrono::seconds(2);
 
 // Where --forward-to posts: resolved once at start, since the URL is a local app's.
@@ -150,6 +150,8 @@ template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
 };
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>; // clang 14 (clang-tidy) deduces no aggregate's arguments
 
 // Ends a coroutine: an exception (out of memory, a bug) is said, never dropped.
 void report(std::string_view what, const std::exception_ptr& e)
@@ -357,7 +359,7 @@ private:
             // cppcheck-suppress danglingLifetime ; Leave, made after the stream, erases the entry before the stream goes
         } leave{connections_, self};
 
-        beast::flat_buffer buffer(maxHeaderBytes + 64 * 1024);
+        beast::flat_buffer buffer(maxHeaderBytes + std::size_t{64} * 1024);
         while (!stopping_) {
             http::request_parser<http::string_body> parser;
             parser.header_limit(maxHeaderBytes);
@@ -459,7 +461,7 @@ private:
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
         self.reading = true;
         stream.expires_after(drainTimeout);
-        std::array<char, 16 * 1024> chunk;
+        std::array<char, std::size_t{16} * 1024> chunk;
         for (std::size_t drained = 0; drained < maxDrainedBytes;) {
             auto [ec, n] = co_await stream.async_read_some(net::buffer(chunk), noThrow);
             if (ec)
