@@ -60,6 +60,7 @@ std::string retryPath(const std::string& output)
 // What may be done to the output, decided under its lock before anything is written.
 struct OutputPlan {
     std::unique_ptr<JobStateFile> state; // locked for the whole run; none for standard output or a device
+    std::unique_ptr<OutputLock> output;  // the output file itself, locked too: it may have other names
     std::optional<JobState> recorded;    // what the state file says
     std::optional<ResumePoint> resume;
     bool retry = false;                  // --retry-failed of a finished output
@@ -95,6 +96,8 @@ public:
         , nextJsonProgress_(start_ + options.progressInterval)
         , pacing_(options.concurrency, options.giveUpAfter, start_)
     {
+        if (plan.whole)
+            inputLines_ = plan.whole->lines;
         if ((progress_ || jsonProgress_) && plan.whole)
             total_ = plan.whole->lines;
     }
@@ -255,7 +258,9 @@ private:
         for (;;) {
             while (!stopping_ && !roomForALine())
                 co_await wait();
-            if (stopping_)
+            // A regular file is read as it was when the run started: lines appended since
+            // belong to the next job, and the record of the input stays true.
+            if (stopping_ || (inputLines_ && nextRead_ > *inputLines_))
                 break;
             auto line = co_await source_.next();
             if (!line)
@@ -526,6 +531,7 @@ private:
     bool progress_;     // the line on a terminal
     bool jsonProgress_; // JSON lines elsewhere
     std::optional<std::uint64_t> total_;
+    std::optional<std::uint64_t> inputLines_; // of a regular file, when the run started
     Clock::time_point start_;
     Clock::time_point nextJsonProgress_;
     LinePacing pacing_;
@@ -629,8 +635,11 @@ OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
     try {
         // Under the lock: another run may have written the output since the look above.
         const bool stillExists = ::stat(output.c_str(), &st) == 0;
+        plan.output = std::make_unique<OutputLock>(output);
         planUnderLock(plan, options, stillExists, st);
     } catch (...) {
+        if (plan.output)
+            plan.output->removeIfUnused();
         plan.state->removeIfUnused();
         throw;
     }

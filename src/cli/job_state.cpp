@@ -43,6 +43,23 @@ std::optional<long> lockHolder(const struct stat& st)
     return std::nullopt;
 }
 
+// Takes the run's lock on the open `fd` (of `path`), or throws JobBusy naming the holder.
+void lockOrRefuse(int fd, const std::string& path)
+{
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return;
+    const int why = errno;
+    struct stat st {};
+    ::fstat(fd, &st);
+    ::close(fd);
+    if (why != EWOULDBLOCK)
+        throw std::runtime_error("cannot lock '" + path + "': " + std::strerror(why));
+    const auto holder = lockHolder(st);
+    throw JobBusy("another run is writing this output (" + (holder ? "PID " + std::to_string(*holder)
+                                                                   : std::string("its PID is unknown"))
+                  + " holds '" + path + "'): wait for it to end, or stop it first");
+}
+
 } // namespace
 
 std::string toHex(std::uint64_t value)
@@ -76,20 +93,9 @@ JobStateFile::JobStateFile(std::string path) : path_(std::move(path))
     for (;;) {
         struct stat before {};
         created_ = ::lstat(path_.c_str(), &before) != 0 && errno == ENOENT;
-        fd_ = openOwnedFile(path_, O_RDWR | O_CREAT, "state file of the output");
-        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-            const int why = errno;
-            struct stat st {};
-            ::fstat(fd_, &st);
-            ::close(fd_);
-            fd_ = -1;
-            if (why != EWOULDBLOCK)
-                throw std::runtime_error("cannot lock '" + path_ + "': " + std::strerror(why));
-            const auto holder = lockHolder(st);
-            throw JobBusy("another run is writing this output (" + (holder ? "PID " + std::to_string(*holder)
-                                                                           : std::string("its PID is unknown"))
-                          + " holds '" + path_ + "'): wait for it to end, or stop it first");
-        }
+        const int fd = openOwnedFile(path_, O_RDWR | O_CREAT, "state file of the output");
+        lockOrRefuse(fd, path_);
+        fd_ = fd;
         // A refused run removes the file it made: the lock must be on the file the path names now.
         struct stat locked {}, named {};
         if (::fstat(fd_, &locked) == 0 && ::lstat(path_.c_str(), &named) == 0 && locked.st_dev == named.st_dev
@@ -98,6 +104,30 @@ JobStateFile::JobStateFile(std::string path) : path_(std::move(path))
         ::close(fd_);
         fd_ = -1;
     }
+}
+
+OutputLock::OutputLock(std::string path) : path_(std::move(path))
+{
+    struct stat st {};
+    created_ = ::lstat(path_.c_str(), &st) != 0 && errno == ENOENT;
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (fd < 0)
+        throw std::runtime_error("cannot open output '" + path_ + "': " + std::strerror(errno));
+    lockOrRefuse(fd, path_);
+    fd_ = fd;
+}
+
+OutputLock::~OutputLock()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+void OutputLock::removeIfUnused() noexcept
+{
+    struct stat st {};
+    if (created_ && ::fstat(fd_, &st) == 0 && st.st_size == 0)
+        ::unlink(path_.c_str());
 }
 
 JobStateFile::~JobStateFile()

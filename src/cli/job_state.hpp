@@ -74,6 +74,26 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// The output file itself, locked (flock) for the life of this object, so that a run writing
+/// the same file under another name (a symlink, a hard link) is refused as well. Made empty
+/// if missing (through a link, as the user named it). Not thread-safe.
+class OutputLock {
+public:
+    /// Throws JobBusy naming the holder's PID, std::runtime_error if it cannot be opened.
+    explicit OutputLock(std::string path);
+    ~OutputLock();
+    OutputLock(const OutputLock&) = delete;
+    OutputLock& operator=(const OutputLock&) = delete;
+
+    /// Removes the file if this object made it and it is still empty (a refused run).
+    void removeIfUnused() noexcept;
+
+private:
+    std::string path_;
+    int fd_ = -1;
+    bool created_ = false;
+};
+
 /// The state file, open and locked for the life of this object. Not thread-safe.
 class JobStateFile {
 public:

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -427,6 +428,8 @@ int run(int argc, char** argv)
     if (batch.retryFailed && (batch.resume || batch.overwrite || batch.shard))
         problem = "--retry-failed goes alone: not with --resume, --overwrite or --shard (the output's record knows its "
                   "shard)";
+    if (problem.empty() && !summaryFile.empty())
+        problem = cli::summaryFileClash(summaryFile, batch).value_or("");
     if (!problem.empty())
         return usageError(problem);
     batch.concurrency = static_cast<std::size_t>(*inFlight);
@@ -547,6 +550,8 @@ int run(int argc, char** argv)
 
 int main(int argc, char** argv)
 {
+    // A file size limit (ulimit -f) must fail a write with a clear error, not kill the job.
+    std::signal(SIGXFSZ, SIG_IGN);
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {

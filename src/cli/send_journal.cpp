@@ -139,12 +139,12 @@ void SendJournal::load(const std::string& expectedId, const std::function<bool(s
     std::uint64_t goodEnd = 0; // the end of the last record that checks
     std::optional<std::uint64_t> damagedAt;
     std::string record, torn;
-    bool tooLong = false;
+    std::uint64_t records = 0; // after the header
     const auto take = [&](std::uint64_t start, std::uint64_t end) {
         if (damagedAt)
             throw std::runtime_error("the send journal '" + path_ + "' is damaged at byte " + std::to_string(*damagedAt)
                                      + " (a record that does not check, with others after it)" + cannotGoOn);
-        auto o = tooLong ? std::nullopt : unframe(record);
+        auto o = unframe(record);
         if (!o) { // the last record may be torn; whether it is the last is known at the next one
             damagedAt = start;
             torn = std::move(record);
@@ -158,6 +158,7 @@ void SendJournal::load(const std::string& expectedId, const std::function<bool(s
             id_ = std::string(id->get_string());
             return;
         }
+        ++records;
         const auto* line = o->if_contains("line");
         if (!line || !line->is_int64() || line->get_int64() < 1)
             throw std::runtime_error("the send journal '" + path_ + "' has a record without its line" + cannotGoOn);
@@ -189,11 +190,12 @@ void SendJournal::load(const std::string& expectedId, const std::function<bool(s
                 take(start, at + static_cast<std::uint64_t>(i) + 1);
                 start = at + static_cast<std::uint64_t>(i) + 1;
                 record.clear();
-                tooLong = false;
             } else if (record.size() < maxRecordBytes) {
                 record += chunk[static_cast<std::size_t>(i)];
-            } else {
-                tooLong = true;
+            } else { // no record is this long, torn or not: the file is not read further
+                throw std::runtime_error("the send journal '" + path_ + "' has a record longer than "
+                                         + std::to_string(maxRecordBytes) + " bytes at byte " + std::to_string(start)
+                                         + cannotGoOn);
             }
         }
         at += static_cast<std::uint64_t>(n);
@@ -212,6 +214,11 @@ void SendJournal::load(const std::string& expectedId, const std::function<bool(s
         ::unlink(path_.c_str());
         return;
     }
+    // The state names a journal before its first intent: one with intents the state does not
+    // name was left by another job (or its state was lost), and says nothing of this one.
+    if (expectedId.empty() && records > 0)
+        throw std::runtime_error("the send journal '" + path_ + "' holds sends, but the output's state names no "
+                                 "journal: it is another job's, or the state was lost" + cannotGoOn);
     if (!expectedId.empty() && id_ != expectedId)
         throw std::runtime_error("the send journal '" + path_ + "' is another job's (the output's state names journal "
                                  + expectedId + ")" + cannotGoOn);

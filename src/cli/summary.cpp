@@ -1,6 +1,8 @@
 #include "summary.hpp"
 
+#include "job_state.hpp"
 #include "owned_file.hpp"
+#include "send_journal.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -12,6 +14,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <utility>
+#include <vector>
 #include <stdexcept>
 
 namespace wix::inbox::cli {
@@ -71,6 +76,28 @@ void writeSummaryFile(const std::string& path, const std::string& text)
         ::unlink(temporary.c_str());
         throw std::runtime_error("cannot write '" + path + "': " + std::strerror(error));
     }
+}
+
+std::optional<std::string> summaryFileClash(const std::string& path, const BatchOptions& batch)
+{
+    namespace fs = std::filesystem;
+    std::vector<std::pair<std::string, std::string>> taken;
+    if (batch.input != "-")
+        taken.emplace_back(batch.input, "the input");
+    if (batch.output != "-") {
+        taken.emplace_back(batch.output, "the output");
+        for (const auto& kept : {jobStatePath(batch.output), sendJournalPath(batch.output), batch.output + ".wix-inbox-retry"})
+            taken.emplace_back(kept, "a file kept beside the output");
+    }
+    std::error_code ec;
+    const auto summary = fs::weakly_canonical(path, ec);
+    for (const auto& [other, what] : taken) {
+        std::error_code otherEc;
+        if ((!ec && summary == fs::weakly_canonical(other, otherEc) && !otherEc)
+            || fs::equivalent(path, other, otherEc)) // a hard link
+            return "--summary-file names " + what + ": it would be replaced by the summary";
+    }
+    return std::nullopt;
 }
 
 } // namespace wix::inbox::cli

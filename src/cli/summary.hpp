@@ -7,6 +7,7 @@
 #include <wix/inbox/client.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 namespace wix::inbox::cli {
@@ -15,6 +16,10 @@ namespace wix::inbox::cli {
 ///  "reconciliation":{"requests","reconciled"},"durationSeconds","callsPerSecond","tenants",
 ///  "interrupted","signal":"SIGINT"|...|null}
 std::string summaryJson(const BatchSummary& summary, const ClientStats& stats, double seconds, std::size_t tenants);
+
+/// Why `path` cannot take the summary of `batch`: it names the batch's input, its output or
+/// a file kept beside the output (through any name or link); nothing if it can.
+std::optional<std::string> summaryFileClash(const std::string& path, const BatchOptions& batch);
 
 /// Writes `text` (and a newline) to `path` whole or not at all: a temporary file beside it,
 /// renamed over it. A symlink at `path` is refused, never written through. Throws

@@ -417,3 +417,83 @@ BOOST_AUTO_TEST_CASE(a_conversation_merged_mid_line_is_resolved_again)
     emu.setFaults({});
     exactlyOnce(emu, lines); // in the members' conversations, which the visitors' were merged into
 }
+
+// One output file under two names (a symlink, a hard link): the second run is refused too,
+// and every message is sent once.
+BOOST_AUTO_TEST_CASE(an_output_under_another_name_is_refused_while_a_run_holds_it)
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.latencyMin = eo.faults.latencyMax = 200ms;
+    Emulator emu(eo);
+    Job job;
+    constexpr int lines = 40;
+    writeMemberSendLines(job.in(), lines);
+    const auto symlinked = job.dir.path / "other-name.ndjson";
+    const auto hardLinked = job.dir.path / "third-name.ndjson";
+    const pid_t first = spawnCli(job.args(emu, {"--concurrency", "2"}), job.logs("first"));
+    waitFor([&] { return fs::exists(job.state()) && fs::file_size(job.state()) > 0; }, "the first run's state file");
+    fs::create_symlink(job.out(), symlinked);
+    fs::create_hard_link(job.out(), hardLinked);
+    for (const auto& other : {symlinked, hardLinked}) {
+        const auto args = std::vector<std::string>{"--base-url", emu.url(), "--ca-file", emu.caFile(), "batch", "--input",
+                                                   job.in().string(), "--output", other.string(), "--overwrite"};
+        BOOST_TEST(runCli(args, job.logs("second")) == 1);
+        const auto err = slurp(job.logs("second") / "stderr");
+        BOOST_TEST(err.find("another run is writing this output (PID " + std::to_string(first)) != std::string::npos, err);
+        BOOST_TEST(!fs::exists(other.string() + ".wix-inbox-state")); // a refused run leaves nothing behind
+    }
+    BOOST_TEST(waitExit(first) == 0, slurp(job.logs("first") / "stderr"));
+    allOk(job.out(), lines);
+    emu.setFaults({});
+    exactlyOnce(emu, lines);
+}
+
+// A journal left behind by another job (its state lost, its output moved away) is not taken
+// for this job's: its messages would be reported as sent by this run.
+BOOST_FIXTURE_TEST_CASE(a_journal_the_state_does_not_name_is_refused, LostAnswers)
+{
+    fs::remove(job.out());
+    fs::remove(job.state());
+    const auto requests = emu.stats().requests;
+    BOOST_TEST(runCli(job.args(emu, {"--resume"}), job.logs("adopt")) == 1);
+    BOOST_TEST(slurp(job.logs("adopt") / "stderr").find("names no journal") != std::string::npos,
+               slurp(job.logs("adopt") / "stderr"));
+    BOOST_TEST(emu.stats().requests == requests);
+}
+
+// Lines appended to the input while a run reads it belong to the next job: the run takes the
+// input as it was when it started, and its record stays true.
+BOOST_AUTO_TEST_CASE(lines_appended_to_the_input_during_a_run_are_left_for_the_next)
+{
+    wix::inbox::emulator::Options eo;
+    eo.faults.latencyMin = eo.faults.latencyMax = 20ms;
+    Emulator emu(eo);
+    Job job;
+    constexpr int lines = 100;
+    writeMemberSendLines(job.in(), lines);
+    const pid_t pid = spawnCli(job.args(emu, {"--concurrency", "4"}), job.logs("run"));
+    waitFor([&] { return fs::exists(job.out()) && lineCount(job.out()) >= 4; }, "lines written");
+    std::ofstream(job.in(), std::ios::app) << R"({"memberId":")" << test::guid(lines + 1) << R"(","text":"line )"
+                                           << lines + 1 << "\"}\n";
+    BOOST_TEST(waitExit(pid) == 0, slurp(job.logs("run") / "stderr"));
+    allOk(job.out(), lines);
+    emu.setFaults({});
+    exactlyOnce(emu, lines);
+    BOOST_TEST(storedTexts(emu, lines + 1).count("line 101") == 0u);
+}
+
+// --summary-file never names the input, the output or a file kept beside it.
+BOOST_AUTO_TEST_CASE(a_summary_file_that_names_the_input_or_output_is_refused)
+{
+    Emulator emu;
+    Job job;
+    writeMemberSendLines(job.in(), 3);
+    const auto input = slurp(job.in());
+    for (const auto& clash : {job.in(), job.out(), job.journal()}) {
+        BOOST_TEST(runCli(job.args(emu, {"--summary-file", clash.string()}), job.logs("run")) == 1);
+        BOOST_TEST(slurp(job.logs("run") / "stderr").find("--summary-file names") != std::string::npos,
+                   slurp(job.logs("run") / "stderr"));
+    }
+    BOOST_TEST(slurp(job.in()) == input);
+    BOOST_TEST(emu.stats().requests == 0u);
+}

@@ -172,14 +172,15 @@ BOOST_AUTO_TEST_CASE(a_torn_tail_is_cut_and_its_line_is_perhaps_sent)
 {
     test::TempDir dir;
     const auto path = dir.path / "journal";
+    std::string id;
     {
-        auto journal = cli::SendJournal::fresh(path.string(), {});
+        auto journal = cli::SendJournal::fresh(path.string(), [&](const std::string& made) { id = made; });
         journal.intent(1, "c1", "2026-12-05T10:00:00Z", 1);
     }
     const auto whole = fs::file_size(path);
     std::ofstream(path, std::ios::app) << R"({"line":5,"conversationId":"c)"; // a kill mid-write
     {
-        auto journal = resumed(path);
+        auto journal = resumed(path, id);
         BOOST_TEST(fs::file_size(path) == whole); // cut before anything is appended
         BOOST_REQUIRE(journal.find(5));
         BOOST_TEST(!journal.find(5)->intentAt.empty()); // treated as an intent: reconciled before a send
@@ -187,7 +188,7 @@ BOOST_AUTO_TEST_CASE(a_torn_tail_is_cut_and_its_line_is_perhaps_sent)
     }
     const auto text = slurp(path);
     BOOST_TEST(text.find("\"line\":5") == std::string::npos);
-    BOOST_TEST(resumed(path).find(6) != nullptr); // the record after the cut is whole
+    BOOST_TEST(resumed(path, id).find(6) != nullptr); // the record after the cut is whole
 }
 
 BOOST_AUTO_TEST_CASE(a_journal_damaged_inside_missing_or_foreign_is_refused)
@@ -210,6 +211,12 @@ BOOST_AUTO_TEST_CASE(a_journal_damaged_inside_missing_or_foreign_is_refused)
     BOOST_TEST(errorOf([&] { resumed(path, id); }).find("is missing") != std::string::npos);
     write(path, "");
     BOOST_TEST(errorOf([&] { resumed(path, id); }).find("is empty or damaged") != std::string::npos);
+    // Sends the state does not name: another job's journal, or one whose state was lost.
+    write(path, good);
+    BOOST_TEST(errorOf([&] { resumed(path); }).find("the output's state names no journal") != std::string::npos);
+    // A record longer than any record: refused without reading the rest of the file.
+    write(path, good.substr(0, good.find('\n') + 1) + std::string(std::size_t{5} << 20, 'x'));
+    BOOST_TEST(errorOf([&] { resumed(path, id); }).find("has a record longer than") != std::string::npos);
     write(path, good.substr(0, 10)); // torn in its first record, and no state names it: no journal
     resumed(path);
     BOOST_TEST(!fs::exists(path));
