@@ -42,7 +42,7 @@ if $sanitizers; then
     echo "== ThreadSanitizer (multi-threaded tests)"
     cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DWIX_INBOX_SANITIZE=thread -DWIX_INBOX_BUILD_TOOLS=OFF >/dev/null
-    cmake --build "$root/build-tsan" -j "$(nproc)" --target test_thread_safety test_conversation_cache
+    cmake --build "$root/build-tsan" -j "$(nproc)" --target test_thread_safety test_conversation_cache test_observer
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         ctest --test-dir "$root/build-tsan" --output-on-failure -L threads
 
