@@ -1,6 +1,6 @@
 // Message decoding: any body decodes or yields a decodeError, never a crash; what decodes
-// round-trips through the encoder. JSON kept as text (RawJson: template, form, system and
-// unknown kinds) is compared by shape only: Boost.JSON 1.81 does not parse every long number
+// round-trips through the encoder. JSON kept as text (RawJson: form, system and unknown
+// kinds; a template is typed) is compared by shape only: Boost.JSON 1.81 does not parse every long number
 // to the nearest double, so its text need not survive a second parse digit for digit.
 #include <wix/inbox/codec.hpp>
 
@@ -22,7 +22,7 @@ wix::inbox::Message withoutRawText(wix::inbox::Message m)
                 for (auto& item : content.items)
                     if (auto* raw = std::get_if<RawJson>(&item))
                         raw->json.clear();
-            } else if constexpr (!std::is_same_v<Kind, MinimalContent>) {
+            } else if constexpr (!std::is_same_v<Kind, MinimalContent> && !std::is_same_v<Kind, TemplateContent>) {
                 content.value.json.clear();
             }
         },
