@@ -27,9 +27,10 @@
 // label (PrometheusOptions::tenantLabel, off by default) adds one series per tenant to each
 // metric: use it only with a bounded number of tenants. No label or value holds a secret.
 //
-// Threads and cost: every callback is thread-safe and lock-free once a label set has been
-// seen (each set's metric is made once and then found again under a shared lock); an event
-// costs a hash lookup and an atomic add or two. sample() is thread-safe too.
+// Threads and cost: every callback, and sample(), is thread-safe. A label set's metric is
+// made once, then found again by a hash lookup under a shared (reader) lock; an attempt then
+// costs that lookup twice, the histogram's own short lock and an atomic add: about half a
+// microsecond on one core, against the milliseconds of the request it times.
 //
 // Lifetime: the families live in the registry, which must outlive the observer (the
 // observer lives as long as the Clients that hold it). Two observers on one registry share
