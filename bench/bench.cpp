@@ -4,6 +4,9 @@
 
 #include <wix/inbox/emulator.hpp>
 #include <wix/inbox.hpp>
+#ifdef WIX_INBOX_METRICS
+#include "cli/metrics_endpoint.hpp"
+#endif
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,6 +24,7 @@
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +34,7 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <thread>
 #include <type_traits>
 
@@ -124,6 +129,8 @@ struct Config {
     std::size_t cache = 0;
     std::uint64_t warmup = 1000;
     double holdSeconds = 0;
+    std::optional<std::uint16_t> metricsPort;
+    std::string metricsAddress = "127.0.0.1";
 };
 
 struct Run {
@@ -299,7 +306,11 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
         ("observer", po::value(&cfg.observer)->default_value(cfg.observer), "none, noop (an Observer that does "
                                                                             "nothing: the cost of the hooks) or log "
                                                                             "(LogObserver at info, lines discarded: "
-                                                                            "the cost of formatting them)");
+                                                                            "the cost of formatting them)")
+        ("metrics-port", po::value<std::string>(), "serve Prometheus metrics at http://ADDRESS:PORT/metrics while "
+                                                   "it runs; 0 takes a free port (a first line on stderr names it)")
+        ("metrics-address", po::value(&cfg.metricsAddress)->default_value(cfg.metricsAddress),
+         "the address --metrics-port listens on");
     for (const auto& n : numerics) // program_options copies the names and descriptions
         desc.add_options()(n.name, po::value<double>()->default_value(n.get(cfg)),
                            (n.help + (" (" + text(n.lo) + "-" + text(n.hi) + ")")).c_str());
@@ -333,6 +344,17 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
         return usage("--op must be get-or-create, get, list or send");
     if (cfg.observer != "none" && cfg.observer != "noop" && cfg.observer != "log")
         return usage("--observer must be none, noop or log");
+    if (vm.count("metrics-port")) {
+#ifndef WIX_INBOX_METRICS
+        return usage("--metrics-port: this bench was built without Prometheus metrics (prometheus-cpp was not found)");
+#endif
+        const auto& port = vm["metrics-port"].as<std::string>();
+        std::uint16_t value = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (ec != std::errc() || end != port.data() + port.size())
+            return usage("--metrics-port must be a whole number from 0 to 65535");
+        cfg.metricsPort = value;
+    }
     return std::nullopt;
 }
 
@@ -399,8 +421,30 @@ int bench(const Config& cfg)
         options.observer = std::make_shared<inbox::LogObserver>(inbox::LogObserver::Level::info,
                                                                 [](inbox::LogObserver::Level, std::string_view) {});
 
+#ifdef WIX_INBOX_METRICS
+    std::unique_ptr<inbox::cli::MetricsEndpoint> metrics;
+    if (cfg.metricsPort) {
+        metrics = std::make_unique<inbox::cli::MetricsEndpoint>(cfg.metricsAddress, *cfg.metricsPort, false);
+        options.observer = std::make_shared<inbox::FanOutObserver>(
+            std::vector<std::shared_ptr<inbox::Observer>>{options.observer, metrics->observer()});
+    }
+#endif
+
     net::io_context ioc(static_cast<int>(cfg.threads));
     auto client = std::make_unique<inbox::Client>(ioc.get_executor(), options);
+#ifdef WIX_INBOX_METRICS
+    // The pool's and the rate limiter's gauges, which no event tells: sampled four times a second.
+    std::jthread sampler;
+    if (metrics)
+        sampler = std::jthread([&](std::stop_token stop) {
+            std::mutex m;
+            std::condition_variable_any wake;
+            std::unique_lock lock(m);
+            while (!wake.wait_for(lock, stop, std::chrono::milliseconds(250), [] { return false; })
+                   && !stop.stop_requested())
+                metrics->observer()->sample(client->stats());
+        });
+#endif
 
     // Warm-up (and, for the other ops, the conversations they use; `list` also gives each
     // conversation 3 messages to read).
@@ -454,6 +498,9 @@ int bench(const Config& cfg)
         std::fflush(stdout);
         std::this_thread::sleep_for(std::chrono::duration<double>(cfg.holdSeconds));
     }
+#ifdef WIX_INBOX_METRICS
+    sampler = {}; // stopped and joined before the client goes
+#endif
     client.reset();
 
     rusage self{};

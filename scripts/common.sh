@@ -6,6 +6,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(g++ cmake ninja-build pkg-config libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
           libboost-test1.81-dev libboost-program-options1.81-dev
+          prometheus-cpp-dev python3-prometheus-client # metrics (wix::inbox_prometheus) and their test
           parallel   # the CLI's shard test runs its workers under GNU parallel
           tinyproxy) # the proxy test tunnels through it
 

@@ -19,6 +19,8 @@ cmake -S "$root/test/package" -B "$root/build/package" -G Ninja -DCMAKE_PREFIX_P
 cmake --build "$root/build/package"
 echo "== ...including the emulator, started in-process as users do in their tests"
 "$root/build/package/consumer-emulator"
+echo "== ...and the Prometheus component"
+"$root/build/package/consumer-prometheus"
 echo "== ...and a build without CMake (pkg-config)"
 PKG_CONFIG_PATH="$(dirname "$(find "$root/build/install" -name wix-inbox.pc)")" \
     sh -c "g++ $root/examples/1_get_or_create.cpp \$(pkg-config --cflags --libs wix-inbox) -o $root/build/package/consumer-pc"
@@ -42,7 +44,7 @@ if $sanitizers; then
     echo "== ThreadSanitizer (multi-threaded tests)"
     cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DWIX_INBOX_SANITIZE=thread -DWIX_INBOX_BUILD_TOOLS=OFF >/dev/null
-    cmake --build "$root/build-tsan" -j "$(nproc)" --target test_thread_safety test_conversation_cache test_observer
+    cmake --build "$root/build-tsan" -j "$(nproc)" --target test_thread_safety test_conversation_cache test_observer test_prometheus
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
         ctest --test-dir "$root/build-tsan" --output-on-failure -L threads
 

@@ -6,6 +6,7 @@
 #include <wix/inbox/codec.hpp>
 #include <wix/inbox/conversation_cache.hpp>
 #include <wix/inbox/error.hpp>
+#include <wix/inbox/fan_out_observer.hpp>
 #include <wix/inbox/message.hpp>
 #include <wix/inbox/log_observer.hpp>
 #include <wix/inbox/model.hpp>

@@ -477,6 +477,8 @@ private:
             if (ec || finished_ || fatal_)
                 co_return;
             flush(); // bounded loss on kill -9: at most a quarter second of lines
+            if (options_.onTick)
+                options_.onTick({nextWrite_ - 1, summary_.failed, inFlight_, tenants_.stats()});
             if (progress_)
                 drawProgress(progressView());
             if (jsonProgress_ && Clock::now() >= nextJsonProgress_) {

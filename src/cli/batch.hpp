@@ -13,10 +13,19 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
 namespace wix::inbox::cli {
+
+/// Where a running batch stands (BatchOptions::onTick).
+struct BatchTick {
+    std::uint64_t done = 0;     ///< lines written, those of earlier runs (--resume) included
+    std::uint64_t failed = 0;   ///< of this run
+    std::uint64_t inFlight = 0; ///< lines started and not yet done
+    ClientStats stats;          ///< the tenants' clients' statistics, summed
+};
 
 struct BatchOptions {
     std::string input = "-";
@@ -41,6 +50,8 @@ struct BatchOptions {
     std::chrono::milliseconds progressInterval{std::chrono::seconds(10)};
     /// Nothing on standard error but errors: no progress, no notes (--quiet).
     bool quiet = false;
+    /// Told of the job every quarter second, on the batch's thread (--metrics-port).
+    std::function<void(const BatchTick&)> onTick;
 };
 
 /// A batch that stopped on an error: what stopped it, and what the user can do about it

@@ -2,6 +2,9 @@
 // real service with credentials, or against an emulator when asked (--emulator, --base-url).
 #include "batch.hpp"
 #include "commands.hpp"
+#ifdef WIX_INBOX_METRICS
+#include "metrics_endpoint.hpp"
+#endif
 #include "shard.hpp"
 #include "summary.hpp"
 #include "terminal.hpp"
@@ -339,7 +342,7 @@ int run(int argc, char** argv)
     cli::CommandArgs args;
     bool dryRunOnly = false;
     std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard, shardCount, progressInterval = "10s",
-                summaryFile;
+                summaryFile, metricsPort, metricsAddress = "127.0.0.1";
     inbox::cli::BatchOptions batch;
     po::options_description commandOptions(command + " options");
     commandOptions.add_options()("help,h", "show this help");
@@ -369,6 +372,11 @@ int run(int argc, char** argv)
             ("summary-file", po::value(&summaryFile), "write the summary as one JSON object to this file as well "
                                                       "(replaced whole; a symlink is refused)")
             ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output")
+            ("metrics-port", po::value(&metricsPort), "serve Prometheus metrics at http://ADDRESS:PORT/metrics while "
+                                                      "the batch runs; 0 takes a free port (a first line on stderr "
+                                                      "names it: {\"metrics\":URL})")
+            ("metrics-address", po::value(&metricsAddress)->default_value(metricsAddress),
+             "the address --metrics-port listens on")
             ("dry-run", po::bool_switch(&dryRunOnly), "read the input and print what the batch would do (lines, "
                                                       "sends, conversations), calling nothing");
     }
@@ -396,6 +404,14 @@ int run(int argc, char** argv)
     // The pool follows the calls in flight: a batch's connections are its concurrency, up
     // to 256 (beyond that calls wait their turn for a connection, as cheap as a coroutine).
     const std::string poolDefault = command == "batch" && inFlight ? std::to_string(std::min(*inFlight, 256LL)) : "16";
+    const auto port = metricsPort.empty() ? std::optional<long long>() : number("metrics-port", metricsPort, 0, 65535, problem);
+#ifndef WIX_INBOX_METRICS
+    if (port && problem.empty())
+        problem = "--metrics-port: this wix-inbox was built without Prometheus metrics (prometheus-cpp was not "
+                  "found when it was built)";
+#endif
+    if (cvm.count("metrics-address") && !cvm["metrics-address"].defaulted() && !port && problem.empty())
+        problem = "--metrics-address goes with --metrics-port";
     const auto connections = number("connections", g.connections.empty() ? poolDefault : g.connections, 1, 65535, problem);
     const auto rate = parseRate(g.rate);
     if (!rate && problem.empty())
@@ -505,6 +521,18 @@ int run(int argc, char** argv)
 
     net::io_context ioc;
     try {
+#ifdef WIX_INBOX_METRICS
+        std::unique_ptr<cli::MetricsEndpoint> metrics;
+        if (port) {
+            metrics = std::make_unique<cli::MetricsEndpoint>(metricsAddress, static_cast<std::uint16_t>(*port), true);
+            options.observer = std::make_shared<inbox::FanOutObserver>(
+                std::vector<std::shared_ptr<inbox::Observer>>{options.observer, metrics->observer()});
+            batch.onTick = [&metrics](const cli::BatchTick& tick) {
+                metrics->batchLines(tick.done, tick.failed, tick.inFlight);
+                metrics->observer()->sample(tick.stats);
+            };
+        }
+#endif
         inbox::Client client(ioc.get_executor(), options);
         if (operation->run)
             return operation->run(ioc, client, args);

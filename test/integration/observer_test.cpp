@@ -270,6 +270,26 @@ BOOST_AUTO_TEST_CASE(an_observer_that_throws_changes_nothing)
     BOOST_TEST(r.has_value());
 }
 
+// Several observers at once: each is told everything, whatever the one before it did.
+BOOST_AUTO_TEST_CASE(a_fan_out_tells_every_observer_even_after_one_throws)
+{
+    Emulator emu;
+    auto recorder = std::make_shared<Recorder>();
+    auto fanOut = std::make_shared<FanOutObserver>(
+        std::vector<std::shared_ptr<Observer>>{std::make_shared<Throwing>(), nullptr, recorder});
+    BOOST_TEST(fanOut->wantsHeaders()); // the recorder's wish
+    net::io_context ioc;
+    const auto r = test::run(ioc, [&]() -> net::awaitable<test::GetOrCreateResult> {
+        Client client(ioc.get_executor(), observed(emu, NoCredentials{}, fanOut));
+        co_return co_await client.getOrCreateConversation(ParticipantId::member(guid(1)));
+    }());
+    BOOST_TEST(r.has_value());
+    BOOST_REQUIRE(recorder->attempts.size() == 2u); // start and end, past the throwing observer
+    BOOST_TEST(recorder->attempts[1].status == 200);
+    BOOST_TEST(!recorder->attempts[0].requestHeaders.empty());
+    BOOST_TEST(recorder->connections["opened"] == 1);
+}
+
 BOOST_AUTO_TEST_CASE(an_observer_of_a_four_thread_io_context_sees_every_attempt)
 {
     auto eo = secured();
