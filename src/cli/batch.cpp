@@ -17,7 +17,6 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -69,8 +68,8 @@ struct OutputPlan {
 
 class Engine {
 public:
-    Engine(net::io_context& ioc, Tenants& tenants, const BatchOptions& options, LineSource& source, OutputPlan& plan,
-           PreviousOutput* previous)
+    Engine(net::io_context& ioc, Tenants& tenants, StopSignals& signals, const BatchOptions& options, LineSource& source,
+           OutputPlan& plan, PreviousOutput* previous)
         : ioc_(ioc)
         , tenants_(tenants)
         , options_(options)
@@ -88,7 +87,7 @@ public:
         , skip_(plan.resume ? plan.resume->lastLine : 0)
         , linesBefore_(plan.resume ? plan.resume->lines : 0)
         , wake_(ioc)
-        , signals_(ioc, SIGINT, SIGTERM, SIGHUP)
+        , signals_(signals)
         , ticker_(ioc)
         , progress_(!options.quiet && ::isatty(STDERR_FILENO) == 1)
         , jsonProgress_(!options.quiet && !progress_ && options.progressInterval.count() > 0)
@@ -109,12 +108,13 @@ public:
         else if (!options_.quiet)
             std::fprintf(stderr, "wix-inbox: resuming '%s' after its line %llu\n", options_.output.c_str(),
                          static_cast<unsigned long long>(skip_));
+        // First: a signal that came while the job was set up stops it before any line starts.
+        signals_.watch([this](int signal) { stop(signal); }, [this](int signal) { abort(signal); });
         bool done = false;
         net::co_spawn(ioc_, feed(), [&](std::exception_ptr e) {
             failed(std::move(e));
             done = true;
         });
-        watchSignals();
         net::co_spawn(ioc_, tick(), [this](std::exception_ptr e) { failed(std::move(e)); });
         // A failure anywhere (the output cannot be written, the input cannot be read) ends
         // the run at once: calls still in flight are abandoned, their lines redone on resume.
@@ -434,35 +434,32 @@ private:
         co_await wake_.async_wait(useTuple);
     }
 
-    // SIGINT (Ctrl-C), SIGTERM (Kubernetes, systemd) and SIGHUP (a closed terminal) stop the
-    // job gracefully: calls in flight are cancelled, complete lines written, the run left
-    // resumable. The same signal again leaves at once, after writing what is in order.
-    void watchSignals()
+    // A stop signal ends the job gracefully: calls in flight are cancelled, complete lines
+    // written, the run left resumable.
+    void stop(int signal)
     {
-        signals_.async_wait([this](boost::system::error_code ec, int signal) {
-            if (ec)
-                return;
-            if (stopping_) {
-                try {
-                    flush();
-                } catch (const std::exception& e) {
-                    std::fprintf(stderr, "\nwix-inbox: %s", e.what());
-                }
-                std::fputs(stateFile_ && !previous_ ? "\nwix-inbox: aborted; run again with --resume to continue\n"
-                                                    : "\nwix-inbox: aborted\n",
-                           stderr);
-                std::_Exit(128 + signal);
-            }
-            stopping_ = true;
-            summary_.interrupted = true;
-            summary_.signal = signal;
-            std::fprintf(stderr, "\nwix-inbox: %s: stopping: calls in flight are cancelled, complete lines kept (again "
-                                 "to abort)\n", ::strsignal(signal));
-            for (auto& [line, cancel] : cancels_)
-                cancel.emit(net::cancellation_type::terminal);
-            wake_.cancel();
-            watchSignals();
-        });
+        stopping_ = true;
+        summary_.interrupted = true;
+        summary_.signal = signal;
+        std::fprintf(stderr, "\nwix-inbox: %s: stopping: calls in flight are cancelled, complete lines kept (again "
+                             "to abort)\n", ::strsignal(signal));
+        for (auto& [line, cancel] : cancels_)
+            cancel.emit(net::cancellation_type::terminal);
+        wake_.cancel();
+    }
+
+    // The same signal again leaves at once, after writing what is in order.
+    [[noreturn]] void abort(int signal)
+    {
+        try {
+            flush();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "\nwix-inbox: %s", e.what());
+        }
+        std::fputs(stateFile_ && !previous_ ? "\nwix-inbox: aborted; run again with --resume to continue\n"
+                                            : "\nwix-inbox: aborted\n",
+                   stderr);
+        std::_Exit(128 + signal);
     }
 
     net::awaitable<void> tick()
@@ -526,7 +523,7 @@ private:
     std::uint64_t skip_;        // input lines an earlier run settled (--resume)
     std::uint64_t linesBefore_; // lines in the output written by earlier runs (--resume)
     net::steady_timer wake_;
-    net::signal_set signals_;
+    StopSignals& signals_;
     net::steady_timer ticker_;
     bool progress_;     // the line on a terminal
     bool jsonProgress_; // JSON lines elsewhere
@@ -685,14 +682,14 @@ DryRun dryRun(const BatchOptions& options)
     return report;
 }
 
-BatchSummary runBatch(net::io_context& ioc, Tenants& tenants, const BatchOptions& options)
+BatchSummary runBatch(net::io_context& ioc, Tenants& tenants, StopSignals& signals, const BatchOptions& options)
 {
     LineSource source(ioc, options.input);
     auto plan = planOutput(options, source);
     std::optional<PreviousOutput> previous;
     if (plan.retry)
         previous.emplace(options.output);
-    Engine engine(ioc, tenants, options, source, plan, previous ? &*previous : nullptr);
+    Engine engine(ioc, tenants, signals, options, source, plan, previous ? &*previous : nullptr);
     return engine.run();
 }
 
