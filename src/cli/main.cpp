@@ -326,14 +326,31 @@ std::variant<CheckedGlobal, std::string> checkGlobal(const Global& g)
     return checked;
 }
 
-// The client's options from the global ones (already checked). With --emulator, `emulator`
-// is started and called instead of the service.
-inbox::ClientOptions clientOptions(const Global& g, const po::variables_map& vm, const CheckedGlobal& checked,
-                                   const cli::CommandArgs& args, inbox::Credentials credentials, bool hasCredentials,
-                                   std::unique_ptr<inbox::emulator::Emulator>& emulator)
+// Where to send calls, and with what: the client's options from the global ones (already
+// checked), or a usage problem. Only --emulator starts an emulator (into `emulator`): a job
+// that lost its credentials must fail, not succeed against a throwaway service.
+std::variant<inbox::ClientOptions, std::string> clientOptions(Global& g, const po::variables_map& vm,
+                                                              const Credentials& flags, const CheckedGlobal& checked,
+                                                              const cli::CommandArgs& args,
+                                                              std::unique_ptr<inbox::emulator::Emulator>& emulator)
 {
+    auto credentials = resolveCredentials(flags, args.linesNameSites());
+    const auto* wrong = std::get_if<std::string>(&credentials);
+    if (wrong && !g.emulator) // with --emulator they are not sent
+        return *wrong;
+    const bool hasCredentials = wrong || !std::holds_alternative<inbox::NoCredentials>(
+                                             std::get<inbox::Credentials>(credentials));
+    if (g.baseUrl.empty())
+        g.baseUrl = env("WIX_BASE_URL");
+    if (g.caFile.empty())
+        g.caFile = env("WIX_CA_FILE");
+    if (!g.emulator && !hasCredentials && g.baseUrl.empty())
+        return std::string("no credentials: give --api-key (with --site-id or --account-id), --access-token, or "
+                           "--app-id with --app-secret and --instance-id (or their WIX_ variables); or --emulator to "
+                           "call an embedded emulator");
     inbox::ClientOptions options;
-    options.credentials = std::move(credentials);
+    if (!wrong)
+        options.credentials = std::get<inbox::Credentials>(std::move(credentials));
     if (g.emulator) {
         inbox::emulator::Options eo;
         eo.threads = 1;
@@ -432,26 +449,11 @@ int run(int argc, char** argv)
             return *status;
         net::io_context ioc;
         args.prepare(ioc);
-        // Where to send calls, and with what. Only --emulator starts an emulator: a job that
-        // lost its credentials must fail, not succeed against a throwaway service.
-        auto credentials = resolveCredentials(flags, args.linesNameSites());
-        const auto* wrong = std::get_if<std::string>(&credentials);
-        if (wrong && !g.emulator) // with --emulator they are not sent
-            return usageError(*wrong);
-        const bool hasCredentials = wrong || !std::holds_alternative<inbox::NoCredentials>(
-                                                 std::get<inbox::Credentials>(credentials));
-        if (g.baseUrl.empty())
-            g.baseUrl = env("WIX_BASE_URL");
-        if (g.caFile.empty())
-            g.caFile = env("WIX_CA_FILE");
-        if (!g.emulator && !hasCredentials && g.baseUrl.empty())
-            return usageError("no credentials: give --api-key (with --site-id or --account-id), --access-token, or "
-                              "--app-id with --app-secret and --instance-id (or their WIX_ variables); or --emulator to "
-                              "call an embedded emulator");
         std::unique_ptr<inbox::emulator::Emulator> emulator;
-        const auto options = clientOptions(g, vm, std::get<CheckedGlobal>(checked), args, wrong ? inbox::Credentials{inbox::NoCredentials{}}
-                                                                      : std::get<inbox::Credentials>(credentials),
-                                           hasCredentials, emulator);
+        auto connection = clientOptions(g, vm, flags, std::get<CheckedGlobal>(checked), args, emulator);
+        if (const auto* problem = std::get_if<std::string>(&connection))
+            return usageError(*problem);
+        const auto& options = std::get<inbox::ClientOptions>(connection);
         inbox::Client client(ioc.get_executor(), options);
         return args.run(cli::Session{ioc, client, options.credentials, settings});
     } catch (const cli::BatchStopped& e) {
