@@ -101,8 +101,7 @@ std::optional<int> BatchArgs::runLocal()
 
 void BatchArgs::prepare(boost::asio::io_context& ioc)
 {
-    if (!dryRunOnly)
-        signals.emplace(ioc);
+    signals.emplace(ioc);
 }
 
 std::size_t BatchArgs::defaultConnections() const
