@@ -2,6 +2,8 @@
 // embedded emulator and reports throughput, a latency histogram of every call, pool and
 // TLS counters, the client threads' CPU time and memory. Last line: one JSON object.
 
+#include "cli/commands.hpp"
+
 #include <wix/inbox/emulator.hpp>
 #include <wix/inbox.hpp>
 #ifdef WIX_INBOX_METRICS
@@ -41,6 +43,7 @@
 namespace po = boost::program_options;
 namespace net = boost::asio;
 namespace inbox = wix::inbox;
+namespace cli = wix::inbox::cli;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
@@ -117,6 +120,7 @@ long currentRssKib()
 
 struct Config {
     std::string op = "get-or-create";
+    const cli::BenchOperation* operation = nullptr; // the row --op names
     std::string observer = "none";
     std::string baseUrl, caFile;
     std::uint64_t requests = 100000;
@@ -141,30 +145,21 @@ struct Run {
     std::string firstError;
 };
 
-template <class T>
-void recordOutcome(Run& run, const inbox::Result<T>& r, Clock::time_point start)
+void recordOutcome(Run& run, const std::optional<inbox::Error>& error, Clock::time_point start)
 {
     run.latency.record(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
-    ++(r ? run.ok : run.errors);
-    if (!r) {
+    ++(error ? run.errors : run.ok);
+    if (error) {
         std::lock_guard lock(run.errorMutex);
         if (run.firstError.empty())
-            run.firstError = r.error().describe();
+            run.firstError = error->describe();
     }
 }
 
-// The calls' arguments are made before the run, so that it measures the client only.
-struct Inputs {
-    std::vector<inbox::ParticipantId> participants;
-    std::vector<std::string> conversationIds;
-    inbox::Message message = inbox::textMessage("Your order has shipped: it arrives on Thursday.");
-};
-
-// Issues calls until `limit` calls or `stopAt`; `call(i)` starts the i-th. One operation
-// per instantiation keeps a single result in the frame, as a user's coroutine would.
-template <class Call>
-net::awaitable<void> worker(Run& run, std::uint64_t limit, Clock::time_point stopAt, bool record, Call call)
+// Issues calls until `limit` calls or `stopAt`.
+net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, std::uint64_t limit,
+                            Clock::time_point stopAt, const cli::BenchInputs& inputs, bool record)
 {
     for (;;) {
         const std::uint64_t i = run.issued.fetch_add(1, std::memory_order_relaxed);
@@ -173,31 +168,10 @@ net::awaitable<void> worker(Run& run, std::uint64_t limit, Clock::time_point sto
         if (record && i == limit / 10 && limit != UINT64_MAX)
             run.rssAtTenPercent = currentRssKib();
         const auto start = Clock::now();
-        const auto r = co_await call(i);
+        const auto error = co_await cfg.operation->call(client, inputs, i);
         if (record)
-            recordOutcome(run, r, start);
+            recordOutcome(run, error, start);
     }
-}
-
-net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, std::uint64_t limit,
-                            Clock::time_point stopAt, const Inputs& inputs, bool record)
-{
-    const auto& ids = inputs.conversationIds;
-    if (cfg.op == "get")
-        return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
-            return client.getConversation(ids[i % ids.size()]);
-        });
-    if (cfg.op == "list")
-        return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
-            return client.listMessages(ids[i % ids.size()], inbox::Visibility::business);
-        });
-    if (cfg.op == "send")
-        return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
-            return client.sendMessage(ids[i % ids.size()], inputs.message);
-        });
-    return worker(run, limit, stopAt, record, [&](std::uint64_t i) {
-        return client.getOrCreateConversation(inputs.participants[i % inputs.participants.size()]);
-    });
 }
 
 // Runs `workers` coroutines on `threads` threads until the last one finishes (the pool's
@@ -285,6 +259,32 @@ std::string text(double v)
     return boost::lexical_cast<std::string>(v);
 }
 
+// The operations --op takes, from the CLI's command registry: the default first, then the
+// others in the registry's order ("a, b or c"), each with what it measures if `explained`.
+std::string operationNames(const std::string& first, bool explained)
+{
+    std::vector<const cli::BenchOperation*> operations;
+    for (const auto& command : cli::commands())
+        if (command.bench)
+            operations.insert(command.bench->name == first ? operations.begin() : operations.end(), &*command.bench);
+    std::string names;
+    for (std::size_t i = 0; i < operations.size(); ++i) {
+        names += i == 0 ? "" : i + 1 == operations.size() ? " or " : ", ";
+        names += operations[i]->name;
+        if (explained && !operations[i]->help.empty())
+            names += " (" + std::string(operations[i]->help) + ")";
+    }
+    return names;
+}
+
+const cli::BenchOperation* findOperation(const std::string& name)
+{
+    for (const auto& command : cli::commands())
+        if (command.bench && command.bench->name == name)
+            return &*command.bench;
+    return nullptr;
+}
+
 std::string usage(const std::string& what)
 {
     return "wix-inbox-bench: " + what + " (see --help)";
@@ -299,8 +299,7 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
                                  "Without --base-url it runs against the embedded emulator.\n\nOptions");
     desc.add_options()
         ("help,h", "show this help")
-        ("op", po::value(&cfg.op)->default_value(cfg.op), "get-or-create, get, list (ListMessages, a page of the "
-                                                          "3 messages each conversation is given) or send")
+        ("op", po::value(&cfg.op)->default_value(cfg.op), operationNames(cfg.op, true).c_str())
         ("base-url", po::value(&cfg.baseUrl), "service URL (default: embedded emulator)")
         ("ca-file", po::value(&cfg.caFile), "extra trusted CA (PEM)")
         ("observer", po::value(&cfg.observer)->default_value(cfg.observer), "none, noop (an Observer that does "
@@ -340,8 +339,9 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
                          + text(n.lo) + " to " + text(n.hi));
         n.set(cfg, v);
     }
-    if (cfg.op != "get" && cfg.op != "get-or-create" && cfg.op != "list" && cfg.op != "send")
-        return usage("--op must be get-or-create, get, list or send");
+    cfg.operation = findOperation(cfg.op);
+    if (!cfg.operation)
+        return usage("--op must be " + operationNames(Config().op, false));
     if (cfg.observer != "none" && cfg.observer != "noop" && cfg.observer != "log")
         return usage("--observer must be none, noop or log");
     if (vm.count("metrics-port")) {
@@ -446,14 +446,15 @@ int bench(const Config& cfg)
         });
 #endif
 
-    // Warm-up (and, for the other ops, the conversations they use; `list` also gives each
-    // conversation 3 messages to read).
-    Inputs inputs;
+    // Warm-up (and, for operations on a conversation, the conversations they use, each given
+    // the messages the operation reads).
+    cli::BenchInputs inputs;
     inputs.participants.reserve(cfg.distinct);
     for (std::uint64_t i = 0; i < cfg.distinct; ++i)
         inputs.participants.push_back(inbox::ParticipantId::member(guid(i)));
     auto& ids = inputs.conversationIds;
-    if (cfg.op != "get-or-create") {
+    const int messagesEach = cfg.operation->messagesEach;
+    if (messagesEach >= 0) {
         Run setup;
         std::mutex m;
         drive(ioc, cfg.threads, std::min<std::size_t>(cfg.concurrency, 256), [&]() -> net::awaitable<void> {
@@ -462,7 +463,7 @@ int bench(const Config& cfg)
                 if (i >= cfg.distinct)
                     co_return;
                 auto r = co_await client->getOrCreateConversation(inputs.participants[i]);
-                for (int k = 0; r && cfg.op == "list" && k < 3; ++k)
+                for (int k = 0; r && k < messagesEach; ++k)
                     if (!co_await client->sendMessage(r->conversation.id, inputs.message))
                         co_return;
                 if (r) {

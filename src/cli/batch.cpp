@@ -1,13 +1,17 @@
-// The batch engine: reads lines (line_source), calls each through its operation's row
-// (commands), paced by line_pacing, and writes their output lines in input order
-// (batch_output), keeping the output's state (job_state) and the sends' journal
-// (send_journal) beside it.
+// The batch's orchestrator: reads lines (line_source), starts each when the scheduler lets it
+// (line_scheduler), calls it through its operation's row (commands) and writes its output
+// line in input order (in_order_output), keeping the output's state (job_state) and the
+// sends' journal (send_journal) beside it, as the output's plan allows (output_plan); it
+// ticks the progress (progress) and stops on a signal (stop_signals).
 #include "batch.hpp"
 #include "batch_output.hpp"
 #include "commands.hpp"
+#include "in_order_output.hpp"
 #include "job_state.hpp"
 #include "line_pacing.hpp"
+#include "line_scheduler.hpp"
 #include "line_source.hpp"
+#include "output_plan.hpp"
 #include "progress.hpp"
 #include "send_line.hpp"
 #include "tenants.hpp"
@@ -17,21 +21,16 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <map>
-#include <memory>
-#include <random>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -51,26 +50,10 @@ bool inShard(const BatchRequest& request, const Shard& shard)
     return hash.value() % shard.count == shard.index;
 }
 
-// Where a --retry-failed pass writes until it is complete.
-std::string retryPath(const std::string& output)
-{
-    return output + ".wix-inbox-retry";
-}
-
-// What may be done to the output, decided under its lock before anything is written.
-struct OutputPlan {
-    std::unique_ptr<JobStateFile> state; // locked for the whole run; none for standard output or a device
-    std::unique_ptr<OutputLock> output;  // the output file itself, locked too: it may have other names
-    std::optional<JobState> recorded;    // what the state file says
-    std::optional<ResumePoint> resume;
-    bool retry = false;                  // --retry-failed of a finished output
-    std::optional<InputIdentity> whole;  // of the input, checked against the record
-};
-
 class Engine {
 public:
-    Engine(net::io_context& ioc, Tenants& tenants, const BatchOptions& options, LineSource& source, OutputPlan& plan,
-           PreviousOutput* previous)
+    Engine(net::io_context& ioc, Tenants& tenants, StopSignals& signals, const BatchOptions& options, LineSource& source,
+           OutputPlan& plan, PreviousOutput* previous)
         : ioc_(ioc)
         , tenants_(tenants)
         , options_(options)
@@ -83,23 +66,18 @@ public:
         , sink_(previous ? retryPath(options.output) : options.output,
                 previous ? OutputSink::Open::makeOwn : plan.resume ? OutputSink::Open::append : OutputSink::Open::replace,
                 plan.resume ? plan.resume->bytes : 0)
+        , output_(sink_)
         , expected_(plan.recorded)
-        , window_(std::max<std::size_t>(1024, options.concurrency * 4))
         , skip_(plan.resume ? plan.resume->lastLine : 0)
         , linesBefore_(plan.resume ? plan.resume->lines : 0)
-        , wake_(ioc)
-        , signals_(ioc, SIGINT, SIGTERM, SIGHUP)
+        , signals_(signals)
         , ticker_(ioc)
-        , progress_(!options.quiet && ::isatty(STDERR_FILENO) == 1)
-        , jsonProgress_(!options.quiet && !progress_ && options.progressInterval.count() > 0)
-        , start_(Clock::now())
-        , nextJsonProgress_(start_ + options.progressInterval)
-        , pacing_(options.concurrency, options.giveUpAfter, start_)
+        , scheduler_(ioc, options.concurrency, options.giveUpAfter, Clock::now())
+        , progress_(options.quiet, options.progressInterval,
+                    plan.whole ? std::optional(plan.whole->lines) : std::nullopt, Clock::now())
     {
         if (plan.whole)
             inputLines_ = plan.whole->lines;
-        if ((progress_ || jsonProgress_) && plan.whole)
-            total_ = plan.whole->lines;
     }
 
     BatchSummary run()
@@ -109,12 +87,13 @@ public:
         else if (!options_.quiet)
             std::fprintf(stderr, "wix-inbox: resuming '%s' after its line %llu\n", options_.output.c_str(),
                          static_cast<unsigned long long>(skip_));
+        // First: a signal that came while the job was set up stops it before any line starts.
+        signals_.watch([this](int signal) { stop(signal); }, [this](int signal) { abort(signal); });
         bool done = false;
         net::co_spawn(ioc_, feed(), [&](std::exception_ptr e) {
             failed(std::move(e));
             done = true;
         });
-        watchSignals();
         net::co_spawn(ioc_, tick(), [this](std::exception_ptr e) { failed(std::move(e)); });
         // A failure anywhere (the output cannot be written, the input cannot be read) ends
         // the run at once: calls still in flight are abandoned, their lines redone on resume.
@@ -123,11 +102,12 @@ public:
         finished_ = true;
         signals_.cancel();
         ticker_.cancel();
-        if (progress_)
-            clearProgress();
+        progress_.finish();
         if (fatal_)
             rethrowWithHint();
         ioc_.poll();
+        summary_.ok = output_.ok();
+        summary_.failed = output_.failed();
         summary_.skipped = linesBefore_;
         summary_.reconciliationRequests = sends_.reconciliationRequests;
         summary_.reconciled = sends_.reconciled;
@@ -174,13 +154,6 @@ private:
         return SendJournal::fresh(path, onCreated);
     }
 
-    // A new line may start: a call may go, the reorder window has room, and the job is not
-    // probing a service that fails (down to one call in flight, with lines waiting to retry).
-    bool roomForALine() const
-    {
-        return active_ < pacing_.allowed() && nextRead_ < nextWrite_ + window_ && (!pacing_.probing() || pausing_ == 0);
-    }
-
     // --retry-failed: the complete pass replaces the output in one rename; an interrupted
     // one is dropped and the output stays as it was.
     void replaceOutput()
@@ -195,8 +168,8 @@ private:
         if (::rename(temporary.c_str(), options_.output.c_str()) != 0)
             throw std::runtime_error("cannot replace '" + options_.output + "' with '" + temporary + "'");
         // The same lines as before: the record of the input still holds, and is rewritten.
-        state_.lines = lastAppended_;
-        state_.fingerprint = fingerprint_;
+        state_.lines = output_.lastWritten();
+        state_.fingerprint = output_.fingerprint();
         state_.finished = true;
         writeState();
     }
@@ -208,7 +181,7 @@ private:
             return;
         fatal_ = std::move(e);
         stopping_ = true;
-        wake_.cancel();
+        scheduler_.wake();
     }
 
     [[noreturn]] void rethrowWithHint()
@@ -251,13 +224,13 @@ private:
             if (!line)
                 throw std::runtime_error("the output has more lines than the input: not the same input?");
             checkAgainstRecord(skipped + 1, line->fingerprint);
-            fingerprint_ = readFingerprint_ = line->fingerprint;
+            readFingerprint_ = line->fingerprint;
         }
-        lastAppended_ = skip_;
-        nextRead_ = nextWrite_ = skip_ + 1;
+        output_.startAfter(skip_, readFingerprint_);
+        nextRead_ = skip_ + 1;
         for (;;) {
-            while (!stopping_ && !roomForALine())
-                co_await wait();
+            while (!stopping_ && !scheduler_.roomForALine(nextRead_, output_.next()))
+                co_await scheduler_.wait();
             // A regular file is read as it was when the run started: lines appended since
             // belong to the next job, and the record of the input stays true.
             if (stopping_ || (inputLines_ && nextRead_ > *inputLines_))
@@ -300,7 +273,7 @@ private:
                 continue;
             }
             request.lineFingerprint = Fingerprint::of(line->text);
-            ++inFlight_;
+            scheduler_.lineStarted();
             net::co_spawn(ioc_, call(n, *std::get<Client*>(client), std::move(request), line->fingerprint),
                           net::bind_cancellation_slot(cancels_[n].slot(), [this, n](std::exception_ptr e) {
                               // The signal outlives this handler, which its slot holds.
@@ -308,8 +281,8 @@ private:
                               failed(std::move(e));
                           }));
         }
-        while (inFlight_ > 0 && !fatal_) // after a signal too: complete lines are written
-            co_await wait();
+        while (scheduler_.lines() > 0 && !fatal_) // after a signal too: complete lines are written
+            co_await scheduler_.wait();
         if (previous_ && !stopping_ && (!previous_->exhausted() || (expected_ && nextRead_ <= expected_->lines)))
             throw std::runtime_error(notTheInput() + ": their lines do not match");
         finishedRun_ = !stopping_;
@@ -339,71 +312,43 @@ private:
             CallOptions callOptions;
             callOptions.timeout = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(lineDeadline - started),
                                              std::chrono::milliseconds(1), options_.callTimeout);
-            ++active_;
+            scheduler_.callStarted();
             auto [out, error] = co_await operation.callLine(n, client, request, callOptions, sends_);
-            --active_;
-            wake_.cancel();
+            scheduler_.callEnded();
+            auto& pacing = scheduler_.pacing();
             if (!error) {
-                pacing_.onAnswer(true, Clock::now());
+                pacing.onAnswer(true, Clock::now());
                 done.emplace(std::move(out), true);
             } else if (error->code == Errc::cancelled || error->code == Errc::clientShutdown) {
                 break;
             } else if (!worthAnotherCall(operation, request, *error)) {
-                pacing_.onAnswer(false, Clock::now());
+                pacing.onAnswer(false, Clock::now());
                 done.emplace(std::move(out), false);
             } else {
-                if (auto stop = pacing_.onTransientFailure(started, Clock::now()))
+                if (auto stop = pacing.onTransientFailure(started, Clock::now()))
                     throw std::runtime_error(*stop + " (the last failure: " + error->describe() + "): stopping");
                 if (stopping_)
                     break;
                 if (Clock::now() >= lineDeadline)
                     done.emplace(std::move(out), false);
-                else if (!co_await pause(round, lineDeadline))
+                else if (!co_await scheduler_.pause(round, lineDeadline) || stopping_)
                     break;
                 else
                     ++summary_.lineRetries;
             }
         }
-        --inFlight_;
-        wake_.cancel();
+        scheduler_.lineEnded();
         sends_.journal.forget(n);
         if (done)
             // cppcheck-suppress missingReturn ; cppcheck 2.10 takes this coroutine for a plain function
             complete(n, std::move(done->first), done->second, fingerprint);
     }
 
-    // False if cancelled.
-    net::awaitable<bool> pause(int round, Clock::time_point lineDeadline)
-    {
-        using namespace std::chrono;
-        auto delay = pacing_.pauseBefore(round, std::uniform_real_distribution<double>(0, 1)(random_));
-        delay = std::min(delay, ceil<milliseconds>(lineDeadline - Clock::now()));
-        net::steady_timer timer(ioc_, std::max(delay, milliseconds(0)));
-        ++pausing_;
-        auto [ec] = co_await timer.async_wait(useTuple);
-        --pausing_;
-        wake_.cancel();
-        co_return !ec && !stopping_;
-    }
-
-    // Output is strictly in input order: a finished line waits until all before it are out.
     // A line of another shard is settled in order too, and writes nothing.
     void complete(std::uint64_t n, std::string line, bool ok, std::uint64_t fingerprint, bool write = true)
     {
-        if (fatal_)
-            return; // the output is no longer written
-        ready_.emplace(n, Ready{std::move(line), fingerprint, ok, write});
-        while (!ready_.empty() && ready_.begin()->first == nextWrite_) {
-            const auto& ready = ready_.begin()->second;
-            if (ready.write) {
-                sink_.append(ready.line);
-                ++(ready.ok ? summary_.ok : summary_.failed);
-                fingerprint_ = ready.fingerprint;
-                lastAppended_ = nextWrite_;
-            }
-            ready_.erase(ready_.begin());
-            ++nextWrite_;
-        }
+        if (!fatal_) // else the output is no longer written
+            output_.complete(n, std::move(line), ok, fingerprint, write);
     }
 
     // Writes the pending lines, then records which input they came from: the record never
@@ -412,10 +357,10 @@ private:
     void flush()
     {
         sink_.flush();
-        if (!stateFile_ || previous_ || (lastAppended_ == state_.lines && stateWritten_ && !finishedRun_))
+        if (!stateFile_ || previous_ || (output_.lastWritten() == state_.lines && stateWritten_ && !finishedRun_))
             return;
-        state_.lines = lastAppended_;
-        state_.fingerprint = fingerprint_;
+        state_.lines = output_.lastWritten();
+        state_.fingerprint = output_.fingerprint();
         state_.finished = finishedRun_;
         writeState();
     }
@@ -428,89 +373,57 @@ private:
         }
     }
 
-    net::awaitable<void> wait()
+    // A stop signal ends the job gracefully: calls in flight are cancelled, complete lines
+    // written, the run left resumable.
+    void stop(int signal)
     {
-        wake_.expires_at(Clock::time_point::max());
-        co_await wake_.async_wait(useTuple);
+        stopping_ = true;
+        summary_.interrupted = true;
+        summary_.signal = signal;
+        std::fprintf(stderr, "\nwix-inbox: %s: stopping: calls in flight are cancelled, complete lines kept (again "
+                             "to abort)\n", ::strsignal(signal));
+        for (auto& [line, cancel] : cancels_)
+            cancel.emit(net::cancellation_type::terminal);
+        scheduler_.wake();
     }
 
-    // SIGINT (Ctrl-C), SIGTERM (Kubernetes, systemd) and SIGHUP (a closed terminal) stop the
-    // job gracefully: calls in flight are cancelled, complete lines written, the run left
-    // resumable. The same signal again leaves at once, after writing what is in order.
-    void watchSignals()
+    // The same signal again leaves at once, after writing what is in order.
+    [[noreturn]] void abort(int signal)
     {
-        signals_.async_wait([this](boost::system::error_code ec, int signal) {
-            if (ec)
-                return;
-            if (stopping_) {
-                try {
-                    flush();
-                } catch (const std::exception& e) {
-                    std::fprintf(stderr, "\nwix-inbox: %s", e.what());
-                }
-                std::fputs(stateFile_ && !previous_ ? "\nwix-inbox: aborted; run again with --resume to continue\n"
-                                                    : "\nwix-inbox: aborted\n",
-                           stderr);
-                std::_Exit(128 + signal);
-            }
-            stopping_ = true;
-            summary_.interrupted = true;
-            summary_.signal = signal;
-            std::fprintf(stderr, "\nwix-inbox: %s: stopping: calls in flight are cancelled, complete lines kept (again "
-                                 "to abort)\n", ::strsignal(signal));
-            for (auto& [line, cancel] : cancels_)
-                cancel.emit(net::cancellation_type::terminal);
-            wake_.cancel();
-            watchSignals();
-        });
+        try {
+            flush();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "\nwix-inbox: %s", e.what());
+        }
+        std::fputs(stateFile_ && !previous_ ? "\nwix-inbox: aborted; run again with --resume to continue\n"
+                                            : "\nwix-inbox: aborted\n",
+                   stderr);
+        std::_Exit(128 + signal);
     }
 
+    // Bounded loss on kill -9: at most a tick (a quarter second) of lines is not yet written.
     net::awaitable<void> tick()
     {
-        // A JSON progress interval below the tick's quarter second shortens the tick.
-        const auto period = jsonProgress_ ? std::min<std::chrono::milliseconds>(std::chrono::milliseconds(250),
-                                                                                 options_.progressInterval)
-                                          : std::chrono::milliseconds(250);
         while (!finished_) {
-            ticker_.expires_after(period);
+            ticker_.expires_after(progress_.tick());
             auto [ec] = co_await ticker_.async_wait(useTuple);
             if (ec || finished_ || fatal_)
                 co_return;
-            flush(); // bounded loss on kill -9: at most a quarter second of lines
+            flush();
             if (options_.onTick)
-                options_.onTick({nextWrite_ - 1, summary_.failed, inFlight_, tenants_.stats()});
-            if (progress_)
-                drawProgress(progressView());
-            if (jsonProgress_ && Clock::now() >= nextJsonProgress_) {
-                nextJsonProgress_ += options_.progressInterval;
-                std::fprintf(stderr, "%s\n", progressJson(progressView()).c_str());
-            }
+                options_.onTick({output_.next() - 1, output_.failed(), scheduler_.lines(), tenants_.stats()});
+            const auto now = Clock::now();
+            if (!progress_.due(now))
+                continue;
+            ProgressView view;
+            view.done = output_.next() - 1;
+            view.failed = output_.failed();
+            const auto stats = tenants_.stats();
+            view.retries = stats.retries;
+            view.throttled = stats.throttled;
+            progress_.show(view, output_.ok() + output_.failed(), now);
         }
     }
-
-    ProgressView progressView()
-    {
-        const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-        ProgressView view;
-        view.elapsedSeconds = seconds;
-        view.done = nextWrite_ - 1;
-        if (total_ && view.done > *total_)
-            total_.reset(); // the input grew during the run
-        view.total = total_;
-        view.callsPerSecond = seconds > 0 ? static_cast<double>(summary_.ok + summary_.failed) / seconds : 0;
-        view.failed = summary_.failed;
-        const auto stats = tenants_.stats();
-        view.retries = stats.retries;
-        view.throttled = stats.throttled;
-        return view;
-    }
-
-    struct Ready {
-        std::string line;
-        std::uint64_t fingerprint; // of the input up to this line
-        bool ok;
-        bool write; // false: a line of another shard
-    };
 
     net::io_context& ioc_;
     Tenants& tenants_;
@@ -523,130 +436,25 @@ private:
     SendJournal journal_; // before sends_, which refers to it
     SendContext sends_;
     OutputSink sink_;
+    InOrderOutput output_; // writes to sink_
     std::optional<JobState> expected_;
-    std::size_t window_;
     std::uint64_t skip_;        // input lines an earlier run settled (--resume)
     std::uint64_t linesBefore_; // lines in the output written by earlier runs (--resume)
-    net::steady_timer wake_;
-    net::signal_set signals_;
+    StopSignals& signals_;
     net::steady_timer ticker_;
-    bool progress_;     // the line on a terminal
-    bool jsonProgress_; // JSON lines elsewhere
-    std::optional<std::uint64_t> total_;
+    LineScheduler scheduler_;
+    ProgressReport progress_;
     std::optional<std::uint64_t> inputLines_; // of a regular file, when the run started
-    Clock::time_point start_;
-    Clock::time_point nextJsonProgress_;
-    LinePacing pacing_;
 
-    std::uint64_t nextRead_ = 1, nextWrite_ = 1;
-    std::map<std::uint64_t, Ready> ready_;
-    std::size_t inFlight_ = 0; // lines started and not done
-    std::size_t active_ = 0;   // calls on their way
-    std::size_t pausing_ = 0;  // lines waiting to be called again
+    std::uint64_t nextRead_ = 1;
     std::unordered_map<std::uint64_t, net::cancellation_signal> cancels_; // of the lines in flight
-    std::mt19937 random_{std::random_device{}()};
-    std::uint64_t fingerprint_ = Fingerprint().value(); // of the input lines written so far
     std::uint64_t readFingerprint_ = Fingerprint().value(); // of the input lines read so far
-    std::uint64_t lastAppended_ = 0; // the input line of the output's last line (flushed by flush())
     bool finishedRun_ = false; // the whole input went through
     bool stopping_ = false;
     bool finished_ = false;
     std::exception_ptr fatal_;
     BatchSummary summary_;
 };
-
-// The whole input must be the one the record describes: checked before anything is sent
-// where the input is a regular file (a pipe is checked line by line as it is read).
-void checkWholeInput(const OutputPlan& plan, const std::string& output, const char* flag)
-{
-    if (plan.recorded && plan.recorded->whole && plan.whole && *plan.recorded->whole != *plan.whole)
-        throw std::runtime_error("the input is not the one '" + output + "' was made from ('" + plan.recorded->input
-                                 + "'): it has other lines or other text; " + flag + " needs that same input, "
-                                 "or start again with --overwrite");
-}
-
-void planUnderLock(OutputPlan& plan, const BatchOptions& options, bool exists, const struct stat& st)
-{
-    const std::string& output = options.output;
-    auto recorded = plan.state->read();
-    if (const auto* problem = std::get_if<std::string>(&recorded))
-        throw std::runtime_error(*problem + ": remove it or choose another output");
-    if (const auto* state = std::get_if<JobState>(&recorded))
-        plan.recorded = *state;
-    const auto& state = plan.recorded;
-    if (options.retryFailed) {
-        if (!exists || !state || !state->finished)
-            throw std::runtime_error("'" + output + "' is not the output of a finished batch (" + (!exists ? "it does not exist"
-                                     : !state ? "it has no record '" + plan.state->path() + "'" : "it was interrupted: "
-                                     "--resume it first") + "): --retry-failed has nothing to retry");
-        checkWholeInput(plan, output, "--retry-failed");
-        plan.retry = true;
-        return;
-    }
-    if (!options.resume) {
-        if (options.overwrite)
-            return;
-        if (exists && st.st_size > 0)
-            throw std::runtime_error("the output '" + output + "' exists and is not empty: use --resume to continue "
-                                     "the run that wrote it, or --overwrite to replace it");
-        if (state && (state->lines > 0 || !state->journal.empty()))
-            throw std::runtime_error("'" + plan.state->path() + "' records a job that wrote to '" + output + "'"
-                                     + (state->journal.empty() ? "" : " and sent messages")
-                                     + ", but the output is gone or empty: start again with --overwrite");
-        return;
-    }
-    auto point = findResumePoint(output, options.shard.has_value());
-    if (const auto* problem = std::get_if<std::string>(&point))
-        throw std::runtime_error(*problem);
-    plan.resume = std::get<ResumePoint>(point);
-    if (plan.resume->lines > 0 && !state)
-        throw std::runtime_error("'" + output + "' has no record of the input it was made from ('"
-                                 + plan.state->path() + "'): --resume cannot check that it continues the same job; "
-                                 "start again with --overwrite");
-    if (state && state->lines > plan.resume->lastLine)
-        throw std::runtime_error("'" + output + "' ends before the line its record says (" + std::to_string(
-                                     plan.resume->lastLine) + " < " + std::to_string(state->lines)
-                                 + "): it was changed since; start again with --overwrite");
-    if (state && state->shard != shardName(options.shard))
-        throw std::runtime_error("'" + output + "' was made " + (state->shard.empty() ? "without --shard" : "with --shard "
-                                 + state->shard) + ": resume it the same way, or start again with --overwrite");
-    checkWholeInput(plan, output, "--resume");
-}
-
-// What may be done to the output, decided before anything is opened for writing; the
-// output's state file is locked from here to the end of the run.
-OutputPlan planOutput(const BatchOptions& options, const LineSource& source)
-{
-    OutputPlan plan;
-    plan.whole = source.wholeIdentity();
-    const std::string& output = options.output;
-    if (output == "-") {
-        if (options.resume || options.retryFailed)
-            throw std::runtime_error(std::string(options.resume ? "--resume" : "--retry-failed")
-                                     + " needs an output file, not standard output");
-        return plan;
-    }
-    struct stat st {};
-    const bool exists = ::stat(output.c_str(), &st) == 0;
-    if (exists && source.isFile(st))
-        throw std::runtime_error("--input and --output are the same file ('" + output
-                                 + "'): writing the output would destroy the input");
-    if (exists && !S_ISREG(st.st_mode))
-        return plan; // a device or a pipe: nothing to truncate, no state to keep
-    plan.state = std::make_unique<JobStateFile>(jobStatePath(output));
-    try {
-        // Under the lock: another run may have written the output since the look above.
-        const bool stillExists = ::stat(output.c_str(), &st) == 0;
-        plan.output = std::make_unique<OutputLock>(output);
-        planUnderLock(plan, options, stillExists, st);
-    } catch (...) {
-        if (plan.output)
-            plan.output->removeIfUnused();
-        plan.state->removeIfUnused();
-        throw;
-    }
-    return plan;
-}
 
 } // namespace
 
@@ -687,14 +495,14 @@ DryRun dryRun(const BatchOptions& options)
     return report;
 }
 
-BatchSummary runBatch(net::io_context& ioc, Tenants& tenants, const BatchOptions& options)
+BatchSummary runBatch(net::io_context& ioc, Tenants& tenants, StopSignals& signals, const BatchOptions& options)
 {
     LineSource source(ioc, options.input);
     auto plan = planOutput(options, source);
     std::optional<PreviousOutput> previous;
     if (plan.retry)
         previous.emplace(options.output);
-    Engine engine(ioc, tenants, options, source, plan, previous ? &*previous : nullptr);
+    Engine engine(ioc, tenants, signals, options, source, plan, previous ? &*previous : nullptr);
     return engine.run();
 }
 

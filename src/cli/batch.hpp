@@ -5,6 +5,7 @@
 
 #include "ndjson.hpp"
 #include "shard.hpp"
+#include "stop_signals.hpp"
 #include "tenants.hpp"
 
 #include <wix/inbox/client.hpp>
@@ -98,8 +99,8 @@ DryRun dryRun(const BatchOptions& options);
 /// fail, the job also halves its calls in flight (down to one, which then probes alone: no
 /// new line starts), growing back by one per that many successes, as TCP's window. With
 /// no answer at all for --give-up-after, it stops, resumable, instead of failing the rest
-/// of the input. SIGINT, SIGTERM and SIGHUP cancel the calls in flight at once; complete
-/// lines are kept (BatchSummary::signal says which).
+/// of the input. A stop signal (`signals`, queued ones included) cancels the calls in flight
+/// at once; complete lines are kept (BatchSummary::signal says which).
 ///
 /// A run with an output file keeps `OUTPUT.wix-inbox-state` beside it (cli/job_state.hpp),
 /// locked for the whole run: a second run on the same output is refused. When lines send
@@ -112,6 +113,6 @@ DryRun dryRun(const BatchOptions& options);
 /// (any line differing, for a regular file), a journal missing, damaged or another job's; and
 /// during the run: unreadable input, unwritable output or journal (a full disk), a line that
 /// differs from its journal entry, nothing answered for --give-up-after.
-BatchSummary runBatch(boost::asio::io_context& ioc, Tenants& tenants, const BatchOptions& options);
+BatchSummary runBatch(boost::asio::io_context& ioc, Tenants& tenants, StopSignals& signals, const BatchOptions& options);
 
 } // namespace wix::inbox::cli

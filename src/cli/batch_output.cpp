@@ -1,8 +1,7 @@
 #include "batch_output.hpp"
 
+#include "ndjson.hpp"
 #include "owned_file.hpp"
-
-#include <boost/json/parse.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,18 +12,12 @@
 #include <stdexcept>
 
 namespace wix::inbox::cli {
-namespace json = boost::json;
-
 namespace {
 
 [[noreturn]] void fail(const std::string& what)
 {
     throw std::runtime_error(what + (errno ? std::string(": ") + std::strerror(errno) : std::string()));
 }
-
-// Output lines hold an input line (at most 64 KiB) and a response (at most 1 MiB by
-// default, escaped): a longer one is not a batch output's, and is not held whole.
-constexpr std::size_t maxOutputLineBytes = std::size_t{16} << 20;
 
 // Reads one output line of `in` into `line`: false at the end.
 bool readLine(std::ifstream& in, const std::string& path, PreviousOutput::Line& line)
@@ -39,14 +32,10 @@ bool readLine(std::ifstream& in, const std::string& path, PreviousOutput::Line& 
             throw std::runtime_error("'" + path + "' has a line longer than 16 MiB: not a batch output");
         text.push_back(static_cast<char>(c));
     }
-    boost::system::error_code ec;
-    const auto v = json::parse(text, ec);
-    const auto* o = !ec && v.is_object() ? &v.get_object() : nullptr;
-    const auto* number = o ? o->if_contains("line") : nullptr;
-    const auto* ok = o ? o->if_contains("ok") : nullptr;
-    if (!number || !number->is_int64() || number->get_int64() < 1 || !ok || !ok->is_bool())
+    const auto head = readOutputLine(text);
+    if (!head)
         throw std::runtime_error("'" + path + "' has a line that is not a batch output line");
-    line = {static_cast<std::uint64_t>(number->get_int64()), ok->get_bool(), std::move(text)};
+    line = {head->line, head->ok, std::move(text)};
     return true;
 }
 

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "batch_command.hpp"
 #include "listen.hpp"
 #include "send_line.hpp"
 #include "terminal.hpp"
@@ -75,18 +76,27 @@ LineOutcome lineOutcome(std::uint64_t n, const BatchRequest& request, const Resu
     return {okLine(n, request.passthrough, wrap.empty() ? toJson(*r) : json::object{{wrap, toJson(*r)}}), std::nullopt};
 }
 
-std::optional<std::string> noCheck(CommandArgs&)
+// Runs `call` on the session's io_context and prints its result, as printed() does.
+template <class T>
+int printedCall(const Session& session, net::awaitable<Result<T>> call, std::string_view wrap = {})
 {
-    return std::nullopt;
+    return printed(runToCompletion(session.ioc, std::move(call)), wrap);
 }
 
-void noOptions(po::options_description&, CommandArgs&) {}
+// The bench's outcome of a call.
+template <class T>
+std::optional<Error> benchOutcome(const Result<T>& r)
+{
+    return r ? std::nullopt : std::optional<Error>(r.error());
+}
 
 // --- get ---------------------------------------------------------------------------------
-int runGet(net::io_context& ioc, Client& client, const CommandArgs& a)
-{
-    return printed(runToCompletion(ioc, client.getConversation(a.positional.front())), "conversation");
-}
+struct GetArgs : CommandArgs {
+    int run(const Session& s) override
+    {
+        return printedCall(s, s.client.getConversation(positional.front()), "conversation");
+    }
+};
 
 net::awaitable<LineOutcome> lineGet(std::uint64_t n, Client& client, const BatchRequest& request, const CallOptions& o,
                                     SendContext&)
@@ -94,28 +104,35 @@ net::awaitable<LineOutcome> lineGet(std::uint64_t n, Client& client, const Batch
     co_return lineOutcome(n, request, co_await client.getConversation(request.conversationId, o), "conversation");
 }
 
+net::awaitable<std::optional<Error>> benchGet(Client& client, const BenchInputs& in, std::uint64_t i)
+{
+    co_return benchOutcome(co_await client.getConversation(in.conversationIds[i % in.conversationIds.size()]));
+}
+
 // --- get-or-create -----------------------------------------------------------------------
-void getOrCreateOptions(po::options_description& d, CommandArgs& a)
-{
-    d.add_options()("member-id", po::value(&a.memberId), "member GUID")("contact-id", po::value(&a.contactId),
-                                                                       "contact GUID")(
-        "anonymous-visitor-id", po::value(&a.visitorId), "anonymous visitor GUID");
-}
+struct GetOrCreateArgs : CommandArgs {
+    std::string memberId, contactId, visitorId;
+    std::optional<ParticipantId> participant; // once checked
 
-std::optional<std::string> checkGetOrCreate(CommandArgs& a)
-{
-    if (!a.memberId.empty() + !a.contactId.empty() + !a.visitorId.empty() != 1)
-        return "get-or-create needs exactly one of --member-id, --contact-id, --anonymous-visitor-id";
-    a.participant = !a.memberId.empty()    ? ParticipantId::member(a.memberId)
-                  : !a.contactId.empty()   ? ParticipantId::contact(a.contactId)
-                                           : ParticipantId::anonymousVisitor(a.visitorId);
-    return std::nullopt;
-}
+    void options(po::options_description& d) override
+    {
+        d.add_options()("member-id", po::value(&memberId), "member GUID")("contact-id", po::value(&contactId),
+                                                                          "contact GUID")(
+            "anonymous-visitor-id", po::value(&visitorId), "anonymous visitor GUID");
+    }
 
-int runGetOrCreate(net::io_context& ioc, Client& client, const CommandArgs& a)
-{
-    return printed(runToCompletion(ioc, client.getOrCreateConversation(*a.participant)));
-}
+    std::optional<std::string> check(const GlobalSettings&) override
+    {
+        if (!memberId.empty() + !contactId.empty() + !visitorId.empty() != 1)
+            return "get-or-create needs exactly one of --member-id, --contact-id, --anonymous-visitor-id";
+        participant = !memberId.empty()    ? ParticipantId::member(memberId)
+                    : !contactId.empty()   ? ParticipantId::contact(contactId)
+                                           : ParticipantId::anonymousVisitor(visitorId);
+        return std::nullopt;
+    }
+
+    int run(const Session& s) override { return printedCall(s, s.client.getOrCreateConversation(*participant)); }
+};
 
 net::awaitable<LineOutcome> lineGetOrCreate(std::uint64_t n, Client& client, const BatchRequest& request,
                                             const CallOptions& o, SendContext&)
@@ -123,123 +140,135 @@ net::awaitable<LineOutcome> lineGetOrCreate(std::uint64_t n, Client& client, con
     co_return lineOutcome(n, request, co_await client.getOrCreateConversation(*request.participant, o));
 }
 
+net::awaitable<std::optional<Error>> benchGetOrCreate(Client& client, const BenchInputs& in, std::uint64_t i)
+{
+    co_return benchOutcome(co_await client.getOrCreateConversation(in.participants[i % in.participants.size()]));
+}
+
 // --- messages list -----------------------------------------------------------------------
-void listOptions(po::options_description& d, CommandArgs& a)
-{
-    d.add_options()
-        ("visibility", po::value(&a.visibility)->default_value("business"), "business (every message) or "
-                                                                           "participant (those the participant sees)")
-        ("order", po::value(&a.order)->default_value("desc"), "asc (oldest first) or desc")
-        ("limit", po::value(&a.limit), "messages per page: 1-100 (default: the service's, 30)")
-        ("cursor", po::value(&a.cursor), "continue a listing from a page's next cursor")
-        ("all", po::bool_switch(&a.all), "every page, not only the first");
-}
+struct ListArgs : CommandArgs {
+    std::string visibility, order, limit, cursor;
+    bool all = false;
+    // Once checked.
+    Visibility listVisibility = Visibility::business;
+    ListMessagesOptions listing;
 
-std::optional<std::string> checkList(CommandArgs& a)
-{
-    if (a.positional.front() != "list")
-        return "messages takes 'list' and a conversation ID";
-    if (a.visibility != "business" && a.visibility != "participant")
-        return "--visibility takes business or participant";
-    if (a.order != "asc" && a.order != "desc")
-        return "--order takes asc or desc";
-    a.listVisibility = a.visibility == "business" ? Visibility::business : Visibility::businessAndParticipant;
-    a.listing.order = a.order == "asc" ? SortOrder::asc : SortOrder::desc;
-    if (!a.limit.empty()) {
-        int limit = 0;
-        const auto [end, ec] = std::from_chars(a.limit.data(), a.limit.data() + a.limit.size(), limit);
-        if (ec != std::errc() || end != a.limit.data() + a.limit.size() || limit < 1 || limit > 100)
-            return "--limit takes a whole number from 1 to 100";
-        a.listing.limit = limit;
+    void options(po::options_description& d) override
+    {
+        d.add_options()
+            ("visibility", po::value(&visibility)->default_value("business"), "business (every message) or "
+                                                                             "participant (those the participant "
+                                                                             "sees)")
+            ("order", po::value(&order)->default_value("desc"), "asc (oldest first) or desc")
+            ("limit", po::value(&limit), "messages per page: 1-100 (default: the service's, 30)")
+            ("cursor", po::value(&cursor), "continue a listing from a page's next cursor")
+            ("all", po::bool_switch(&all), "every page, not only the first");
     }
-    if (!a.cursor.empty() && a.all)
-        return "--cursor and --all go apart: --all starts at the first page";
-    if (!a.cursor.empty())
-        a.listing.cursor = a.cursor;
-    return std::nullopt;
-}
 
-// One page (the next page's cursor to standard error), or every page.
-int runList(net::io_context& ioc, Client& client, const CommandArgs& a)
-{
-    const std::string& id = a.positional.back();
-    auto printPage = [](const MessagesPage& page) {
-        for (const auto& m : page.messages)
-            print(toJson(m));
-    };
-    if (!a.all) {
-        auto page = runToCompletion(ioc, client.listMessages(id, a.listVisibility, a.listing));
-        if (!page)
-            return failed(page.error());
-        printPage(*page);
-        if (page->nextCursor)
-            std::cerr << "wix-inbox: more messages follow: --cursor " << printable(*page->nextCursor, 16384) << "\n";
+    std::optional<std::string> check(const GlobalSettings&) override
+    {
+        if (positional.front() != "list")
+            return "messages takes 'list' and a conversation ID";
+        if (visibility != "business" && visibility != "participant")
+            return "--visibility takes business or participant";
+        if (order != "asc" && order != "desc")
+            return "--order takes asc or desc";
+        listVisibility = visibility == "business" ? Visibility::business : Visibility::businessAndParticipant;
+        listing.order = order == "asc" ? SortOrder::asc : SortOrder::desc;
+        if (!limit.empty()) {
+            int pageSize = 0;
+            const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), pageSize);
+            if (ec != std::errc() || end != limit.data() + limit.size() || pageSize < 1 || pageSize > 100)
+                return "--limit takes a whole number from 1 to 100";
+            listing.limit = pageSize;
+        }
+        if (!cursor.empty() && all)
+            return "--cursor and --all go apart: --all starts at the first page";
+        if (!cursor.empty())
+            listing.cursor = cursor;
+        return std::nullopt;
+    }
+
+    // One page (the next page's cursor to standard error), or every page.
+    int run(const Session& s) override
+    {
+        const std::string& id = positional.back();
+        auto printPage = [](const MessagesPage& page) {
+            for (const auto& m : page.messages)
+                print(toJson(m));
+        };
+        if (!all) {
+            auto page = runToCompletion(s.ioc, s.client.listMessages(id, listVisibility, listing));
+            if (!page)
+                return failed(page.error());
+            printPage(*page);
+            if (page->nextCursor)
+                std::cerr << "wix-inbox: more messages follow: --cursor " << printable(*page->nextCursor, 16384) << "\n";
+            return 0;
+        }
+        auto pager = s.client.messages(id, listVisibility, listing);
+        while (!pager.done()) {
+            auto page = runToCompletion(s.ioc, pager.next());
+            if (!page)
+                return failed(page.error());
+            printPage(*page);
+        }
         return 0;
     }
-    auto pager = client.messages(id, a.listVisibility, a.listing);
-    while (!pager.done()) {
-        auto page = runToCompletion(ioc, pager.next());
-        if (!page)
-            return failed(page.error());
-        printPage(*page);
-    }
-    return 0;
+};
+
+net::awaitable<std::optional<Error>> benchList(Client& client, const BenchInputs& in, std::uint64_t i)
+{
+    co_return benchOutcome(
+        co_await client.listMessages(in.conversationIds[i % in.conversationIds.size()], Visibility::business));
 }
 
 // --- send --------------------------------------------------------------------------------
-void sendOptions(po::options_description& d, CommandArgs& a)
-{
-    d.add_options()
-        ("text", po::value(&a.text), "a basic text message")
-        ("message", po::value(&a.messageJson), "the whole message as JSON (content, visibility, direction, ...)")
-        ("visibility", po::value(&a.visibility)->default_value("participant"), "with --text: participant (the "
-                                                                              "participant sees it) or business")
-        ("direction", po::value(&a.direction)->default_value("to-participant"), "with --text: to-participant or "
-                                                                               "to-business");
-}
+struct SendArgs : CommandArgs {
+    std::string text, messageJson, visibility, direction;
+    Message message; // once checked
 
-std::optional<std::string> checkSend(CommandArgs& a)
-{
-    if (a.text.empty() == a.messageJson.empty())
-        return "send needs exactly one of --text and --message";
-    if (!a.messageJson.empty()) {
-        auto decoded = decodeMessage(a.messageJson);
-        if (!decoded)
-            return "--message: " + printable(decoded.error().message, 512);
-        a.message = std::move(*decoded);
+    void options(po::options_description& d) override
+    {
+        d.add_options()
+            ("text", po::value(&text), "a basic text message")
+            ("message", po::value(&messageJson), "the whole message as JSON (content, visibility, direction, ...)")
+            ("visibility", po::value(&visibility)->default_value("participant"), "with --text: participant (the "
+                                                                                "participant sees it) or business")
+            ("direction", po::value(&direction)->default_value("to-participant"), "with --text: to-participant or "
+                                                                                 "to-business");
+    }
+
+    std::optional<std::string> check(const GlobalSettings&) override
+    {
+        if (text.empty() == messageJson.empty())
+            return "send needs exactly one of --text and --message";
+        if (!messageJson.empty()) {
+            auto decoded = decodeMessage(messageJson);
+            if (!decoded)
+                return "--message: " + printable(decoded.error().message, 512);
+            message = std::move(*decoded);
+            return std::nullopt;
+        }
+        if (visibility != "business" && visibility != "participant")
+            return "--visibility takes business or participant";
+        if (direction != "to-participant" && direction != "to-business")
+            return "--direction takes to-participant or to-business";
+        message = textMessage(text, visibility == "business" ? Visibility::business : Visibility::businessAndParticipant,
+                              direction == "to-business" ? Direction::participantToBusiness
+                                                         : Direction::businessToParticipant);
         return std::nullopt;
     }
-    if (a.visibility != "business" && a.visibility != "participant")
-        return "--visibility takes business or participant";
-    if (a.direction != "to-participant" && a.direction != "to-business")
-        return "--direction takes to-participant or to-business";
-    a.message = textMessage(a.text, a.visibility == "business" ? Visibility::business : Visibility::businessAndParticipant,
-                            a.direction == "to-business" ? Direction::participantToBusiness
-                                                         : Direction::businessToParticipant);
-    return std::nullopt;
-}
 
-int runSend(net::io_context& ioc, Client& client, const CommandArgs& a)
+    int run(const Session& s) override { return printedCall(s, s.client.sendMessage(positional.front(), message)); }
+};
+
+net::awaitable<std::optional<Error>> benchSend(Client& client, const BenchInputs& in, std::uint64_t i)
 {
-    return printed(runToCompletion(ioc, client.sendMessage(a.positional.front(), a.message)));
+    co_return benchOutcome(co_await client.sendMessage(in.conversationIds[i % in.conversationIds.size()], in.message));
 }
 
 // --- webhook decode ----------------------------------------------------------------------
-void webhookOptions(po::options_description& d, CommandArgs& a)
-{
-    d.add_options()("public-key", po::value(&a.publicKey), "the app's public key (PEM file)")(
-        "input", po::value(&a.input)->default_value("-"), "the webhook's body (a JWT), - for standard input");
-}
-
-std::optional<std::string> checkWebhook(CommandArgs& a)
-{
-    if (a.positional.front() != "decode")
-        return "webhook takes 'decode'";
-    if (a.publicKey.empty())
-        return "webhook decode needs --public-key";
-    return std::nullopt;
-}
-
 // Reads at most `limit` bytes of a file (or standard input); nothing if it cannot, or if
 // there is more.
 std::optional<std::string> readBounded(const std::string& path, std::size_t limit)
@@ -258,12 +287,33 @@ std::optional<std::string> readBounded(const std::string& path, std::size_t limi
     return out;
 }
 
+struct WebhookArgs : CommandArgs {
+    std::string publicKey, input;
+
+    void options(po::options_description& d) override
+    {
+        d.add_options()("public-key", po::value(&publicKey), "the app's public key (PEM file)")(
+            "input", po::value(&input)->default_value("-"), "the webhook's body (a JWT), - for standard input");
+    }
+
+    std::optional<std::string> check(const GlobalSettings&) override
+    {
+        if (positional.front() != "decode")
+            return "webhook takes 'decode'";
+        if (publicKey.empty())
+            return "webhook decode needs --public-key";
+        return std::nullopt;
+    }
+
+    std::optional<int> runLocal() override;
+};
+
 // Verifies one webhook body: the event as one JSON line, or exit 1 with the reason.
-int runWebhookDecode(const CommandArgs& a)
+std::optional<int> WebhookArgs::runLocal()
 {
-    const auto pem = readBounded(a.publicKey, std::size_t{64} * 1024);
+    const auto pem = readBounded(publicKey, std::size_t{64} * 1024);
     if (!pem) {
-        std::cerr << "wix-inbox: cannot read the public key '" << printable(a.publicKey, 256) << "'\n";
+        std::cerr << "wix-inbox: cannot read the public key '" << printable(publicKey, 256) << "'\n";
         return 1;
     }
     auto verifier = webhooks::Verifier::fromPem(*pem);
@@ -271,7 +321,7 @@ int runWebhookDecode(const CommandArgs& a)
         std::cerr << "wix-inbox: " << printable(verifier.error().message, 512) << "\n";
         return 1;
     }
-    const auto body = readBounded(a.input, webhooks::maxBodyBytes);
+    const auto body = readBounded(input, webhooks::maxBodyBytes);
     if (!body) {
         std::cerr << "wix-inbox: webhook rejected: cannot read the body, or it is larger than "
                   << webhooks::maxBodyBytes << " bytes\n";
@@ -286,37 +336,77 @@ int runWebhookDecode(const CommandArgs& a)
     return 0;
 }
 
+template <class Args>
+std::unique_ptr<CommandArgs> make()
+{
+    return std::make_unique<Args>();
+}
+
 const std::array<Command, 7> table{{
     {"get", "<conversationId>", "GetConversation", "wix-inbox get 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 1, true, false,
-     &noOptions, &noCheck, &runGet, nullptr, &lineGet},
+     &make<GetArgs>, &lineGet, BenchOperation{"get", "", 0, &benchGet}},
     {"get-or-create", "--member-id|--contact-id|--anonymous-visitor-id ID", "GetOrCreateConversation",
-     "wix-inbox get-or-create --member-id 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 0, true, false, &getOrCreateOptions,
-     &checkGetOrCreate, &runGetOrCreate, nullptr, &lineGetOrCreate},
+     "wix-inbox get-or-create --member-id 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 0, true, false, &make<GetOrCreateArgs>,
+     &lineGetOrCreate, BenchOperation{"get-or-create", "", -1, &benchGetOrCreate}},
     {"messages", "list <conversationId> [--visibility business|participant] [--order asc|desc]\n"
                  "        [--limit N] [--cursor C | --all]",
      "ListMessages: one message per line (NDJSON)",
-     "wix-inbox messages list 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --order asc --all", 2, true, false, &listOptions,
-     &checkList, &runList, nullptr, nullptr},
+     "wix-inbox messages list 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --order asc --all", 2, true, false, &make<ListArgs>,
+     nullptr, BenchOperation{"list", "ListMessages, a page of the 3 messages each conversation is given", 3, &benchList}},
     {"send", "<conversationId> --text T | --message JSON [--visibility ...] [--direction ...]",
      "SendMessage: prints the message as stored",
-     "wix-inbox send 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --text 'Your order has shipped'", 1, false, true, &sendOptions,
-     &checkSend, &runSend, nullptr, &sendLine},
+     "wix-inbox send 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --text 'Your order has shipped'", 1, false, true,
+     &make<SendArgs>, &sendLine, BenchOperation{"send", "", 0, &benchSend}},
     {"webhook", "decode --public-key FILE [--input FILE|-]",
      "verify a webhook body (RS256 only) and print its event as JSON",
-     "wix-inbox webhook decode --public-key app-key.pem --input body.jwt", 1, true, false, &webhookOptions,
-     &checkWebhook, nullptr, &runWebhookDecode, nullptr},
+     "wix-inbox webhook decode --public-key app-key.pem --input body.jwt", 1, true, false, &make<WebhookArgs>, nullptr,
+     std::nullopt},
     {"listen", "--port PORT --public-key FILE [--forward-to URL] [--listen ADDRESS]",
      "receive webhooks over HTTP: verify, drop redeliveries, print each event (NDJSON)",
      "wix-inbox listen --port 8080 --public-key app-key.pem --forward-to http://127.0.0.1:3000/webhooks", 0, true, false,
-     &listenOptions, &checkListen, nullptr, &runListen, nullptr},
+     &make<ListenArgs>, nullptr, std::nullopt},
     {"batch", "--input FILE|- --output FILE|- [--concurrency N] [--shard K/N|auto]\n"
               "        [--resume | --overwrite | --retry-failed]",
      "resolve (or, with text, send to) an NDJSON file, one call per line",
-     "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128", 0, true, false, nullptr, nullptr,
-     nullptr, nullptr, nullptr},
+     "wix-inbox batch --input members.ndjson --output out.ndjson --concurrency 128", 0, true, false, &make<BatchArgs>,
+     nullptr, std::nullopt},
 }};
 
 } // namespace
+
+void CommandArgs::options(po::options_description&) {}
+
+std::optional<std::string> CommandArgs::check(const GlobalSettings&)
+{
+    return std::nullopt;
+}
+
+std::optional<int> CommandArgs::runLocal()
+{
+    return std::nullopt;
+}
+
+int CommandArgs::run(const Session&)
+{
+    throw std::logic_error("a command that calls nothing was given a client"); // runLocal() ran it
+}
+
+void CommandArgs::prepare(net::io_context&) {}
+
+std::shared_ptr<Observer> CommandArgs::observer()
+{
+    return nullptr;
+}
+
+std::size_t CommandArgs::defaultConnections() const
+{
+    return 16;
+}
+
+bool CommandArgs::linesNameSites() const
+{
+    return false;
+}
 
 std::span<const Command> commands()
 {

@@ -1,8 +1,10 @@
-// The CLI's operations, one row each: the command line takes a row's options, checks and call
-// from here, the help lists the rows, and the batch asks a line's row how to call it and
-// whether a call may be made again. Adding an operation: one row (and its functions).
+// The CLI's operations, one row each: the command line takes a row's arguments (options,
+// checks and run) from here, the help lists the rows, the batch asks a line's row how to
+// call it and whether a call may be made again, and wix-inbox-bench asks a row how to load
+// the service with it. Adding an operation: one row (and its arguments' type).
 #pragma once
 
+#include "bench_operation.hpp"
 #include "ndjson.hpp"
 
 #include <wix/inbox/client.hpp>
@@ -11,6 +13,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/program_options/options_description.hpp>
 
+#include <chrono>
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,19 +27,49 @@ namespace wix::inbox::cli {
 
 struct SendContext;
 
-/// Every single command's option values and arguments, as given, then as checked.
-struct CommandArgs {
-    std::vector<std::string> positional;
-    std::string memberId, contactId, visitorId;
-    std::string visibility, order, limit, cursor, text, messageJson, direction, publicKey, input;
-    std::string port, forwardTo, listenAddress;
-    bool all = false;
+/// What the global options (before the command) tell a command.
+struct GlobalSettings {
+    bool quiet = false;                     ///< --quiet: nothing on standard error but errors
+    std::chrono::milliseconds callTimeout;  ///< --timeout-ms
+    std::optional<std::size_t> connections; ///< --connections, when given
+};
 
-    // Set by a command's check.
-    std::optional<ParticipantId> participant;
-    Visibility listVisibility = Visibility::business;
-    ListMessagesOptions listing;
-    Message message;
+/// What a command that calls the service runs with.
+struct Session {
+    boost::asio::io_context& ioc;
+    Client& client;
+    const Credentials& credentials; ///< as the client sends them (none with --emulator)
+    const GlobalSettings& global;
+};
+
+/// A command's own options and arguments: each command's type holds its fields, binds them to
+/// its options, checks them, then runs. Not thread-safe.
+class CommandArgs {
+public:
+    virtual ~CommandArgs() = default;
+
+    /// Arguments besides options, as many as the row's `positionals`.
+    std::vector<std::string> positional;
+
+    /// Adds its options to `into`, bound to its fields (none by default).
+    virtual void options(boost::program_options::options_description& into);
+    /// A usage problem (exit status 1, nothing sent), or nothing when the arguments are fine.
+    virtual std::optional<std::string> check(const GlobalSettings& global);
+    /// Its whole run when it needs no client (nor credentials, nor an emulator); nothing
+    /// when it calls the service (then run() is called).
+    virtual std::optional<int> runLocal();
+    /// Calls the service and prints the outcome: exit status 0, or 2 for a failed call.
+    virtual int run(const Session& session);
+
+    /// Set up once the io_context exists, before the emulator and the client: the batch
+    /// watches stop signals from here on.
+    virtual void prepare(boost::asio::io_context& ioc);
+    /// An observer of the client's calls besides -v's (the batch's --metrics-port); none by default.
+    virtual std::shared_ptr<Observer> observer();
+    /// The connection pool's size without --connections.
+    virtual std::size_t defaultConnections() const;
+    /// An API key may come without a site or account: the lines name their "siteId".
+    virtual bool linesNameSites() const;
 };
 
 /// A batch line's outcome: its output line, and the error if the call failed.
@@ -53,18 +88,14 @@ struct Command {
     /// Not idempotent, but its batch lines look for an earlier call's effect before calling
     /// again (send: cli/send_line.hpp): a transient failure or an unknown outcome is retried.
     bool reconciles;
-    void (*options)(boost::program_options::options_description& into, CommandArgs& args);
-    /// A usage problem (exit status 1, nothing sent), or nothing when `args` are fine.
-    std::optional<std::string> (*check)(CommandArgs& args);
-    /// Makes the call and prints its outcome: exit status 0, or 2 for a failed call. Null for
-    /// the batch, which main runs itself, and for commands that call nothing (`local`).
-    int (*run)(boost::asio::io_context& ioc, Client& client, const CommandArgs& args);
-    /// A command that needs no client (nor credentials, nor an emulator): its whole run.
-    int (*local)(const CommandArgs& args);
+    /// A fresh set of the command's arguments, to fill from the command line.
+    std::unique_ptr<CommandArgs> (*args)();
     /// How a batch line selected for this operation is called; null for operations that are
     /// not batch operations.
     boost::asio::awaitable<LineOutcome> (*callLine)(std::uint64_t line, Client& client, const BatchRequest& request,
                                                     const CallOptions& options, SendContext& sends);
+    /// How wix-inbox-bench loads the service with it; none for commands that are not one call.
+    std::optional<BenchOperation> bench;
 };
 
 /// Every operation, in the order of the help.

@@ -66,7 +66,7 @@ struct Settings {
     std::optional<boost::urls::url_view> forwardTo;
 };
 
-std::variant<Settings, std::string> settingsOf(const CommandArgs& a)
+std::variant<Settings, std::string> settingsOf(const ListenArgs& a)
 {
     Settings s;
     if (a.publicKey.empty())
@@ -494,31 +494,31 @@ json::object eventLine(const webhooks::Event& event)
                       event);
 }
 
-void listenOptions(po::options_description& d, CommandArgs& a)
+void ListenArgs::options(po::options_description& d)
 {
     d.add_options()
-        ("port", po::value(&a.port), "the port to listen on; 0 takes a free one (the first line on standard error "
+        ("port", po::value(&port), "the port to listen on; 0 takes a free one (the first line on standard error "
                                      "names it: {\"listening\":\"http://ADDRESS:PORT\"})")
-        ("public-key", po::value(&a.publicKey), "the app's public key (PEM file), to verify each body with")
-        ("forward-to", po::value(&a.forwardTo), "POST each event's JSON line to this http:// URL (a local app), "
+        ("public-key", po::value(&publicKey), "the app's public key (PEM file), to verify each body with")
+        ("forward-to", po::value(&forwardTo), "POST each event's JSON line to this http:// URL (a local app), "
                                                 "after answering Wix; a failure is reported on standard error")
-        ("listen", po::value(&a.listenAddress)->default_value("127.0.0.1"), "the address to listen on (plain HTTP: "
+        ("listen", po::value(&listenAddress)->default_value("127.0.0.1"), "the address to listen on (plain HTTP: "
                                                                             "Wix delivers to a public HTTPS URL, "
                                                                             "so put a TLS proxy or a tunnel in front)");
 }
 
-std::optional<std::string> checkListen(CommandArgs& a)
+std::optional<std::string> ListenArgs::check(const GlobalSettings&)
 {
-    const auto settings = settingsOf(a);
+    const auto settings = settingsOf(*this);
     if (const auto* problem = std::get_if<std::string>(&settings))
         return *problem;
     return std::nullopt;
 }
 
-int runListen(const CommandArgs& a)
+std::optional<int> ListenArgs::runLocal()
 {
-    const auto settings = std::get<Settings>(settingsOf(a));
-    auto verifier = verifierFrom(a.publicKey);
+    const auto settings = std::get<Settings>(settingsOf(*this));
+    auto verifier = verifierFrom(publicKey);
     if (const auto* problem = std::get_if<std::string>(&verifier)) {
         std::cerr << "wix-inbox: " << *problem << "\n";
         return 1;

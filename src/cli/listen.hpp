@@ -14,12 +14,16 @@
 
 namespace wix::inbox::cli {
 
-void listenOptions(boost::program_options::options_description& into, CommandArgs& args);
-/// A usage problem with the options (exit status 1), or nothing.
-std::optional<std::string> checkListen(CommandArgs& args);
-/// Serves until SIGINT or SIGTERM (exit status 0); 1 when it cannot start (the key, the
-/// address), 2 when it stops on an error (standard output cannot be written).
-int runListen(const CommandArgs& args);
+struct ListenArgs : CommandArgs {
+    std::string port, publicKey, forwardTo, listenAddress;
+
+    void options(boost::program_options::options_description& into) override;
+    /// A usage problem with the options (exit status 1), or nothing.
+    std::optional<std::string> check(const GlobalSettings& global) override;
+    /// Serves until SIGINT or SIGTERM (exit status 0); 1 when it cannot start (the key, the
+    /// address), 2 when it stops on an error (standard output cannot be written).
+    std::optional<int> runLocal() override;
+};
 
 /// An event as listen prints and forwards it: {"type", "eventId", "instanceId", "data"}, the
 /// event's own fields in data (for an UnknownEvent, its envelope as it came).

@@ -2,19 +2,13 @@
 // real service with credentials, or against an emulator when asked (--emulator, --base-url).
 #include "batch.hpp"
 #include "commands.hpp"
-#ifdef WIX_INBOX_METRICS
-#include "metrics_endpoint.hpp"
-#endif
-#include "shard.hpp"
-#include "summary.hpp"
+#include "option_values.hpp"
 #include "terminal.hpp"
 
 #include <wix/inbox/emulator.hpp>
 #include <wix/inbox.hpp>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -155,36 +149,10 @@ std::optional<std::string> parseInto(const std::vector<std::string>& tokens, con
     return std::nullopt;
 }
 
-// A whole number from `text` in [lo, hi]; the message names the flag, not the value.
-std::optional<long long> number(const std::string& flag, const std::string& text, long long lo, long long hi,
-                                std::string& problem)
-{
-    long long v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
-        if (problem.empty())
-            problem = "--" + flag + " takes a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
-        return std::nullopt;
-    }
-    return v;
-}
-
 std::string env(const char* name)
 {
     const char* v = std::getenv(name);
     return v ? v : "";
-}
-
-// A duration with its unit: 500ms, 30s, 10m, 2h; in [1 ms, 30 days].
-std::optional<std::chrono::milliseconds> parseDuration(const std::string& text)
-{
-    long long count = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
-    const std::string unit(end, text.data() + text.size());
-    const long long ms = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000 : 0;
-    if (ec != std::errc() || ms == 0 || count < 1 || count > 30LL * 24 * 3'600'000 / ms)
-        return std::nullopt;
-    return std::chrono::milliseconds(count * ms);
 }
 
 // --rate: "adaptive", "off", or N/s, N/min, N/h, N/d. A rate below one a day is refused: the
@@ -285,212 +253,104 @@ std::string commandHelp(const cli::Command& command, const po::options_descripti
     return out.str();
 }
 
-int run(int argc, char** argv)
-{
-    Global g;
-    Credentials flags;
-    const auto global = globalOptions(g, flags);
-
-    // Global options come before the command, the command's own after it.
+// The command line split at the command: global options before it, the command's own after.
+struct Split {
     std::vector<std::string> globalTokens, commandTokens;
     std::string command;
+};
+
+Split splitAtCommand(int argc, char** argv, const po::options_description& global, Global& g)
+{
+    Split split;
     for (int i = 1; i < argc; ++i) {
         const std::string t = argv[i];
-        if (!command.empty()) {
-            commandTokens.push_back(t);
+        if (!split.command.empty()) {
+            split.commandTokens.push_back(t);
         } else if (t == "-vv") { // a count program_options does not parse
             g.verbosity = 2;
         } else if (t.size() > 1 && t[0] == '-') {
-            globalTokens.push_back(t);
+            split.globalTokens.push_back(t);
             const auto* option = t.starts_with("--") && t.find('=') == std::string::npos
                                    ? global.find_nothrow(t.substr(2), false, false, false)
                                    : nullptr;
             if (option && option->semantic()->max_tokens() > 0 && i + 1 < argc)
-                globalTokens.push_back(argv[++i]); // its value
+                split.globalTokens.push_back(argv[++i]); // its value
         } else {
-            command = t;
+            split.command = t;
         }
     }
-    std::vector<std::string> named, positional;
-    if (auto problem = checkOptions(globalTokens, global, "", named, positional))
-        return usageError(*problem + (command.empty() ? "" : " before the command"));
-    po::variables_map vm;
-    if (auto problem = parseInto(globalTokens, global, vm))
-        return usageError(*problem);
-    if (command == "help" && !commandTokens.empty()) { // `help get` is `get --help`
-        command = commandTokens.front();
-        commandTokens = {"--help"};
+    if (split.command == "help" && !split.commandTokens.empty()) { // `help get` is `get --help`
+        split.command = split.commandTokens.front();
+        split.commandTokens = {"--help"};
     }
-    if (vm.count("verbose"))
-        g.verbosity = std::max(g.verbosity, 1);
-    if (vm.count("version")) {
-        std::cout << "wix-inbox " << inbox::version() << "\n";
-        return 0;
-    }
-    if (command.empty() || command == "help") {
-        const bool asked = vm.count("help") || command == "help";
-        (asked ? std::cout : std::cerr) << usage() << "\n" << global << "\n" << credentialsHelp;
-        return asked ? 0 : 1;
-    }
+    return split;
+}
 
-    // Command options: the command's row, or the batch's own.
-    const cli::Command* operation = cli::findCommand(command);
-    if (!operation) {
-        const bool plain = command.size() <= 32 && command.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
-        return usageError(plain ? "unknown command '" + command + "'" : std::string("unknown command"));
-    }
-    cli::CommandArgs args;
-    bool dryRunOnly = false;
-    std::string concurrency = "64", lineTimeout = "10m", giveUpAfter = "5m", shard, shardCount, progressInterval = "10s",
-                summaryFile, metricsPort, metricsAddress = "127.0.0.1";
-    inbox::cli::BatchOptions batch;
-    po::options_description commandOptions(command + " options");
-    commandOptions.add_options()("help,h", "show this help");
-    if (operation->options) {
-        operation->options(commandOptions, args);
-    } else {
-        commandOptions.add_options()
-            ("input", po::value(&batch.input)->default_value("-"), "NDJSON input file, - for stdin")
-            ("output", po::value(&batch.output)->default_value("-"), "NDJSON output file, - for stdout")
-            ("concurrency", po::value(&concurrency)->default_value(concurrency), "calls in flight: 1-100000")
-            ("line-timeout", po::value(&lineTimeout)->default_value(lineTimeout), "how long a line is called again "
-                                                                                   "after transient failures before "
-                                                                                   "it fails (500ms, 30s, 10m, 2h)")
-            ("give-up-after", po::value(&giveUpAfter)->default_value(giveUpAfter), "stop, resumable, when no call "
-                                                                                   "has been answered for this long")
-            ("shard", po::value(&shard), "K/N: only the lines whose tenant (else participant or conversation) "
-                                         "hashes to K of N (0 <= K < N), for N workers over one input; auto: K and "
-                                         "N from the job runner (Kubernetes Indexed Job, Slurm or AWS Batch array, "
-                                         "Cloud Run job)")
-            ("shard-count", po::value(&shardCount), "N for --shard auto where the runner does not export it "
-                                                    "(Kubernetes: the Job's completions)")
-            ("resume", po::bool_switch(&batch.resume), "continue an interrupted run where its output ends")
-            ("retry-failed", po::bool_switch(&batch.retryFailed), "call again the failed lines of a finished "
-                                                                  "output, keeping its other lines as they are")
-            ("progress-interval", po::value(&progressInterval)->default_value(progressInterval),
-             "where stderr is not a terminal, a JSON progress line this often (500ms, 10s, 1m); 0: none")
-            ("summary-file", po::value(&summaryFile), "write the summary as one JSON object to this file as well "
-                                                      "(replaced whole; a symlink is refused)")
-            ("overwrite", po::bool_switch(&batch.overwrite), "replace an existing non-empty output")
-            ("metrics-port", po::value(&metricsPort), "serve Prometheus metrics at http://ADDRESS:PORT/metrics while "
-                                                      "the batch runs; 0 takes a free port (a first line on stderr "
-                                                      "names it: {\"metrics\":URL})")
-            ("metrics-address", po::value(&metricsAddress)->default_value(metricsAddress),
-             "the address --metrics-port listens on")
-            ("dry-run", po::bool_switch(&dryRunOnly), "read the input and print what the batch would do (lines, "
-                                                      "sends, conversations), calling nothing");
-    }
-    named.clear();
-    if (auto problem = checkOptions(commandTokens, commandOptions, command + " ", named, positional))
-        return usageError(*problem);
-    po::variables_map cvm;
-    if (auto problem = parseInto(named, commandOptions, cvm))
-        return usageError(*problem);
-    if (cvm.count("help")) {
-        std::cout << commandHelp(*operation, commandOptions);
-        return 0;
-    }
-    if (positional.size() != operation->positionals)
-        return usageError(operation->positionals == 0 ? command + " takes no arguments besides its options"
-                                                      : "usage: wix-inbox " + command + " " + std::string(operation->synopsis));
-    args.positional = positional;
+// The global options, checked: what commands see of them, and the client's own.
+struct CheckedGlobal {
+    cli::GlobalSettings settings;
+    std::chrono::milliseconds attemptTimeout{};
+    int attempts = 0;
+    inbox::RateLimitOptions rate;
+};
 
-    // Numbers, checked here: program_options would wrap "-5" into an unsigned value.
+// The global options' numbers and their conflicts, or a usage problem.
+std::variant<CheckedGlobal, std::string> checkGlobal(const Global& g)
+{
+    // Checked here: program_options would wrap "-5" into an unsigned value.
     std::string problem;
-    const auto timeoutMs = number("timeout-ms", g.timeoutMs, 1, 86'400'000, problem);
-    const auto attemptTimeoutMs = number("attempt-timeout-ms", g.attemptTimeoutMs, 0, 86'400'000, problem);
-    const auto attempts = number("attempts", g.attempts, 1, 100, problem);
-    const auto inFlight = number("concurrency", concurrency, 1, 100'000, problem);
-    // The pool follows the calls in flight: a batch's connections are its concurrency, up
-    // to 256 (beyond that calls wait their turn for a connection, as cheap as a coroutine).
-    const std::string poolDefault = command == "batch" && inFlight ? std::to_string(std::min(*inFlight, 256LL)) : "16";
-    const auto port = metricsPort.empty() ? std::optional<long long>() : number("metrics-port", metricsPort, 0, 65535, problem);
-#ifndef WIX_INBOX_METRICS
-    if (port && problem.empty())
-        problem = "--metrics-port: this wix-inbox was built without Prometheus metrics (prometheus-cpp was not "
-                  "found when it was built)";
-#endif
-    if (cvm.count("metrics-address") && !cvm["metrics-address"].defaulted() && !port && problem.empty())
-        problem = "--metrics-address goes with --metrics-port";
-    const auto connections = number("connections", g.connections.empty() ? poolDefault : g.connections, 1, 65535, problem);
+    const auto timeoutMs = cli::wholeNumber("timeout-ms", g.timeoutMs, 1, 86'400'000, problem);
+    const auto attemptTimeoutMs = cli::wholeNumber("attempt-timeout-ms", g.attemptTimeoutMs, 0, 86'400'000, problem);
+    const auto attempts = cli::wholeNumber("attempts", g.attempts, 1, 100, problem);
+    std::optional<long long> connections;
+    if (!g.connections.empty())
+        connections = cli::wholeNumber("connections", g.connections, 1, 65535, problem);
     const auto rate = parseRate(g.rate);
     if (!rate && problem.empty())
         problem = "--rate takes a rate such as 200/min or 50/s (at least 1/d), adaptive or off";
-    for (auto [flag, text, into] : {std::tuple{"--line-timeout", &lineTimeout, &batch.lineTimeout},
-                                    std::tuple{"--give-up-after", &giveUpAfter, &batch.giveUpAfter}}) {
-        const auto d = parseDuration(*text);
-        if (!d && problem.empty())
-            problem = std::string(flag) + " takes a duration such as 500ms, 30s, 10m or 2h (at most 30 days)";
-        *into = d.value_or(*into);
-    }
-    if (progressInterval == "0")
-        batch.progressInterval = std::chrono::milliseconds(0);
-    else if (const auto d = parseDuration(progressInterval))
-        batch.progressInterval = *d;
-    else if (problem.empty())
-        problem = "--progress-interval takes a duration such as 500ms, 10s or 1m, or 0";
     if (g.quiet && g.verbosity > 0 && problem.empty())
         problem = "--quiet and -v go against each other: give one";
-    batch.quiet = g.quiet;
-    if (cvm.count("shard") || cvm.count("shard-count")) {
-        // Given empty (an unset variable in a job template) it is refused, never read as "no shard".
-        auto parsed = cli::parseShard(shard, cvm.count("shard-count") ? std::optional(shardCount) : std::nullopt,
-                                      cli::processEnvironment);
-        if (auto* s = std::get_if<cli::Shard>(&parsed))
-            batch.shard = *s;
-        else if (problem.empty())
-            problem = std::get<std::string>(parsed);
-    }
-    if (batch.retryFailed && (batch.resume || batch.overwrite || batch.shard))
-        problem = "--retry-failed goes alone: not with --resume, --overwrite or --shard (the output's record knows its "
-                  "shard)";
-    if (problem.empty() && !summaryFile.empty())
-        problem = cli::summaryFileClash(summaryFile, batch).value_or("");
+    if (g.emulator && !g.baseUrl.empty() && problem.empty())
+        problem = "--emulator and --base-url go against each other: --emulator calls an embedded emulator, "
+                  "--base-url another service; give one";
     if (!problem.empty())
-        return usageError(problem);
-    batch.concurrency = static_cast<std::size_t>(*inFlight);
-    batch.callTimeout = std::chrono::milliseconds(*timeoutMs);
-    if (command == "batch" && !g.connections.empty() && *connections < *inFlight && !g.quiet)
-        std::cerr << "wix-inbox: note: --connections " << *connections << " < --concurrency " << *inFlight
-                  << ": at most " << *connections << " calls are on the wire at once, the rest wait for a connection\n";
+        return problem;
+    CheckedGlobal checked;
+    checked.settings.quiet = g.quiet;
+    checked.settings.callTimeout = std::chrono::milliseconds(*timeoutMs);
+    if (connections)
+        checked.settings.connections = static_cast<std::size_t>(*connections);
+    checked.attemptTimeout = std::chrono::milliseconds(*attemptTimeoutMs);
+    checked.attempts = static_cast<int>(*attempts);
+    checked.rate = *rate;
+    return checked;
+}
 
-    if (operation->check)
-        if (auto problem = operation->check(args))
-            return usageError(*problem);
-    if (operation->local)
-        return operation->local(args);
-    if (dryRunOnly) {
-        try {
-            const auto r = cli::dryRun(batch);
-            std::cout << boost::json::serialize(boost::json::object{
-                             {"lines", r.lines}, {"malformed", r.malformed}, {"sends", r.sends},
-                             {"otherCalls", r.otherCalls}, {"conversations", r.conversations}, {"tenants", r.tenants}})
-                      << "\n";
-            return 0;
-        } catch (const std::exception& e) {
-            return fatal(e.what());
-        }
-    }
-
-    // Where to send calls, and with what. Only --emulator starts an emulator: a job that lost
-    // its credentials must fail, not succeed against a throwaway service.
-    auto credentials = resolveCredentials(flags, command == "batch");
+// Where to send calls, and with what: the client's options from the global ones (already
+// checked), or a usage problem. Only --emulator starts an emulator (into `emulator`): a job
+// that lost its credentials must fail, not succeed against a throwaway service.
+std::variant<inbox::ClientOptions, std::string> clientOptions(Global& g, const po::variables_map& vm,
+                                                              const Credentials& flags, const CheckedGlobal& checked,
+                                                              const cli::CommandArgs& args,
+                                                              std::unique_ptr<inbox::emulator::Emulator>& emulator)
+{
+    auto credentials = resolveCredentials(flags, args.linesNameSites());
     const auto* wrong = std::get_if<std::string>(&credentials);
     if (wrong && !g.emulator) // with --emulator they are not sent
-        return usageError(*wrong);
-    inbox::ClientOptions options;
-    if (!wrong)
-        options.credentials = std::get<inbox::Credentials>(std::move(credentials));
-    const bool hasCredentials = wrong || !std::holds_alternative<inbox::NoCredentials>(options.credentials);
+        return *wrong;
+    const bool hasCredentials = wrong || !std::holds_alternative<inbox::NoCredentials>(
+                                             std::get<inbox::Credentials>(credentials));
     if (g.baseUrl.empty())
         g.baseUrl = env("WIX_BASE_URL");
     if (g.caFile.empty())
         g.caFile = env("WIX_CA_FILE");
     if (!g.emulator && !hasCredentials && g.baseUrl.empty())
-        return usageError("no credentials: give --api-key (with --site-id or --account-id), --access-token, or --app-id "
-                          "with --app-secret and --instance-id (or their WIX_ variables); or --emulator to call an "
-                          "embedded emulator");
-    std::unique_ptr<inbox::emulator::Emulator> emulator;
+        return std::string("no credentials: give --api-key (with --site-id or --account-id), --access-token, or "
+                           "--app-id with --app-secret and --instance-id (or their WIX_ variables); or --emulator to "
+                           "call an embedded emulator");
+    inbox::ClientOptions options;
+    if (!wrong)
+        options.credentials = std::get<inbox::Credentials>(std::move(credentials));
     if (g.emulator) {
         inbox::emulator::Options eo;
         eo.threads = 1;
@@ -511,62 +371,95 @@ int run(int argc, char** argv)
         options.proxy.url = g.proxy;
     if (vm.count("noproxy"))
         options.proxy.noProxy = inbox::ProxyOptions::parseNoProxy(g.noProxy);
-    options.timeout = std::chrono::milliseconds(*timeoutMs);
-    options.readTimeout = std::chrono::milliseconds(*attemptTimeoutMs);
-    options.retry.maxAttempts = static_cast<int>(*attempts);
-    options.pool.maxConnections = static_cast<std::size_t>(*connections);
-    options.rateLimit = *rate;
+    options.timeout = checked.settings.callTimeout;
+    options.readTimeout = checked.attemptTimeout;
+    options.retry.maxAttempts = checked.attempts;
+    options.pool.maxConnections = checked.settings.connections.value_or(args.defaultConnections());
+    options.rateLimit = checked.rate;
     if (g.verbosity > 0)
         options.observer = attemptLog(g.verbosity);
+    return options;
+}
 
-    net::io_context ioc;
+// The command's arguments from its tokens: a usage problem, its help, or the arguments.
+std::variant<std::unique_ptr<cli::CommandArgs>, int> commandArgs(const cli::Command& command,
+                                                                  const std::vector<std::string>& tokens)
+{
+    auto args = command.args();
+    po::options_description options(std::string(command.name) + " options");
+    options.add_options()("help,h", "show this help");
+    args->options(options);
+    std::vector<std::string> named;
+    if (auto problem = checkOptions(tokens, options, std::string(command.name) + " ", named, args->positional))
+        return usageError(*problem);
+    po::variables_map vm;
+    if (auto problem = parseInto(named, options, vm))
+        return usageError(*problem);
+    if (vm.count("help")) {
+        std::cout << commandHelp(command, options);
+        return 0;
+    }
+    if (args->positional.size() != command.positionals)
+        return usageError(command.positionals == 0 ? std::string(command.name) + " takes no arguments besides its options"
+                                                   : "usage: wix-inbox " + std::string(command.name) + " "
+                                                         + std::string(command.synopsis));
+    return args;
+}
+
+int run(int argc, char** argv)
+{
+    Global g;
+    Credentials flags;
+    const auto global = globalOptions(g, flags);
+    auto [globalTokens, commandTokens, command] = splitAtCommand(argc, argv, global, g);
+    std::vector<std::string> named, positional;
+    if (auto problem = checkOptions(globalTokens, global, "", named, positional))
+        return usageError(*problem + (command.empty() ? "" : " before the command"));
+    po::variables_map vm;
+    if (auto problem = parseInto(globalTokens, global, vm))
+        return usageError(*problem);
+    if (vm.count("verbose"))
+        g.verbosity = std::max(g.verbosity, 1);
+    if (vm.count("version")) {
+        std::cout << "wix-inbox " << inbox::version() << "\n";
+        return 0;
+    }
+    if (command.empty() || command == "help") {
+        const bool asked = vm.count("help") || command == "help";
+        (asked ? std::cout : std::cerr) << usage() << "\n" << global << "\n" << credentialsHelp;
+        return asked ? 0 : 1;
+    }
+    const cli::Command* operation = cli::findCommand(command);
+    if (!operation) {
+        const bool plain = command.size() <= 32 && command.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
+        return usageError(plain ? "unknown command '" + command + "'" : std::string("unknown command"));
+    }
+    auto parsed = commandArgs(*operation, commandTokens);
+    if (const int* status = std::get_if<int>(&parsed))
+        return *status;
+    auto& args = *std::get<std::unique_ptr<cli::CommandArgs>>(parsed);
+    auto checked = checkGlobal(g);
+    if (const auto* problem = std::get_if<std::string>(&checked))
+        return usageError(*problem);
+    const auto& settings = std::get<CheckedGlobal>(checked).settings;
+    if (auto problem = args.check(settings))
+        return usageError(*problem);
     try {
-#ifdef WIX_INBOX_METRICS
-        std::unique_ptr<cli::MetricsEndpoint> metrics;
-        if (port) {
-            metrics = std::make_unique<cli::MetricsEndpoint>(metricsAddress, static_cast<std::uint16_t>(*port), true);
-            options.observer = std::make_shared<inbox::FanOutObserver>(
-                std::vector<std::shared_ptr<inbox::Observer>>{options.observer, metrics->observer()});
-            batch.onTick = [&metrics](const cli::BatchTick& tick) {
-                metrics->batchLines(tick.done, tick.failed, tick.inFlight);
-                metrics->observer()->sample(tick.stats);
-            };
-        }
-#endif
+        if (const auto status = args.runLocal())
+            return *status;
+        net::io_context ioc;
+        args.prepare(ioc);
+        std::unique_ptr<inbox::emulator::Emulator> emulator;
+        auto connection = clientOptions(g, vm, flags, std::get<CheckedGlobal>(checked), args, emulator);
+        if (const auto* problem = std::get_if<std::string>(&connection))
+            return usageError(*problem);
+        auto& options = std::get<inbox::ClientOptions>(connection);
+        if (auto observer = args.observer())
+            options.observer = options.observer ? std::make_shared<inbox::FanOutObserver>(
+                                                      std::vector<std::shared_ptr<inbox::Observer>>{options.observer, observer})
+                                                : observer;
         inbox::Client client(ioc.get_executor(), options);
-        if (operation->run)
-            return operation->run(ioc, client, args);
-        const auto start = std::chrono::steady_clock::now();
-        inbox::cli::Tenants tenants(client, options.credentials);
-        const auto summary = inbox::cli::runBatch(ioc, tenants, batch);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const auto stats = tenants.stats();
-        const auto calls = summary.ok + summary.failed;
-        if (!summaryFile.empty())
-            cli::writeSummaryFile(summaryFile, cli::summaryJson(summary, stats, seconds, tenants.size()));
-        if (!g.quiet)
-            std::fprintf(stderr,
-                         "wix-inbox: batch %s: %llu lines: %llu ok, %llu failed, %llu retries (%llu of lines), %llu throttled, %.2f s, "
-                         "%.0f calls/s, up to %zu in flight over %llu connections%s%s\n",
-                         summary.interrupted ? "interrupted" : "done", static_cast<unsigned long long>(calls),
-                         static_cast<unsigned long long>(summary.ok), static_cast<unsigned long long>(summary.failed),
-                         static_cast<unsigned long long>(stats.retries) + summary.lineRetries,
-                         static_cast<unsigned long long>(summary.lineRetries), static_cast<unsigned long long>(stats.throttled),
-                         seconds, seconds > 0 ? static_cast<double>(calls) / seconds : 0.0, batch.concurrency,
-                         static_cast<unsigned long long>(stats.pool.connectionsOpened),
-                         tenants.size() ? (", " + std::to_string(tenants.size()) + " tenants, " + std::to_string(
-                                               stats.tokenRequests) + " token requests").c_str() : "",
-                         summary.skipped ? (" (" + std::to_string(summary.skipped) + " lines done before)").c_str() : "");
-        if (summary.reconciliationRequests > 0 && !g.quiet)
-            std::fprintf(stderr, "wix-inbox: %llu reconciliation requests found %llu messages already sent (not sent again)\n",
-                         static_cast<unsigned long long>(summary.reconciliationRequests),
-                         static_cast<unsigned long long>(summary.reconciled));
-        if (summary.interrupted) {
-            if (batch.output != "-" && !batch.retryFailed && !g.quiet) // standard output cannot be resumed
-                std::cerr << "wix-inbox: run the same command with --resume to continue\n";
-            return 128 + summary.signal; // as a shell reports a process the signal ended
-        }
-        return summary.failed ? 2 : 0;
+        return args.run(cli::Session{ioc, client, options.credentials, settings});
     } catch (const cli::BatchStopped& e) {
         return fatal(e.what(), e.hint);
     } catch (const std::exception& e) {

@@ -282,6 +282,18 @@ std::string inputErrorLine(std::uint64_t line, std::string_view problem)
                                                                {"stopReason", "none"}}}});
 }
 
+std::optional<OutputLineHead> readOutputLine(std::string_view text)
+{
+    boost::system::error_code ec;
+    const auto v = json::parse(text, ec);
+    const auto* o = !ec && v.is_object() ? &v.get_object() : nullptr;
+    const auto* number = o ? o->if_contains("line") : nullptr;
+    const auto* ok = o ? o->if_contains("ok") : nullptr;
+    if (!number || !number->is_int64() || number->get_int64() < 1 || !ok || !ok->is_bool())
+        return std::nullopt;
+    return OutputLineHead{static_cast<std::uint64_t>(number->get_int64()), ok->get_bool()};
+}
+
 std::variant<ResumePoint, std::string> findResumePoint(const std::string& path, bool sharded)
 {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -301,7 +313,7 @@ std::variant<ResumePoint, std::string> findResumePoint(const std::string& path, 
                 point.bytes = offset + static_cast<std::uint64_t>(i) + 1;
                 lastLine.swap(current);
                 current.clear();
-            } else if (current.size() <= maxLineBytes * 2) {
+            } else if (current.size() <= maxOutputLineBytes) {
                 current += chunk[i];
             }
         }
@@ -311,15 +323,11 @@ std::variant<ResumePoint, std::string> findResumePoint(const std::string& path, 
     if (point.lines == 0)
         return point;
     // The output's last complete line must be line N of N: otherwise it is another file.
-    boost::system::error_code ec;
-    const json::value last = json::parse(lastLine, ec);
-    const json::value* number = (!ec && last.is_object()) ? last.get_object().if_contains("line") : nullptr;
-    const double lastNumber = number && number->is_number() ? number->to_number<double>() : -1;
-    if (sharded ? !(lastNumber >= static_cast<double>(point.lines) && lastNumber < 1e18)
-                : lastNumber != static_cast<double>(point.lines))
+    const auto last = readOutputLine(lastLine);
+    if (!last || (sharded ? last->line < point.lines : last->line != point.lines))
         return "'" + path + "' is not the output of an interrupted batch (its last line is not line "
              + (sharded ? "number " + std::to_string(point.lines) + " or later" : std::to_string(point.lines)) + ")";
-    point.lastLine = static_cast<std::uint64_t>(lastNumber);
+    point.lastLine = last->line;
     return point;
 }
 

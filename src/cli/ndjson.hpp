@@ -61,6 +61,20 @@ std::string errorLine(std::uint64_t line, std::string_view passthrough, const Er
 /// The output line of a malformed input line.
 std::string inputErrorLine(std::uint64_t line, std::string_view problem);
 
+/// Longest output line read back: an input line (at most 64 KiB) and a response (at most
+/// 1 MiB by default, escaped). A longer one is not a batch output's, and is not held whole.
+constexpr std::size_t maxOutputLineBytes = std::size_t{16} << 20;
+
+/// What the batch reads back from one of its own output lines: the input line it is for, and
+/// whether it succeeded.
+struct OutputLineHead {
+    std::uint64_t line = 0;
+    bool ok = false;
+};
+/// Nothing if `text` is not an output line of the batch ("line" a whole number from 1, "ok"
+/// true or false).
+std::optional<OutputLineHead> readOutputLine(std::string_view text);
+
 /// Where a resumed run continues: the output's complete lines, and the byte length of
 /// that prefix (a torn last line after it is cut off).
 struct ResumePoint {

@@ -73,4 +73,48 @@ void clearProgress()
     std::fputs("\r\x1b[K", stderr);
 }
 
+ProgressReport::ProgressReport(bool quiet, std::chrono::milliseconds jsonInterval, std::optional<std::uint64_t> total,
+                               Clock::time_point start)
+    : terminal_(!quiet && ::isatty(STDERR_FILENO) == 1)
+    , json_(!quiet && !terminal_ && jsonInterval.count() > 0)
+    , jsonInterval_(jsonInterval)
+    , total_(terminal_ || json_ ? total : std::nullopt)
+    , start_(start)
+    , nextJson_(start + jsonInterval)
+{
+}
+
+std::chrono::milliseconds ProgressReport::tick() const
+{
+    constexpr std::chrono::milliseconds quarter(250);
+    return json_ ? std::min(quarter, jsonInterval_) : quarter;
+}
+
+bool ProgressReport::due(Clock::time_point now) const
+{
+    return terminal_ || (json_ && now >= nextJson_);
+}
+
+void ProgressReport::show(ProgressView view, std::uint64_t calls, Clock::time_point now)
+{
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    view.elapsedSeconds = seconds;
+    if (total_ && view.done > *total_)
+        total_.reset(); // the input grew during the run
+    view.total = total_;
+    view.callsPerSecond = seconds > 0 ? static_cast<double>(calls) / seconds : 0;
+    if (terminal_)
+        drawProgress(view);
+    if (json_ && now >= nextJson_) {
+        nextJson_ += jsonInterval_;
+        std::fprintf(stderr, "%s\n", progressJson(view).c_str());
+    }
+}
+
+void ProgressReport::finish()
+{
+    if (terminal_)
+        clearProgress();
+}
+
 } // namespace wix::inbox::cli

@@ -3,6 +3,7 @@
 // job runner) a JSON object per line, for machines.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,5 +35,34 @@ std::string progressJson(const ProgressView& view);
 void drawProgress(const ProgressView& view);
 /// Erases it, before the summary.
 void clearProgress();
+
+/// Where and how often a batch shows its progress: on a terminal, the line at every tick;
+/// elsewhere a JSON line per interval; nothing when quiet.
+class ProgressReport {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    /// `jsonInterval` 0: no JSON lines. `total`: the input's lines, when known.
+    ProgressReport(bool quiet, std::chrono::milliseconds jsonInterval, std::optional<std::uint64_t> total,
+                   Clock::time_point start);
+
+    /// How often the batch ticks: a quarter second, or the JSON interval where shorter.
+    std::chrono::milliseconds tick() const;
+    /// Whether a tick at `now` shows anything: then show() must follow.
+    bool due(Clock::time_point now) const;
+    /// Shows `view` (its done, failed, retries and throttled; `calls` made so far give the
+    /// rate) where due.
+    void show(ProgressView view, std::uint64_t calls, Clock::time_point now);
+    /// Erases the terminal's line, before the summary.
+    void finish();
+
+private:
+    bool terminal_;   // the line on a terminal
+    bool json_;       // JSON lines elsewhere
+    std::chrono::milliseconds jsonInterval_;
+    std::optional<std::uint64_t> total_;
+    Clock::time_point start_;
+    Clock::time_point nextJson_;
+};
 
 } // namespace wix::inbox::cli

@@ -384,6 +384,31 @@ BOOST_AUTO_TEST_CASE(signals_end_a_send_batch_gracefully_and_resumably)
     exactlyOnce(emu, lines);
 }
 
+// A signal while the job is still being set up (here: its 64 MB input fingerprinted for the
+// output's record) takes the graceful path too: nothing is sent, the summary says so, and the
+// exit status is the shell's for the signal. It used to kill the process outright.
+BOOST_AUTO_TEST_CASE(a_signal_during_the_set_up_stops_the_batch_before_any_line)
+{
+    Job job;
+    {
+        std::string lines;
+        for (int i = 0; i < 1'000'000; ++i)
+            lines += R"({"memberId":"00000000-0000-4000-8000-000000000001","text":"hello"})" "\n";
+        std::ofstream(job.in(), std::ios::binary) << lines;
+    }
+    const auto logs = job.logs("run");
+    const pid_t pid = spawnCli({"--emulator", "batch", "--input", job.in().string(), "--output", job.out().string()},
+                               logs);
+    // Printed once the emulator has started: after the batch has taken the signals over.
+    waitFor([&] { return slurp(logs / "stderr").find("using the embedded emulator") != std::string::npos; },
+            "the emulator's start");
+    ::kill(pid, SIGTERM);
+    BOOST_TEST(waitExit(pid) == 128 + SIGTERM);
+    const auto err = slurp(logs / "stderr");
+    BOOST_TEST(err.find("wix-inbox: batch interrupted: 0 lines") != std::string::npos, err);
+    BOOST_TEST(lineCount(job.out()) == 0u);
+}
+
 // A participant's conversation merged into another while the line is in flight (its send
 // gets 404 CONVERSATION_NOT_FOUND): the line resolves the participant again and sends once.
 BOOST_AUTO_TEST_CASE(a_conversation_merged_mid_line_is_resolved_again)

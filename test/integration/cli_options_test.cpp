@@ -283,6 +283,24 @@ BOOST_AUTO_TEST_CASE(a_shard_that_names_no_worker_is_refused)
                == 0, slurp(dir.path / "stderr"));
 }
 
+// --emulator and --base-url name two different services: the pair is refused, never
+// resolved silently to the emulator; WIX_BASE_URL, a default, gives way to --emulator.
+BOOST_AUTO_TEST_CASE(the_emulator_with_a_base_url_is_refused)
+{
+    Emulator emu;
+    TempDir dir;
+    const Args call{"get-or-create", "--member-id", someMember};
+    BOOST_TEST(runCli(Args{"--emulator", "--base-url", emu.url(), "--ca-file", emu.caFile()} + call, dir.path) == 1);
+    const auto err = slurp(dir.path / "stderr");
+    BOOST_TEST(contains(err, "--emulator and --base-url go against each other"), err);
+    BOOST_TEST(!contains(err, "using the embedded emulator"), err);
+    BOOST_TEST(slurp(dir.path / "stdout").empty());
+    BOOST_TEST(emu.stats().requests == 0u);
+    BOOST_TEST(runCli(Args{"--emulator"} + call, dir.path, {"WIX_BASE_URL=" + emu.url()}) == 0,
+               slurp(dir.path / "stderr"));
+    BOOST_TEST(emu.stats().requests == 0u);
+}
+
 // Below one request a day the limiter's interval overflowed, and "0.0000001/h" sent at full speed.
 BOOST_AUTO_TEST_CASE(a_rate_below_one_a_day_is_refused)
 {

@@ -1,10 +1,12 @@
 // The batch's rooms without a network: the state file and its lock, the self-checking send
-// journal, the input's identity, and the scheduling decisions, each on its own.
+// journal, the input's identity, the scheduling decisions and the output's order, each on its own.
 #define BOOST_TEST_MODULE batch_files
 #include <boost/test/unit_test.hpp>
 
 #include "process.hpp"
 
+#include "cli/batch_output.hpp"
+#include "cli/in_order_output.hpp"
 #include "cli/job_state.hpp"
 #include "cli/line_pacing.hpp"
 #include "cli/line_source.hpp"
@@ -304,4 +306,30 @@ BOOST_AUTO_TEST_CASE(pacing_halves_while_calls_fail_and_gives_up_after_silence)
         recovering.onAnswer(true, now);
     BOOST_TEST(recovering.allowed() > low);
     BOOST_TEST(recovering.allowed() <= 8u);
+}
+
+// Lines finish in any order and are written in input order; another shard's lines settle in
+// their turn and write nothing; the record's line and fingerprint follow the last line written.
+BOOST_AUTO_TEST_CASE(output_lines_are_written_in_input_order_whatever_order_they_finish_in)
+{
+    test::TempDir dir;
+    const auto path = dir.path / "out.ndjson";
+    {
+        cli::OutputSink sink(path.string(), cli::OutputSink::Open::replace);
+        cli::InOrderOutput output(sink);
+        output.startAfter(2, 0x22); // lines 1 and 2 were settled by an earlier run
+        output.complete(5, "five", true, 0x55);
+        output.complete(4, "", true, 0x44, false); // another shard's
+        BOOST_TEST(output.next() == 3u);
+        BOOST_TEST(output.lastWritten() == 2u);
+        BOOST_TEST(output.fingerprint() == 0x22u);
+        output.complete(3, "three", false, 0x33);
+        BOOST_TEST(output.next() == 6u);
+        BOOST_TEST(output.lastWritten() == 5u);
+        BOOST_TEST(output.fingerprint() == 0x55u);
+        BOOST_TEST(output.ok() == 1u);
+        BOOST_TEST(output.failed() == 1u);
+        sink.flush();
+    }
+    BOOST_TEST(slurp(path) == "three\nfive\n");
 }

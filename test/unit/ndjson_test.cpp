@@ -5,6 +5,11 @@
 
 #include <boost/json/parse.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 using namespace wix::inbox::cli;
 namespace json = boost::json;
 
@@ -156,4 +161,40 @@ BOOST_AUTO_TEST_CASE(lines_that_send_carry_their_message)
     BOOST_TEST(problemOf(id + R"("text":"a","visibility":"ALL"})").find("visibility must be") == 0u);
     BOOST_TEST(problemOf(id + R"("text":"a","direction":1})").find("direction must be") == 0u);
     BOOST_TEST(problemOf(id + R"("visibility":"BUSINESS"})") == "visibility and direction go with text or message");
+}
+
+// --resume and --retry-failed read the output lines back through one reader: every line the
+// batch writes is one, and nothing else is.
+BOOST_AUTO_TEST_CASE(the_batch_reads_back_its_own_output_lines_and_nothing_else)
+{
+    const auto ok = readOutputLine(okLine(7, R"(,"rowKey":1)", {{"newConversation", true}}));
+    BOOST_REQUIRE(ok.has_value());
+    BOOST_TEST(ok->line == 7u);
+    BOOST_TEST(ok->ok);
+    const auto bad = readOutputLine(inputErrorLine(8, "line has none of memberId"));
+    BOOST_REQUIRE(bad.has_value());
+    BOOST_TEST(bad->line == 8u);
+    BOOST_TEST(!bad->ok);
+    for (const std::string text : {R"({"line":0,"ok":true})", R"({"line":1})", R"({"line":"1","ok":true})",
+                                   R"({"line":1.5,"ok":true})", R"({"line":1,"ok":"yes"})", R"([1,true])", "{\"line\":1,"})
+        BOOST_TEST(!readOutputLine(text).has_value(), text);
+}
+
+// An output whose last line holds a large response (well past an input line's 64 KiB) is
+// still resumed where it ends.
+BOOST_AUTO_TEST_CASE(an_output_ending_in_a_long_line_is_resumed_after_it)
+{
+    const auto path = std::filesystem::temp_directory_path() / ("ndjson_test_" + std::to_string(::getpid()));
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << okLine(1, "", {}) << "\n"
+            << okLine(2, "", {{"text", std::string(std::size_t{512} * 1024, 'x')}}) << "\n"
+            << R"({"line":3,"o)"; // torn by a kill
+    }
+    const auto point = findResumePoint(path.string());
+    std::filesystem::remove(path);
+    const auto* resume = std::get_if<ResumePoint>(&point);
+    BOOST_REQUIRE_MESSAGE(resume, (resume ? std::string() : std::get<std::string>(point)));
+    BOOST_TEST(resume->lines == 2u);
+    BOOST_TEST(resume->lastLine == 2u);
 }

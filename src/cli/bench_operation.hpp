@@ -1,0 +1,37 @@
+// How wix-inbox-bench loads the service with one of the CLI's operations: the bench takes its
+// --op list from the rows of the command registry (cli/commands.hpp), so an operation added
+// there is one the bench can measure.
+#pragma once
+
+#include <wix/inbox/client.hpp>
+#include <wix/inbox/message.hpp>
+#include <wix/inbox/model.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wix::inbox::cli {
+
+/// The calls' arguments, made before the run so that it measures the client only.
+struct BenchInputs {
+    std::vector<ParticipantId> participants;
+    std::vector<std::string> conversationIds; ///< of the participants, when the operation needs them
+    Message message = textMessage("Your order has shipped: it arrives on Thursday.");
+};
+
+struct BenchOperation {
+    std::string_view name; ///< as --op names it
+    std::string_view help; ///< what it measures, beyond the call's name (may be empty)
+    /// The participants' conversations are made before the run (for operations on a
+    /// conversation), each given this many messages; -1: none made (the participants alone).
+    int messagesEach;
+    /// The run's call number `i`: its error, or nothing when it succeeded.
+    boost::asio::awaitable<std::optional<Error>> (*call)(Client& client, const BenchInputs& inputs, std::uint64_t i);
+};
+
+} // namespace wix::inbox::cli
