@@ -3,12 +3,16 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# What any build needs (configuring looks for Boost.Test even when only the CLI is built).
 packages=(g++ cmake ninja-build pkg-config libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
           libboost-test1.81-dev libboost-program-options1.81-dev
-          prometheus-cpp-dev python3-prometheus-client # metrics (wix::inbox_prometheus) and their test
-          parallel   # the CLI's shard test runs its workers under GNU parallel
-          tinyproxy) # the proxy test tunnels through it
+          prometheus-cpp-dev) # --metrics-port of the CLI and the bench (wix::inbox_prometheus)
+
+# The test suite runs these too.
+test_packages=(parallel   # the CLI's shard test runs its workers under GNU parallel
+               tinyproxy  # the proxy test tunnels through it
+               python3-prometheus-client) # the metrics test parses a scrape with it
 
 # The sanitizer, fuzzing and static-analysis stages (CI) need these too.
 analysis_packages=(clang libclang-rt-14-dev clang-tidy cppcheck)
@@ -44,11 +48,20 @@ start_emulator() {
     [ -n "$emulator_url" ] || { echo "the emulator did not start" >&2; return 1; }
 }
 
-# build DIR [cmake args...]: configure (first time) and build with all cores.
+# The build directory both quick-start scripts use, with the same options, so that either
+# run after the other reconfigures nothing and rebuilds only what is missing.
+main_build="$root/build"
+main_build_options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON)
+
+# build DIR [cmake args...] [-- targets...]: configure (first time) and build the targets
+# (all of them when none is named) with all cores.
 build() {
     local dir="$1"; shift
-    cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null
-    cmake --build "$dir" -j "$(nproc)"
+    local options=() targets=()
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do options+=("$1"); shift; done
+    [ $# -gt 0 ] && { shift; targets=(--target "$@"); }
+    cmake -S "$root" -B "$dir" -G Ninja "${options[@]}" >/dev/null
+    cmake --build "$dir" -j "$(nproc)" "${targets[@]}"
 }
 
 # scratch: sets `work` to a fresh temporary folder, removed on exit after stopping the

@@ -5,9 +5,10 @@ source "$(dirname "$0")/common.sh"
 
 count="${1:-10000}"
 install_missing
-build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The CLI and the libraries it links, not the tests, bench and examples test.sh builds.
+build "$main_build" "${main_build_options[@]}" -- wix-inbox
 
-work="$root/build/demo"
+work="$main_build/demo"
 mkdir -p "$work"
 # Every third line repeats an earlier member (an existing conversation); every line
 # carries a key of the caller's own, which comes back on its output line.
@@ -16,7 +17,7 @@ awk -v n="$count" 'BEGIN { for (i = 1; i <= n; i++) {
     printf "{\"memberId\":\"00000000-0000-4000-8000-%012d\",\"rowKey\":%d}\n", m, i } }' > "$work/input.ndjson"
 
 status=0
-"$root/build/wix-inbox" --emulator batch --input "$work/input.ndjson" --output "$work/output.ndjson" --overwrite --concurrency 128 || status=$?
+"$main_build/wix-inbox" --emulator batch --input "$work/input.ndjson" --output "$work/output.ndjson" --overwrite --concurrency 128 || status=$?
 echo "first and last output lines ($work/output.ndjson):"
 head -n 2 "$work/output.ndjson"
 tail -n 1 "$work/output.ndjson"

@@ -8,8 +8,9 @@ sanitizers=false
 [ "${CI:-}" = "true" ] && sanitizers=true
 [ "${1:-}" = "--sanitizers" ] && sanitizers=true
 
-if $sanitizers; then install_missing "${analysis_packages[@]}"; else install_missing; fi
-build "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+if $sanitizers; then install_missing "${test_packages[@]}" "${analysis_packages[@]}"
+else install_missing "${test_packages[@]}"; fi
+build "$main_build" "${main_build_options[@]}"
 ctest --test-dir "$root/build" --output-on-failure -j 2
 
 echo "== the installed package builds consumer projects (find_package(wix-inbox))"
