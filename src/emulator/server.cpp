@@ -1,7 +1,7 @@
 // The emulator's HTTPS server: Beast sessions on a multi-threaded io_context, with the
 // admin endpoints and fault injection. The service semantics are in service.cpp.
 #include "emulator/certificate.hpp"
-#include "emulator/fault_names.hpp"
+#include "emulator/fault_settings.hpp"
 #include "emulator/request_reader.hpp"
 #include "emulator/service.hpp"
 #include "emulator/tenant_limits.hpp"
@@ -59,11 +59,6 @@ namespace {
 
 constexpr auto useTuple = net::as_tuple(net::use_awaitable);
 
-// In faultKinds' order, after `none`.
-enum class Fault { none, status429, status500, status502, status503, status504, stall, closeBeforeResponse,
-                   resetMidBody, truncatedBody, malformedJson, lostResponse, count };
-static_assert(std::size(faultKinds) + 1 == static_cast<std::size_t>(Fault::count));
-
 // Requests are counted by the service's route, or as one of these two.
 constexpr std::size_t adminRoute = Service::routes.size();
 constexpr std::size_t unknownRoute = adminRoute + 1;
@@ -71,16 +66,6 @@ constexpr std::size_t unknownRoute = adminRoute + 1;
 std::string_view routeName(std::size_t route)
 {
     return route < Service::routes.size() ? Service::routes[route].name : route == adminRoute ? "admin" : "unknown";
-}
-
-std::string httpDate(std::chrono::system_clock::time_point t)
-{
-    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char out[64];
-    std::strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return out;
 }
 
 // Writes a whole file or throws naming it and why. Each write is checked: a full disk or
@@ -110,7 +95,7 @@ void checkRate(const Faults& f)
 
 struct Answer {
     ServiceResponse response;
-    Fault fault = Fault::none;
+    const FaultSetting* fault = nullptr; ///< the fault drawn, if any
     std::chrono::milliseconds latency{0};
 };
 
@@ -184,7 +169,8 @@ private:
     std::atomic<std::size_t> open_{0}; // connections being served
     std::array<std::atomic<std::uint64_t>, unknownRoute + 1> byRoute_{};
     std::array<std::atomic<std::uint64_t>, 600> byStatus_{};
-    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Fault::count)> faultCounts_{};
+    std::vector<std::atomic<std::uint64_t>> faultCounts_ =
+        std::vector<std::atomic<std::uint64_t>>(faultSettings().size()); // by faultSettings() row
     std::string requestIdPrefix_;
 
     std::mutex tokensMutex_;
@@ -300,9 +286,9 @@ void Emulator::Impl::setFaults(const Faults& f)
     faults_ = f;
     random_.seed(f.seed);
     limited_ = f.rateLimit > 0;
-    faultsActive_ = f.latencyMax.count() > 0
-                 || std::any_of(std::begin(faultKinds), std::end(faultKinds),
-                                [&](const FaultKind& k) { return f.*k.probability > 0; });
+    faultsActive_ = f.latencyMax.count() > 0 || std::any_of(faultSettings().begin(), faultSettings().end(), [&](const FaultSetting& s) {
+                        return s.isFault() && std::get<double>(s.get(f)) > 0;
+                    });
 }
 
 void Emulator::Impl::reset()
@@ -341,9 +327,9 @@ Stats Emulator::Impl::stats() const
     for (std::size_t i = 0; i < byStatus_.size(); ++i)
         if (const auto n = byStatus_[i].load())
             s.byStatus[static_cast<int>(i)] = n;
-    for (std::size_t i = 1; i < faultCounts_.size(); ++i)
+    for (std::size_t i = 0; i < faultCounts_.size(); ++i)
         if (const auto n = faultCounts_[i].load())
-            s.faults[std::string(faultKinds[i - 1].name)] = n;
+            s.faults[std::string(faultSettings()[i].name)] = n;
     s.conversations = service_.conversationCount();
     s.messages = service_.messageCount();
     s.tokensIssued = tokensIssued_.load();
@@ -545,29 +531,20 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
                 std::uniform_int_distribution<std::int64_t>(f.latencyMin.count(), f.latencyMax.count())(random_));
     }
     double cumulative = 0;
-    for (std::size_t i = 0; i < std::size(faultKinds); ++i) {
-        cumulative += f.*faultKinds[i].probability;
+    for (const auto& setting : faultSettings()) {
+        if (!setting.isFault())
+            continue;
+        cumulative += std::get<double>(setting.get(f));
         if (draw < cumulative) {
-            a.fault = static_cast<Fault>(i + 1);
+            a.fault = &setting;
             break;
         }
     }
 
-    const std::string retryAfter = f.retryAfterAsDate
-        ? httpDate(std::chrono::system_clock::now() + std::chrono::seconds(f.retryAfterSeconds))
-        : std::to_string(f.retryAfterSeconds);
-    switch (a.fault) {
-    case Fault::status429:
-        a.response = {429, applicationErrorBody("Too many requests", "TOO_MANY_REQUESTS"), {{"Retry-After", retryAfter}}};
-        break;
-    case Fault::status500: a.response = {500, "", {}}; break;
-    case Fault::status502: a.response = {502, "<html><body>502 Bad Gateway</body></html>", {}}; break;
-    case Fault::status503:
-        a.response = {503, applicationErrorBody("Service unavailable", "UNAVAILABLE"), {{"Retry-After", retryAfter}}};
-        break;
-    case Fault::status504: a.response = {504, "", {}}; break;
-    case Fault::malformedJson: a.response = {200, R"({"conversation": {"id": "6202c3bb-)", {}}; break;
-    default: // including lostResponse: the request is served, its answer dropped later
+    if (a.fault && a.fault->respond) {
+        a.response = a.fault->respond(f);
+    } else {
+        // Served even when the answer is to be lost, cut or never sent.
         if (path == "/oauth2/token" || path == "/crm/oauth2/token") {
             a.response = method == "POST" ? issueToken(body)
                                           : ServiceResponse{405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"), {}};
@@ -576,10 +553,9 @@ Answer Emulator::Impl::answer(const http::request<http::string_body>& request)
         } else {
             a.response = serveTenant(request, f);
         }
-        break;
     }
-    if (a.fault != Fault::none)
-        ++faultCounts_[static_cast<std::size_t>(a.fault)];
+    if (a.fault)
+        ++faultCounts_[static_cast<std::size_t>(a.fault - faultSettings().data())];
     count(Service::routeOf(method, target).value_or(unknownRoute), a.response.status);
     return a;
 }
@@ -724,8 +700,8 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
         }
         tcpStream.expires_after(30s);
         const std::string bytes = serialize(a.response, keepAlive, idle, f.idleTimeoutHint);
-        switch (a.fault) {
-        case Fault::stall: {
+        switch (a.fault ? a.fault->delivery : Delivery::answer) {
+        case Delivery::stall:
             // Never answer; wait for the client to give up (or the idle limit).
             tcpStream.expires_after(idle);
             for (;;)
@@ -733,23 +709,22 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
                     co_return;
                 else if (reader.commit(n) != RequestReader::State::needMore)
                     reader.start(); // drop what arrives: the answer never comes
-        }
-        case Fault::closeBeforeResponse:
+        case Delivery::close:
             co_return;
-        case Fault::lostResponse:
+        case Delivery::lost:
             tcpStream.socket().set_option(net::socket_base::linger(true, 0), ignored);
             co_return;
-        case Fault::resetMidBody:
-        case Fault::truncatedBody: {
+        case Delivery::resetMidBody:
+        case Delivery::truncate: {
             const std::size_t cut = bytes.size() - a.response.body.size() / 2;
             co_await net::async_write(stream, net::buffer(bytes.data(), cut), useTuple);
-            if (a.fault == Fault::resetMidBody)
+            if (a.fault->delivery == Delivery::resetMidBody)
                 tcpStream.socket().set_option(net::socket_base::linger(true, 0), ignored);
             else
                 co_await stream.async_shutdown(useTuple);
             co_return;
         }
-        default:
+        case Delivery::answer:
             break;
         }
         if (auto [writeError, written] = co_await net::async_write(stream, net::buffer(bytes), useTuple); writeError)
