@@ -74,6 +74,26 @@ concept NamedEnum = std::is_enum_v<T> && requires { EnumNames<T>::names; };
 template <class T>
 concept HandWritten = requires { &Custom<T>::read; };
 
+/// The wire name of an enum's value; empty for one with no name (E{}, "unknown").
+template <NamedEnum E>
+constexpr std::string_view wireName(E value) noexcept
+{
+    for (const auto& [v, wire] : EnumNames<E>::names)
+        if (v == value)
+            return wire;
+    return {};
+}
+
+/// The value a wire name stands for; nothing for a name not in the list.
+template <NamedEnum E>
+constexpr std::optional<E> fromWireName(std::string_view name) noexcept
+{
+    for (const auto& [value, wire] : EnumNames<E>::names)
+        if (name == wire)
+            return value;
+    return std::nullopt;
+}
+
 /// Where a value is in the document; its text is made only for an error.
 struct Path {
     const Path* parent = nullptr; // null at the root
@@ -242,11 +262,7 @@ bool read(const json::value& v, T& out, const Path& at, Reader& r, unsigned)
     } else if constexpr (NamedEnum<T>) {
         if (!v.is_string())
             return r.fail(at, "is not a string");
-        const std::string_view name(v.get_string().data(), v.get_string().size());
-        out = T{};
-        for (const auto& [value, wire] : EnumNames<T>::names)
-            if (name == wire)
-                out = value;
+        out = fromWireName<T>(std::string_view(v.get_string().data(), v.get_string().size())).value_or(T{});
         return true;
     } else {
         static_assert(Described<T>, "a model type needs a Schema, EnumNames or Custom");
@@ -321,10 +337,8 @@ json::value write(const T& value)
     if constexpr (HandWritten<T>) {
         return Custom<T>::write(value);
     } else if constexpr (NamedEnum<T>) {
-        for (const auto& [v, wire] : EnumNames<T>::names)
-            if (v == value)
-                return json::string(wire);
-        return nullptr;
+        const auto wire = wireName(value);
+        return wire.empty() ? json::value(nullptr) : json::value(json::string(wire));
     } else {
         json::object o;
         std::apply(
