@@ -42,15 +42,6 @@ struct Schema<PageBody> {
         = std::tuple{field("messages", &PageBody::messages), field("pagingMetadata", &PageBody::pagingMetadata)};
 };
 
-// SendMessage's body.
-struct SentBody {
-    Message message;
-};
-template <>
-struct Schema<SentBody> {
-    static constexpr auto fields = std::tuple{field("message", &SentBody::message, required)};
-};
-
 } // namespace detail::json_schema
 
 namespace {
@@ -234,14 +225,14 @@ void detail::decodeMessagesPageInto(std::string_view body, Result<MessagesPage>&
 
 void detail::decodeSentMessageInto(std::string_view body, Result<Message>& out)
 {
-    json_schema::SentBody sent;
+    json_schema::Wrapped<Message, "message"> sent; // SendMessage's body
     auto failure = json_schema::decodeBody(body, sent);
     if (!failure)
-        failure = requireId(sent.message, "message");
+        failure = requireId(sent.value, "message");
     if (failure)
         out = std::move(*failure);
     else
-        out = std::move(sent.message);
+        out = std::move(sent.value);
 }
 
 json::object toJson(const Message& m)

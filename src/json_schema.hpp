@@ -16,6 +16,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -56,6 +57,25 @@ constexpr Field<T, M> field(std::string_view name, M T::*member, unsigned flags 
 /// relative path of a required field that is absent ("" when none).
 template <class T>
 struct Schema;
+
+/// A field's name as a template argument: Wrapped<Message, "message">.
+template <std::size_t N>
+struct Key {
+    constexpr Key(const char (&name)[N]) { std::copy_n(name, N, text); }
+    constexpr std::string_view view() const { return {text, N - 1}; }
+    char text[N];
+};
+
+/// A body that holds one required value under one name: {"conversation": Conversation},
+/// {"message": Message}, a webhook's {"body": E}.
+template <class T, Key name>
+struct Wrapped {
+    T value;
+};
+template <class T, Key name>
+struct Schema<Wrapped<T, name>> {
+    static constexpr auto fields = std::tuple{field(name.view(), &Wrapped<T, name>::value, required)};
+};
 
 /// Specialised per enum type: `static constexpr std::array names{std::pair{E::x, "X"}, ...};`.
 /// A name not in the list reads as E{} (the enum's "unknown"), which is never written.
