@@ -13,19 +13,6 @@
 namespace wix::inbox {
 namespace json = boost::json;
 
-namespace detail::json_schema {
-
-// GetConversation's body: `{"conversation": Conversation}`.
-struct ConversationBody {
-    Conversation conversation;
-};
-template <>
-struct Schema<ConversationBody> {
-    static constexpr auto fields = std::tuple{field("conversation", &ConversationBody::conversation, required)};
-};
-
-} // namespace detail::json_schema
-
 namespace {
 template <class T>
 json::object toObject(const T& value)
@@ -69,11 +56,11 @@ std::string encodeGetOrCreateConversationRequest(const ParticipantId& p)
 
 void detail::decodeConversationInto(std::string_view body, Result<Conversation>& out)
 {
-    json_schema::ConversationBody decoded;
+    json_schema::Wrapped<Conversation, "conversation"> decoded; // GetConversation's body
     if (auto failure = json_schema::decodeBody(body, decoded))
         out = std::move(*failure);
     else
-        out = std::move(decoded.conversation);
+        out = std::move(decoded.value);
 }
 
 void detail::decodeGetOrCreateInto(std::string_view body, Result<GetOrCreateConversationResponse>& out)

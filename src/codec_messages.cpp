@@ -3,6 +3,7 @@
 #include <wix/inbox/codec.hpp>
 
 #include "codec_detail.hpp"
+#include "utf8.hpp"
 #include "message_schema.hpp"
 
 #include <boost/json/parse.hpp>
@@ -41,15 +42,6 @@ struct Schema<PageBody> {
         = std::tuple{field("messages", &PageBody::messages), field("pagingMetadata", &PageBody::pagingMetadata)};
 };
 
-// SendMessage's body.
-struct SentBody {
-    Message message;
-};
-template <>
-struct Schema<SentBody> {
-    static constexpr auto fields = std::tuple{field("message", &SentBody::message, required)};
-};
-
 } // namespace detail::json_schema
 
 namespace {
@@ -62,53 +54,6 @@ std::optional<Error> requireId(const Message& m, const std::string& path)
     return makeError(Errc::decodeError, "missing field '" + path + ".id'");
 }
 
-// The length of the well-formed UTF-8 sequence that `s` starts with, 0 if none: Unicode's
-// Table 3-7, so no overlong form, no surrogate (U+D800..DFFF), nothing above U+10FFFF and
-// no truncated sequence. A server may read any of those as another character than meant.
-std::size_t sequenceLength(std::string_view s) noexcept
-{
-    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    const unsigned char lead = byte(0);
-    if (lead < 0x80)
-        return 1;
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xbf; // the second byte's range
-    if (lead >= 0xc2 && lead <= 0xdf) {
-        length = 2;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-        length = 3;
-        low = lead == 0xe0 ? 0xa0 : 0x80;
-        high = lead == 0xed ? 0x9f : 0xbf;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-        length = 4;
-        low = lead == 0xf0 ? 0x90 : 0x80;
-        high = lead == 0xf4 ? 0x8f : 0xbf;
-    }
-    if (length == 0 || s.size() < length || byte(1) < low || byte(1) > high)
-        return 0;
-    for (std::size_t i = 2; i < length; ++i)
-        if ((byte(i) & 0xc0) != 0x80)
-            return 0;
-    return length;
-}
-
-// The length of well-formed UTF-8 text in UTF-16 code units (a character beyond U+FFFF
-// counts 2, as JavaScript and the JVM count a string's length: the stricter reading of the
-// API's "characters", so that no text the client lets through is refused for its length);
-// npos for text that is not well-formed UTF-8.
-std::size_t utf16Length(std::string_view s) noexcept
-{
-    std::size_t count = 0;
-    for (std::size_t i = 0; i < s.size();) {
-        const auto length = sequenceLength(s.substr(i));
-        if (length == 0)
-            return std::string_view::npos;
-        count += length == 4 ? 2 : 1;
-        i += length;
-    }
-    return count;
-}
-
 std::optional<Error> invalid(std::string text)
 {
     return makeError(Errc::invalidArgument, std::move(text));
@@ -118,7 +63,7 @@ std::optional<Error> checkText(std::string_view text, const std::string& what)
 {
     if (text.empty())
         return invalid(what + " is empty");
-    const auto characters = utf16Length(text);
+    const auto characters = detail::utf16Length(text);
     if (characters == std::string_view::npos)
         return invalid(what + " is not well-formed UTF-8");
     if (characters > maxTextCharacters)
@@ -168,7 +113,7 @@ std::optional<Error> checkTemplate(const TemplateContent& t)
         const std::string line = what + ".textLines[" + std::to_string(i) + "]";
         if (auto e = checkText(t.textLines[i], line))
             return e;
-        if (utf16Length(t.textLines[i]) > maxTemplateLineCharacters)
+        if (detail::utf16Length(t.textLines[i]) > maxTemplateLineCharacters)
             return invalid(line + " has more than " + std::to_string(maxTemplateLineCharacters) + " characters");
     }
     if (t.buttons.size() > maxTemplateButtons)
@@ -184,7 +129,7 @@ std::optional<Error> checkTemplate(const TemplateContent& t)
             const auto& id = button.postbackProperties->interactionId;
             if (auto e = checkText(id, at + ".postbackProperties.interactionId"))
                 return e;
-            if (utf16Length(id) > maxInteractionIdCharacters)
+            if (detail::utf16Length(id) > maxInteractionIdCharacters)
                 return invalid(at + ".postbackProperties.interactionId has more than "
                                + std::to_string(maxInteractionIdCharacters) + " characters");
         }
@@ -254,7 +199,7 @@ std::string detail::encodeSendMessageRequest(std::string_view conversationId, co
 
 std::string_view detail::wireName(Visibility v) noexcept
 {
-    return v == Visibility::business ? "BUSINESS" : "BUSINESS_AND_PARTICIPANT";
+    return json_schema::wireName(v);
 }
 
 std::string_view detail::wireName(SortOrder o) noexcept
@@ -280,14 +225,14 @@ void detail::decodeMessagesPageInto(std::string_view body, Result<MessagesPage>&
 
 void detail::decodeSentMessageInto(std::string_view body, Result<Message>& out)
 {
-    json_schema::SentBody sent;
+    json_schema::Wrapped<Message, "message"> sent; // SendMessage's body
     auto failure = json_schema::decodeBody(body, sent);
     if (!failure)
-        failure = requireId(sent.message, "message");
+        failure = requireId(sent.value, "message");
     if (failure)
         out = std::move(*failure);
     else
-        out = std::move(sent.message);
+        out = std::move(sent.value);
 }
 
 json::object toJson(const Message& m)

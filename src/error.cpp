@@ -76,36 +76,40 @@ std::string_view toString(Errc e) noexcept
     return "unknown";
 }
 
-std::string_view toString(RetryStop s) noexcept
+namespace {
+
+struct RetryStopNames {
+    std::string_view name; ///< toName: an identifier, for JSON
+    std::string_view text; ///< toString: for a sentence
+};
+
+// Both names of each reason in one row, so that they cannot drift apart.
+constexpr RetryStopNames namesOf(RetryStop s) noexcept
 {
     switch (s) {
-    case RetryStop::none: return "none";
-    case RetryStop::notRetryable: return "not retryable";
-    case RetryStop::notIdempotent: return "not idempotent";
-    case RetryStop::attemptsExhausted: return "attempts exhausted";
-    case RetryStop::timeLimit: return "retry time limit reached";
-    case RetryStop::deadline: return "deadline";
-    case RetryStop::retryAfterTooLong: return "Retry-After beyond the deadline";
-    case RetryStop::budgetExhausted: return "retry budget exhausted";
-    case RetryStop::cancelled: return "cancelled";
+    case RetryStop::none: return {"none", "none"};
+    case RetryStop::notRetryable: return {"notRetryable", "not retryable"};
+    case RetryStop::notIdempotent: return {"notIdempotent", "not idempotent"};
+    case RetryStop::attemptsExhausted: return {"attemptsExhausted", "attempts exhausted"};
+    case RetryStop::timeLimit: return {"timeLimit", "retry time limit reached"};
+    case RetryStop::deadline: return {"deadline", "deadline"};
+    case RetryStop::retryAfterTooLong: return {"retryAfterTooLong", "Retry-After beyond the deadline"};
+    case RetryStop::budgetExhausted: return {"budgetExhausted", "retry budget exhausted"};
+    case RetryStop::cancelled: return {"cancelled", "cancelled"};
     }
-    return "unknown";
+    return {"unknown", "unknown"};
+}
+
+} // namespace
+
+std::string_view toString(RetryStop s) noexcept
+{
+    return namesOf(s).text;
 }
 
 std::string_view toName(RetryStop s) noexcept
 {
-    switch (s) {
-    case RetryStop::none: return "none";
-    case RetryStop::notRetryable: return "notRetryable";
-    case RetryStop::notIdempotent: return "notIdempotent";
-    case RetryStop::attemptsExhausted: return "attemptsExhausted";
-    case RetryStop::timeLimit: return "timeLimit";
-    case RetryStop::deadline: return "deadline";
-    case RetryStop::retryAfterTooLong: return "retryAfterTooLong";
-    case RetryStop::budgetExhausted: return "budgetExhausted";
-    case RetryStop::cancelled: return "cancelled";
-    }
-    return "unknown";
+    return namesOf(s).name;
 }
 
 std::ostream& operator<<(std::ostream& os, RetryStop s)

@@ -16,6 +16,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -57,6 +58,25 @@ constexpr Field<T, M> field(std::string_view name, M T::*member, unsigned flags 
 template <class T>
 struct Schema;
 
+/// A field's name as a template argument: Wrapped<Message, "message">.
+template <std::size_t N>
+struct Key {
+    constexpr Key(const char (&name)[N]) { std::copy_n(name, N, text); }
+    constexpr std::string_view view() const { return {text, N - 1}; }
+    char text[N];
+};
+
+/// A body that holds one required value under one name: {"conversation": Conversation},
+/// {"message": Message}, a webhook's {"body": E}.
+template <class T, Key name>
+struct Wrapped {
+    T value;
+};
+template <class T, Key name>
+struct Schema<Wrapped<T, name>> {
+    static constexpr auto fields = std::tuple{field(name.view(), &Wrapped<T, name>::value, required)};
+};
+
 /// Specialised per enum type: `static constexpr std::array names{std::pair{E::x, "X"}, ...};`.
 /// A name not in the list reads as E{} (the enum's "unknown"), which is never written.
 template <class E>
@@ -73,6 +93,26 @@ template <class T>
 concept NamedEnum = std::is_enum_v<T> && requires { EnumNames<T>::names; };
 template <class T>
 concept HandWritten = requires { &Custom<T>::read; };
+
+/// The wire name of an enum's value; empty for one with no name (E{}, "unknown").
+template <NamedEnum E>
+constexpr std::string_view wireName(E value) noexcept
+{
+    for (const auto& [v, wire] : EnumNames<E>::names)
+        if (v == value)
+            return wire;
+    return {};
+}
+
+/// The value a wire name stands for; nothing for a name not in the list.
+template <NamedEnum E>
+constexpr std::optional<E> fromWireName(std::string_view name) noexcept
+{
+    for (const auto& [value, wire] : EnumNames<E>::names)
+        if (name == wire)
+            return value;
+    return std::nullopt;
+}
 
 /// Where a value is in the document; its text is made only for an error.
 struct Path {
@@ -242,11 +282,7 @@ bool read(const json::value& v, T& out, const Path& at, Reader& r, unsigned)
     } else if constexpr (NamedEnum<T>) {
         if (!v.is_string())
             return r.fail(at, "is not a string");
-        const std::string_view name(v.get_string().data(), v.get_string().size());
-        out = T{};
-        for (const auto& [value, wire] : EnumNames<T>::names)
-            if (name == wire)
-                out = value;
+        out = fromWireName<T>(std::string_view(v.get_string().data(), v.get_string().size())).value_or(T{});
         return true;
     } else {
         static_assert(Described<T>, "a model type needs a Schema, EnumNames or Custom");
@@ -321,10 +357,8 @@ json::value write(const T& value)
     if constexpr (HandWritten<T>) {
         return Custom<T>::write(value);
     } else if constexpr (NamedEnum<T>) {
-        for (const auto& [v, wire] : EnumNames<T>::names)
-            if (v == value)
-                return json::string(wire);
-        return nullptr;
+        const auto wire = wireName(value);
+        return wire.empty() ? json::value(nullptr) : json::value(json::string(wire));
     } else {
         json::object o;
         std::apply(

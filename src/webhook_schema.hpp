@@ -108,13 +108,7 @@ struct Schema<webhooks::ButtonInteracted> {
 // fields are read here.
 
 template <class E>
-struct ActionEvent {
-    E body;
-};
-template <class E>
-struct Schema<ActionEvent<E>> {
-    static constexpr auto fields = std::tuple{field("body", &ActionEvent<E>::body, required)};
-};
+using ActionEvent = Wrapped<E, "body">;
 
 template <class E>
 struct DomainEvent {

@@ -143,7 +143,7 @@ Result<Event> decodeAs(const json::value& root)
     schema::Envelope<E> wire;
     if (auto refused = readInto(root, wire))
         return std::move(*refused);
-    E event = std::move(wire.data.actionEvent.body);
+    E event = std::move(wire.data.actionEvent.value);
     static_cast<EventMetadata&>(event)
         = {std::move(wire.data.id), std::move(wire.instanceId), std::move(wire.data.eventTime),
            std::move(wire.accountInfo), std::move(wire.identity)};

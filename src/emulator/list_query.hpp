@@ -14,7 +14,7 @@ namespace wix::inbox::emulator {
 
 struct ListQuery {
     std::string conversationId;      ///< as given; checked by the service
-    std::string visibility;          ///< "BUSINESS" or "BUSINESS_AND_PARTICIPANT"
+    std::string visibility;          ///< a Visibility wire name (message_schema.hpp) if valid
     std::optional<std::int64_t> limit;
     std::optional<std::string> cursor;
     std::optional<std::string> order; ///< "ASC" or "DESC"

@@ -1,6 +1,5 @@
 // wix-inbox-emulator: the emulator as a standalone server for scripts and other clients.
-#include "emulator/fault_names.hpp"
-#include "emulator/tenant_limits.hpp"
+#include "emulator/fault_settings.hpp"
 
 #include <wix/inbox/emulator.hpp>
 
@@ -16,13 +15,15 @@
 
 namespace po = boost::program_options;
 using wix::inbox::emulator::Emulator;
-using wix::inbox::emulator::faultKinds;
-using wix::inbox::emulator::parseRate;
+using wix::inbox::emulator::applyFlag;
+using wix::inbox::emulator::checkFaults;
+using wix::inbox::emulator::FaultSetting;
+using wix::inbox::emulator::faultSettings;
 
 namespace {
 
-// Numbers are read as wide signed values and checked here: program_options would wrap
-// "-5" into an unsigned option without a word.
+// The numbers of Options are read as wide signed values and checked here: program_options
+// would wrap "-5" into an unsigned option without a word.
 struct Range {
     const char* flag;
     double lo, hi;
@@ -89,19 +90,6 @@ int main(int argc, char** argv)
         ("threads", number(2), "worker threads, 1-64")
         ("max-connections", number(4096), "connections served at once, 1-1000000; more are closed at once")
         ("ca-file", po::value(&options.caFile), "where to write the CA certificate (default: a temporary file)")
-        ("seed", number(1), "seed of the fault sequence")
-        ("retry-after", number(1), "Retry-After seconds on 429/503, 0-86400")
-        ("retry-after-date", po::bool_switch(&f.retryAfterAsDate), "send Retry-After as an HTTP-date")
-        ("latency-min-ms", number(0), "added latency, lower bound, 0-3600000")
-        ("latency-max-ms", number(0), "added latency, upper bound (>= the lower bound)")
-        ("idle-timeout-ms", number(0), "close connections idle this long (0: 5 min)")
-        ("idle-timeout-hint", po::bool_switch(&f.idleTimeoutHint), "announce the idle timeout in Keep-Alive")
-        ("close-after-requests", number(0), "answer the N-th request of a connection with Connection: close (0: never)")
-        ("rate-limit", po::value<std::string>()->default_value("off"),
-         "API requests each tenant may make, as the service limits them: 200/min, 50/s (at least 1 per "
-         "period) or off; over it, 429")
-        ("rate-limit-retry-after", po::bool_switch(&f.rateLimitRetryAfter),
-         "send Retry-After with the rate limit's 429s (the service does not document one)")
         ("require-auth", po::bool_switch(&options.auth.required), "answer 401/403 to API calls without valid credentials")
         ("api-key", po::value(&options.auth.apiKeys)->composing(), "an accepted API key (repeatable)")
         ("access-token", po::value(&options.auth.accessTokens)->composing(), "an accepted static token (repeatable)")
@@ -113,9 +101,17 @@ int main(int argc, char** argv)
         ("webhook-resend-scale", number(1), "multiplies the resend delays of failed webhooks (1 min .. 12 h), 0-1")
         ("webhook-public-key-file", po::value(&options.webhookPublicKeyFile),
          "where to write the webhooks' public key (default: a temporary file)");
-    for (const auto& kind : faultKinds) // program_options copies the names and descriptions
-        desc.add_options()(std::string(kind.name).c_str(), number(0),
-                           ("probability of " + std::string(kind.what) + ", 0-1").c_str());
+    // The fault settings are read as text and checked by their table, as POST /_emulator/faults.
+    for (const auto& setting : faultSettings()) { // program_options copies the names and descriptions
+        const std::string name(setting.name);
+        const bool ranged = setting.isFault() || setting.type == FaultSetting::Type::whole;
+        const std::string help = (setting.isFault() ? "probability of " : "") + std::string(setting.help)
+                               + (ranged ? ": " + setting.range() : "");
+        if (setting.type == FaultSetting::Type::flag)
+            desc.add_options()(name.c_str(), po::bool_switch(), help.c_str());
+        else
+            desc.add_options()(name.c_str(), po::value<std::string>()->default_value(setting.text(f)), help.c_str());
+    }
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -132,7 +128,7 @@ int main(int argc, char** argv)
         std::cerr << "wix-inbox-emulator: " << what << " (see --help)\n";
         return 1;
     }
-    unsigned idleMs = 0, latencyMinMs = 0, latencyMaxMs = 0, tokenLifetime = 0;
+    unsigned tokenLifetime = 0;
     std::optional<std::string> problem;
     auto take = [&](const Range& r, auto& into) {
         if (!problem)
@@ -141,30 +137,19 @@ int main(int argc, char** argv)
     take({"port", 0, 65535}, options.port);
     take({"threads", 1, 64}, options.threads);
     take({"max-connections", 1, 1e6}, options.maxConnections);
-    take({"seed", 0, 9e15}, f.seed);
-    double total = 0;
-    for (const auto& kind : faultKinds) {
-        const std::string flag(kind.name);
-        take({flag.c_str(), 0, 1}, f.*kind.probability);
-        total += f.*kind.probability;
-    }
-    take({"retry-after", 0, 86400}, f.retryAfterSeconds);
-    take({"latency-min-ms", 0, 3.6e6}, latencyMinMs);
-    take({"latency-max-ms", 0, 3.6e6}, latencyMaxMs);
-    take({"idle-timeout-ms", 0, 3.6e6}, idleMs);
-    take({"close-after-requests", 0, 1e9}, f.closeAfterRequests);
     take({"token-lifetime", 1, 31536000}, tokenLifetime);
     take({"webhook-resend-scale", 0, 1}, options.webhookResendScale);
-    if (const auto rate = parseRate(vm["rate-limit"].as<std::string>()); !rate && !problem)
-        problem = "--rate-limit takes a rate of at least 1 request per period, such as 200/min or 50/s, or off";
-    else if (rate) {
-        f.rateLimit = rate->limit;
-        f.rateLimitPeriod = rate->period;
+    for (const auto& setting : faultSettings()) {
+        const std::string name(setting.name);
+        if (!problem)
+            problem = applyFlag(setting,
+                                setting.type == FaultSetting::Type::flag ? (vm[name].as<bool>() ? "true" : "false")
+                                                                         : vm[name].as<std::string>(),
+                                f);
     }
-    if (!problem && latencyMaxMs != 0 && latencyMaxMs < latencyMinMs)
-        problem = "--latency-max-ms must be >= --latency-min-ms";
-    if (!problem && total > 1.0 + 1e-9)
-        problem = "the fault probabilities add up to more than 1";
+    if (!problem)
+        if (auto across = checkFaults(f, "--"))
+            problem = std::move(across->message);
     for (const auto& app : apps) {
         const auto colon = app.find(':');
         if (!problem && (colon == std::string::npos || colon == 0))
@@ -177,9 +162,6 @@ int main(int argc, char** argv)
         return 1;
     }
     options.auth.tokenLifetime = std::chrono::seconds(tokenLifetime);
-    f.idleTimeout = std::chrono::milliseconds(idleMs);
-    f.latencyMin = std::chrono::milliseconds(latencyMinMs);
-    f.latencyMax = std::chrono::milliseconds(std::max(latencyMinMs, latencyMaxMs));
 
     // Block the stop signals before any thread starts, then wait for one here.
     sigset_t stopSignals;

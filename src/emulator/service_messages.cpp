@@ -3,17 +3,21 @@
 #include "emulator/ids.hpp"
 #include "emulator/service.hpp"
 
+#include "message_schema.hpp" // the wire names of Visibility and Direction
+#include "utf8.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 namespace wix::inbox::emulator {
 namespace json = boost::json;
+using detail::json_schema::fromWireName;
+using detail::json_schema::wireName;
 namespace {
 
 constexpr std::size_t defaultPageSize = 30;
 constexpr std::size_t maxPageSize = 100;
-constexpr std::size_t maxTextCharacters = 16384;
 
 ServiceResponse invalid(std::string_view field, std::string_view message, std::string_view rule = "FORMAT")
 {
@@ -27,27 +31,14 @@ ServiceResponse notFound()
 
 bool isVisibility(std::string_view v)
 {
-    return v == "BUSINESS" || v == "BUSINESS_AND_PARTICIPANT";
-}
-
-// The length of UTF-8 text (the parser has checked it is valid) in UTF-16 code units, as the
-// JVM and JavaScript count a string: a character beyond U+FFFF (4 bytes) counts 2.
-std::size_t characters(std::string_view s)
-{
-    std::size_t n = 0;
-    for (const char c : s) {
-        const auto byte = static_cast<unsigned char>(c);
-        n += (byte & 0xc0) != 0x80;
-        n += byte >= 0xf0;
-    }
-    return n;
+    return fromWireName<Visibility>(v).has_value();
 }
 
 std::optional<ServiceResponse> checkText(const json::value* text, const std::string& field)
 {
     if (!text || !text->is_string() || text->get_string().empty())
         return invalid(field, field + " must be a non-empty string", "REQUIRED_FIELD");
-    if (characters(text->get_string()) > maxTextCharacters)
+    if (detail::utf16Length(text->get_string()) > maxTextCharacters)
         return invalid(field, field + " is longer than 16384 characters", "MAX_LENGTH");
     return std::nullopt;
 }
@@ -200,8 +191,8 @@ ServiceResponse Service::participantMessage(std::string_view body)
     const json::object message{
         {"content", json::object{{"basic", json::object{{"items", json::array{json::object{{"text", *stringIn(root, "text")}}}}}}}},
         {"sender", json::parse(conversation->participantJson)},
-        {"visibility", "BUSINESS_AND_PARTICIPANT"},
-        {"direction", "PARTICIPANT_TO_BUSINESS"}};
+        {"visibility", wireName(Visibility::businessAndParticipant)},
+        {"direction", wireName(Direction::participantToBusiness)}};
     const auto stored = store(conversation, true, true, json::serialize(message));
     if (!stored)
         return storeFull();
@@ -262,8 +253,7 @@ ServiceResponse Service::sendMessage(const RouteCall& call)
     if (!visibility || !visibility->is_string() || !isVisibility(visibility->get_string()))
         return invalid("message.visibility", "message.visibility must be BUSINESS or BUSINESS_AND_PARTICIPANT");
     const auto* direction = m.if_contains("direction");
-    if (!direction || !direction->is_string()
-        || (direction->get_string() != "BUSINESS_TO_PARTICIPANT" && direction->get_string() != "PARTICIPANT_TO_BUSINESS"))
+    if (!direction || !direction->is_string() || !fromWireName<Direction>(direction->get_string()))
         return invalid("message.direction", "message.direction must be BUSINESS_TO_PARTICIPANT or PARTICIPANT_TO_BUSINESS");
     if (auto problem = checkContent(m.if_contains("content")))
         return std::move(*problem);
@@ -277,10 +267,11 @@ ServiceResponse Service::sendMessage(const RouteCall& call)
         return notFound();
     if (auto refused = checkSender(body, m, *conversation))
         return std::move(*refused);
-    const bool participantVisible = visibility->get_string() == "BUSINESS_AND_PARTICIPANT";
+    const bool participantVisible
+        = fromWireName<Visibility>(visibility->get_string()) == Visibility::businessAndParticipant;
     for (const auto* serverMade : {"id", "sequence", "createdDate"})
         m.erase(serverMade);
-    const bool toBusiness = direction->get_string() == "PARTICIPANT_TO_BUSINESS";
+    const bool toBusiness = fromWireName<Direction>(direction->get_string()) == Direction::participantToBusiness;
     const auto stored = store(conversation, participantVisible, toBusiness, json::serialize(m));
     if (!stored)
         return storeFull();
@@ -321,7 +312,7 @@ ServiceResponse Service::listMessages(const RouteCall& call)
     if (!conversation)
         return notFound();
     const auto limit = q.limit ? static_cast<std::size_t>(*q.limit) : defaultPageSize;
-    const auto page = messages_.page(conversation->id, q.visibility == "BUSINESS", order == "ASC", after, limit);
+    const auto page = messages_.page(conversation->id, fromWireName<Visibility>(q.visibility) == Visibility::business, order == "ASC", after, limit);
     std::string out = R"({"messages":[)";
     for (std::size_t i = 0; i < page.messages.size(); ++i)
         out.append(i ? "," : "").append(page.messages[i]);

@@ -116,6 +116,49 @@ BOOST_AUTO_TEST_CASE(flags_out_of_range_are_refused_with_one_clear_line)
     }
 }
 
+// Each fault setting is defined once: its flag and its key of POST /_emulator/faults take
+// the same values and refuse the same, in the same words.
+BOOST_AUTO_TEST_CASE(a_setting_takes_the_same_range_as_a_flag_and_through_the_admin_endpoint)
+{
+    test::TempDir dir;
+    const auto e = start({}, dir.path);
+    struct Case {
+        std::string name, refused, accepted;
+    };
+    const std::vector<Case> cases{
+        {"retry-after", "86401", "86400"},
+        {"latency-min-ms", "3600001", "3600000"},
+        {"idle-timeout-ms", "-1", "0"},
+        {"close-after-requests", "0.5", "1000000000"},
+        {"seed", "9000000000000001", "9000000000000000"},
+        {"fault-503", "1.5", "1"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.name)
+        {
+            const auto flag = refusal({"--" + c.name, c.refused});
+            const auto posted = test::rawExchange(
+                e.port, e.caFile, test::rawRequest("POST", "/_emulator/faults", "{\"" + c.name + "\":" + c.refused + "}"));
+            BOOST_TEST(posted.status == 400);
+            const std::string said(json::parse(posted.body).at("message").as_string());
+            // "retry-after must be a whole number from 0 to 86400" and "--retry-after must be ...".
+            BOOST_TEST(said.starts_with(c.name + " must be "), said);
+            BOOST_TEST(flag.find("--" + std::string(said)) != std::string::npos, flag << " / " << said);
+
+            const auto accepted = test::rawExchange(
+                e.port, e.caFile, test::rawRequest("POST", "/_emulator/faults", "{\"" + c.name + "\":" + c.accepted + "}"));
+            BOOST_TEST(accepted.status == 200, accepted.body);
+            BOOST_TEST(json::parse(accepted.body).at(c.name).to_number<double>() == std::stod(c.accepted));
+            test::TempDir edge;
+            const auto started = start({"--" + c.name, c.accepted}, edge.path);
+            ::kill(started.pid, SIGTERM);
+            BOOST_TEST(test::waitExitWithin(started.pid, 20s) == 0);
+        }
+    }
+    ::kill(e.pid, SIGTERM);
+    BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_port_in_use_is_one_clear_line_and_leaves_no_temporary_directory)
 {
     wix::inbox::emulator::Emulator running;
@@ -220,7 +263,7 @@ BOOST_AUTO_TEST_CASE(a_rate_limit_below_one_request_per_period_is_refused)
         BOOST_TEST_CONTEXT(rate)
         {
             const auto err = refusal({"--rate-limit", rate});
-            BOOST_TEST(err.find("--rate-limit takes a rate of at least 1 request per period") != std::string::npos, err);
+            BOOST_TEST(err.find("--rate-limit must be a rate of at least 1 request per period") != std::string::npos, err);
         }
     }
 
