@@ -76,7 +76,45 @@ void redactIn(std::string& text, std::string_view secret)
     }
 }
 
+// The token endpoint's `{"access_token", "token_type", "expires_in"}`.
+Result<OAuthToken> decodeTokenResponse(std::string_view body)
+{
+    boost::system::error_code ec;
+    json::parse_options options;
+    options.max_depth = 16;
+    const json::value root = json::parse(body, ec, {}, options);
+    const json::object* o = (!ec && root.is_object()) ? &root.get_object() : nullptr;
+    const json::value* token = o ? o->if_contains("access_token") : nullptr;
+    if (!token || !token->is_string() || token->get_string().empty())
+        return makeError(Errc::decodeError, "token response lacks 'access_token'");
+    OAuthToken out;
+    out.accessToken = std::string(token->get_string());
+    if (out.accessToken.find_first_of("\r\n\0"sv) != std::string::npos)
+        return makeError(Errc::decodeError, "token response holds a malformed 'access_token'");
+    out.expiresIn = std::chrono::seconds(14400); // the documented lifetime when none is given
+    if (const auto* expires = o->if_contains("expires_in"); expires && expires->is_number())
+        out.expiresIn = std::chrono::seconds(std::clamp<std::int64_t>(expires->to_number<std::int64_t>(), 0, 86400LL * 365));
+    return out;
+}
+
+std::optional<Error> encodeTokenRequest(const OAuthApp& app, Request& into)
+{
+    into.body = json::serialize(json::object{{"grant_type", "client_credentials"},
+                                             {"client_id", app.appId},
+                                             {"client_secret", app.appSecret},
+                                             {"instance_id", app.instanceId}});
+    return std::nullopt;
+}
+
+void decodeTokenInto(std::string_view body, Result<OAuthToken>& out)
+{
+    out = decodeTokenResponse(body);
+}
+
 } // namespace
+
+const Endpoint<OAuthApp, OAuthToken> requestToken{
+    "POST", "/oauth2/token", "RequestToken", "/oauth2/token", true, &encodeTokenRequest, &decodeTokenInto, false};
 
 void Authenticator::redact(Error& e, std::string_view used) const
 {
@@ -100,34 +138,6 @@ void Authenticator::redact(Error& e, std::string_view used) const
             for (auto* text : {&v.field, &v.description, &v.violatedRule, &v.ruleName})
                 redactIn(*text, secret);
     }
-}
-
-Result<OAuthToken> decodeTokenResponse(std::string_view body)
-{
-    boost::system::error_code ec;
-    json::parse_options options;
-    options.max_depth = 16;
-    const json::value root = json::parse(body, ec, {}, options);
-    const json::object* o = (!ec && root.is_object()) ? &root.get_object() : nullptr;
-    const json::value* token = o ? o->if_contains("access_token") : nullptr;
-    if (!token || !token->is_string() || token->get_string().empty())
-        return makeError(Errc::decodeError, "token response lacks 'access_token'");
-    OAuthToken out;
-    out.accessToken = std::string(token->get_string());
-    if (out.accessToken.find_first_of("\r\n\0"sv) != std::string::npos)
-        return makeError(Errc::decodeError, "token response holds a malformed 'access_token'");
-    out.expiresIn = std::chrono::seconds(14400); // the documented lifetime when none is given
-    if (const auto* expires = o->if_contains("expires_in"); expires && expires->is_number())
-        out.expiresIn = std::chrono::seconds(std::clamp<std::int64_t>(expires->to_number<std::int64_t>(), 0, 86400LL * 365));
-    return out;
-}
-
-std::string encodeTokenRequest(const OAuthApp& app)
-{
-    return json::serialize(json::object{{"grant_type", "client_credentials"},
-                                        {"client_id", app.appId},
-                                        {"client_secret", app.appSecret},
-                                        {"instance_id", app.instanceId}});
 }
 
 Authenticator::Authenticator(Credentials credentials, FetchToken fetch)

@@ -4,6 +4,7 @@
 
 #include <wix/inbox/auth.hpp>
 
+#include "endpoint.hpp"
 #include "single_flight.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -23,10 +24,8 @@ struct OAuthToken {
     std::chrono::seconds expiresIn{0};
 };
 
-/// Decodes the token endpoint's `{"access_token", "token_type", "expires_in"}`.
-Result<OAuthToken> decodeTokenResponse(std::string_view body);
-/// The token endpoint's request body for an app.
-std::string encodeTokenRequest(const OAuthApp& app);
+/// POST /oauth2/token: an app's access token, an unauthenticated call.
+extern const Endpoint<OAuthApp, OAuthToken> requestToken;
 
 class Authenticator {
 public:

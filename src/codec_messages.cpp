@@ -5,6 +5,7 @@
 #include "codec_detail.hpp"
 #include "utf8.hpp"
 #include "message_schema.hpp"
+#include "paging_schema.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -15,21 +16,6 @@ namespace wix::inbox {
 namespace json = boost::json;
 
 namespace detail::json_schema {
-
-struct Cursors {
-    std::optional<std::string> next;
-};
-template <>
-struct Schema<Cursors> {
-    static constexpr auto fields = std::tuple{field("next", &Cursors::next)};
-};
-struct PagingMetadata {
-    Cursors cursors;
-};
-template <>
-struct Schema<PagingMetadata> {
-    static constexpr auto fields = std::tuple{field("cursors", &PagingMetadata::cursors)};
-};
 
 // ListMessages' body. An empty list may come without its array, as protobuf's JSON omits it.
 struct PageBody {

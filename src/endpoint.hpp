@@ -1,6 +1,6 @@
 // What the generic call path knows of an endpoint: a descriptor (method, path, idempotency,
-// how to write the request, how to read the answer). The Client runs every endpoint through
-// one path: credentials -> rate limiter -> pool -> exchange -> retry loop -> decode.
+// how to write the request, how to read the answer). Every call, the token request included,
+// runs through one path (call_path.hpp).
 #pragma once
 
 #include <wix/inbox/error.hpp>
@@ -21,12 +21,6 @@ struct Request {
     bool idempotent = false;
     bool authenticated = true; ///< false only for the token endpoint itself.
     std::string extraHeaders;  ///< CallOptions::headers' lines, each ending in CRLF
-    /// The conversation it is about (lower case), if any: a 404 CONVERSATION_NOT_FOUND tells
-    /// the conversation cache that this ID is gone.
-    std::string conversationId;
-    /// Rewrites the request for another conversation (conversationId included); null when it
-    /// cannot be sent to another one.
-    void (*retarget)(Request& request, const std::string& conversationId) = nullptr;
 };
 
 /// Decodes a 200's body into the call's Result, which holds a default value until then.
@@ -47,6 +41,8 @@ struct Endpoint {
     /// needs; an error (Errc::invalidArgument) sends nothing.
     std::optional<Error> (*encode)(const Input& input, Request& into);
     Decoder<Output> decode;
+    /// Sends the credentials' headers: false only for the token endpoint itself.
+    bool authenticated = true;
 };
 
 } // namespace wix::inbox::detail

@@ -32,36 +32,11 @@ void addQuery(std::string& target, std::string_view key, std::string_view value)
     target.append(boost::urls::encode(value, boost::urls::unreserved_chars));
 }
 
-// Retargets replace the ID where the encoder below wrote it; a request not as written is
-// left alone (no retarget).
-void retargetGet(Request& r, const std::string& id)
-{
-    r.target.replace(r.target.size() - r.conversationId.size(), r.conversationId.size(), id);
-    r.conversationId = id;
-}
-
-void retargetList(Request& r, const std::string& id)
-{
-    const auto at = r.target.find("conversationId=" + r.conversationId);
-    r.target.replace(at + 15, r.conversationId.size(), id);
-    r.conversationId = id;
-}
-
-const std::string sendPrefix = R"({"conversationId":")";
-
-void retargetSend(Request& r, const std::string& id)
-{
-    r.body.replace(sendPrefix.size(), r.conversationId.size(), id);
-    r.conversationId = id;
-}
-
 std::optional<Error> encodeGet(const ConversationInput& in, Request& into)
 {
     if (auto e = checkConversationId(in.conversationId))
         return e;
-    into.conversationId = lowerCaseGuid(in.conversationId);
-    into.target.append("/").append(into.conversationId);
-    into.retarget = &retargetGet;
+    into.target.append("/").append(lowerCaseGuid(in.conversationId));
     return std::nullopt;
 }
 
@@ -84,10 +59,7 @@ std::optional<Error> encodeList(const ListMessagesInput& in, Request& into)
         return invalid("limit must be in 1..100");
     if (o.cursor && (o.cursor->empty() || o.cursor->size() > maxCursorLength))
         return invalid("cursor must have 1.." + std::to_string(maxCursorLength) + " characters");
-    into.conversationId = lowerCaseGuid(in.conversationId);
-    addQuery(into.target, "conversationId", into.conversationId);
-    if (!o.cursor) // a cursor belongs to its conversation
-        into.retarget = &retargetList;
+    addQuery(into.target, "conversationId", lowerCaseGuid(in.conversationId));
     addQuery(into.target, "visibility", wireName(in.visibility));
     if (o.limit)
         addQuery(into.target, "paging.limit", std::to_string(*o.limit));
@@ -104,14 +76,11 @@ std::optional<Error> encodeSend(const SendMessageInput& in, Request& into)
         return e;
     if (auto e = checkMessageToSend(in.message))
         return e;
-    into.conversationId = lowerCaseGuid(in.conversationId);
-    into.body = encodeSendMessageRequest(into.conversationId, in.message, in.options);
+    into.body = encodeSendMessageRequest(lowerCaseGuid(in.conversationId), in.message, in.options);
     // The checks above name the texts they know; this catches the rest (file names, badges,
     // channel IDs, raw JSON), which the encoder copies byte for byte.
     if (!isWellFormedUtf8(into.body))
         return invalid("the message holds text that is not well-formed UTF-8");
-    if (into.body.starts_with(sendPrefix) && into.body.compare(sendPrefix.size(), into.conversationId.size(), into.conversationId) == 0)
-        into.retarget = &retargetSend;
     return std::nullopt;
 }
 

@@ -1,5 +1,4 @@
-// The API's endpoints, one descriptor each. Adding an endpoint: its model (message.hpp,
-// model.hpp), its codec, a descriptor here, and one public method of the Client.
+// The API's endpoints, one descriptor each (see endpoint.hpp), and their inputs.
 #pragma once
 
 #include <wix/inbox/message.hpp>
@@ -7,13 +6,23 @@
 
 #include "endpoint.hpp"
 
+#include <string>
 #include <string_view>
 
 namespace wix::inbox::detail::endpoints {
 
-// Each endpoint's input: views of the public method's arguments, read before it returns.
+// Each endpoint's input: views of the public method's arguments, read before it returns. An
+// input naming a conversation also has `Kept`, its owning copy: with a conversation cache, a
+// call whose conversation was merged away is encoded again from it for the new one.
 struct ConversationInput {
     std::string_view conversationId;
+
+    struct Kept {
+        std::string conversationId;
+        ConversationInput view() const { return {conversationId}; }
+        bool movable() const { return true; }
+    };
+    Kept keep() const { return {std::string(conversationId)}; }
 };
 struct ParticipantInput {
     const ParticipantId& participant;
@@ -22,11 +31,29 @@ struct ListMessagesInput {
     std::string_view conversationId;
     Visibility visibility;
     const ListMessagesOptions& options;
+
+    struct Kept {
+        std::string conversationId;
+        Visibility visibility;
+        ListMessagesOptions options;
+        ListMessagesInput view() const { return {conversationId, visibility, options}; }
+        bool movable() const { return !options.cursor; } // a cursor belongs to its conversation
+    };
+    Kept keep() const { return {std::string(conversationId), visibility, options}; }
 };
 struct SendMessageInput {
     std::string_view conversationId;
     const Message& message;
     const SendMessageOptions& options;
+
+    struct Kept {
+        std::string conversationId;
+        Message message;
+        SendMessageOptions options;
+        SendMessageInput view() const { return {conversationId, message, options}; }
+        bool movable() const { return true; }
+    };
+    Kept keep() const { return {std::string(conversationId), message, options}; }
 };
 
 /// GET /inbox/v2/conversations/{id}.

@@ -58,6 +58,8 @@ struct RetryDecision {
 /// One call's retry state.
 class RetryState {
 public:
+    /// Replaced when its call starts, which fixes the start and deadline.
+    RetryState() = default;
     RetryState(const RetryPolicy& policy, const BackoffPolicy& backoff, bool idempotent,
                Clock::time_point start, Clock::time_point deadline);
 
@@ -71,9 +73,9 @@ public:
 private:
     RetryPolicy policy_;
     BackoffPolicy backoff_;
-    bool idempotent_;
-    Clock::time_point start_;
-    Clock::time_point deadline_;
+    bool idempotent_ = false;
+    Clock::time_point start_{};
+    Clock::time_point deadline_{};
     int attempts_ = 0;
 };
 

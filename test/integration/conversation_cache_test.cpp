@@ -13,7 +13,10 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <future>
+#include <mutex>
 #include <set>
 
 using namespace wix::inbox;
@@ -322,6 +325,57 @@ BOOST_AUTO_TEST_CASE(a_get_or_a_first_page_of_a_stale_id_is_answered_by_the_new_
         BOOST_TEST(s.reresolved == 1u);
         co_return true;
     }());
+}
+
+// The call sent again is the same call, encoded afresh from its input for the new
+// conversation: the caller's headers go with it, its attempts go on counting, and an ID given
+// in upper case is found all the same.
+BOOST_AUTO_TEST_CASE(a_call_sent_again_keeps_its_headers_and_stays_one_call)
+{
+    struct Starts : Observer {
+        bool wantsHeaders() const override { return true; }
+        void onAttemptStart(const AttemptStart& e) override
+        {
+            if (e.call.operation != "GetConversation")
+                return;
+            std::string trace;
+            for (const auto& h : e.requestHeaders)
+                if (h.name == "X-Trace")
+                    trace = h.value;
+            std::lock_guard lock(mutex);
+            seen.emplace_back(e.resendCount, trace);
+        }
+        std::mutex mutex;
+        std::vector<std::pair<int, std::string>> seen;
+    };
+    Emulator emu;
+    net::io_context ioc;
+    auto starts = std::make_shared<Starts>();
+    auto options = cached(emu);
+    options.observer = starts;
+    const auto visitor = ParticipantId::anonymousVisitor(guid(40));
+    const auto contact = ParticipantId::contact(guid(41));
+    test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client client(ioc.get_executor(), options);
+        auto old = require(co_await client.getOrCreateConversation(visitor));
+        promote(emu, "anonymousVisitorId", visitor.id(), "contactId", contact.id());
+        std::transform(old.begin(), old.end(), old.begin(), [](char c) { return std::toupper(c); });
+        const auto callsBefore = client.stats().calls;
+        CallOptions call;
+        call.headers = {{"X-Trace", "t-1"}};
+        auto got = co_await client.getConversation(old, call);
+        BOOST_REQUIRE_MESSAGE(got.has_value(), got.error().describe());
+        BOOST_TEST(got->id == require(co_await client.getOrCreateConversation(contact)));
+        // One GetConversation sent twice, the GetOrCreate that resolved the visitor again, and
+        // the contact's.
+        BOOST_TEST(client.stats().calls - callsBefore == 3u);
+        co_return true;
+    }());
+    BOOST_REQUIRE(starts->seen.size() == 2u);
+    for (int i = 0; i < 2; ++i) {
+        BOOST_TEST(starts->seen[i].first == i);
+        BOOST_TEST(starts->seen[i].second == "t-1");
+    }
 }
 
 // Without a cache the library cannot know whose the ID was: the 404 is the answer.

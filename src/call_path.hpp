@@ -1,0 +1,345 @@
+// The call path: every call of every endpoint runs here, through one loop over one per-call
+// state: credentials -> rate limiter -> pool -> exchange -> retry policy -> decode. It owns
+// what calls share (authenticator, limiter, retry budget, pool, sleepers, counters) and
+// knows no endpoint's meaning: a layer above may re-aim a finished call through a hook.
+#pragma once
+
+#include <wix/inbox/client.hpp>
+
+#include "auth.hpp"
+#include "call_observer.hpp"
+#include "endpoint.hpp"
+#include "pool.hpp"
+#include "rate_limiter.hpp"
+#include "retry.hpp"
+#include "transport.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace wix::inbox::detail {
+
+/// Checks the options the call path uses (all but the conversation cache's); throws
+/// Exception(invalidArgument).
+void validateCallOptions(const ClientOptions& options);
+
+/// The error of a call ended by its caller, or by the Client being closed or destroyed.
+Error interrupted(Errc code, int attempts);
+
+/// The awaitable of a call rejected before any I/O.
+template <class T>
+boost::asio::awaitable<Result<T>> rejected(Error error)
+{
+    co_return error;
+}
+
+/// What one call carries from attempt to attempt.
+struct CallState {
+    CallState(Request request, CallOptions options)
+        : request(std::move(request))
+        , options(std::move(options))
+    {
+    }
+
+    Request request;
+    CallOptions options; ///< the caller's, read when the call starts
+    Clock::time_point deadline{};
+    RetryState retry;
+    std::string lastTransient; ///< the latest retried failure, for the final error
+    std::string authHeaders;   ///< the current attempt's
+    Exchange result;           ///< the current attempt's
+    std::uint64_t rateEpoch = 0;
+    bool refreshedAfter401 = false;
+    bool reaimed = false;
+};
+
+/// The hook of a call nobody re-aims: the loop leaves its step out.
+struct NoReaim {};
+
+class CallPath : public std::enable_shared_from_this<CallPath> {
+public:
+    /// `options` checked by validateCallOptions(). Throws Exception for an unusable base URL,
+    /// proxy or credentials.
+    CallPath(boost::asio::any_io_executor executor, ClientOptions options);
+    /// A tenant's path over `parent`'s transport and pool, with its own credentials.
+    CallPath(const CallPath& parent, Credentials credentials);
+
+    /// Writes a call of `endpoint` into `request`: checks and copies the input (an error
+    /// sends nothing).
+    template <class In, class Out>
+    std::optional<Error> encode(const Endpoint<In, Out>& endpoint, const In& input, Request& request,
+                                const CallOptions& options) const
+    {
+        describe(endpoint, request);
+        if (auto refused = appendHeaders(options.headers, request.extraHeaders))
+            return refused;
+        return endpoint.encode(input, request);
+    }
+
+    /// The endpoint's fixed part of a request: method, names, path, idempotency.
+    template <class In, class Out>
+    void describe(const Endpoint<In, Out>& endpoint, Request& request) const
+    {
+        request.method = endpoint.method;
+        request.operation = endpoint.operation;
+        request.urlTemplate = endpoint.urlTemplate;
+        request.target = origin_.pathPrefix;
+        request.target.append(endpoint.path);
+        request.idempotent = endpoint.idempotent;
+        request.authenticated = endpoint.authenticated;
+    }
+
+    /// Starts a call of `endpoint`: checks and encodes the input before returning (the
+    /// awaitable holds copies).
+    template <class In, class Out>
+    boost::asio::awaitable<Result<Out>> start(const Endpoint<In, Out>& endpoint, const In& input,
+                                              const CallOptions& options)
+    {
+        Request request;
+        if (auto error = encode(endpoint, input, request, options))
+            return rejected<Out>(std::move(*error));
+        return call<Out>(shared_from_this(), CallState{std::move(request), options}, endpoint.decode);
+    }
+
+    /// One call with its retries, over `call` (its request and options). `keepAlive` (this
+    /// path) lives in the coroutine's frame, so a Client destroyed while the call is in flight
+    /// leaves the call its state. A call that ends in an error `Reaim::wants` is offered to
+    /// `reaim` once: true sends its rewritten request again within the same call (same
+    /// deadline, retry state and observer events).
+    template <class T, class Reaim = NoReaim>
+    boost::asio::awaitable<Result<T>> call(std::shared_ptr<CallPath> keepAlive, CallState call, Decoder<T> decode,
+                                           Reaim reaim = {});
+
+    /// Ends calls in flight and closes the pool. Never throws (used by destructors).
+    void shutdown(bool abortInFlight = true) noexcept;
+    bool isShutdown() const
+    {
+        std::lock_guard lock(mutex_);
+        return shutdown_;
+    }
+    ClientStats stats() const;
+    const ClientOptions& options() const noexcept { return options_; }
+    const CallObserver& observed() const noexcept { return observed_; }
+
+    /// Appends `headers` as request lines to `out`; the first refused one is the error instead.
+    static std::optional<Error> appendHeaders(const Headers& headers, std::string& out);
+
+private:
+    boost::asio::awaitable<Result<OAuthToken>> fetchToken(Clock::time_point deadline);
+    std::string serialize(const Request& r, const std::string& authHeaders);
+    boost::asio::awaitable<void> attempt(const CallState& call, Exchange& result);
+    boost::asio::awaitable<bool> sleep(std::chrono::milliseconds delay);
+    template <class T>
+    boost::asio::awaitable<bool> fetchAuthHeaders(CallState& call, Result<T>& outcome);
+    // Endings of a call, as plain functions: errors built inside a coroutine would take room
+    // in its frame for as long as the call runs.
+    template <class T>
+    void endBackoff(Result<T>& outcome, bool byCaller, CallState& call) const
+    {
+        outcome = backoffEnded(byCaller, call);
+    }
+    template <class T>
+    boost::asio::awaitable<bool> waitForTurn(CallState& call, Result<T>& outcome);
+    template <class T>
+    bool conclude(CallState& call, Decoder<T> decode, bool cancelled, Result<T>& outcome,
+                  std::chrono::milliseconds& delay);
+    // Not coroutines: what they build stays off the call's frame.
+    void succeeded(const CallState& call);
+    /// The error that ends the call after a failed attempt, or none and `delay` for a retry.
+    std::optional<Error> failed(CallState& call, bool cancelled, std::chrono::milliseconds& delay);
+    Error undecodable(const CallState& call, Error error) const;
+    Clock::time_point reportAttemptStart(const CallState& call);
+    void reportAttemptEnd(const CallState& call, Clock::time_point started,
+                          std::optional<std::chrono::milliseconds> retryIn, std::string_view reason);
+    /// A backoff sleep was woken early: by the caller's cancellation or by the Client's end.
+    Error backoffEnded(bool byCaller, CallState& call) const;
+    /// Sets the call's deadline and retry state as it starts.
+    void begin(CallState& call) const;
+    double draw();
+    void shutdownOrThrow(bool abortInFlight);
+
+    // What the paths of one origin share: the transport (TLS context and session cache) and
+    // the connection pool. The pool closes when the last path over it shuts down.
+    struct Session {
+        std::shared_ptr<Transport> transport;
+        std::shared_ptr<ConnectionPool> pool;
+        std::atomic<std::size_t> handles{1};
+    };
+
+    boost::asio::any_io_executor executor_;
+    ClientOptions options_;
+    Origin origin_;
+    std::string fixedHeaders_;
+    Authenticator auth_;
+    std::shared_ptr<Session> session_;
+    Transport* transport_; // session_'s, which outlives every use
+    ConnectionPool* pool_;
+    RetryBudget budget_;
+    RateLimiter limiter_;
+    CallObserver observed_; // false: no observer
+
+    mutable std::mutex mutex_; // guards everything below
+    std::mt19937_64 random_;
+    std::string consistent_; // latest X-Wix-Consistent, echoed on later requests
+    std::set<std::shared_ptr<boost::asio::steady_timer>> sleepers_;
+    bool shutdown_ = false;
+
+    // Set once consistent_ has a value: until then calls skip the mutex (which every call
+    // on every thread would otherwise take).
+    std::atomic<bool> consistentSeen_{false};
+    std::atomic<std::uint64_t> calls_{0}, attempts_{0}, retries_{0}, throttled_{0};
+};
+
+// Credentials that must be awaited (a token to fetch, a provider to ask), in a frame of
+// their own: the call's frame then needs no room for them. False when the call is over.
+template <class T>
+boost::asio::awaitable<bool> CallPath::fetchAuthHeaders(CallState& call, Result<T>& outcome)
+{
+    auto fetched = co_await auth_.headers(call.deadline);
+    if (!fetched) {
+        Error error = std::move(fetched).error();
+        error.attempts = call.retry.attempts();
+        outcome = std::move(error);
+        co_return false;
+    }
+    call.authHeaders = std::move(*fetched);
+    co_return true;
+}
+
+// Waits for the rate limiter's turn (in a frame of its own: most calls never wait). False
+// when the call is over: the turn comes after the deadline, or the wait was interrupted.
+template <class T>
+boost::asio::awaitable<bool> CallPath::waitForTurn(CallState& call, Result<T>& outcome)
+{
+    const auto start = Clock::now();
+    auto turn = limiter_.take(start, call.deadline);
+    const bool waits = turn && !turn->ready;
+    while (turn && !turn->ready) {
+        if (!co_await sleep(std::chrono::ceil<std::chrono::milliseconds>(turn->at - Clock::now()))) {
+            limiter_.leave(*turn);
+            if (observed_)
+                observed_.rateLimitWait(call.request, Clock::now() - start, false);
+            const auto state = co_await boost::asio::this_coro::cancellation_state;
+            endBackoff(outcome, state.cancelled() != boost::asio::cancellation_type::none, call);
+            co_return false;
+        }
+        if (!limiter_.check(*turn, Clock::now(), call.deadline))
+            turn.reset();
+    }
+    if (!turn) {
+        Error e = makeError(Errc::timeout, "the rate limit gives this call no turn before its deadline");
+        e.stopReason = RetryStop::deadline;
+        e.lastTransientFailure = std::move(call.lastTransient);
+        e.attempts = call.retry.attempts();
+        outcome = std::move(e);
+        if (observed_)
+            observed_.rateLimitWait(call.request, Clock::now() - start, false);
+        co_return false;
+    }
+    if (observed_ && waits)
+        observed_.rateLimitWait(call.request, Clock::now() - start, true);
+    call.rateEpoch = turn->epoch;
+    co_return true;
+}
+
+// The outcome of an attempt: true and `outcome` set when the call is over, false and the
+// backoff `delay` when it is retried. Not a coroutine, so its temporaries stay off the
+// call's frame, which lives as long as the call.
+template <class T>
+bool CallPath::conclude(CallState& call, Decoder<T> decode, bool cancelled, Result<T>& outcome,
+                        std::chrono::milliseconds& delay)
+{
+    if (call.result.status() == 200) {
+        succeeded(call);
+        decode(call.result.response.body, outcome);
+        if (!outcome)
+            outcome = undecodable(call, std::move(outcome).error()); // Result gives its error by value
+        return true;
+    }
+    auto error = failed(call, cancelled, delay);
+    if (!error)
+        return false;
+    outcome = std::move(*error);
+    return true;
+}
+
+template <class T, class Reaim>
+boost::asio::awaitable<Result<T>> CallPath::call(std::shared_ptr<CallPath> /*keepAlive*/, CallState call,
+                                                 Decoder<T> decode, Reaim reaim)
+{
+    namespace net = boost::asio;
+    // Calls run in the caller's coroutine: cancellation must end them with an Error, not an
+    // exception, and the caller's own setting is restored on the way out.
+    const bool callerThrowsIfCancelled = co_await net::this_coro::throw_if_cancelled();
+    co_await net::this_coro::throw_if_cancelled(false);
+    auto cancelled = [&]() -> net::awaitable<bool> {
+        const auto state = co_await net::this_coro::cancellation_state;
+        co_return state.cancelled() != net::cancellation_type::none;
+    };
+
+    begin(call);
+    Result<T> outcome{boost::system::in_place_value};
+
+    for (;;) {
+        if (isShutdown()) { // closed: even over a pool that other tenants keep open
+            outcome = interrupted(Errc::clientShutdown, call.retry.attempts());
+            break;
+        }
+        if (call.request.authenticated && !auth_.readyHeaders(call.authHeaders)
+            && !co_await fetchAuthHeaders(call, outcome))
+            break;
+        call.rateEpoch = limiter_.epoch();
+        if (limiter_.limiting() && !co_await waitForTurn(call, outcome))
+            break;
+        call.retry.startAttempt();
+        ++attempts_;
+        Clock::time_point attemptStart{};
+        if (observed_) [[unlikely]]
+            attemptStart = reportAttemptStart(call);
+        co_await attempt(call, call.result);
+        // A rejected token is replaced once, whatever the retry policy says.
+        if (call.result.status() == 401 && call.request.authenticated && !call.refreshedAfter401
+            && auth_.rejected(call.authHeaders)) {
+            call.refreshedAfter401 = true;
+            if (observed_) [[unlikely]]
+                reportAttemptEnd(call, attemptStart, std::chrono::milliseconds(0), "HTTP 401: a new token is asked for");
+            continue;
+        }
+
+        const bool succeeded = call.result.status() == 200;
+        const bool cancelledNow = !succeeded && co_await cancelled();
+        std::chrono::milliseconds delay{};
+        const bool over = conclude(call, decode, cancelledNow, outcome, delay);
+        if (observed_) [[unlikely]]
+            reportAttemptEnd(call, attemptStart, over ? std::nullopt : std::optional(delay), call.lastTransient);
+        if (over) {
+            if constexpr (!std::is_same_v<Reaim, NoReaim>) {
+                if (Reaim::wants(outcome) && !std::exchange(call.reaimed, true)
+                    && co_await reaim(call.request, call.deadline))
+                    continue;
+            }
+            break;
+        }
+        ++retries_;
+        if (!co_await sleep(delay)) {
+            endBackoff(outcome, co_await cancelled(), call);
+            break;
+        }
+    }
+    ++calls_;
+    co_await net::this_coro::throw_if_cancelled(callerThrowsIfCancelled);
+    co_return outcome;
+}
+
+} // namespace wix::inbox::detail
