@@ -18,13 +18,19 @@
 //   to the participant's message; a reply with that mark means it was sent. Only then is it
 //   sent (again). So a crash between the send and the record costs a listing, never a second
 //   reply. `done` is written without a flush: losing it costs the same listing.
+// - The listing waits until the send has settled: `settle` (the call's deadline, 30 s) after
+//   the send failed, or after the start for an intent of an earlier run (its last sends may
+//   still be on their way). An overloaded server stores a request it has read well after the
+//   client gave up on it; a listing made sooner would miss that reply and send a second.
 // What remains is what docs/bulk-send.md says of any send without an idempotency key: a
-// request the service stores only after the listing looked (stuck beyond the call's deadline).
+// request the service stores more than `settle` after the client gave up on it.
 //
 // Wix waits 1,250 ms for the 200: the webhook is answered once the event is queued (the
 // queue is bounded: when full, 503, and Wix resends later), and workers (a bounded number)
-// send the replies. A real service would also compact the journal: Wix resends for 47 hours,
-// so `done` records older than that may go.
+// send the replies, taking the sites in turn and at most `workersPerSite` for one: a site
+// its limit slows (each instance has its own, 200 requests/min) holds no more workers than
+// that, and the other sites' replies never wait behind its queue. A real service would also
+// compact the journal: Wix resends for 47 hours, so `done` records older than that may go.
 //
 // Here the embedded emulator plays Wix. The self-check has participants of three sites write,
 // loses some of the service's answers (Wix resends), replays a delivery, and kills the service
@@ -55,12 +61,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -86,6 +94,7 @@ struct Job {
     std::string messageId;      ///< the participant's message
     bool perhapsSent = false;   ///< reconcile before sending
     Clock::time_point received; ///< when the webhook came (for the latency)
+    Clock::time_point notBefore; ///< a send perhaps still on its way settles until then
 };
 
 std::string replyText(const std::string& messageId)
@@ -134,7 +143,7 @@ public:
             }
             if (f[0] == "intent" && f.size() == 5) {
                 states_[f[1]] = State::intent;
-                intents_[f[1]] = Job{f[1], f[2], f[3], f[4], true, {}};
+                intents_[f[1]] = Job{f[1], f[2], f[3], f[4], true, {}, {}};
             } else if (f[0] == "done" && f.size() == 2) {
                 states_[f[1]] = State::done;
                 intents_.erase(f[1]);
@@ -206,7 +215,9 @@ struct Settings {
     std::string appId, appSecret; ///< the app whose instances this service answers for
     std::string journalPath;
     std::size_t workers = 16;         ///< replies being sent at once
+    std::size_t workersPerSite = 4;   ///< of them for one site (app instance)
     std::size_t queueCapacity = 4096; ///< events accepted and not yet answered
+    Clock::duration settle = std::chrono::seconds(30); ///< see the opening comment
     int crashAfterSends = 0;          ///< demo: die between this send and its record (0: never)
 };
 
@@ -232,8 +243,10 @@ public:
         : pool_(pool), verifier_(std::move(verifier)), settings_(std::move(settings)), journal_(settings_.journalPath)
         , tally_(tally), wake_(tally.progress.get_executor(), Clock::time_point::max())
     {
-        for (auto& job : journal_.unfinished())
-            queue_.push_back(std::move(job));
+        for (auto& job : journal_.unfinished()) {
+            job.notBefore = Clock::now() + settings_.settle;
+            enqueue(std::move(job));
+        }
         for (std::size_t i = 0; i < settings_.workers; ++i) {
             ++workers_;
             net::co_spawn(wake_.get_executor(), work(), [this](const std::exception_ptr& e) {
@@ -271,16 +284,15 @@ public:
             ++tally_.redeliveries;
             return http::status::ok;
         }
-        if (queue_.size() >= settings_.queueCapacity) {
+        if (queued_ >= settings_.queueCapacity) {
             ++tally_.refused;
             return http::status::service_unavailable; // Wix resends it later
         }
-        Job job{sent->eventId, sent->instanceId, sent->conversationId, sent->message.id, false, Clock::now()};
+        Job job{sent->eventId, sent->instanceId, sent->conversationId, sent->message.id, false, Clock::now(), {}};
         if (!journal_.recordIntent(job))
             return http::status::internal_server_error;
         ++tally_.accepted;
-        queue_.push_back(std::move(job));
-        wake_.cancel_one();
+        enqueue(std::move(job));
         return http::status::ok;
     }
 
@@ -290,6 +302,8 @@ public:
     {
         stopped_ = true;
         wake_.cancel();
+        for (auto* timer : settling_)
+            timer->cancel();
         tally_.progress.cancel();
     }
     bool stopped() const { return stopped_; }
@@ -308,16 +322,49 @@ public:
     }
 
 private:
+    // A site's jobs waiting, and its workers. It is in ready_ while it has a job waiting and
+    // fewer than workersPerSite workers; it is erased when it has neither.
+    struct Site {
+        std::deque<Job> jobs;
+        std::size_t working = 0;
+    };
+
+    void enqueue(Job job)
+    {
+        const auto id = job.instanceId;
+        auto& site = sites_[id];
+        site.jobs.push_back(std::move(job));
+        ++queued_;
+        if (site.jobs.size() == 1 && site.working < settings_.workersPerSite)
+            makeReady(id);
+    }
+
+    void makeReady(const std::string& instanceId)
+    {
+        ready_.push_back(instanceId);
+        wake_.cancel_one();
+    }
+
     net::awaitable<void> work()
     {
         while (!stopped_) {
-            if (queue_.empty()) {
-                co_await wake_.async_wait(noThrow); // woken by a new job or stop()
+            if (ready_.empty()) {
+                co_await wake_.async_wait(noThrow); // woken by a ready site or stop()
                 continue;
             }
-            Job job = std::move(queue_.front());
-            queue_.pop_front();
+            const std::string id = std::move(ready_.front());
+            ready_.pop_front();
+            auto& site = sites_[id]; // it has a job; it is not erased while it has a worker
+            Job job = std::move(site.jobs.front());
+            site.jobs.pop_front();
+            --queued_;
+            if (++site.working < settings_.workersPerSite && !site.jobs.empty())
+                makeReady(id); // behind the other sites ready
             co_await answer(job);
+            if (site.working-- == settings_.workersPerSite && !site.jobs.empty())
+                makeReady(id);
+            else if (site.working == 0 && site.jobs.empty())
+                sites_.erase(id);
         }
     }
 
@@ -342,6 +389,14 @@ private:
     {
         auto& client = clientOf(job.instanceId);
         for (;;) {
+            if (job.notBefore > Clock::now()) {
+                net::steady_timer settled(wake_.get_executor(), job.notBefore);
+                settling_.insert(&settled);
+                co_await settled.async_wait(noThrow);
+                settling_.erase(&settled);
+                if (stopped_)
+                    co_return;
+            }
             if (job.perhapsSent) {
                 auto found = co_await alreadyReplied(client, job);
                 if (stopped_)
@@ -380,10 +435,7 @@ private:
                 co_return;
             }
             job.perhapsSent = job.perhapsSent || unknown;
-            net::steady_timer pause(wake_.get_executor(), std::chrono::milliseconds(250));
-            co_await pause.async_wait(noThrow);
-            if (stopped_)
-                co_return;
+            job.notBefore = Clock::now() + (unknown ? settings_.settle : std::chrono::milliseconds(250));
         }
     }
 
@@ -411,7 +463,10 @@ private:
     Journal journal_;
     Tally& tally_;
     std::map<std::string, inbox::Client> clients_;
-    std::deque<Job> queue_;
+    std::unordered_map<std::string, Site> sites_;
+    std::deque<std::string> ready_; // sites in turn
+    std::size_t queued_ = 0;        // jobs waiting, of every site
+    std::set<net::steady_timer*> settling_; // workers waiting for a send to settle: stop() ends them
     net::steady_timer wake_; // never expires: waited on while the queue is empty
     std::size_t workers_ = 0;
     int sends_ = 0;
@@ -589,7 +644,10 @@ int selfCheck()
         std::cerr << verifier.error().describe() << "\n";
         return 1;
     }
-    Settings settings{"my-app-id", "my-app-secret", journalPath(), 4, 4096, 10};
+    Settings settings{"my-app-id", "my-app-secret", journalPath()};
+    settings.workers = 4;
+    settings.crashAfterSends = 10;
+    settings.settle = std::chrono::seconds(1); // the emulator here, not loaded, stores a request as it answers
     std::filesystem::remove(settings.journalPath);
     Tally tally(ioc);
     auto service = std::make_unique<Responder>(pool, *verifier, settings, tally);
@@ -695,7 +753,9 @@ int bench(double seconds, std::size_t sites, double rate, std::size_t workers)
         std::cerr << verifier.error().describe() << "\n";
         return 1;
     }
-    Settings settings{"my-app-id", "my-app-secret", journalPath(), workers, 65536, 0};
+    Settings settings{"my-app-id", "my-app-secret", journalPath()};
+    settings.workers = workers;
+    settings.queueCapacity = 65536;
     std::filesystem::remove(settings.journalPath);
     Tally tally(ioc);
     std::unique_ptr<Responder> service;
@@ -798,30 +858,60 @@ int bench(double seconds, std::size_t sites, double rate, std::size_t workers)
     return status;
 }
 
+// The whole of `text` as a number in [least, most], else nothing.
+template <class Number>
+std::optional<Number> numberIn(const std::string& text, Number least, Number most)
+{
+    Number n{};
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || !(n >= least && n <= most))
+        return std::nullopt;
+    return n;
+}
+
 int main(int argc, char** argv)
 {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty())
         return selfCheck();
-    double seconds = 0, rate = 0;
-    std::size_t sites = 100, workers = 0;
-    for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
-        const auto& value = args[i + 1];
-        if (args[i] == "--bench")
-            seconds = std::stod(value);
-        else if (args[i] == "--sites")
-            sites = std::stoul(value);
-        else if (args[i] == "--rate")
-            rate = std::stod(value);
-        else if (args[i] == "--workers")
-            workers = std::stoul(value);
-        else
-            seconds = -1;
-    }
-    if (args.size() % 2 != 0 || !(seconds > 0) || sites == 0 || rate < 0) {
-        std::cerr << "usage: example-auto-responder [--bench SECONDS [--sites N] [--rate MESSAGES-PER-SECOND] [--workers N]]\n";
+    const auto usage = [](const std::string& why) {
+        std::cerr << "example-auto-responder: " << why
+                  << "\nusage: example-auto-responder [--bench SECONDS [--sites N] [--rate MESSAGES-PER-SECOND] [--workers N]]\n";
         return 2;
+    };
+    std::optional<double> seconds;
+    double rate = 0;
+    std::size_t sites = 100, workers = 0;
+    for (std::size_t i = 0; i < args.size(); i += 2) {
+        const auto& name = args[i];
+        if (name != "--bench" && name != "--sites" && name != "--rate" && name != "--workers")
+            return usage("unknown option (only --bench, --sites, --rate, --workers)");
+        if (i + 1 == args.size())
+            return usage(name + " wants a value");
+        const auto& value = args[i + 1];
+        if (name == "--bench" && !(seconds = numberIn(value, 0.001, 86400.0)))
+            return usage("--bench wants the seconds of writing, more than 0 and at most 86400");
+        if (name == "--sites") {
+            const auto n = numberIn<std::size_t>(value, 1, 100000);
+            if (!n)
+                return usage("--sites wants a whole number from 1 to 100000");
+            sites = *n;
+        }
+        if (name == "--rate") {
+            const auto n = numberIn(value, 0.0, 1e6);
+            if (!n)
+                return usage("--rate wants messages per second from 0 (the sites' limits) to 1000000");
+            rate = *n;
+        }
+        if (name == "--workers") {
+            const auto n = numberIn<std::size_t>(value, 0, 1000000);
+            if (!n)
+                return usage("--workers wants a whole number from 0 (4 per site) to 1000000");
+            workers = *n;
+        }
     }
+    if (!seconds)
+        return usage("--bench SECONDS is needed with the other options");
     // By default, participants write as fast as the sites' limits let the service answer.
-    return bench(seconds, sites, rate > 0 ? rate : static_cast<double>(sites) * 200 / 60, workers > 0 ? workers : 4 * sites);
+    return bench(*seconds, sites, rate > 0 ? rate : static_cast<double>(sites) * 200 / 60, workers > 0 ? workers : 4 * sites);
 }
