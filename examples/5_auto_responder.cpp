@@ -7,10 +7,14 @@
 // that overlap, and a restart of the service (a crash included), rests on two things:
 // - A journal: an append-only file of the events accepted (`intent`) and answered (`done`).
 //   A delivery is answered 200 only after its intent is written and flushed (fdatasync), so
-//   an event Wix stops resending is never lost. An event the journal holds is answered 200 and
-//   dropped: the check and the append happen with no suspension between them, on the one
-//   thread that runs the server, so of two overlapping deliveries only the first gets in
-//   (a server on many threads would run handle() on a strand).
+//   an event Wix stops resending is never lost, and only then is it queued to be answered.
+//   An event the journal holds is answered 200 (once its intent is flushed) and dropped: the
+//   check and the append happen with no suspension between them, on the one thread that runs
+//   the server, so of two overlapping deliveries only the first gets in (a server on many
+//   threads would run handle() on a strand). The flushes are grouped: one fdatasync, on a
+//   thread of its own, covers every intent written before it began (a flush takes
+//   milliseconds: one per delivery, on the server's thread, capped the service at a few
+//   hundred events a second and held every other answer meanwhile).
 // - A reply that names what it answers: its text ends with "(re: MESSAGE-ID)", the ID of the
 //   participant's message. A send whose outcome is unknown (a timeout, a 5xx), or an intent
 //   the service finds without its `done` at start (it died between the send and the record,
@@ -49,6 +53,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -167,15 +172,17 @@ public:
             jobs.push_back(job);
         return jobs;
     }
-    /// Written and flushed to the disk: false if it could not be (then answer no 200).
-    bool recordIntent(const Job& j)
+    /// Written, not yet flushed: the number of records written so far, to wait for (nothing if
+    /// it could not be written: then answer no 200).
+    std::optional<std::uint64_t> writeIntent(const Job& j)
     {
-        if (!append("intent\t" + j.eventId + "\t" + j.instanceId + "\t" + j.conversationId + "\t" + j.messageId + "\n")
-            || ::fdatasync(fd_) != 0)
-            return false;
+        if (!append("intent\t" + j.eventId + "\t" + j.instanceId + "\t" + j.conversationId + "\t" + j.messageId + "\n"))
+            return std::nullopt;
         states_[j.eventId] = State::intent;
-        return true;
+        return ++written_;
     }
+    std::uint64_t written() const { return written_; }
+    int fd() const { return fd_; }
     void recordDone(const std::string& eventId)
     {
         if (!append("done\t" + eventId + "\n"))
@@ -191,6 +198,7 @@ private:
         return ::write(fd_, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     }
     int fd_;
+    std::uint64_t written_ = 0; // intents written by this run
     std::unordered_map<std::string, State> states_;
     std::unordered_map<std::string, Job> intents_;
 };
@@ -258,56 +266,68 @@ public:
     }
     ~Responder()
     {
+        flusher_.join(); // before the journal closes its file
         for (auto& [instance, client] : clients_)
             client.close();
     }
     Responder(const Responder&) = delete;
     Responder& operator=(const Responder&) = delete;
 
-    /// One webhook body: the status to answer. Never suspends (see the opening comment).
-    http::status handle(std::string_view body)
+    /// One webhook body: the status to answer. It suspends only after the check and the
+    /// append, for the flush (see the opening comment).
+    net::awaitable<http::status> handle(std::string_view body)
     {
         if (stopped_)
-            return http::status::service_unavailable;
+            co_return http::status::service_unavailable;
+        ++handling_;
+        const Handling handling{*this};
         auto event = verifier_.decode(body);
         if (!event) {
             std::cerr << "refused a webhook: " << event.error().message << "\n";
-            return http::status::bad_request;
+            co_return http::status::bad_request;
         }
         const auto* sent = std::get_if<hooks::MessageSentToBusiness>(&*event);
         if (!sent)
-            return http::status::ok; // another event: received, not ours to answer
+            co_return http::status::ok; // another event: received, not ours to answer
         for (const auto* field : {&sent->eventId, &sent->instanceId, &sent->conversationId, &sent->message.id})
             if (field->empty() || field->find_first_of("\t\n") != std::string::npos)
-                return http::status::bad_request; // would not fit a journal record
+                co_return http::status::bad_request; // would not fit a journal record
         if (journal_.state(sent->eventId) != Journal::State::absent) {
             ++tally_.redeliveries;
-            return http::status::ok;
+            // Its intent may still be on its way to the disk.
+            co_return co_await flushedThrough(journal_.written()) ? http::status::ok : http::status::internal_server_error;
         }
-        if (queued_ >= settings_.queueCapacity) {
+        if (queued_ + (journal_.written() - flushes_->durable) >= settings_.queueCapacity) {
             ++tally_.refused;
-            return http::status::service_unavailable; // Wix resends it later
+            co_return http::status::service_unavailable; // Wix resends it later
         }
         Job job{sent->eventId, sent->instanceId, sent->conversationId, sent->message.id, false, Clock::now(), {}};
-        if (!journal_.recordIntent(job))
-            return http::status::internal_server_error;
+        const auto record = journal_.writeIntent(job);
+        if (!record)
+            co_return http::status::internal_server_error;
         ++tally_.accepted;
+        if (!co_await flushedThrough(*record))
+            co_return http::status::internal_server_error;
+        if (stopped_)
+            co_return http::status::service_unavailable; // killed meanwhile: the next run finds the intent
         enqueue(std::move(job));
-        return http::status::ok;
+        co_return http::status::ok;
     }
 
     /// Ends as a killed process would: nothing more is recorded or sent. Sends already on
-    /// their way complete (their request has left); workers() falls to 0 once they have.
+    /// their way complete (their request has left); running() falls to 0 once they have.
     void stop()
     {
         stopped_ = true;
         wake_.cancel();
+        flushes_->done.cancel();
         for (auto* timer : settling_)
             timer->cancel();
         tally_.progress.cancel();
     }
     bool stopped() const { return stopped_; }
-    std::size_t workers() const { return workers_; }
+    /// Workers, and deliveries waiting for a flush: it may be destroyed once none is left.
+    std::size_t running() const { return workers_ + handling_; }
 
     /// Requests the Clients made (retries included), and their throttled answers.
     std::pair<std::uint64_t, std::uint64_t> requests() const
@@ -322,6 +342,50 @@ public:
     }
 
 private:
+    // Ends a delivery's handle(): once stopped, the last one lets the checks go on.
+    struct Handling {
+        Responder& r;
+        ~Handling()
+        {
+            if (--r.handling_ == 0 && r.stopped_)
+                r.tally_.progress.cancel();
+        }
+    };
+
+    // Group commit: one fdatasync for every intent written before it began, on the flusher's
+    // thread; the deliveries wait for the one that covers their record. Shared with the flush
+    // in flight, whose end is posted to the server's thread.
+    struct Flushes {
+        explicit Flushes(const net::any_io_executor& executor) : done(executor, Clock::time_point::max()) {}
+        std::uint64_t durable = 0; // records flushed
+        bool running = false;
+        bool failed = false;       // a journal that cannot be flushed answers no more 200
+        net::steady_timer done;    // cancelled at the end of each flush, and by stop()
+    };
+
+    net::awaitable<bool> flushedThrough(std::uint64_t record)
+    {
+        const auto f = flushes_;
+        while (f->durable < record && !f->failed && !stopped_) {
+            if (!f->running) {
+                f->running = true;
+                net::post(flusher_, [f, fd = journal_.fd(), upTo = journal_.written()] {
+                    const bool ok = ::fdatasync(fd) == 0;
+                    net::post(f->done.get_executor(), [f, ok, upTo] {
+                        f->running = false;
+                        f->durable = ok ? upTo : f->durable;
+                        if (!ok && !f->failed)
+                            std::cerr << "cannot flush the journal: no delivery is acknowledged any more\n";
+                        f->failed = f->failed || !ok;
+                        f->done.cancel();
+                    });
+                });
+            }
+            co_await f->done.async_wait(noThrow);
+        }
+        co_return f->durable >= record;
+    }
+
     // A site's jobs waiting, and its workers. It is in ready_ while it has a job waiting and
     // fewer than workersPerSite workers; it is erased when it has neither.
     struct Site {
@@ -467,7 +531,10 @@ private:
     std::deque<std::string> ready_; // sites in turn
     std::size_t queued_ = 0;        // jobs waiting, of every site
     std::set<net::steady_timer*> settling_; // workers waiting for a send to settle: stop() ends them
+    std::size_t handling_ = 0;              // deliveries in handle()
     net::steady_timer wake_; // never expires: waited on while the queue is empty
+    std::shared_ptr<Flushes> flushes_ = std::make_shared<Flushes>(wake_.get_executor());
+    net::thread_pool flusher_{1};
     std::size_t workers_ = 0;
     int sends_ = 0;
     bool stopped_ = false;
@@ -484,24 +551,24 @@ struct Front {
     std::string replayable;       ///< demo: the first delivery accepted, to replay later
 };
 
-http::status handle(Front& f, const http::request<http::string_body>& request)
+net::awaitable<http::status> handle(Front& f, const http::request<http::string_body>& request)
 {
     if (request.method() != http::verb::post)
-        return http::status::method_not_allowed;
+        co_return http::status::method_not_allowed;
     if (!f.service) {
         ++f.tally.refused;
-        return http::status::service_unavailable;
+        co_return http::status::service_unavailable;
     }
-    ++f.posts;
-    if (f.loseAnswers && f.posts % 7 == 0)
-        return http::status::internal_server_error; // lost before the service saw it
+    const auto post = ++f.posts;
+    if (f.loseAnswers && post % 7 == 0)
+        co_return http::status::internal_server_error; // lost before the service saw it
     const auto accepted = f.tally.accepted;
-    const auto status = f.service->handle(request.body());
+    const auto status = co_await f.service->handle(request.body());
     if (f.tally.accepted != accepted && f.replayable.empty())
         f.replayable = request.body();
-    if (f.loseAnswers && f.posts % 5 == 0 && status == http::status::ok)
-        return http::status::internal_server_error; // acted on, but the 200 is lost
-    return status;
+    if (f.loseAnswers && post % 5 == 0 && status == http::status::ok)
+        co_return http::status::internal_server_error; // acted on, but the 200 is lost
+    co_return status;
 }
 
 net::awaitable<void> serve(Front& f, tcp::socket socket)
@@ -515,7 +582,7 @@ net::awaitable<void> serve(Front& f, tcp::socket socket)
         if (auto [ec, n] = co_await http::async_read(stream, buffer, parser, noThrow); ec)
             co_return;
         const auto& request = parser.get();
-        http::response<http::string_body> answer{handle(f, request), request.version()};
+        http::response<http::string_body> answer{co_await handle(f, request), request.version()};
         answer.keep_alive(request.keep_alive());
         answer.prepare_payload();
         if (auto [ec, n] = co_await http::async_write(stream, answer, noThrow); ec || !answer.keep_alive())
@@ -673,8 +740,8 @@ int selfCheck()
         // The service dies after its 10th send, before recording it: start it again.
         const auto deadline = Clock::now() + std::chrono::seconds(90);
         int restarts = 0;
-        while (co_await waitFor(tally, deadline, [&] { return tally.answered == written.size() || service->workers() == 0; })
-               && service->workers() == 0) {
+        while (co_await waitFor(tally, deadline, [&] { return tally.answered == written.size() || service->running() == 0; })
+               && service->running() == 0) {
             front.service = nullptr;
             service.reset();
             settings.crashAfterSends = 0;
@@ -690,8 +757,8 @@ int selfCheck()
         check(tally.redeliveries > 0, "Wix resent deliveries whose 200 was lost; the journal dropped them ("
                                           + std::to_string(tally.redeliveries) + ")");
         const auto before = tally.redeliveries;
-        const auto first = service->handle(front.replayable);
-        const auto second = service->handle(front.replayable);
+        const auto first = co_await service->handle(front.replayable);
+        const auto second = co_await service->handle(front.replayable);
         check(first == http::status::ok && second == http::status::ok && tally.redeliveries == before + 2
                   && tally.accepted == written.size(),
               "a delivery replayed twice after the restart is acknowledged and not answered again");
@@ -704,7 +771,7 @@ int selfCheck()
         check(tally.failed == 0, "no event was given up");
 
         service->stop();
-        co_await waitFor(tally, Clock::now() + std::chrono::seconds(30), [&] { return service->workers() == 0; });
+        co_await waitFor(tally, Clock::now() + std::chrono::seconds(30), [&] { return service->running() == 0; });
         front.service = nullptr;
         service.reset();
         check(tally.exceptions == 0, "no coroutine ended with an exception");
@@ -807,7 +874,7 @@ int bench(double seconds, std::size_t sites, double rate, std::size_t workers)
         const auto elapsed = std::chrono::duration<double>(tally.lastReply - start).count();
         const auto [requests, throttled] = service->requests();
         service->stop();
-        co_await waitFor(tally, Clock::now() + std::chrono::seconds(60), [&] { return service->workers() == 0; });
+        co_await waitFor(tally, Clock::now() + std::chrono::seconds(60), [&] { return service->running() == 0; });
         front.service = nullptr;
         service.reset();
 
