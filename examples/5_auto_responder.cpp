@@ -369,9 +369,9 @@ private:
         while (f->durable < record && !f->failed && !stopped_) {
             if (!f->running) {
                 f->running = true;
-                net::post(flusher_, [f, fd = journal_.fd(), upTo = journal_.written()] {
+                net::post(flusher_, [f, fd = journal_.fd(), upTo = journal_.written(), server = wake_.get_executor()] {
                     const bool ok = ::fdatasync(fd) == 0;
-                    net::post(f->done.get_executor(), [f, ok, upTo] {
+                    net::post(server, [f, ok, upTo] {
                         f->running = false;
                         f->durable = ok ? upTo : f->durable;
                         if (!ok && !f->failed)
