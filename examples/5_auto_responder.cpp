@@ -7,10 +7,14 @@
 // that overlap, and a restart of the service (a crash included), rests on two things:
 // - A journal: an append-only file of the events accepted (`intent`) and answered (`done`).
 //   A delivery is answered 200 only after its intent is written and flushed (fdatasync), so
-//   an event Wix stops resending is never lost. An event the journal holds is answered 200 and
-//   dropped: the check and the append happen with no suspension between them, on the one
-//   thread that runs the server, so of two overlapping deliveries only the first gets in
-//   (a server on many threads would run handle() on a strand).
+//   an event Wix stops resending is never lost, and only then is it queued to be answered.
+//   An event the journal holds is answered 200 (once its intent is flushed) and dropped: the
+//   check and the append happen with no suspension between them, on the one thread that runs
+//   the server, so of two overlapping deliveries only the first gets in (a server on many
+//   threads would run handle() on a strand). The flushes are grouped: one fdatasync, on a
+//   thread of its own, covers every intent written before it began (a flush takes
+//   milliseconds: one per delivery, on the server's thread, capped the service at a few
+//   hundred events a second and held every other answer meanwhile).
 // - A reply that names what it answers: its text ends with "(re: MESSAGE-ID)", the ID of the
 //   participant's message. A send whose outcome is unknown (a timeout, a 5xx), or an intent
 //   the service finds without its `done` at start (it died between the send and the record,
@@ -18,13 +22,19 @@
 //   to the participant's message; a reply with that mark means it was sent. Only then is it
 //   sent (again). So a crash between the send and the record costs a listing, never a second
 //   reply. `done` is written without a flush: losing it costs the same listing.
+// - The listing waits until the send has settled: `settle` (the call's deadline, 30 s) after
+//   the send failed, or after the start for an intent of an earlier run (its last sends may
+//   still be on their way). An overloaded server stores a request it has read well after the
+//   client gave up on it; a listing made sooner would miss that reply and send a second.
 // What remains is what docs/bulk-send.md says of any send without an idempotency key: a
-// request the service stores only after the listing looked (stuck beyond the call's deadline).
+// request the service stores more than `settle` after the client gave up on it.
 //
 // Wix waits 1,250 ms for the 200: the webhook is answered once the event is queued (the
 // queue is bounded: when full, 503, and Wix resends later), and workers (a bounded number)
-// send the replies. A real service would also compact the journal: Wix resends for 47 hours,
-// so `done` records older than that may go.
+// send the replies, taking the sites in turn and at most `workersPerSite` for one: a site
+// its limit slows (each instance has its own, 200 requests/min) holds no more workers than
+// that, and the other sites' replies never wait behind its queue. A real service would also
+// compact the journal: Wix resends for 47 hours, so `done` records older than that may go.
 //
 // Here the embedded emulator plays Wix. The self-check has participants of three sites write,
 // loses some of the service's answers (Wix resends), replays a delivery, and kills the service
@@ -43,6 +53,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -55,12 +66,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -86,6 +99,7 @@ struct Job {
     std::string messageId;      ///< the participant's message
     bool perhapsSent = false;   ///< reconcile before sending
     Clock::time_point received; ///< when the webhook came (for the latency)
+    Clock::time_point notBefore; ///< a send perhaps still on its way settles until then
 };
 
 std::string replyText(const std::string& messageId)
@@ -134,7 +148,7 @@ public:
             }
             if (f[0] == "intent" && f.size() == 5) {
                 states_[f[1]] = State::intent;
-                intents_[f[1]] = Job{f[1], f[2], f[3], f[4], true, {}};
+                intents_[f[1]] = Job{f[1], f[2], f[3], f[4], true, {}, {}};
             } else if (f[0] == "done" && f.size() == 2) {
                 states_[f[1]] = State::done;
                 intents_.erase(f[1]);
@@ -158,15 +172,17 @@ public:
             jobs.push_back(job);
         return jobs;
     }
-    /// Written and flushed to the disk: false if it could not be (then answer no 200).
-    bool recordIntent(const Job& j)
+    /// Written, not yet flushed: the number of records written so far, to wait for (nothing if
+    /// it could not be written: then answer no 200).
+    std::optional<std::uint64_t> writeIntent(const Job& j)
     {
-        if (!append("intent\t" + j.eventId + "\t" + j.instanceId + "\t" + j.conversationId + "\t" + j.messageId + "\n")
-            || ::fdatasync(fd_) != 0)
-            return false;
+        if (!append("intent\t" + j.eventId + "\t" + j.instanceId + "\t" + j.conversationId + "\t" + j.messageId + "\n"))
+            return std::nullopt;
         states_[j.eventId] = State::intent;
-        return true;
+        return ++written_;
     }
+    std::uint64_t written() const { return written_; }
+    int fd() const { return fd_; }
     void recordDone(const std::string& eventId)
     {
         if (!append("done\t" + eventId + "\n"))
@@ -182,6 +198,7 @@ private:
         return ::write(fd_, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     }
     int fd_;
+    std::uint64_t written_ = 0; // intents written by this run
     std::unordered_map<std::string, State> states_;
     std::unordered_map<std::string, Job> intents_;
 };
@@ -206,7 +223,9 @@ struct Settings {
     std::string appId, appSecret; ///< the app whose instances this service answers for
     std::string journalPath;
     std::size_t workers = 16;         ///< replies being sent at once
+    std::size_t workersPerSite = 4;   ///< of them for one site (app instance)
     std::size_t queueCapacity = 4096; ///< events accepted and not yet answered
+    Clock::duration settle = std::chrono::seconds(30); ///< see the opening comment
     int crashAfterSends = 0;          ///< demo: die between this send and its record (0: never)
 };
 
@@ -232,8 +251,10 @@ public:
         : pool_(pool), verifier_(std::move(verifier)), settings_(std::move(settings)), journal_(settings_.journalPath)
         , tally_(tally), wake_(tally.progress.get_executor(), Clock::time_point::max())
     {
-        for (auto& job : journal_.unfinished())
-            queue_.push_back(std::move(job));
+        for (auto& job : journal_.unfinished()) {
+            job.notBefore = Clock::now() + settings_.settle;
+            enqueue(std::move(job));
+        }
         for (std::size_t i = 0; i < settings_.workers; ++i) {
             ++workers_;
             net::co_spawn(wake_.get_executor(), work(), [this](const std::exception_ptr& e) {
@@ -245,55 +266,68 @@ public:
     }
     ~Responder()
     {
+        flusher_.join(); // before the journal closes its file
         for (auto& [instance, client] : clients_)
             client.close();
     }
     Responder(const Responder&) = delete;
     Responder& operator=(const Responder&) = delete;
 
-    /// One webhook body: the status to answer. Never suspends (see the opening comment).
-    http::status handle(std::string_view body)
+    /// One webhook body: the status to answer. It suspends only after the check and the
+    /// append, for the flush (see the opening comment).
+    net::awaitable<http::status> handle(std::string_view body)
     {
         if (stopped_)
-            return http::status::service_unavailable;
+            co_return http::status::service_unavailable;
+        ++handling_;
+        const Handling handling{*this};
         auto event = verifier_.decode(body);
         if (!event) {
             std::cerr << "refused a webhook: " << event.error().message << "\n";
-            return http::status::bad_request;
+            co_return http::status::bad_request;
         }
         const auto* sent = std::get_if<hooks::MessageSentToBusiness>(&*event);
         if (!sent)
-            return http::status::ok; // another event: received, not ours to answer
+            co_return http::status::ok; // another event: received, not ours to answer
         for (const auto* field : {&sent->eventId, &sent->instanceId, &sent->conversationId, &sent->message.id})
             if (field->empty() || field->find_first_of("\t\n") != std::string::npos)
-                return http::status::bad_request; // would not fit a journal record
+                co_return http::status::bad_request; // would not fit a journal record
         if (journal_.state(sent->eventId) != Journal::State::absent) {
             ++tally_.redeliveries;
-            return http::status::ok;
+            // Its intent may still be on its way to the disk.
+            co_return co_await flushedThrough(journal_.written()) ? http::status::ok : http::status::internal_server_error;
         }
-        if (queue_.size() >= settings_.queueCapacity) {
+        if (queued_ + (journal_.written() - flushes_->durable) >= settings_.queueCapacity) {
             ++tally_.refused;
-            return http::status::service_unavailable; // Wix resends it later
+            co_return http::status::service_unavailable; // Wix resends it later
         }
-        Job job{sent->eventId, sent->instanceId, sent->conversationId, sent->message.id, false, Clock::now()};
-        if (!journal_.recordIntent(job))
-            return http::status::internal_server_error;
+        Job job{sent->eventId, sent->instanceId, sent->conversationId, sent->message.id, false, Clock::now(), {}};
+        const auto record = journal_.writeIntent(job);
+        if (!record)
+            co_return http::status::internal_server_error;
         ++tally_.accepted;
-        queue_.push_back(std::move(job));
-        wake_.cancel_one();
-        return http::status::ok;
+        if (!co_await flushedThrough(*record))
+            co_return http::status::internal_server_error;
+        if (stopped_)
+            co_return http::status::service_unavailable; // killed meanwhile: the next run finds the intent
+        enqueue(std::move(job));
+        co_return http::status::ok;
     }
 
     /// Ends as a killed process would: nothing more is recorded or sent. Sends already on
-    /// their way complete (their request has left); workers() falls to 0 once they have.
+    /// their way complete (their request has left); running() falls to 0 once they have.
     void stop()
     {
         stopped_ = true;
         wake_.cancel();
+        flushes_->done.cancel();
+        for (auto* timer : settling_)
+            timer->cancel();
         tally_.progress.cancel();
     }
     bool stopped() const { return stopped_; }
-    std::size_t workers() const { return workers_; }
+    /// Workers, and deliveries waiting for a flush: it may be destroyed once none is left.
+    std::size_t running() const { return workers_ + handling_; }
 
     /// Requests the Clients made (retries included), and their throttled answers.
     std::pair<std::uint64_t, std::uint64_t> requests() const
@@ -308,16 +342,93 @@ public:
     }
 
 private:
+    // Ends a delivery's handle(): once stopped, the last one lets the checks go on.
+    struct Handling {
+        Responder& r;
+        ~Handling()
+        {
+            if (--r.handling_ == 0 && r.stopped_)
+                r.tally_.progress.cancel();
+        }
+    };
+
+    // Group commit: one fdatasync for every intent written before it began, on the flusher's
+    // thread; the deliveries wait for the one that covers their record. Shared with the flush
+    // in flight, whose end is posted to the server's thread.
+    struct Flushes {
+        explicit Flushes(const net::any_io_executor& executor) : done(executor, Clock::time_point::max()) {}
+        std::uint64_t durable = 0; // records flushed
+        bool running = false;
+        bool failed = false;       // a journal that cannot be flushed answers no more 200
+        net::steady_timer done;    // cancelled at the end of each flush, and by stop()
+    };
+
+    net::awaitable<bool> flushedThrough(std::uint64_t record)
+    {
+        const auto f = flushes_;
+        while (f->durable < record && !f->failed && !stopped_) {
+            if (!f->running) {
+                f->running = true;
+                net::post(flusher_, [f, fd = journal_.fd(), upTo = journal_.written(), server = wake_.get_executor()] {
+                    const bool ok = ::fdatasync(fd) == 0;
+                    net::post(server, [f, ok, upTo] {
+                        f->running = false;
+                        f->durable = ok ? upTo : f->durable;
+                        if (!ok && !f->failed)
+                            std::cerr << "cannot flush the journal: no delivery is acknowledged any more\n";
+                        f->failed = f->failed || !ok;
+                        f->done.cancel();
+                    });
+                });
+            }
+            co_await f->done.async_wait(noThrow);
+        }
+        co_return f->durable >= record;
+    }
+
+    // A site's jobs waiting, and its workers. It is in ready_ while it has a job waiting and
+    // fewer than workersPerSite workers; it is erased when it has neither.
+    struct Site {
+        std::deque<Job> jobs;
+        std::size_t working = 0;
+    };
+
+    void enqueue(Job job)
+    {
+        const auto id = job.instanceId;
+        auto& site = sites_[id];
+        site.jobs.push_back(std::move(job));
+        ++queued_;
+        if (site.jobs.size() == 1 && site.working < settings_.workersPerSite)
+            makeReady(id);
+    }
+
+    void makeReady(const std::string& instanceId)
+    {
+        ready_.push_back(instanceId);
+        wake_.cancel_one();
+    }
+
     net::awaitable<void> work()
     {
         while (!stopped_) {
-            if (queue_.empty()) {
-                co_await wake_.async_wait(noThrow); // woken by a new job or stop()
+            if (ready_.empty()) {
+                co_await wake_.async_wait(noThrow); // woken by a ready site or stop()
                 continue;
             }
-            Job job = std::move(queue_.front());
-            queue_.pop_front();
+            const std::string id = std::move(ready_.front());
+            ready_.pop_front();
+            auto& site = sites_[id]; // it has a job; it is not erased while it has a worker
+            Job job = std::move(site.jobs.front());
+            site.jobs.pop_front();
+            --queued_;
+            if (++site.working < settings_.workersPerSite && !site.jobs.empty())
+                makeReady(id); // behind the other sites ready
             co_await answer(job);
+            if (site.working-- == settings_.workersPerSite && !site.jobs.empty())
+                makeReady(id);
+            else if (site.working == 0 && site.jobs.empty())
+                sites_.erase(id);
         }
     }
 
@@ -342,6 +453,14 @@ private:
     {
         auto& client = clientOf(job.instanceId);
         for (;;) {
+            if (job.notBefore > Clock::now()) {
+                net::steady_timer settled(wake_.get_executor(), job.notBefore);
+                settling_.insert(&settled);
+                co_await settled.async_wait(noThrow);
+                settling_.erase(&settled);
+                if (stopped_)
+                    co_return;
+            }
             if (job.perhapsSent) {
                 auto found = co_await alreadyReplied(client, job);
                 if (stopped_)
@@ -380,10 +499,7 @@ private:
                 co_return;
             }
             job.perhapsSent = job.perhapsSent || unknown;
-            net::steady_timer pause(wake_.get_executor(), std::chrono::milliseconds(250));
-            co_await pause.async_wait(noThrow);
-            if (stopped_)
-                co_return;
+            job.notBefore = Clock::now() + (unknown ? settings_.settle : std::chrono::milliseconds(250));
         }
     }
 
@@ -411,8 +527,14 @@ private:
     Journal journal_;
     Tally& tally_;
     std::map<std::string, inbox::Client> clients_;
-    std::deque<Job> queue_;
+    std::unordered_map<std::string, Site> sites_;
+    std::deque<std::string> ready_; // sites in turn
+    std::size_t queued_ = 0;        // jobs waiting, of every site
+    std::set<net::steady_timer*> settling_; // workers waiting for a send to settle: stop() ends them
+    std::size_t handling_ = 0;              // deliveries in handle()
     net::steady_timer wake_; // never expires: waited on while the queue is empty
+    std::shared_ptr<Flushes> flushes_ = std::make_shared<Flushes>(wake_.get_executor());
+    net::thread_pool flusher_{1};
     std::size_t workers_ = 0;
     int sends_ = 0;
     bool stopped_ = false;
@@ -429,24 +551,24 @@ struct Front {
     std::string replayable;       ///< demo: the first delivery accepted, to replay later
 };
 
-http::status handle(Front& f, const http::request<http::string_body>& request)
+net::awaitable<http::status> handle(Front& f, const http::request<http::string_body>& request)
 {
     if (request.method() != http::verb::post)
-        return http::status::method_not_allowed;
+        co_return http::status::method_not_allowed;
     if (!f.service) {
         ++f.tally.refused;
-        return http::status::service_unavailable;
+        co_return http::status::service_unavailable;
     }
-    ++f.posts;
-    if (f.loseAnswers && f.posts % 7 == 0)
-        return http::status::internal_server_error; // lost before the service saw it
+    const auto post = ++f.posts;
+    if (f.loseAnswers && post % 7 == 0)
+        co_return http::status::internal_server_error; // lost before the service saw it
     const auto accepted = f.tally.accepted;
-    const auto status = f.service->handle(request.body());
+    const auto status = co_await f.service->handle(request.body());
     if (f.tally.accepted != accepted && f.replayable.empty())
         f.replayable = request.body();
-    if (f.loseAnswers && f.posts % 5 == 0 && status == http::status::ok)
-        return http::status::internal_server_error; // acted on, but the 200 is lost
-    return status;
+    if (f.loseAnswers && post % 5 == 0 && status == http::status::ok)
+        co_return http::status::internal_server_error; // acted on, but the 200 is lost
+    co_return status;
 }
 
 net::awaitable<void> serve(Front& f, tcp::socket socket)
@@ -460,7 +582,7 @@ net::awaitable<void> serve(Front& f, tcp::socket socket)
         if (auto [ec, n] = co_await http::async_read(stream, buffer, parser, noThrow); ec)
             co_return;
         const auto& request = parser.get();
-        http::response<http::string_body> answer{handle(f, request), request.version()};
+        http::response<http::string_body> answer{co_await handle(f, request), request.version()};
         answer.keep_alive(request.keep_alive());
         answer.prepare_payload();
         if (auto [ec, n] = co_await http::async_write(stream, answer, noThrow); ec || !answer.keep_alive())
@@ -589,7 +711,10 @@ int selfCheck()
         std::cerr << verifier.error().describe() << "\n";
         return 1;
     }
-    Settings settings{"my-app-id", "my-app-secret", journalPath(), 4, 4096, 10};
+    Settings settings{"my-app-id", "my-app-secret", journalPath()};
+    settings.workers = 4;
+    settings.crashAfterSends = 10;
+    settings.settle = std::chrono::seconds(1); // the emulator here, not loaded, stores a request as it answers
     std::filesystem::remove(settings.journalPath);
     Tally tally(ioc);
     auto service = std::make_unique<Responder>(pool, *verifier, settings, tally);
@@ -615,8 +740,8 @@ int selfCheck()
         // The service dies after its 10th send, before recording it: start it again.
         const auto deadline = Clock::now() + std::chrono::seconds(90);
         int restarts = 0;
-        while (co_await waitFor(tally, deadline, [&] { return tally.answered == written.size() || service->workers() == 0; })
-               && service->workers() == 0) {
+        while (co_await waitFor(tally, deadline, [&] { return tally.answered == written.size() || service->running() == 0; })
+               && service->running() == 0) {
             front.service = nullptr;
             service.reset();
             settings.crashAfterSends = 0;
@@ -632,8 +757,8 @@ int selfCheck()
         check(tally.redeliveries > 0, "Wix resent deliveries whose 200 was lost; the journal dropped them ("
                                           + std::to_string(tally.redeliveries) + ")");
         const auto before = tally.redeliveries;
-        const auto first = service->handle(front.replayable);
-        const auto second = service->handle(front.replayable);
+        const auto first = co_await service->handle(front.replayable);
+        const auto second = co_await service->handle(front.replayable);
         check(first == http::status::ok && second == http::status::ok && tally.redeliveries == before + 2
                   && tally.accepted == written.size(),
               "a delivery replayed twice after the restart is acknowledged and not answered again");
@@ -646,7 +771,7 @@ int selfCheck()
         check(tally.failed == 0, "no event was given up");
 
         service->stop();
-        co_await waitFor(tally, Clock::now() + std::chrono::seconds(30), [&] { return service->workers() == 0; });
+        co_await waitFor(tally, Clock::now() + std::chrono::seconds(30), [&] { return service->running() == 0; });
         front.service = nullptr;
         service.reset();
         check(tally.exceptions == 0, "no coroutine ended with an exception");
@@ -695,7 +820,9 @@ int bench(double seconds, std::size_t sites, double rate, std::size_t workers)
         std::cerr << verifier.error().describe() << "\n";
         return 1;
     }
-    Settings settings{"my-app-id", "my-app-secret", journalPath(), workers, 65536, 0};
+    Settings settings{"my-app-id", "my-app-secret", journalPath()};
+    settings.workers = workers;
+    settings.queueCapacity = 65536;
     std::filesystem::remove(settings.journalPath);
     Tally tally(ioc);
     std::unique_ptr<Responder> service;
@@ -747,7 +874,7 @@ int bench(double seconds, std::size_t sites, double rate, std::size_t workers)
         const auto elapsed = std::chrono::duration<double>(tally.lastReply - start).count();
         const auto [requests, throttled] = service->requests();
         service->stop();
-        co_await waitFor(tally, Clock::now() + std::chrono::seconds(60), [&] { return service->workers() == 0; });
+        co_await waitFor(tally, Clock::now() + std::chrono::seconds(60), [&] { return service->running() == 0; });
         front.service = nullptr;
         service.reset();
 
@@ -798,30 +925,60 @@ int bench(double seconds, std::size_t sites, double rate, std::size_t workers)
     return status;
 }
 
+// The whole of `text` as a number in [least, most], else nothing.
+template <class Number>
+std::optional<Number> numberIn(const std::string& text, Number least, Number most)
+{
+    Number n{};
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || !(n >= least && n <= most))
+        return std::nullopt;
+    return n;
+}
+
 int main(int argc, char** argv)
 {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty())
         return selfCheck();
-    double seconds = 0, rate = 0;
-    std::size_t sites = 100, workers = 0;
-    for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
-        const auto& value = args[i + 1];
-        if (args[i] == "--bench")
-            seconds = std::stod(value);
-        else if (args[i] == "--sites")
-            sites = std::stoul(value);
-        else if (args[i] == "--rate")
-            rate = std::stod(value);
-        else if (args[i] == "--workers")
-            workers = std::stoul(value);
-        else
-            seconds = -1;
-    }
-    if (args.size() % 2 != 0 || !(seconds > 0) || sites == 0 || rate < 0) {
-        std::cerr << "usage: example-auto-responder [--bench SECONDS [--sites N] [--rate MESSAGES-PER-SECOND] [--workers N]]\n";
+    const auto usage = [](const std::string& why) {
+        std::cerr << "example-auto-responder: " << why
+                  << "\nusage: example-auto-responder [--bench SECONDS [--sites N] [--rate MESSAGES-PER-SECOND] [--workers N]]\n";
         return 2;
+    };
+    std::optional<double> seconds;
+    double rate = 0;
+    std::size_t sites = 100, workers = 0;
+    for (std::size_t i = 0; i < args.size(); i += 2) {
+        const auto& name = args[i];
+        if (name != "--bench" && name != "--sites" && name != "--rate" && name != "--workers")
+            return usage("unknown option (only --bench, --sites, --rate, --workers)");
+        if (i + 1 == args.size())
+            return usage(name + " wants a value");
+        const auto& value = args[i + 1];
+        if (name == "--bench" && !(seconds = numberIn(value, 0.001, 86400.0)))
+            return usage("--bench wants the seconds of writing, more than 0 and at most 86400");
+        if (name == "--sites") {
+            const auto n = numberIn<std::size_t>(value, 1, 100000);
+            if (!n)
+                return usage("--sites wants a whole number from 1 to 100000");
+            sites = *n;
+        }
+        if (name == "--rate") {
+            const auto n = numberIn(value, 0.0, 1e6);
+            if (!n)
+                return usage("--rate wants messages per second from 0 (the sites' limits) to 1000000");
+            rate = *n;
+        }
+        if (name == "--workers") {
+            const auto n = numberIn<std::size_t>(value, 0, 1000000);
+            if (!n)
+                return usage("--workers wants a whole number from 0 (4 per site) to 1000000");
+            workers = *n;
+        }
     }
+    if (!seconds)
+        return usage("--bench SECONDS is needed with the other options");
     // By default, participants write as fast as the sites' limits let the service answer.
-    return bench(seconds, sites, rate > 0 ? rate : static_cast<double>(sites) * 200 / 60, workers > 0 ? workers : 4 * sites);
+    return bench(*seconds, sites, rate > 0 ? rate : static_cast<double>(sites) * 200 / 60, workers > 0 ? workers : 4 * sites);
 }

@@ -161,20 +161,28 @@ void RateLimiter::onAnswer(Clock::time_point now, std::uint64_t epoch, bool thro
             : static_cast<double>(answers_.load(std::memory_order_relaxed) + earlyThrottles_.load(std::memory_order_relaxed));
         const double current = bucket_ ? rate_ : measured;
         lastMaxRate_ = current > 0 ? current : rate_;
+        // The first loss event says the server's bucket is empty, not how fast it refills:
+        // it may have been emptied before the client sent much (a busy minute, another
+        // process), and the rate measured then is the client's demand, or a request or two.
+        discovering_ = !bucket_;
         lastThrottle_ = now;
         next = lastMaxRate_ * beta;
         epoch_.fetch_add(1, std::memory_order_release);
         limiting_.store(true, std::memory_order_release);
         adapting_.store(true, std::memory_order_release);
+    } else if (discovering_) {
+        // So the rate doubles each second from the first cut, as TCP's slow start, until the
+        // next loss event; it is measured then, at a rate the client enforced.
+        next = lastMaxRate_ * beta * std::exp2(seconds(now - lastThrottle_) / doublingSeconds);
     } else {
         const double k = std::max(std::cbrt(lastMaxRate_ * (1 - beta) / scale), recoveryRequests / lastMaxRate_);
         const double c = lastMaxRate_ * (1 - beta) / (k * k * k);
         next = c * std::pow(seconds(now - lastThrottle_) - k, 3) + lastMaxRate_;
-        // Probe, but not far past what the server admits (a window with few answers lowers
-        // nothing: the rate would follow its own shortfall down).
-        if (measuredRate_ > 0)
-            next = std::min(next, std::max(rate_, probeHeadroom * measuredRate_));
     }
+    // Probe, but not far past what the server admits (a window with few answers lowers
+    // nothing: the rate would follow its own shortfall down).
+    if (!throttled && measuredRate_ > 0)
+        next = std::min(next, std::max(rate_, probeHeadroom * measuredRate_));
     setRate(next, now, throttled);
 }
 

@@ -72,6 +72,7 @@ public:
     static constexpr std::chrono::milliseconds timerLateness{2};
     static constexpr double recoveryRequests = 120; // K is at least this many requests at Wmax
     static constexpr double smoothing = 0.8;
+    static constexpr double doublingSeconds = 1; // after the first cut, until the second
     static constexpr double probeHeadroom = 1.2; // the rate stays within this of the admitted rate
     // 503s in a row that make an outage: 5% of answers at random make four in a row once in
     // 160,000 answers; calls in flight when a service goes down make them at once.
@@ -114,6 +115,7 @@ private:
     // adaptive
     double measuredRate_ = 0;
     double lastMaxRate_ = 0;
+    bool discovering_ = false; // between the first cut and the second
     Clock::time_point lastThrottle_{}; // of the last cut
 };
 

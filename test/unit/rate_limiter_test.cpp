@@ -212,13 +212,15 @@ BOOST_AUTO_TEST_CASE(a_throttle_in_the_first_burst_cuts_from_that_burst)
     BOOST_TEST(exhausted.stats().requestsPerSecond == 0.7, boost::test_tools::tolerance(1e-6)); // the first of them
 }
 
+// From the second loss event on (the first says only that the server's bucket is empty).
 BOOST_AUTO_TEST_CASE(adaptive_recovers_along_the_cubic_and_probes_beyond)
 {
     RateLimiter l({});
-    auto at = answer(l, t0, 500, 5.0, true); // ~100/s, then throttled
-    const double wmax = 100.0;
+    auto at = answer(l, t0, 500, 5.0, true); // ~100/s, then throttled: 70/s
+    const double wmax = l.stats().requestsPerSecond;
+    l.onAnswer(at, l.epoch(), true, std::nullopt); // throttled at 70/s: the second cut, from it
     const double k = std::cbrt(wmax * (1 - RateLimiter::beta) / RateLimiter::scale); // ~4.2 s
-    // Answers keep coming at ~100/s (so the cap of twice the measured rate is not what binds).
+    // Answers keep coming at ~100/s (so the cap over the measured rate is not what binds).
     at = answer(l, at, static_cast<int>(100 * k), k);
     BOOST_TEST(l.stats().requestsPerSecond == wmax, boost::test_tools::tolerance(0.08)); // back at Wmax after K
     at = answer(l, at, 100, 1.0);
@@ -238,9 +240,10 @@ BOOST_AUTO_TEST_CASE(an_adaptive_ceiling_is_never_passed)
 BOOST_AUTO_TEST_CASE(at_a_low_rate_recovery_takes_as_many_requests_as_at_a_high_one)
 {
     RateLimiter l({});
-    auto at = answer(l, t0, 50, 10.0, true); // ~5/s, then throttled
-    const double wmax = l.stats().requestsPerSecond / RateLimiter::beta;
-    const double k = RateLimiter::recoveryRequests / wmax; // ~24 s
+    auto at = answer(l, t0, 50, 10.0, true); // ~5/s, then throttled: 3.5/s
+    const double wmax = l.stats().requestsPerSecond;
+    l.onAnswer(at, l.epoch(), true, std::nullopt); // the second cut, from 3.5/s
+    const double k = RateLimiter::recoveryRequests / wmax; // ~34 s
     at = answer(l, at, static_cast<int>(5 * k / 2), k / 2);
     BOOST_TEST(l.stats().requestsPerSecond < wmax); // half way: still below Wmax
     BOOST_TEST(l.stats().requestsPerSecond > 0.9 * wmax);
@@ -322,6 +325,90 @@ BOOST_AUTO_TEST_CASE(adaptive_batches_reach_the_limit_in_simulation)
         const auto r = simulate(limit, period, lines, callers);
         BOOST_TEST(r.linesPerSecond >= 0.9 * limit / period, limit << "/" << period << "s: " << r.linesPerSecond);
         BOOST_TEST(r.throttledShare <= 0.05, limit << "/" << period << "s: " << r.throttledShare);
+    }
+}
+
+namespace {
+
+// Tenants (one RateLimiter each, as forTenant Clients) whose calls arrive at a steady pace,
+// `arrivals` per second each, for `seconds`, against a server that admits `limit` requests per
+// `periodSeconds` per tenant from a bucket already empty at the start (a busy minute before),
+// answering in 2 ms; a throttled call asks for a new turn at once. The replies per second
+// over the run, including its start, and the share of requests throttled.
+Simulated simulateTenants(int tenants, double limit, double periodSeconds, double arrivals, double seconds)
+{
+    enum Kind { arrives, checks, answered, throttled };
+    struct Event {
+        Clock::time_point at;
+        std::uint64_t order;
+        Kind kind;
+        std::size_t call;
+        bool operator>(const Event& o) const { return std::tie(at, order) > std::tie(o.at, o.order); }
+    };
+    struct Tenant {
+        RateLimiter limiter{RateLimitOptions{}};
+        double tokens = 0;
+        Clock::time_point refilled = t0;
+    };
+    std::vector<Tenant> sites(static_cast<std::size_t>(tenants));
+    std::vector<std::pair<std::size_t, RateLimiter::Turn>> calls; // tenant, turn
+    std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
+    std::uint64_t made = 0;
+    const auto push = [&](Clock::time_point at, Kind kind, std::size_t call) { events.push({at, made++, kind, call}); };
+    const auto end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    for (int site = 0; site < tenants; ++site)
+        for (double at = static_cast<double>(site) / tenants / arrivals; at < seconds; at += 1 / arrivals) {
+            calls.emplace_back(static_cast<std::size_t>(site), RateLimiter::Turn{});
+            push(t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at)), arrives,
+                 calls.size() - 1);
+        }
+    int admittedInRun = 0, sent = 0, throttledCount = 0;
+    while (!events.empty() && events.top().at < end) {
+        const Event e = events.top();
+        events.pop();
+        auto& [site, turn] = calls[e.call];
+        auto& s = sites[site];
+        if (e.kind == arrives || e.kind == checks) {
+            if (e.kind == arrives)
+                turn = *s.limiter.take(e.at, never);
+            else
+                s.limiter.check(turn, e.at, never);
+            if (!turn.ready) {
+                push(turn.at, checks, e.call);
+                continue;
+            }
+            s.tokens = std::min(limit, s.tokens + limit / periodSeconds * secondsAfter(e.at, s.refilled));
+            s.refilled = e.at;
+            const bool admitted = s.tokens >= 1;
+            s.tokens -= admitted ? 1 : 0;
+            ++sent;
+            push(e.at + 2ms, admitted ? answered : throttled, e.call);
+        } else {
+            s.limiter.onAnswer(e.at, turn.epoch, e.kind == throttled, std::nullopt);
+            throttledCount += e.kind == throttled ? 1 : 0;
+            admittedInRun += e.kind == answered ? 1 : 0;
+            if (e.kind == throttled)
+                push(e.at, arrives, e.call);
+        }
+    }
+    return {admittedInRun / seconds, static_cast<double>(throttledCount) / std::max(1, sent)};
+}
+
+} // namespace
+
+// Sites whose server buckets are already empty at the start, their messages arriving at a
+// steady pace: over 1.2 times their limit, the replies reach 0.9 of the limits' aggregate;
+// under it (0.8), 0.9 of the arrivals. The first throttle comes when a site has sent a
+// request or two: its rate then says nothing of the server's.
+BOOST_AUTO_TEST_CASE(adaptive_sites_starting_on_an_empty_bucket_reach_the_limit_in_simulation)
+{
+    const double limit = 200.0 / 60;
+    for (const double load : {1.2, 0.8}) {
+        const auto r = simulateTenants(100, 200.0, 60.0, load * limit, 120);
+        BOOST_TEST_MESSAGE(load << "x: " << r.linesPerSecond / (100 * limit) << " of the limits, "
+                                << r.throttledShare << " throttled");
+        BOOST_TEST(r.linesPerSecond >= 0.9 * 100 * std::min(1.0, load) * limit, load << "x: " << r.linesPerSecond);
+        BOOST_TEST(r.throttledShare <= 0.05, load << "x: " << r.throttledShare);
     }
 }
 

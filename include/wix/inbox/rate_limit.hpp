@@ -40,7 +40,12 @@
 //   event as TCP does (the throttles of requests sent before the last cut are that cut's
 //   event); never below 0.5 requests/s; bursts of up to max(1, rate) requests, and after a
 //   cut the next request waits one interval at the new rate;
-// - every other answer moves the rate along the cubic W(t) = C (t - K)^3 + Wmax, t the
+// - from the first cut to the second, every other answer raises the rate to double the first
+//   cut's each second (as TCP's slow start): the first throttle says the server's bucket is
+//   empty, not how fast it refills. It may have been emptied before the client sent much (a
+//   busy minute, another process), so that the rate measured then is a request or two a
+//   second; the second cut comes from a rate the client enforced;
+// - from the second cut on, every other answer moves the rate along the cubic W(t) = C (t - K)^3 + Wmax, t the
 //   seconds since the last cut, Wmax the rate before it, back to Wmax after K seconds and
 //   probing above it after that: K = max(cbrt(Wmax (1 - beta) / 0.4), 120 / Wmax) and
 //   C = Wmax (1 - beta) / K^3. The first term is CUBIC's (C = 0.4) and governs fast rates;
