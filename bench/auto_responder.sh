@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # examples/5_auto_responder.cpp under Wix's limit: SITES sites (app instances), each limited
 # by the in-process emulator to 200 requests/min, failed webhook deliveries resent 1000 times
 # sooner than Wix does, the service with the limiter's default settings (adaptive). Two runs:

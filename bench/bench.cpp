@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix-inbox-bench: drives the client at a fixed concurrency against any base URL or the
 // embedded emulator and reports throughput, a latency histogram of every call, pool and
 // TLS counters, the client threads' CPU time and memory. Last line: one JSON object.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Bulk send, exactly once: a batch of LINES send lines (to LINES/10 members) against the
 # standalone emulator with 5% lost answers and 5% 503s, killed with SIGKILL KILLS times at
 # random moments and resumed each time; then every conversation is listed to count each

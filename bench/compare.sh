@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Side-by-side measurements on this machine (2 cores shared by client and server):
 #  1. the emulator vs nginx answering a static body of the same size, both loaded by wrk
 #     (is the emulator fast enough to be the server of our benchmarks?);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Memory per idle TLS connection, on both sides: N client connections held open in one
 # wix-inbox-bench pool against a standalone emulator, against 1 held connection.
 #   bash bench/connection_memory.sh [N]      (default 3000)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # The emulator's memory under hostile peers: N TLS connections that each stop just short of
 # a limit (a 250 KiB body of a 256 KiB request, or a chunk extension 15 KiB long that never
 # ends) and hold it, against N idle ones. Python's ssl module plays the peers.

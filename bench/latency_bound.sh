@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Throughput when the server is slow: a standalone emulator adding LATENCY ms to every answer
 # (default 50), wix-inbox-bench with CONCURRENCY calls in flight over as many connections
 # (default 1000). The ideal is CONCURRENCY / LATENCY calls/s; the figure to watch is the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix-inbox-microbench: the per-call CPU work that is ours, without I/O: building a
 // request body, decoding a response, decoding an error envelope. Each benchmark also
 // reports heap allocations per call (counted by the global operator new below).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # A batch against a service that limits each tenant, as Wix does: the standalone emulator
 # with --rate-limit, the CLI with default settings (the adaptive limiter) and with --rate set
 # to the limit; 50 tenants at once; random faults; an outage in the middle of a batch.

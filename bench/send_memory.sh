@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # The memory of a send batch against its length: peak RSS (VmHWM) of `wix-inbox batch` sending
 # SMALL and then 10 x SMALL lines to 5,000 members, against the standalone emulator (whose own
 # memory is not counted). A batch's memory is bounded by its window, not by its input: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The first program to copy: create a client, resolve a member to their conversation,
 // handle the typed error.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The second step: test your own code against the emulator, started in-process. It speaks
 // the service's wire contract over real TLS on loopback, and injects the faults you ask for,
 // so your code meets 503s, stalls and throttling in a test, not in production.

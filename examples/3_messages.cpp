@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Messages: send a text to a member's conversation, then read the conversation from its
 // first message to its last with the pager; a send whose outcome is unknown is checked, not
 // repeated.

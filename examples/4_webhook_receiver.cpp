@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The fourth step: keep the conversation cache right with Wix's `conversations_merged`
 // webhooks. A visitor who becomes a member gets a new conversation, and the old ID is gone;
 // Wix tells your app with a webhook. This program is a small Beast HTTP server that receives

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The fifth step: a service that answers every message a participant sends to the business,
 // exactly once. Wix POSTs a `message_sent_to_business` webhook per message; the service
 // replies through sendMessage (BUSINESS_TO_PARTICIPANT) with the Client of the event's app

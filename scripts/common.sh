@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Shared by the quick-start scripts: install what is missing (Debian 12, as root) and
 # configure + build one build directory. Safe to run again: it only adds what is missing.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # The main job: installs what is missing, builds, and resolves 10,000 generated members
 # to their conversations with `wix-inbox batch` against the embedded emulator.
 source "$(dirname "$0")/common.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Installs what is missing, builds, and runs the whole test suite (ctest).
 # With CI=true (or --sanitizers) it then runs the suite again under AddressSanitizer +
 # UndefinedBehaviorSanitizer, and the multi-threaded tests under ThreadSanitizer.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "auth.hpp"
 
 #include <boost/json/parse.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Authentication of requests: the header lines each request carries, and the OAuth token
 // cache with single-flight refresh. Thread-safe.
 #pragma once

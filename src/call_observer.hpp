@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A Client's side of its Observer (observer.hpp): builds each event from the call path's
 // own state and reports it, so the call path itself says only "report this, if observed".
 // Every method is for a Client that has an observer (check with the bool first).

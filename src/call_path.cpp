@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "call_path.hpp"
 
 #include <wix/inbox/codec.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The call path: every call of every endpoint runs here, through one loop over one per-call
 // state: credentials -> rate limiter -> pool -> exchange -> retry policy -> decode. It owns
 // what calls share (authenticator, limiter, retry budget, pool, sleepers, counters) and

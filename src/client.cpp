@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Client's public face: each method hands its endpoint's descriptor and input to the
 // conversation layer (conversation_layer.hpp), which runs it on the call path (call_path.hpp).
 #include <wix/inbox/client.hpp>

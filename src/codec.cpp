@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The codec of the Conversations model: the public decode and encode functions over the
 // generic reader and writer, following the fields listed in conversation_schema.hpp.
 #include <wix/inbox/codec.hpp>

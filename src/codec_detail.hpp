@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The codec's face to the Client's endpoints: decoders that fill the Result a call returns
 // (which holds a default value, or an error that is then replaced: no model is moved
 // around), and the checks and encoders of requests.

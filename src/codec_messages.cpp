@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The codec of the Messages model: the bodies of ListMessages and SendMessage, the checks of a
 // message to send, and the public functions. The model's fields are in message_schema.hpp.
 #include <wix/inbox/codec.hpp>

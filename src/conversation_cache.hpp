@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A tenant's GetOrCreate results by participant: a bounded LRU with a time to live, a
 // reverse index by conversation ID for invalidation, and the single flight that fills it.
 // Thread-safe. Time is passed in, so tests drive it.

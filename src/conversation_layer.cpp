@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "conversation_layer.hpp"
 
 #include <wix/inbox/codec.hpp>

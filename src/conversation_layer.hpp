@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The conversation-cache layer, above the call path: GetOrCreate answered from the cache
 // with one request per participant in flight (single flight), and a call whose conversation
 // answered 404 CONVERSATION_NOT_FOUND (merged into another) sent once more to the

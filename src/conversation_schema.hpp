@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The JSON fields of the Conversations model, listed once: read and written by json_schema.
 #pragma once
 

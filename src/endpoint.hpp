@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the generic call path knows of an endpoint: a descriptor (method, path, idempotency,
 // how to write the request, how to read the answer). Every call, the token request included,
 // runs through one path (call_path.hpp).

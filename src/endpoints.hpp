@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The API's endpoints, one descriptor each (see endpoint.hpp), and their inputs.
 #pragma once
 

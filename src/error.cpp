@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <wix/inbox/error.hpp>
 
 #include <boost/throw_exception.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <wix/inbox/fan_out_observer.hpp>
 
 #include "observe.hpp"

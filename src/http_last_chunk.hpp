@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A guard around Beast 1.81's HTTP parser, shared by the client's response reading and the
 // emulator's request reading: both feed the parser from their own buffer as bytes arrive.
 #pragma once

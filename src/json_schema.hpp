@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One generic JSON reader and writer for every model type. A type is described once, by its
 // fields (Schema<T>: JSON name, member, flags); reading and writing follow the description.
 // Reading walks a Boost.JSON document that decodeBody() parses into buffers on the stack

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The JSON fields of the Messages model, listed once: read and written by json_schema. The
 // oneofs (a basic item, a message's content) are read and written by hand (Custom).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <wix/inbox/message.hpp>
 #include <wix/inbox/model.hpp>
 

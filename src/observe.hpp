@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Reporting to an Observer (observer.hpp) from inside the library: the calls that keep an
 // observer's exception out of the client, and the redacted header lists of -vv logs.
 #pragma once

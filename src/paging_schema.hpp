@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The paging envelope every cursor-paged listing answers with: `{"pagingMetadata": {"cursors":
 // {"next": ...}}}`, read by json_schema beside the listing's items.
 #pragma once

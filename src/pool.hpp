@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The shared connection pool: carries out PoolState's decisions with real connections,
 // timers and waiting coroutines. Thread-safe: one mutex guards the state, and no I/O
 // is done while it is held.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The connection pool's decisions, without sockets or timers: who gets which connection,
 // when to open or close one. Connections and waiting callers are named by IDs; pool.cpp
 // carries the decisions out, and the unit tests drive this class with a fake clock.

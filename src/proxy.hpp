@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The route of a Client's connections through an HTTP proxy (ClientOptions::proxy), as the
 // transport needs it: where to connect, and what to ask the proxy for.
 #pragma once

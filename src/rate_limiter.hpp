@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The client's rate limiter, without I/O: when each request may go, and how answers move
 // the rate (include/wix/inbox/rate_limit.hpp documents the algorithm). Thread-safe. The
 // Client sleeps until the time a Turn names and asks again; tests drive it with a fake clock.

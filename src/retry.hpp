@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The retry loop's decisions, without I/O: which failures are retried, how long to wait,
 // and when to stop. The Client drives it (client.cpp); tests drive it with a fake clock.
 #pragma once

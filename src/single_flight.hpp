@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Single flight: concurrent callers that need the same thing (an OAuth token, a participant's
 // conversation) share one request. The first caller to miss runs the work; the others wait
 // for its outcome and share it, good or bad. Thread-safe.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // HTTPS transport: opens verified TLS connections to one origin and runs one HTTP/1.1
 // exchange at a time on a connection. All Beast and OpenSSL code of the client lives in
 // transport.cpp; everything above speaks in Connection, raw request bytes and Response.

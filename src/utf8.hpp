@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // UTF-8 as the API's limits read it. Header-only: the codec checks texts before they are
 // sent, the emulator the texts it receives, by the same count.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The JSON of the webhook events, listed once: each event's body (Schema<E>, read from the
 // domain event's actionEvent.body and written flat by toJson), and the envelope that carries
 // every event, nested as Wix nests it:

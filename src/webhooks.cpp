@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Webhook verification: the JWT's signature with OpenSSL (RS256 only), then the nested JSON,
 // read into the event's type by its schema (webhook_schema.hpp).
 #include <wix/inbox/webhooks.hpp>

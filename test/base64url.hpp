@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Base64url without padding (as JWTs and the SDK's `.r=` queries write it), for tests.
 #pragma once
 

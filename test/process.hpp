@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Runs the project's executables as users do: a child process with its output in files,
 // optionally under resource limits (few file descriptors, a file size limit that stands
 // in for a full disk).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A plain HTTPS client for the emulator's contract tests: raw request bytes in, the parsed
 // response out. Deliberately not our library, so a library bug cannot hide an emulator bug.
 #pragma once

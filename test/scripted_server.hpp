@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A purpose-built TLS server for the error paths the emulator does not produce: it answers
 // every request with one fixed raw HTTP response. Real sockets, real TLS, on loopback.
 #pragma once

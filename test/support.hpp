@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Shared helpers of the integration tests: run a coroutine to completion, and build
 // client options that trust a given emulator.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A plain-HTTP webhook receiver for the tests: on loopback, on its own thread, it answers the
 // n-th POST as scripted (a status, or no answer at all) and keeps every body it got.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Signs webhook bodies as Wix does (a JWT, RS256, with an app's RSA key) for the tests of
 // the verifier and of `wix-inbox webhook decode`. Test code: link OpenSSL::Crypto.
 #pragma once

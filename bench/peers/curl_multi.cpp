@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Peer for bench/compare.sh: what a C++ user might write instead of wix-inbox-cpp, a
 // libcurl multi-interface client keeping `concurrency` POSTs in flight on keep-alive
 // connections for `warmup` + `seconds`. Calls started during the warm-up (which opens the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Peer for bench/compare.sh: what a Node.js user gets from the built-in fetch (undici),
 // as the official Wix SDK uses it: `concurrency` async loops POSTing for `warmup` +
 // `seconds`, each reading the JSON body. Calls started during the warm-up (which opens the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Convenience header: everything a user of wix::inbox needs.
 #pragma once
 

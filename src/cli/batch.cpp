@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch's orchestrator: reads lines (line_source), starts each when the scheduler lets it
 // (line_scheduler), calls it through its operation's row (commands) and writes its output
 // line in input order (in_order_output), keeping the output's state (job_state) and the

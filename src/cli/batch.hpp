@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // `wix-inbox batch`: resolve an NDJSON file of participants (or conversation IDs) through
 // the client, writing exactly one output line per input line, in input order, with bounded
 // memory, and resumable after any interruption.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // `wix-inbox batch` as a command: its options, their checks, --dry-run, and the run with its
 // summary (on standard error, and as JSON with --summary-file). The job itself is runBatch()
 // (cli/batch.hpp).

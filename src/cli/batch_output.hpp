@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch's output: whole lines appended in input order (OutputSink), and, for a
 // --retry-failed pass, the output it replaces, read line by line beside the input
 // (PreviousOutput).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // How wix-inbox-bench loads the service with one of the CLI's operations: the bench takes its
 // --op list from the rows of the command registry (cli/commands.hpp), so an operation added
 // there is one the bench can measure.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "commands.hpp"
 
 #include "batch_command.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The CLI's operations, one row each: the command line takes a row's arguments (options,
 // checks and run) from here, the help lists the rows, the batch asks a line's row how to
 // call it and whether a call may be made again, and wix-inbox-bench asks a row how to load

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "in_order_output.hpp"
 
 namespace wix::inbox::cli {

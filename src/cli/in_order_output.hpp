@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch's output in input order: lines finish in any order and are written in the order
 // of their input lines (a finished line waits until all before it are out); a line of another
 // shard is settled in its turn, writing nothing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ISO-8601 UTC times as the send journal writes them and the service stores them.
 #pragma once
 

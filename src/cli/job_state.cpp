@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "job_state.hpp"
 
 #include "owned_file.hpp"

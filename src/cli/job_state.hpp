@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What a batch output belongs to, and who is writing it: `OUTPUT.wix-inbox-state` beside the
 // output records the input it was made from, and the running batch holds it locked (flock)
 // from start to end, so a second run on the same output (a cron job that overlaps itself, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch's scheduling decisions, without I/O: which failures a line outlives, how long it
 // pauses before its next call, how many calls stay in flight while the service fails, and
 // when the job gives up. The engine (batch.cpp) drives it with the time; tests with their own.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // When a batch line may start, and its pauses between calls: the I/O side of LinePacing (the
 // decisions, cli/line_pacing.hpp). It keeps the calls in flight under the limit the pacing
 // allows, the reorder window bounded (the lines done but waiting for an earlier one), and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch's input: NDJSON lines read without ever holding more than maxLineBytes of one,
 // each with the fingerprint of the input up to it. Pipes and terminals are read
 // asynchronously, so a slow producer never blocks the calls in flight; regular files (which

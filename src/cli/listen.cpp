@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The listen command's HTTP server and forwarder. One thread runs everything: a request is read
 // (bounded in size and time), verified, printed and answered; a forward runs after the answer,
 // from a bounded queue, so a slow local app never delays Wix's 200.

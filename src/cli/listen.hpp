@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // `wix-inbox listen`: a local receiver of Wix's webhooks, as `stripe listen` is for Stripe. It
 // verifies each POSTed body with the app's public key, drops redeliveries, prints each event as
 // one NDJSON line, and may re-post it to a local URL. The command's row is in commands.cpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix-inbox: the command line of wix-inbox-cpp. Single calls and batch jobs, against the
 // real service with credentials, or against an emulator when asked (--emulator, --base-url).
 #include "batch.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "metrics_endpoint.hpp"
 
 #include <prometheus/exposer.h>

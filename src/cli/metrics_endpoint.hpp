@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --metrics-port of `wix-inbox batch` and `wix-inbox-bench`: the client's metrics
 // (wix/inbox/prometheus.hpp), and a batch's own, served as Prometheus text at /metrics
 // while the job runs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch job's NDJSON: input lines in, output lines out, and where an interrupted
 // output ends. Pure functions, no I/O beyond reading an output file (fuzzed).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The values of the command line's options that program_options cannot check: numbers in a
 // range (it would wrap "-5" into an unsigned value) and durations with their unit.
 #pragma once

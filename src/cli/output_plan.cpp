@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "output_plan.hpp"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What a batch may do to its output, decided before anything is opened for writing, under
 // the output's lock (cli/job_state.hpp), which the plan holds for the whole run: write it
 // anew, continue it (--resume), or replace it once a --retry-failed pass is complete.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The files a batch keeps beside its output (state, journal, a --retry-failed pass): made
 // without following a link, so a planted symlink cannot redirect a write, and read back only
 // when they are regular files of a bounded size, so a FIFO, a device or a link to /dev/zero

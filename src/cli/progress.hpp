@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch's progress: on a terminal one line, never wider than the terminal, redrawn in
 // place (a wrapped line would add a line at every refresh); elsewhere (a log collected by a
 // job runner) a JSON object per line, for machines.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What makes a batch's sends exactly-once across kills: a journal beside the output
 // (OUTPUT.wix-inbox-journal). Before a line's message is sent, its intent (line, conversation,
 // time, and a fingerprint of the input line) is written and flushed to the disk (fdatasync);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A batch line that sends a message, exactly once (the design is in docs/bulk-send.md):
 // one send at a time per conversation; before each send, the intent goes to the journal;
 // a line with an intent but no stored message (a lost answer, a kill, a timeout after the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --shard: which part of one input this worker of N takes, given as K/N or found in the
 // environment of the job runner that started it (--shard auto). Pure: the environment is
 // passed in, so it is tested without touching the process's own.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "stop_signals.hpp"
 
 #include <csignal>

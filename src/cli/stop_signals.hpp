@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch's stop signals: SIGINT (Ctrl-C), SIGTERM (Kubernetes, systemd) and SIGHUP (a
 // closed terminal). Watched from before the job is set up (the emulator, the client, the
 // output's plan), so that a signal at any moment reaches the job's graceful path instead of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "summary.hpp"
 
 #include "job_state.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch's summary as one JSON object, for the machine that runs the job
 // (--summary-file): the same facts as the summary line on standard error.
 #pragma once

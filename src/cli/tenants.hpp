@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The clients of a batch's tenants: one per site or app instance its lines name, each with
 // its own credentials, token, rate limiter and retry budget, all over the job's one
 // connection pool (Client::forTenant).

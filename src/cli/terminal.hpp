@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Text from a server is data, not terminal control: what the CLI prints of it is escaped.
 #pragma once
 

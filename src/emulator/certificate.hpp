@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A self-signed certificate generated at start, so the emulator needs no files shipped.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "emulator/conversation_store.hpp"
 
 #include <boost/json/serialize.hpp>

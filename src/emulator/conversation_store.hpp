@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulated service's conversations, sans HTTP: one per participant per tenant, found by
 // participant or by ID, and the promotions that merge a participant's conversation into the
 // next one (messages follow through the merges this store reports).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Who is calling: the OAuth tokens the emulator issues, the checks of Auth on API requests,
 // and the tenant label a request's data and rate limit belong to. Without I/O; thread-safe.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's fault settings, each defined once: its name (the command-line flag
 // --fault-503, the key of /_emulator/faults, the name in the stats' fault counts), its type
 // and range, its help, where it lives in Faults (whose initialisers are the defaults) and,

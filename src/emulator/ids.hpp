@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's own reading of IDs: it is the oracle the client is tested against, so it
 // checks input with its own code, not the client's.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "emulator/list_query.hpp"
 #include "emulator/base64url.hpp"
 

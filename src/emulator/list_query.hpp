@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ListMessages' query, sans I/O: both forms the official SDK sends (plain parameters, and
 // `.r=<base64url JSON>`), and the opaque cursors the emulator gives out (sealed with a key,
 // so that a garbage or tampered cursor is refused, not followed).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix-inbox-emulator: the emulator as a standalone server for scripts and other clients.
 #include "emulator/fault_settings.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "emulator/message_store.hpp"
 #include "emulator/time_text.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulated service's messages, sans HTTP: per conversation, in sequence order, bounded.
 #pragma once
 

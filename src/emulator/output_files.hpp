@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The files the emulator writes for its users (the CA certificate, the webhooks' public
 // key): written whole or refused with one clear line, in a temporary directory of its own
 // when no option places them.

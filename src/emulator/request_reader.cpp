@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "emulator/request_reader.hpp"
 #include "http_last_chunk.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Reads HTTP/1.1 requests from a connection's bytes without doing I/O: the server's
 // session makes the reads, the fuzzer feeds it arbitrary bytes. Every byte is bounded:
 // the header block, the body, and everything Beast does not bound itself (chunk sizes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Which code answers a request: the admin and token endpoints from their table, else a
 // fault drawn from the fault settings, else the credentials' checks, the tenant's rate
 // limit and the service.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's HTTPS listener: TLS, Beast sessions on a multi-threaded io_context, the
 // faults that act on the connection, and the Emulator facade. Which code answers a request
 // is in routes.cpp; the service's semantics in service.cpp.

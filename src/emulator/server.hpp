@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's insides behind <wix/inbox/emulator.hpp>: the HTTPS listener and its
 // sessions (server.cpp), which code answers a request (routes.cpp), the statistics
 // (stats.cpp). Who is calling is in credentials.hpp, the faults in fault_settings.hpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulated Conversations and Messages services, without I/O: request in, response out
 // (reading requests, checking them, writing answers); the data is in the stores. The HTTPS
 // server (server.cpp) feeds it; tests and fuzzers can call it directly.

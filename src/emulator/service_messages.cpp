@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulated Messages service: ListMessages and SendMessage over the MessageStore, and the
 // admin calls that play the participant's side (a message they send, a button they press).
 #include "emulator/ids.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's statistics: counted as requests are answered, read by Emulator::stats()
 // and written as JSON by GET /_emulator/stats.
 #include "emulator/server.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "emulator/tenant_limits.hpp"
 
 #include <algorithm>

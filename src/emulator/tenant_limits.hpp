@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The service's rate limit, per tenant (an app instance, a site, an account): a token bucket
 // of `limit` requests refilled over `period`, as "200 requests per minute" reads. Without
 // I/O (the clock is a parameter); thread-safe.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The time as the service writes it in JSON: ISO-8601 UTC with milliseconds.
 #pragma once
 

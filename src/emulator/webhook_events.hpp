@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The events the emulated service announces by webhook, and their envelopes as Wix writes
 // them: {eventType, instanceId, identity: "<JSON>", data: "<JSON domain event>", accountInfo},
 // with the tenant's instance and account, and a fresh event ID each.

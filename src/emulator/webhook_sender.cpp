@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "emulator/webhook_sender.hpp"
 #include "emulator/base64url.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's webhooks, delivered as Wix delivers them: each event an HTTP POST whose whole
 // body is a JWT signed RS256 with the emulator's own RSA key (made at start); a delivery not
 // answered 200 within 1,250 ms is resent after 1 min, 10 min, 1 h, 2 h x3, 4 h x3, 8 h x2 and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The CLI's batch input lines: each parses to a request or an error message, and its
 // output line is always one line of valid JSON.
 #include "cli/ndjson.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's HTTP request reading (RequestReader): any bytes, in reads of any size,
 // give whole requests or a refusal with 400, 413 or 431, and never more buffered input
 // than the documented bound, whatever the chunk extensions, trailers or framing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's request handling: method, target and body from the input; every
 // request gets an answer with a known status and, for errors, the Wix envelope.
 #include "emulator/service.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The error envelope: any body fills an Error without failing.
 #include <wix/inbox/codec.hpp>
 

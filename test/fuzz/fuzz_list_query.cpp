@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's reading of ListMessages' query (both forms) and of its cursors: any text is
 // a query, a problem or not a cursor, never a crash; a sealed cursor opens to itself.
 #include "emulator/list_query.hpp"

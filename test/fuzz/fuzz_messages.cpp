@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Message decoding: any body decodes or yields a decodeError, never a crash; what decodes
 // round-trips through the encoder. JSON kept as text (RawJson: form, system and unknown
 // kinds; a template is typed) is compared by shape only: Boost.JSON 1.81 does not parse every long number

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Response decoding: any body either decodes or yields a decodeError, never a crash, and
 // what decodes round-trips through the encoder.
 #include <wix/inbox/codec.hpp>

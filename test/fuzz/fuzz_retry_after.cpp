@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Retry-After: any header value parses to a bounded, non-negative delay or to nothing.
 #include "retry.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Webhook bodies: any input is an event or Errc::webhookRejected, never a crash. The key is
 // made once; the fuzzer cannot forge its signatures, so it also runs each input as the
 // claims of a token the test signs itself, to reach the nested decoding.

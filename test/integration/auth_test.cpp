@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Authentication against the emulator with credentials required, over real TLS.
 #define BOOST_TEST_MODULE auth
 #include <boost/test/unit_test.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The edges of a batch's promises, tried as users and attackers do: two runs on one output,
 // --retry-failed after lost answers, torn, edited, deleted and planted files, signals, and a
 // conversation merged while a line is in flight. The CLI runs as a child process against an

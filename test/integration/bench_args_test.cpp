@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix-inbox-bench as people run it: a bad argument is one usage line and exit 1 (never an
 // abort, never a value echoed), and no temporary file outlives it, however it ends.
 #define BOOST_TEST_MODULE bench_args

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What the CLI tells of its work: -v and -vv traces, --quiet, and for batch jobs watched by
 // machines the JSON progress lines and --summary-file. A child process against an
 // in-process emulator.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The command line's defaults and refusals, as users and job runners meet them: the CLI as a
 // child process, over TLS, against the emulator (in-process, or standalone for many workers).
 #define BOOST_TEST_MODULE cli_options

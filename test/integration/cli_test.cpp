@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The wix-inbox CLI as users run it: a child process against an in-process emulator.
 #define BOOST_TEST_MODULE cli
 #include <boost/test/unit_test.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The client end to end over real TLS against the emulator (and a scripted server for
 // responses the emulator never gives).
 #define BOOST_TEST_MODULE client

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The conversation cache over real TLS against the emulator: hits, one request for many
 // concurrent callers (on several threads), a leader's own ending not shared, invalidation by
 // a 404 with the call sent again to the participant's new conversation, and by a merge event.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The standalone wix-inbox-emulator as scripts run it: start-up validation, clean exits,
 // and a machine out of file descriptors.
 #define BOOST_TEST_MODULE emulator_process

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's wire contract, checked with a plain HTTPS client (not our library).
 #define BOOST_TEST_MODULE emulator
 #include <boost/test/unit_test.hpp>

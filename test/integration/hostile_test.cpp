@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Hostile servers over real TLS: each gives a typed error within the deadline (or a
 // correct result where the answer is valid HTTP), and leaves the pool healthy.
 #define BOOST_TEST_MODULE hostile

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // `wix-inbox listen` as users run it: a child process on loopback that the standalone emulator
 // delivers its webhooks to, and that the tests POST to themselves (forged, repeated, oversized
 // bodies), over real sockets. Waits are on conditions (a child's output, an answer), bounded.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // ListMessages and SendMessage end to end over real TLS against the emulator: paging in
 // both orders, visibility, the merge on promotion, the checks before sending, the errors,
 // and the rules of a call that is not idempotent.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 """wix-inbox batch --metrics-port: /metrics scraped while a batch runs, parsed with the
 Prometheus client's own parser, and checked against what the emulator saw.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Observer hooks against the emulator over TLS: what an observer is told, and that no
 // secret is ever in it.
 #define BOOST_TEST_MODULE observer

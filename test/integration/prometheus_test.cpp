@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // PrometheusObserver on a four-thread io_context with two tenants and faults: its series
 // agree with the clients' own statistics, carry templates and tenants only, and no secret.
 #define BOOST_TEST_MODULE prometheus

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Calls through a real HTTP proxy (Debian's tinyproxy, started by the test on loopback with
 // Basic authentication) to the emulator: the tunnel, TLS verified end to end through it,
 // one CONNECT per pooled connection, and typed failures that name the proxy.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The client's rate limiter against the emulator's per-tenant limit, over real TLS.
 #define BOOST_TEST_MODULE rate_limit
 #include <boost/test/unit_test.hpp>

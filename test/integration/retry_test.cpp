@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The retry loop end to end over TLS, against the emulator's fault injection.
 #define BOOST_TEST_MODULE retry_integration
 #include <boost/test/unit_test.hpp>

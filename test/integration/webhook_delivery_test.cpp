@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The emulator's webhooks, end to end: a merge made through the API and the admin endpoint,
 // a message either side sends and a button the participant presses are POSTed to a receiver
 // on loopback, verify with the public key the emulator wrote and decode into their typed

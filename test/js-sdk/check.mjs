@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The official Wix JavaScript SDK against the emulator: what works against the emulator
 // must work against the real service, and the other way round.
 // Usage: node check.mjs <emulator url> <webhook port> <webhook public key file>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Runs check.mjs (the official Wix JS SDK) against the standalone emulator.
 # Usage: run.sh <path to wix-inbox-emulator>
 here="$(cd "$(dirname "$0")" && pwd)"

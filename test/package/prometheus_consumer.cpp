@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Prometheus component as users link it: a PrometheusObserver's families on a registry.
 #include <wix/inbox/prometheus.hpp>
 

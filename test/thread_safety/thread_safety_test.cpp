@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One Client shared by thousands of coroutines on an io_context run by 4 threads.
 // Built and run under ThreadSanitizer in CI.
 #define BOOST_TEST_MODULE thread_safety

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The batch's rooms without a network: the state file and its lock, the self-checking send
 // journal, the input's identity, the scheduling decisions and the output's order, each on its own.
 #define BOOST_TEST_MODULE batch_files

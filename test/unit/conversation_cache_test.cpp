@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The conversation cache's bookkeeping with time given explicitly: time to live, least
 // recently used eviction, invalidation by conversation ID in either case.
 #define BOOST_TEST_MODULE conversation_cache_unit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #define BOOST_TEST_MODULE progress
 #include <boost/test/unit_test.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The rate limiter's decisions with a fake clock: nothing here sleeps.
 #define BOOST_TEST_MODULE rate_limiter
 #include <boost/test/unit_test.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --shard K/N and --shard auto, with the job runner's environment given as a table.
 #define BOOST_TEST_MODULE cli_shard
 #include <boost/test/unit_test.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Webhook verification: signed bodies decode; every other body is refused with a reason.
 // The tests sign their own tokens with a fresh RSA key (OpenSSL), as Wix signs with an app's.
 #define BOOST_TEST_MODULE webhooks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Credentials: how a Client authenticates to Wix. Headers follow the wire contract:
 // the raw key or token in `Authorization` (no "Bearer").
 //

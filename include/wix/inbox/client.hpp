@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix::inbox::Client: the Wix Inbox v2 Conversations and Messages APIs as C++20 coroutines.
 //
 //     wix::inbox::Client client(ioc.get_executor(), {.credentials = wix::inbox::ApiKey{key, siteId}});

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // JSON codec of the model, with the contract's REST field names.
 //
 // Decoding tolerates unknown fields and unknown enum values, and rejects a body that lacks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The conversation cache: a Client's getOrCreateConversation results, per participant.
 //
 // A conversation's ID changes when its participant's type changes (anonymous visitor ->

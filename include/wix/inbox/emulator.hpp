@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Wix Inbox emulator: a local HTTPS server that speaks the Conversations wire contract,
 // with fault injection. Embedded by the CLI, the tests and the benchmarks; also built as
 // the standalone `wix-inbox-emulator`.

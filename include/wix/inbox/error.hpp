@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Typed errors of wix::inbox: one Error value for every way a call can fail.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix::inbox::FanOutObserver: one Observer (observer.hpp) that tells every event to several,
 // e.g. a LogObserver and a PrometheusObserver on the same Client.
 //

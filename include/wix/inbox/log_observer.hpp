@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix::inbox::LogObserver: an Observer (observer.hpp) that writes what a Client does as log
 // lines, one per attempt, to a sink of your choice (a logger, std::clog, syslog...).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The typed model of the Wix Inbox v2 Messages API (see docs/api.md).
 //
 // As for conversations, what the API may add later is tolerated when decoding: unknown

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The typed model of the Wix Inbox v2 Conversations API (see the wire contract).
 #pragma once
 

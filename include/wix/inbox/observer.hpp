@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix::inbox::Observer: what a Client does, told as it happens (attempts, retries,
 // throttling, rate-limit waits, token requests, pooled connections, conversation-cache
 // lookups), for logs, metrics and traces. Set ClientOptions::observer; without one the

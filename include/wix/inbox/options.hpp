@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // What a Client is made with (ClientOptions) and what one call may override (CallOptions).
 // Plain values: copy them, keep them in configuration; validated by the Client's constructor.
 #pragma once

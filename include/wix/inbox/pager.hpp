@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix::inbox::Pager: walks a cursor-paged listing, one page per co_await.
 //
 //     auto pager = client.messages(conversationId, wix::inbox::Visibility::business);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Options and statistics of the Client's shared connection pool.
 //
 // A Client owns one pool of keep-alive HTTPS connections to its origin (scheme, host,

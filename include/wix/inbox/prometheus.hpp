@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix::inbox::PrometheusObserver: a Client's work as Prometheus metrics, on a
 // prometheus::Registry of yours (prometheus-cpp). An optional component of the package:
 // find_package(wix-inbox COMPONENTS prometheus), target wix::inbox_prometheus.

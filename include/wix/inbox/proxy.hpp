@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // How a Client reaches its origin through an HTTP proxy (ClientOptions::proxy).
 //
 // Each pooled connection asks the proxy once for a tunnel (`CONNECT host:port`), then runs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Client-side rate limiting: how fast one Client (one tenant: one set of credentials) sends.
 // Wix limits each app instance to 200 requests per minute; a client that knows it, or finds
 // it, slows down instead of collecting 429s.

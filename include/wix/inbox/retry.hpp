@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Retry, backoff and retry-budget policies. Plain values: the Client's options hold the
 // prototypes and every call works on its own copy; a call may override the policy.
 //

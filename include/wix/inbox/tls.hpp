@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // How a Client trusts the server: TLS options (ClientOptions::tls).
 #pragma once
 

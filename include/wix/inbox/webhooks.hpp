@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // wix::inbox::webhooks: verifies and decodes the webhooks Wix POSTs to an app.
 //
 //     auto verifier = wix::inbox::webhooks::Verifier::fromPem(appPublicKeyPem).value();
