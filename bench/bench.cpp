@@ -355,6 +355,12 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
         if (ec != std::errc() || end != port.data() + port.size())
             return usage("--metrics-port must be a whole number from 0 to 65535");
         cfg.metricsPort = value;
+#ifdef WIX_INBOX_METRICS
+        if (const auto problem = inbox::cli::MetricsEndpoint::addressProblem(cfg.metricsAddress))
+            return usage(*problem);
+#endif
+    } else if (!vm["metrics-address"].defaulted()) {
+        return usage("--metrics-address goes with --metrics-port");
     }
     return std::nullopt;
 }

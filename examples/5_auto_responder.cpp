@@ -958,7 +958,7 @@ int main(int argc, char** argv)
             return usage(name + " wants a value");
         const auto& value = args[i + 1];
         if (name == "--bench" && !(seconds = numberIn(value, 0.001, 86400.0)))
-            return usage("--bench wants the seconds of writing, more than 0 and at most 86400");
+            return usage("--bench wants the seconds of writing, from 0.001 to 86400");
         if (name == "--sites") {
             const auto n = numberIn<std::size_t>(value, 1, 100000);
             if (!n)
@@ -966,9 +966,10 @@ int main(int argc, char** argv)
             sites = *n;
         }
         if (name == "--rate") {
+            // Below one message per 100 s the writers' schedule would not fit a clock's range.
             const auto n = numberIn(value, 0.0, 1e6);
-            if (!n)
-                return usage("--rate wants messages per second from 0 (the sites' limits) to 1000000");
+            if (!n || (*n > 0 && *n < 0.01))
+                return usage("--rate wants messages per second: 0 (the sites' limits), or from 0.01 to 1000000");
             rate = *n;
         }
         if (name == "--workers") {

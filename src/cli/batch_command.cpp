@@ -13,6 +13,7 @@
 #include <boost/program_options/value_semantic.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <tuple>
@@ -95,6 +96,10 @@ std::optional<std::string> BatchArgs::check(const GlobalSettings& global)
 #endif
         if (port)
             metricsPort = static_cast<std::uint16_t>(*port);
+#ifdef WIX_INBOX_METRICS
+        if (metricsAddressGiven && problem.empty())
+            problem = MetricsEndpoint::addressProblem(*metricsAddressGiven).value_or("");
+#endif
     } else if (metricsAddressGiven && problem.empty()) {
         problem = "--metrics-address goes with --metrics-port";
     }
@@ -160,6 +165,11 @@ int BatchArgs::run(const Session& session)
     const auto start = std::chrono::steady_clock::now();
     Tenants tenants(session.client, session.credentials);
     const auto summary = runBatch(session.ioc, tenants, *signals, batch);
+    // The job is done (or stopped): a stop signal from here on, while the metrics server stops
+    // or the summary is written, has nothing left to stop and must not change the exit status.
+    signals.reset();
+    for (const int s : {SIGINT, SIGTERM, SIGHUP})
+        std::signal(s, SIG_IGN);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto stats = tenants.stats();
     const auto calls = summary.ok + summary.failed;

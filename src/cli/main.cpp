@@ -425,6 +425,8 @@ int run(int argc, char** argv)
         std::cout << "wix-inbox " << inbox::version() << "\n";
         return 0;
     }
+    if (vm.count("help") && !command.empty() && command != "help")
+        commandTokens = {"--help"}; // `-h send ...` shows send's help: help never calls anything
     if (command.empty() || command == "help") {
         const bool asked = vm.count("help") || command == "help";
         (asked ? std::cout : std::cerr) << usage() << "\n" << global << "\n" << credentialsHelp;

@@ -5,22 +5,25 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <iostream>
 #include <stdexcept>
+#include <vector>
 
 namespace wix::inbox::cli {
-namespace {
 
-// civetweb's form: an IPv6 address in brackets.
-std::string hostPort(const std::string& address, int port)
+std::optional<std::string> MetricsEndpoint::addressProblem(const std::string& address)
 {
-    const auto host = address.find(':') == std::string::npos ? address : "[" + address + "]";
-    return host + ":" + std::to_string(port);
+    boost::system::error_code ec;
+    const auto ip = boost::asio::ip::make_address(address, ec);
+    if (ec)
+        return "--metrics-address takes an IPv4 address, such as 127.0.0.1 or 0.0.0.0 (all interfaces)";
+    if (!ip.is_v4()) // civetweb, as Debian 12 builds it, listens on IPv4 only
+        return "--metrics-address takes an IPv4 address: the metrics server has no IPv6";
+    return std::nullopt;
 }
-
-} // namespace
 
 MetricsEndpoint::MetricsEndpoint(const std::string& address, std::uint16_t port, bool batchLines)
     : registry_(std::make_shared<prometheus::Registry>())
@@ -35,18 +38,23 @@ MetricsEndpoint::MetricsEndpoint(const std::string& address, std::uint16_t port,
         failed_ = &lines.Add({{"state", "failed"}});
         inFlight_ = &lines.Add({{"state", "in_flight"}});
     }
+    const auto where = address + ":" + std::to_string(port);
     try {
-        // One thread: a scrape is a few kilobytes of text, and the job's threads come first.
-        exposer_ = std::make_unique<prometheus::Exposer>(hostPort(address, port), 1);
-    } catch (const std::exception& e) {
-        throw std::runtime_error("--metrics-port: cannot listen on " + hostPort(address, port) + ": " + e.what());
+        // A scrape is a few kilobytes of text and the job's threads come first, but one
+        // connection that sends nothing must not hold the scrapers off: a few threads, and a
+        // request that does not come whole within seconds is dropped.
+        exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+            "listening_ports", where, "num_threads", "4", "request_timeout_ms", "5000"});
+    } catch (const std::exception&) { // civetweb's text names itself, not the cause
+        throw std::runtime_error("--metrics-port: cannot listen on " + where
+                                 + " (in use, or a port below 1024 without the right to it)");
     }
     exposer_->RegisterCollectable(registry_);
     const auto ports = exposer_->GetListeningPorts();
     if (ports.empty())
-        throw std::runtime_error("--metrics-port: cannot listen on " + hostPort(address, port));
+        throw std::runtime_error("--metrics-port: cannot listen on " + where);
     std::cerr << boost::json::serialize(boost::json::object{
-                     {"metrics", "http://" + hostPort(address, ports.front()) + "/metrics"}})
+                     {"metrics", "http://" + address + ":" + std::to_string(ports.front()) + "/metrics"}})
               << std::endl;
 }
 

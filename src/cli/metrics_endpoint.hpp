@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace prometheus {
@@ -25,6 +26,8 @@ public:
     /// With `batchLines`, the gauges of batchLines() too. Throws std::runtime_error if it
     /// cannot listen there.
     MetricsEndpoint(const std::string& address, std::uint16_t port, bool batchLines);
+    /// Why --metrics-address cannot be listened on (not an IPv4 address), or nothing.
+    static std::optional<std::string> addressProblem(const std::string& address);
     ~MetricsEndpoint();
 
     /// The observer to give the clients; its gauges are set by sample().

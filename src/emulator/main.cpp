@@ -115,7 +115,9 @@ int main(int argc, char** argv)
     }
     po::variables_map vm;
     try {
-        po::store(po::parse_command_line(argc, argv, desc), vm);
+        // No positional arguments: a stray word ("--retry-after-date false") is refused, not ignored.
+        const po::positional_options_description none;
+        po::store(po::command_line_parser(argc, argv).options(desc).positional(none).run(), vm);
         if (vm.count("help")) {
             std::cout << desc << "\n" << adminHelp;
             return 0;

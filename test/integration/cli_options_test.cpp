@@ -302,6 +302,20 @@ BOOST_AUTO_TEST_CASE(the_emulator_with_a_base_url_is_refused)
     BOOST_TEST(emu.stats().requests == 0u);
 }
 
+// A help flag before the command shows that command's help and calls nothing: `-h send ...`
+// used to send the message.
+BOOST_AUTO_TEST_CASE(help_before_a_command_shows_its_help_and_calls_nothing)
+{
+    Emulator emu;
+    TempDir dir;
+    for (const std::string help : {"--help", "-h"}) {
+        const Args send{help, "send", "6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", "--text", "sent by help"};
+        BOOST_TEST(runCli(target(emu) + send, dir.path) == 0, slurp(dir.path / "stderr"));
+        BOOST_TEST(contains(slurp(dir.path / "stdout"), "send options"), slurp(dir.path / "stdout"));
+    }
+    BOOST_TEST(emu.stats().requests == 0u);
+}
+
 // Below one request a day the limiter's interval overflowed, and "0.0000001/h" sent at full speed.
 BOOST_AUTO_TEST_CASE(a_rate_below_one_a_day_is_refused)
 {

@@ -106,6 +106,7 @@ BOOST_AUTO_TEST_CASE(flags_out_of_range_are_refused_with_one_clear_line)
         {{"--port", "70000"}, "--port must be a whole number from 0 to 65535"},
         {{"--threads", "-1"}, "--threads must be a whole number from 1 to 64"},
         {{"--port", "s3cret"}, "--port takes a number"},
+        {{"--retry-after-date", "false"}, "too many positional options"}, // a stray word is refused, not ignored
     };
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.args.front())

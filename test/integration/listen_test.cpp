@@ -464,9 +464,12 @@ BOOST_AUTO_TEST_CASE(a_forward_that_fails_is_reported_and_the_sender_still_gets_
     test::TempDir dir;
     const AppKey app(dir.path);
     net::io_context ioc;
-    tcp::acceptor closed(ioc, {loopback, 0}); // a port no one answers on, once closed
+    // A port bound but not listening: connections to it are refused, and while it stays
+    // bound no listener (the one under test included) can take it.
+    tcp::acceptor closed(ioc);
+    closed.open(tcp::v4());
+    closed.bind({loopback, 0});
     const auto nobody = "http://127.0.0.1:" + std::to_string(closed.local_endpoint().port()) + "/hooks";
-    closed.close();
     Listener listen(app.file, {"--forward-to", nobody});
     BOOST_TEST(post(listen.port, signedBody(app.key.get(), "ev-lost")) == 200);
     const auto err = listen.errOnce("forwarding event ev-lost to " + nobody + " failed: cannot connect");

@@ -8,6 +8,7 @@ and before the job ends, when the counters can be compared with the emulator's e
 """
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -78,6 +79,9 @@ with tempfile.TemporaryDirectory() as work:
         url = announced["metrics"]
         check(url.startswith("http://127.0.0.1:") and url.endswith("/metrics"), "bound to 127.0.0.1: " + url)
 
+        # A connection that sends half a request holds no scraper off (one used to, for 30 s).
+        idle = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1].split("/")[0])))
+        idle.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
         # Before any line: the families exist, nothing counted yet.
         first = samples(scrape(url))
         check(total(first, "wix_inbox_batch_lines", state="done") == 0, "no line done before any input")
@@ -143,5 +147,11 @@ with tempfile.TemporaryDirectory() as work:
     refused = subprocess.run([CLI, "--emulator", "batch", "--metrics-port", "70000"], input="", capture_output=True,
                              text=True, timeout=60)
     check(refused.returncode != 0 and "--metrics-port" in refused.stderr, "--metrics-port 70000 refused")
+    # An address that is not an IPv4 literal is refused, never bound somewhere else.
+    for address in ["256.0.0.0", "::1", " 127.0.0.1", "localhost"]:
+        refused = subprocess.run([CLI, "--emulator", "batch", "--metrics-port", "0", "--metrics-address", address],
+                                 input="", capture_output=True, text=True, timeout=60)
+        check(refused.returncode == 1 and "--metrics-address takes an IPv4 address" in refused.stderr,
+              "--metrics-address %r refused: %s" % (address, refused.stderr.strip()))
 
 sys.exit(1 if failures else 0)

@@ -176,16 +176,22 @@ BOOST_AUTO_TEST_CASE(a_thousand_calls_over_n_pooled_connections_make_n_connects)
     o.proxy.url = proxy.url();
     o.pool.maxConnections = 4;
     net::io_context ioc;
-    const auto opened = test::run(ioc, [&]() -> net::awaitable<std::uint64_t> {
+    const auto pool = test::run(ioc, [&]() -> net::awaitable<PoolStats> {
         Client client(ioc.get_executor(), o);
         for (int round = 0; round < 10; ++round)
             for (const auto& r : co_await test::getOrCreateAll(client, 100, [round](int i) { return round * 100 + i; }))
                 BOOST_TEST(r.has_value());
-        co_return client.stats().pool.connectionsOpened;
+        co_return client.stats().pool;
     }());
-    BOOST_TEST(opened <= 4u);
-    BOOST_TEST(proxy.connects() == static_cast<int>(opened));
-    BOOST_TEST(emu.stats().connectionsAccepted == opened);
+    BOOST_TEST(pool.connectionsOpened <= 4u);
+    // One CONNECT per connection the pool opened, failed to open (a handshake past its
+    // deadline on a loaded machine), or was still opening for a waiter when the calls ended:
+    // never one per call.
+    const auto connects = static_cast<std::uint64_t>(proxy.connects());
+    BOOST_TEST(connects >= pool.connectionsOpened);
+    BOOST_TEST(connects <= 4u + pool.connectFailures);
+    BOOST_TEST(emu.stats().connectionsAccepted >= pool.connectionsOpened);
+    BOOST_TEST(emu.stats().connectionsAccepted <= connects);
     BOOST_TEST(emu.stats().requests == 1000u);
 }
 
