@@ -437,6 +437,9 @@ int run(int argc, char** argv)
         const bool plain = command.size() <= 32 && command.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
         return usageError(plain ? "unknown command '" + command + "'" : std::string("unknown command"));
     }
+    // Before the command's arguments, so it outlives them: they may hold I/O objects of it
+    // (the batch's signal set), which must go before their io_context's services do.
+    net::io_context ioc;
     auto parsed = commandArgs(*operation, commandTokens);
     if (const int* status = std::get_if<int>(&parsed))
         return *status;
@@ -450,7 +453,6 @@ int run(int argc, char** argv)
     try {
         if (const auto status = args.runLocal())
             return *status;
-        net::io_context ioc;
         args.prepare(ioc);
         std::unique_ptr<inbox::emulator::Emulator> emulator;
         auto connection = clientOptions(g, vm, flags, std::get<CheckedGlobal>(checked), args, emulator);
