@@ -82,8 +82,12 @@ ConversationLayer::resolveCached(std::shared_ptr<ConversationLayer> keepAlive, P
     co_return outcome;
 }
 
+// The coroutines below take their arguments by value: each keeps its own copy, as the
+// caller's may be gone before it resumes.
 net::awaitable<Result<GetOrCreateConversationResponse>>
+// cppcheck-suppress passedByValue
 ConversationLayer::fetchConversation(std::shared_ptr<ConversationLayer> /*keepAlive*/, std::string key,
+                                     // cppcheck-suppress passedByValue
                                      ParticipantId participant, Request request, CallOptions options)
 {
     auto outcome = co_await path_->call<GetOrCreateConversationResponse>(
@@ -94,6 +98,7 @@ ConversationLayer::fetchConversation(std::shared_ptr<ConversationLayer> /*keepAl
 }
 
 // The 404 says nothing was done, so even a send may go again.
+// cppcheck-suppress passedByValue
 net::awaitable<std::optional<std::string>> ConversationLayer::resolveAgain(std::string goneId, bool movable,
                                                                            Clock::time_point deadline)
 {
