@@ -4,6 +4,7 @@
 // TLS counters, the client threads' CPU time and memory. Last line: one JSON object.
 
 #include "cli/commands.hpp"
+#include "cli/option_values.hpp"
 
 #include <wix/inbox/emulator.hpp>
 #include <wix/inbox.hpp>
@@ -27,7 +28,6 @@
 #include <bit>
 #include <cerrno>
 #include <cmath>
-#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -349,12 +349,11 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
 #ifndef WIX_INBOX_METRICS
         return usage("--metrics-port: this bench was built without Prometheus metrics (prometheus-cpp was not found)");
 #endif
-        const auto& port = vm["metrics-port"].as<std::string>();
-        std::uint16_t value = 0;
-        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-        if (ec != std::errc() || end != port.data() + port.size())
-            return usage("--metrics-port must be a whole number from 0 to 65535");
-        cfg.metricsPort = value;
+        std::string problem;
+        const auto port = inbox::cli::wholeNumber("metrics-port", vm["metrics-port"].as<std::string>(), 0, 65535, problem);
+        if (!port)
+            return usage(problem);
+        cfg.metricsPort = static_cast<std::uint16_t>(*port);
 #ifdef WIX_INBOX_METRICS
         if (const auto problem = inbox::cli::MetricsEndpoint::addressProblem(cfg.metricsAddress))
             return usage(*problem);
