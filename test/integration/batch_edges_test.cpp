@@ -188,9 +188,7 @@ struct LostAnswers {
         emu.setFaults({});
         // A call cut at its line's timeout may leave a request in a socket that the emulator
         // reads after the run exited: the tests count requests from when those are served.
-        for (int i = 0; i < 1000 && emu.stats().connectionsOpen > 0; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        BOOST_REQUIRE(emu.stats().connectionsOpen == 0u);
+        waitFor([&] { return emu.stats().connectionsOpen == 0; }, "the first run's connections to close", 10s);
     }
 };
 
