@@ -38,7 +38,9 @@ struct Origin {
 /// Parses an https base URL; Errc::invalidArgument otherwise.
 Result<Origin> parseBaseUrl(std::string_view url);
 
-inline constexpr std::size_t maxKeptHeaders = 4;
+/// The call path keeps two (X-Wix-Request-Id, X-Wix-Consistent). Every Exchange holds this
+/// many strings, in the frame of each call in flight, waiting ones included: no spare room.
+inline constexpr std::size_t maxKeptHeaders = 2;
 
 /// How responses are read: what one may cost (its size and the time to read it), and which
 /// headers beyond HTTP's own the caller reads (the service's, named by the layer above).
