@@ -269,7 +269,11 @@ net::awaitable<void> CallPath::attempt(const CallState& call, Exchange& result)
     const auto& request = call.request;
     std::string bytes; // made once a connection is at hand: waiting calls don't hold it
     for (bool fresh = false;; fresh = true) {
-        result = Exchange{};
+        // A call's first attempt finds the Exchange as CallState made it: building, moving
+        // and destroying another one would cost every call for nothing. Everything an
+        // exchange writes comes after requestStarted (or an error from the pool).
+        if (fresh || result.requestStarted || result.error)
+            result = Exchange{};
         auto lease = fresh ? std::nullopt : pool_->tryAcquire(result.error);
         if (!lease && !result.error)
             co_await pool_->acquire(call.deadline, fresh, lease, result.error);

@@ -124,11 +124,7 @@ public:
 
     /// Ends calls in flight and closes the pool. Never throws (used by destructors).
     void shutdown(bool abortInFlight = true) noexcept;
-    bool isShutdown() const
-    {
-        std::lock_guard lock(mutex_);
-        return shutdown_;
-    }
+    bool isShutdown() const noexcept { return shutdown_.load(std::memory_order_acquire); }
     ClientStats stats() const;
     const ClientOptions& options() const noexcept { return options_; }
     const CallObserver& observed() const noexcept { return observed_; }
@@ -194,7 +190,8 @@ private:
     std::mt19937_64 random_;
     std::string consistent_; // latest X-Wix-Consistent, echoed on later requests
     std::set<std::shared_ptr<boost::asio::steady_timer>> sleepers_;
-    bool shutdown_ = false;
+    // Written under mutex_ (with sleepers_), read without it by every attempt of every call.
+    std::atomic<bool> shutdown_{false};
 
     // Set once consistent_ has a value: until then calls skip the mutex (which every call
     // on every thread would otherwise take).
