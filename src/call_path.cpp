@@ -206,14 +206,14 @@ CallPath::CallPath(const CallPath& parent, Credentials credentials)
 void CallPath::begin(CallState& call) const
 {
     const auto start = Clock::now();
-    call.deadline = start + call.options.timeout.value_or(options_.timeout);
+    call.deadline = start + call.timeout.value_or(options_.timeout);
     auto& request = call.request;
-    switch (call.options.idempotency) {
+    switch (call.idempotency) {
     case Idempotency::byMethod: break;
     case Idempotency::idempotent: request.idempotent = true; break;
     case Idempotency::nonIdempotent: request.idempotent = false; break;
     }
-    call.retry = RetryState(call.options.retry.value_or(options_.retry), options_.backoff, request.idempotent, start,
+    call.retry = RetryState(call.retryPolicy.value_or(options_.retry), options_.backoff, request.idempotent, start,
                             call.deadline);
 }
 

@@ -47,14 +47,20 @@ boost::asio::awaitable<Result<T>> rejected(Error error)
 
 /// What one call carries from attempt to attempt.
 struct CallState {
-    CallState(Request request, CallOptions options)
+    CallState(Request request, const CallOptions& options)
         : request(std::move(request))
-        , options(std::move(options))
+        , timeout(options.timeout)
+        , retryPolicy(options.retry)
+        , idempotency(options.idempotency)
     {
     }
 
     Request request;
-    CallOptions options; ///< the caller's, read when the call starts
+    // The caller's options that are read when the call starts; their headers are already in
+    // the request, and a copy of them would live in the frame of every call in flight.
+    std::optional<std::chrono::milliseconds> timeout;
+    std::optional<RetryPolicy> retryPolicy;
+    Idempotency idempotency = Idempotency::byMethod;
     Clock::time_point deadline{};
     RetryState retry;
     std::string lastTransient; ///< the latest retried failure, for the final error
