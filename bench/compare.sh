@@ -42,7 +42,12 @@ mkdir -p "$results"
 
 work="$(mktemp -d)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# nginx runs under a subshell (on_server): its own pid file names the process to stop.
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    [ -s "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
+    rm -rf "$work"
+}
 trap cleanup EXIT
 g++ -O2 -std=c++20 -o "$work/curl_multi" "$root/bench/peers/curl_multi.cpp" -lcurl
 
