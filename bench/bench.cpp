@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -146,34 +147,47 @@ struct Run {
     std::string firstError;
 };
 
-void recordOutcome(Run& run, const std::optional<inbox::Error>& error, Clock::time_point start)
-{
-    run.latency.record(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
-    ++(error ? run.errors : run.ok);
-    if (error) {
-        std::lock_guard lock(run.errorMutex);
-        if (run.firstError.empty())
-            run.firstError = error->describe();
+// One worker's share of a run: it takes call numbers until `limit` calls or `stopAt`, and
+// records each call's latency and outcome when `record`.
+class Worker final : public cli::BenchLoop {
+public:
+    Worker(Run& run, std::uint64_t limit, Clock::time_point stopAt, bool record)
+        : run_(run), limit_(limit), stopAt_(stopAt), record_(record)
+    {
     }
-}
 
-// Issues calls until `limit` calls or `stopAt`.
-net::awaitable<void> worker(inbox::Client& client, const Config& cfg, Run& run, std::uint64_t limit,
-                            Clock::time_point stopAt, const cli::BenchInputs& inputs, bool record)
-{
-    for (;;) {
-        const std::uint64_t i = run.issued.fetch_add(1, std::memory_order_relaxed);
-        if (i >= limit || Clock::now() >= stopAt)
-            co_return;
-        if (record && i == limit / 10 && limit != UINT64_MAX)
-            run.rssAtTenPercent = currentRssKib();
-        const auto start = Clock::now();
-        const auto error = co_await cfg.operation->call(client, inputs, i);
-        if (record)
-            recordOutcome(run, error, start);
+    bool next(std::uint64_t& i) override
+    {
+        i = run_.issued.fetch_add(1, std::memory_order_relaxed);
+        if (i >= limit_ || Clock::now() >= stopAt_)
+            return false;
+        if (record_ && i == limit_ / 10 && limit_ != UINT64_MAX)
+            run_.rssAtTenPercent = currentRssKib();
+        start_ = Clock::now();
+        return true;
     }
-}
+
+    void done(const inbox::Error* error) override
+    {
+        if (!record_)
+            return;
+        run_.latency.record(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count()));
+        ++(error ? run_.errors : run_.ok);
+        if (error) {
+            std::lock_guard lock(run_.errorMutex);
+            if (run_.firstError.empty())
+                run_.firstError = error->describe();
+        }
+    }
+
+private:
+    Run& run_;
+    std::uint64_t limit_;
+    Clock::time_point stopAt_;
+    bool record_;
+    Clock::time_point start_{};
+};
 
 // Runs `workers` coroutines on `threads` threads until the last one finishes (the pool's
 // timers would keep run() going); returns the client threads' CPU time (user, system) and
@@ -484,8 +498,10 @@ int bench(const Config& cfg)
         }
     }
     Run warm;
+    std::deque<Worker> workers;
     drive(ioc, cfg.threads, cfg.concurrency, [&] {
-        return worker(*client, cfg, warm, cfg.warmup, Clock::time_point::max(), inputs, false);
+        return cfg.operation->worker(*client, inputs,
+                                     workers.emplace_back(warm, cfg.warmup, Clock::time_point::max(), false));
     });
 
     Run run;
@@ -494,8 +510,9 @@ int bench(const Config& cfg)
     const auto stopAt = cfg.duration > 0
         ? Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg.duration))
         : Clock::time_point::max();
+    workers.clear();
     const auto [user, sys, seconds] = drive(ioc, cfg.threads, cfg.concurrency, [&] {
-        return worker(*client, cfg, run, limit, stopAt, inputs, true);
+        return cfg.operation->worker(*client, inputs, workers.emplace_back(run, limit, stopAt, true));
     });
     const auto stats = client->stats();
     const long rssEnd = currentRssKib();

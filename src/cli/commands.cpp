@@ -84,11 +84,24 @@ int printedCall(const Session& session, net::awaitable<Result<T>> call, std::str
     return printed(runToCompletion(session.ioc, std::move(call)), wrap);
 }
 
-// The bench's outcome of a call.
+// Not in the worker's coroutine: the copy of an error stays off its frame.
 template <class T>
-std::optional<Error> benchOutcome(const Result<T>& r)
+void reportDone(BenchLoop& loop, const Result<T>& r)
 {
-    return r ? std::nullopt : std::optional<Error>(r.error());
+    if (r) {
+        loop.done(nullptr);
+        return;
+    }
+    const Error error = r.error(); // Result gives its error by value
+    loop.done(&error);
+}
+
+// A bench worker of the operation `call` makes (call i of the run).
+template <auto call>
+net::awaitable<void> benchWorker(Client& client, const BenchInputs& in, BenchLoop& loop)
+{
+    for (std::uint64_t i = 0; loop.next(i);)
+        reportDone(loop, co_await call(client, in, i));
 }
 
 // --- get ---------------------------------------------------------------------------------
@@ -105,9 +118,9 @@ net::awaitable<LineOutcome> lineGet(std::uint64_t n, Client& client, const Batch
     co_return lineOutcome(n, request, co_await client.getConversation(request.conversationId, o), "conversation");
 }
 
-net::awaitable<std::optional<Error>> benchGet(Client& client, const BenchInputs& in, std::uint64_t i)
+net::awaitable<Result<Conversation>> benchGet(Client& client, const BenchInputs& in, std::uint64_t i)
 {
-    co_return benchOutcome(co_await client.getConversation(in.conversationIds[i % in.conversationIds.size()]));
+    return client.getConversation(in.conversationIds[i % in.conversationIds.size()]);
 }
 
 // --- get-or-create -----------------------------------------------------------------------
@@ -141,9 +154,10 @@ net::awaitable<LineOutcome> lineGetOrCreate(std::uint64_t n, Client& client, con
     co_return lineOutcome(n, request, co_await client.getOrCreateConversation(*request.participant, o));
 }
 
-net::awaitable<std::optional<Error>> benchGetOrCreate(Client& client, const BenchInputs& in, std::uint64_t i)
+net::awaitable<Result<GetOrCreateConversationResponse>> benchGetOrCreate(Client& client, const BenchInputs& in,
+                                                                         std::uint64_t i)
 {
-    co_return benchOutcome(co_await client.getOrCreateConversation(in.participants[i % in.participants.size()]));
+    return client.getOrCreateConversation(in.participants[i % in.participants.size()]);
 }
 
 // --- messages list -----------------------------------------------------------------------
@@ -218,10 +232,9 @@ struct ListArgs : CommandArgs {
     }
 };
 
-net::awaitable<std::optional<Error>> benchList(Client& client, const BenchInputs& in, std::uint64_t i)
+net::awaitable<Result<MessagesPage>> benchList(Client& client, const BenchInputs& in, std::uint64_t i)
 {
-    co_return benchOutcome(
-        co_await client.listMessages(in.conversationIds[i % in.conversationIds.size()], Visibility::business));
+    return client.listMessages(in.conversationIds[i % in.conversationIds.size()], Visibility::business);
 }
 
 // --- send --------------------------------------------------------------------------------
@@ -264,9 +277,9 @@ struct SendArgs : CommandArgs {
     int run(const Session& s) override { return printedCall(s, s.client.sendMessage(positional.front(), message)); }
 };
 
-net::awaitable<std::optional<Error>> benchSend(Client& client, const BenchInputs& in, std::uint64_t i)
+net::awaitable<Result<Message>> benchSend(Client& client, const BenchInputs& in, std::uint64_t i)
 {
-    co_return benchOutcome(co_await client.sendMessage(in.conversationIds[i % in.conversationIds.size()], in.message));
+    return client.sendMessage(in.conversationIds[i % in.conversationIds.size()], in.message);
 }
 
 // --- webhook decode ----------------------------------------------------------------------
@@ -345,19 +358,19 @@ std::unique_ptr<CommandArgs> make()
 
 const std::array<Command, 7> table{{
     {"get", "<conversationId>", "GetConversation", "wix-inbox get 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 1, true, false,
-     &make<GetArgs>, &lineGet, BenchOperation{"get", "", 0, &benchGet}},
+     &make<GetArgs>, &lineGet, BenchOperation{"get", "", 0, &benchWorker<&benchGet>}},
     {"get-or-create", "--member-id|--contact-id|--anonymous-visitor-id ID", "GetOrCreateConversation",
      "wix-inbox get-or-create --member-id 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f", 0, true, false, &make<GetOrCreateArgs>,
-     &lineGetOrCreate, BenchOperation{"get-or-create", "", -1, &benchGetOrCreate}},
+     &lineGetOrCreate, BenchOperation{"get-or-create", "", -1, &benchWorker<&benchGetOrCreate>}},
     {"messages", "list <conversationId> [--visibility business|participant] [--order asc|desc]\n"
                  "        [--limit N] [--cursor C | --all]",
      "ListMessages: one message per line (NDJSON)",
      "wix-inbox messages list 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --order asc --all", 2, true, false, &make<ListArgs>,
-     nullptr, BenchOperation{"list", "ListMessages, a page of the 3 messages each conversation is given", 3, &benchList}},
+     nullptr, BenchOperation{"list", "ListMessages, a page of the 3 messages each conversation is given", 3, &benchWorker<&benchList>}},
     {"send", "<conversationId> --text T | --message JSON [--visibility ...] [--direction ...]",
      "SendMessage: prints the message as stored",
      "wix-inbox send 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f --text 'Your order has shipped'", 1, false, true,
-     &make<SendArgs>, &sendLine, BenchOperation{"send", "", 0, &benchSend}},
+     &make<SendArgs>, &sendLine, BenchOperation{"send", "", 0, &benchWorker<&benchSend>}},
     {"webhook", "decode --public-key FILE [--input FILE|-]",
      "verify a webhook body (RS256 only) and print its event as JSON",
      "wix-inbox webhook decode --public-key app-key.pem --input body.jwt", 1, true, false, &make<WebhookArgs>, nullptr,
