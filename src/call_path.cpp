@@ -259,6 +259,56 @@ double CallPath::draw()
     return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
 }
 
+// Credentials that must be awaited (a token to fetch, a provider to ask), in a frame of
+// their own: the call's frame then needs no room for them. False when the call is over.
+net::awaitable<bool> CallPath::fetchAuthHeaders(CallState& call)
+{
+    auto fetched = co_await auth_.headers(call.deadline);
+    if (!fetched) {
+        Error error = std::move(fetched).error();
+        error.attempts = call.retry.attempts();
+        end(call, std::move(error));
+        co_return false;
+    }
+    call.authHeaders = std::move(*fetched);
+    co_return true;
+}
+
+// Waits for the rate limiter's turn (in a frame of its own: most calls never wait). False
+// when the call is over: the turn comes after the deadline, or the wait was interrupted.
+net::awaitable<bool> CallPath::waitForTurn(CallState& call)
+{
+    const auto start = Clock::now();
+    auto turn = limiter_.take(start, call.deadline);
+    const bool waits = turn && !turn->ready;
+    while (turn && !turn->ready) {
+        if (!co_await sleep(std::chrono::ceil<std::chrono::milliseconds>(turn->at - Clock::now()))) {
+            limiter_.leave(*turn);
+            if (observed_)
+                observed_.rateLimitWait(call.request, Clock::now() - start, false);
+            const auto state = co_await net::this_coro::cancellation_state;
+            endBackoff(state.cancelled() != net::cancellation_type::none, call);
+            co_return false;
+        }
+        if (!limiter_.check(*turn, Clock::now(), call.deadline))
+            turn.reset();
+    }
+    if (!turn) {
+        Error e = makeError(Errc::timeout, "the rate limit gives this call no turn before its deadline");
+        e.stopReason = RetryStop::deadline;
+        e.lastTransientFailure = std::move(call.lastTransient);
+        e.attempts = call.retry.attempts();
+        end(call, std::move(e));
+        if (observed_)
+            observed_.rateLimitWait(call.request, Clock::now() - start, false);
+        co_return false;
+    }
+    if (observed_ && waits)
+        observed_.rateLimitWait(call.request, Clock::now() - start, true);
+    call.rateEpoch = turn->epoch;
+    co_return true;
+}
+
 // One attempt: borrow a connection, exchange, give it back. A reused connection that fails
 // before any response byte was closed by the server while idle: the request is sent once
 // more on a fresh connection (only when it is safe to send twice). The outcome goes to
@@ -344,6 +394,22 @@ Error CallPath::undecodable(const CallState& call, Error error) const
     error.attempts = call.retry.attempts();
     error.stopReason = RetryStop::notRetryable;
     return error;
+}
+
+// The outcome of an attempt: true when the call is over (`call.failure` says why, if it
+// failed), false and the backoff `delay` when it is retried. Not a coroutine, so its
+// temporaries stay off the call's frame, which lives as long as the call.
+bool CallPath::conclude(CallState& call, bool cancelled, std::chrono::milliseconds& delay)
+{
+    if (call.result.status() == 200) {
+        succeeded(call);
+        return true;
+    }
+    auto error = failed(call, cancelled, delay);
+    if (!error)
+        return false;
+    end(call, std::move(*error));
+    return true;
 }
 
 std::optional<Error> CallPath::failed(CallState& call, bool cancelled, std::chrono::milliseconds& delay)

@@ -66,6 +66,9 @@ struct CallState {
     std::string lastTransient; ///< the latest retried failure, for the final error
     std::string authHeaders;   ///< the current attempt's
     Exchange result;           ///< the current attempt's
+    /// Why the call ended, once it ended in an error (a pointer: the frame of every call in
+    /// flight holds this state, and a call's Result is made only as it returns).
+    std::unique_ptr<Error> failure;
     std::uint64_t rateEpoch = 0;
     bool refreshedAfter401 = false;
     bool reaimed = false;
@@ -143,20 +146,16 @@ private:
     std::string serialize(const Request& r, const std::string& authHeaders);
     boost::asio::awaitable<void> attempt(const CallState& call, Exchange& result);
     boost::asio::awaitable<bool> sleep(std::chrono::milliseconds delay);
-    template <class T>
-    boost::asio::awaitable<bool> fetchAuthHeaders(CallState& call, Result<T>& outcome);
+    boost::asio::awaitable<bool> fetchAuthHeaders(CallState& call);
     // Endings of a call, as plain functions: errors built inside a coroutine would take room
     // in its frame for as long as the call runs.
+    static void end(CallState& call, Error error) { call.failure = std::make_unique<Error>(std::move(error)); }
+    void endBackoff(bool byCaller, CallState& call) const { end(call, backoffEnded(byCaller, call)); }
+    boost::asio::awaitable<bool> waitForTurn(CallState& call);
+    bool conclude(CallState& call, bool cancelled, std::chrono::milliseconds& delay);
+    /// The call's Result: its error, or the decoded answer.
     template <class T>
-    void endBackoff(Result<T>& outcome, bool byCaller, CallState& call) const
-    {
-        outcome = backoffEnded(byCaller, call);
-    }
-    template <class T>
-    boost::asio::awaitable<bool> waitForTurn(CallState& call, Result<T>& outcome);
-    template <class T>
-    bool conclude(CallState& call, Decoder<T> decode, bool cancelled, Result<T>& outcome,
-                  std::chrono::milliseconds& delay);
+    Result<T> outcome(CallState& call, Decoder<T> decode) const;
     // Not coroutines: what they build stays off the call's frame.
     void succeeded(const CallState& call);
     /// The error that ends the call after a failed attempt, or none and `delay` for a retry.
@@ -205,77 +204,16 @@ private:
     std::atomic<std::uint64_t> calls_{0}, attempts_{0}, retries_{0}, throttled_{0};
 };
 
-// Credentials that must be awaited (a token to fetch, a provider to ask), in a frame of
-// their own: the call's frame then needs no room for them. False when the call is over.
 template <class T>
-boost::asio::awaitable<bool> CallPath::fetchAuthHeaders(CallState& call, Result<T>& outcome)
+Result<T> CallPath::outcome(CallState& call, Decoder<T> decode) const
 {
-    auto fetched = co_await auth_.headers(call.deadline);
-    if (!fetched) {
-        Error error = std::move(fetched).error();
-        error.attempts = call.retry.attempts();
-        outcome = std::move(error);
-        co_return false;
-    }
-    call.authHeaders = std::move(*fetched);
-    co_return true;
-}
-
-// Waits for the rate limiter's turn (in a frame of its own: most calls never wait). False
-// when the call is over: the turn comes after the deadline, or the wait was interrupted.
-template <class T>
-boost::asio::awaitable<bool> CallPath::waitForTurn(CallState& call, Result<T>& outcome)
-{
-    const auto start = Clock::now();
-    auto turn = limiter_.take(start, call.deadline);
-    const bool waits = turn && !turn->ready;
-    while (turn && !turn->ready) {
-        if (!co_await sleep(std::chrono::ceil<std::chrono::milliseconds>(turn->at - Clock::now()))) {
-            limiter_.leave(*turn);
-            if (observed_)
-                observed_.rateLimitWait(call.request, Clock::now() - start, false);
-            const auto state = co_await boost::asio::this_coro::cancellation_state;
-            endBackoff(outcome, state.cancelled() != boost::asio::cancellation_type::none, call);
-            co_return false;
-        }
-        if (!limiter_.check(*turn, Clock::now(), call.deadline))
-            turn.reset();
-    }
-    if (!turn) {
-        Error e = makeError(Errc::timeout, "the rate limit gives this call no turn before its deadline");
-        e.stopReason = RetryStop::deadline;
-        e.lastTransientFailure = std::move(call.lastTransient);
-        e.attempts = call.retry.attempts();
-        outcome = std::move(e);
-        if (observed_)
-            observed_.rateLimitWait(call.request, Clock::now() - start, false);
-        co_return false;
-    }
-    if (observed_ && waits)
-        observed_.rateLimitWait(call.request, Clock::now() - start, true);
-    call.rateEpoch = turn->epoch;
-    co_return true;
-}
-
-// The outcome of an attempt: true and `outcome` set when the call is over, false and the
-// backoff `delay` when it is retried. Not a coroutine, so its temporaries stay off the
-// call's frame, which lives as long as the call.
-template <class T>
-bool CallPath::conclude(CallState& call, Decoder<T> decode, bool cancelled, Result<T>& outcome,
-                        std::chrono::milliseconds& delay)
-{
-    if (call.result.status() == 200) {
-        succeeded(call);
-        decode(call.result.response.body, outcome);
-        if (!outcome)
-            outcome = undecodable(call, std::move(outcome).error()); // Result gives its error by value
-        return true;
-    }
-    auto error = failed(call, cancelled, delay);
-    if (!error)
-        return false;
-    outcome = std::move(*error);
-    return true;
+    if (call.failure)
+        return std::move(*call.failure);
+    Result<T> answer{boost::system::in_place_value};
+    decode(call.result.response.body, answer);
+    if (!answer)
+        answer = undecodable(call, std::move(answer).error()); // Result gives its error by value
+    return answer;
 }
 
 template <class T, class Reaim>
@@ -293,18 +231,15 @@ boost::asio::awaitable<Result<T>> CallPath::call(std::shared_ptr<CallPath> /*kee
     };
 
     begin(call);
-    Result<T> outcome{boost::system::in_place_value};
-
     for (;;) {
         if (isShutdown()) { // closed: even over a pool that other tenants keep open
-            outcome = interrupted(Errc::clientShutdown, call.retry.attempts());
+            end(call, interrupted(Errc::clientShutdown, call.retry.attempts()));
             break;
         }
-        if (call.request.authenticated && !auth_.readyHeaders(call.authHeaders)
-            && !co_await fetchAuthHeaders(call, outcome))
+        if (call.request.authenticated && !auth_.readyHeaders(call.authHeaders) && !co_await fetchAuthHeaders(call))
             break;
         call.rateEpoch = limiter_.epoch();
-        if (limiter_.limiting() && !co_await waitForTurn(call, outcome))
+        if (limiter_.limiting() && !co_await waitForTurn(call))
             break;
         call.retry.startAttempt();
         ++attempts_;
@@ -324,26 +259,28 @@ boost::asio::awaitable<Result<T>> CallPath::call(std::shared_ptr<CallPath> /*kee
         const bool succeeded = call.result.status() == 200;
         const bool cancelledNow = !succeeded && co_await cancelled();
         std::chrono::milliseconds delay{};
-        const bool over = conclude(call, decode, cancelledNow, outcome, delay);
+        const bool over = conclude(call, cancelledNow, delay);
         if (observed_) [[unlikely]]
             reportAttemptEnd(call, attemptStart, over ? std::nullopt : std::optional(delay), call.lastTransient);
         if (over) {
             if constexpr (!std::is_same_v<Reaim, NoReaim>) {
-                if (Reaim::wants(outcome) && !std::exchange(call.reaimed, true)
-                    && co_await reaim(call.request, call.deadline))
+                if (call.failure && Reaim::wants(*call.failure) && !std::exchange(call.reaimed, true)
+                    && co_await reaim(call.request, call.deadline)) {
+                    call.failure.reset();
                     continue;
+                }
             }
             break;
         }
         ++retries_;
         if (!co_await sleep(delay)) {
-            endBackoff(outcome, co_await cancelled(), call);
+            endBackoff(co_await cancelled(), call);
             break;
         }
     }
     ++calls_;
     co_await net::this_coro::throw_if_cancelled(callerThrowsIfCancelled);
-    co_return outcome;
+    co_return outcome(call, decode);
 }
 
 } // namespace wix::inbox::detail

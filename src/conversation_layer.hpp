@@ -72,7 +72,7 @@ private:
         const Endpoint<In, Out>* endpoint;
         typename In::Kept input;
 
-        static bool wants(const Result<Out>& outcome) { return !outcome && conversationGone(outcome.error()); }
+        static bool wants(const Error& error) { return conversationGone(error); }
 
         boost::asio::awaitable<bool> operator()(Request& request, Clock::time_point deadline)
         {
