@@ -5,6 +5,7 @@
 
 #include "codec_detail.hpp"
 #include "conversation_schema.hpp"
+#include "json_body.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

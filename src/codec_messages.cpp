@@ -4,6 +4,7 @@
 #include <wix/inbox/codec.hpp>
 
 #include "codec_detail.hpp"
+#include "json_body.hpp"
 #include "utf8.hpp"
 #include "message_schema.hpp"
 #include "paging_schema.hpp"

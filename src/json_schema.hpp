@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSL-1.0
 // One generic JSON reader and writer for every model type. A type is described once, by its
 // fields (Schema<T>: JSON name, member, flags); reading and writing follow the description.
-// Reading walks a Boost.JSON document that decodeBody() parses into buffers on the stack
-// (a body of the usual size costs no allocation beyond the model's own strings), and names
-// the field at fault by its full path, e.g. "conversation.participant.memberId".
+// Reading walks a Boost.JSON document (json_body.hpp parses one when its faster reader does not
+// take a body) and names the field at fault by its full path, e.g.
+// "conversation.participant.memberId".
 //
 // Included only by the codec's .cpp files: its templates are instantiated there.
 #pragma once
@@ -72,6 +72,7 @@ struct Key {
 template <class T, Key name>
 struct Wrapped {
     T value;
+    friend bool operator==(const Wrapped&, const Wrapped&) = default;
 };
 template <class T, Key name>
 struct Schema<Wrapped<T, name>> {
@@ -291,31 +292,6 @@ bool read(const json::value& v, T& out, const Path& at, Reader& r, unsigned)
             return r.fail(at, "is not an object");
         return readFields(v.get_object(), out, at, r);
     }
-}
-
-/// Parses `body` (depth <= maxDepth) and reads its root object into `out`; the parser's
-/// stack and the document live in buffers on this stack for a body of the usual size.
-/// `what` names the text in errors.
-template <class T>
-std::optional<Error> decodeBody(std::string_view body, T& out, std::string_view what = "response body")
-{
-    unsigned char parserStack[1024];
-    unsigned char document[4096];
-    json::monotonic_resource resource(document, sizeof document);
-    json::parse_options options;
-    options.max_depth = maxDepth;
-    json::parser parser(json::storage_ptr(), options, parserStack);
-    parser.reset(&resource);
-    boost::system::error_code ec;
-    parser.write(body.data(), body.size(), ec);
-    if (ec)
-        return makeError(Errc::decodeError, std::string(what) + " is not valid JSON (" + ec.message() + ")");
-    const json::value root = parser.release();
-    if (!root.is_object())
-        return makeError(Errc::decodeError, std::string(what) + " is not a JSON object");
-    Reader r;
-    readFields(root.get_object(), out, Path{}, r);
-    return std::move(r.failure);
 }
 
 // Writing: the inverse of reading. Absent optionals, empty strings and arrays that are not

@@ -5,9 +5,14 @@
 #include <wix/inbox/codec.hpp>
 
 #include "codec_detail.hpp"
+#include "conversation_schema.hpp"
+#include "json_body.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <functional>
+#include <vector>
 
 using namespace wix::inbox;
 
@@ -432,4 +437,126 @@ BOOST_AUTO_TEST_CASE(a_template_the_server_would_refuse_is_refused_before_sendin
                != std::string::npos);
     BOOST_TEST(refusal([](TemplateContent& t) { t.textLines[1] = std::string(513, 'l'); }).find("textLines[1] has more")
                != std::string::npos);
+}
+
+namespace {
+namespace schema = detail::json_schema;
+
+// Every body one edit away from `doc`: each value (at any depth) removed, made null or
+// replaced by a value of each other JSON type, given twice (then null), and an unknown field
+// added to each object (with nested values to skip).
+std::vector<std::string> edits(boost::json::value doc)
+{
+    namespace json = boost::json;
+    std::vector<std::string> out;
+    const std::vector<json::value> replacements{nullptr, true, 7, -1, 18446744073709551615ull, 1.5, "text",
+                                                json::array{"CHAT", 1}, json::object{{"k", json::array{}}}};
+    // Edits `v`, a part of `doc`, and puts it back as it was.
+    std::function<void(json::value&)> walk = [&](json::value& v) {
+        if (v.is_object()) {
+            auto& o = v.as_object();
+            o["unknownField"] = json::object{{"deep", json::array{json::object{{"x", nullptr}}, "\u00e9"}}};
+            out.push_back(serialize(doc));
+            o.erase("unknownField");
+            std::vector<std::string> keys;
+            for (const auto& field : o)
+                keys.emplace_back(field.key());
+            for (const auto& key : keys) {
+                const json::value kept = o[key];
+                // The field given twice, its value then null (only text can say that).
+                o[key] = nullptr;
+                std::string text = serialize(doc);
+                const std::string asNull = serialize(json::string(key)) + ":null";
+                if (const auto at = text.find(asNull); at != std::string::npos)
+                    text.insert(at, serialize(json::string(key)) + ":" + serialize(kept) + ",");
+                out.push_back(text);
+                for (const auto& r : replacements) {
+                    o[key] = r;
+                    out.push_back(serialize(doc));
+                }
+                o.erase(key);
+                out.push_back(serialize(doc));
+                o[key] = kept;
+                walk(o[key]);
+            }
+        } else if (v.is_array()) {
+            auto& a = v.as_array();
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                const json::value kept = a[i];
+                for (const auto& r : replacements) {
+                    a[i] = r;
+                    out.push_back(serialize(doc));
+                }
+                a[i] = kept;
+                walk(a[i]);
+            }
+        }
+    };
+    walk(doc);
+    return out;
+}
+
+// The fast reader takes a body only when the document reader reads the same value from it,
+// and a body read by decodeBody gives the value and error text the document reader gives.
+template <class T>
+std::size_t checkAgreement(const std::vector<std::string>& bodies)
+{
+    std::size_t taken = 0;
+    for (const auto& body : bodies) {
+        BOOST_TEST_CONTEXT(body)
+        {
+            T fast{}, document{}, decoded{};
+            const bool tookIt = schema::fast::decode(body, fast);
+            const auto documentError = schema::readDocument(body, document, "response body");
+            const auto decodeError = schema::decodeBody(body, decoded);
+            if (tookIt) {
+                ++taken;
+                BOOST_TEST(!documentError);
+                BOOST_TEST((fast == document));
+            }
+            BOOST_TEST(documentError.has_value() == decodeError.has_value());
+            if (documentError && decodeError)
+                BOOST_TEST(documentError->message == decodeError->message);
+            else
+                BOOST_TEST((decoded == document));
+        }
+    }
+    return taken;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_fast_reader_takes_only_what_the_document_reader_reads_alike)
+{
+    const std::string full = withConversation(
+        R"({"id":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","participant":{"memberId":"6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f","contactId":"40090000-1a2b-4c3d-8e9f-0a1b2c3d4e5f"},"channels":["CHAT","SMS","NEW_ONE"],"businessDisplayData":{"name":"caf\u00e9 \"quoted\"","imageUrl":"https://x/y.png"},"participantDisplayData":{"name":"n"}})");
+    std::vector<std::string> bodies{docsExample, full};
+    for (const auto& base : {docsExample, full}) {
+        const auto more = edits(boost::json::parse(base));
+        bodies.insert(bodies.end(), more.begin(), more.end());
+    }
+    // Texts only a parser sees: whitespace, escapes in keys, strings in parts, trailing data.
+    bodies.push_back(" \n" + docsExample + "\t ");
+    bodies.push_back(docsExample + "x");
+    bodies.push_back(docsExample + docsExample);
+    std::string escapedKey = docsExample;
+    escapedKey.replace(escapedKey.find("\"newConversation\""), 17, "\"new\\u0043onversation\"");
+    bodies.push_back(escapedKey);
+    std::string longName = full;
+    longName.replace(longName.find("\"n\"}"), 3, "\"" + std::string(5000, 'a') + "\\n" + std::string(5000, 'b') + "\"");
+    bodies.push_back(longName);
+    std::string deep = withConversation(R"({"x":)" + std::string(70, '[') + std::string(70, ']') + "}");
+    bodies.push_back(deep);
+
+    const auto taken = checkAgreement<GetOrCreateConversationResponse>(bodies);
+    BOOST_TEST_MESSAGE(taken << " of " << bodies.size() << " bodies taken by the fast reader");
+    BOOST_TEST(bodies.size() > 200u);
+    // The valid bodies among them: the two bases, each with an unknown field at each level,
+    // an optional field left out or null, and the texts only a parser sees.
+    BOOST_TEST(taken >= 20u);
+    BOOST_TEST(taken < bodies.size() / 2);
+
+    std::vector<std::string> gets;
+    for (const auto& b : bodies)
+        gets.push_back(b.substr(0, b.rfind(R"(,"newConversation")")) + "}");
+    checkAgreement<schema::Wrapped<Conversation, "conversation">>(gets);
 }
