@@ -159,11 +159,13 @@ public:
     bool next(std::uint64_t& i) override
     {
         i = run_.issued.fetch_add(1, std::memory_order_relaxed);
-        if (i >= limit_ || Clock::now() >= stopAt_)
-            return false;
-        if (record_ && i == limit_ / 10 && limit_ != UINT64_MAX)
-            run_.rssAtTenPercent = currentRssKib();
         start_ = Clock::now();
+        if (i >= limit_ || start_ >= stopAt_)
+            return false;
+        if (record_ && i == limit_ / 10 && limit_ != UINT64_MAX) {
+            run_.rssAtTenPercent = currentRssKib();
+            start_ = Clock::now();
+        }
         return true;
     }
 

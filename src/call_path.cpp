@@ -324,9 +324,12 @@ net::awaitable<void> CallPath::attempt(const CallState& call, Exchange& result)
         // exchange writes comes after requestStarted (or an error from the pool).
         if (fresh || result.requestStarted || result.error)
             result = Exchange{};
-        auto lease = fresh ? std::nullopt : pool_->tryAcquire(result.error);
-        if (!lease && !result.error)
+        auto now = Clock::now();
+        auto lease = fresh ? std::nullopt : pool_->tryAcquire(result.error, now);
+        if (!lease && !result.error) {
             co_await pool_->acquire(call.deadline, fresh, lease, result.error);
+            now = Clock::now();
+        }
         if (!lease)
             co_return;
         if (bytes.empty())
@@ -334,9 +337,9 @@ net::awaitable<void> CallPath::attempt(const CallState& call, Exchange& result)
         const bool reused = lease->reused();
         if (observed_ && reused) [[unlikely]]
             observed_.connectionReused();
-        co_await transport_->exchange(lease->connection(), bytes, call.deadline, result);
+        co_await transport_->exchange(lease->connection(), bytes, now, call.deadline, result);
         if (!result.error) {
-            lease->release(result.reusable, result.response.keepAliveTimeout);
+            lease->release(result.reusable, result.response.keepAliveTimeout, result.finishedAt);
             if (const auto& consistent = result.response.kept[consistentHeader]; !consistent.empty()) {
                 std::lock_guard lock(mutex_);
                 consistent_ = consistent;
@@ -384,7 +387,7 @@ void CallPath::succeeded(const CallState& call)
 {
     budget_.onSuccess();
     if (limiter_.enabled())
-        limiter_.onAnswer(Clock::now(), call.rateEpoch, false, std::nullopt);
+        limiter_.onAnswer(call.result.finishedAt, call.rateEpoch, false, std::nullopt);
 }
 
 // A 200 whose body is not the endpoint's answer: not retried.

@@ -74,22 +74,22 @@ Lease::~Lease()
     if (!pool_)
         return;
     try {
-        pool_->release(id_, false, std::nullopt);
+        pool_->release(id_, false, std::nullopt, Clock::now());
     } catch (...) {
         // Only allocation can fail in release(); the connection then stays counted as busy.
     }
 }
 
-void Lease::release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint)
+void Lease::release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint, Clock::time_point now)
 {
     if (auto pool = std::move(pool_))
-        pool->release(id_, reusable, keepAliveHint);
+        pool->release(id_, reusable, keepAliveHint, now);
 }
 
 void Lease::discard(Reason why)
 {
     if (auto pool = std::move(pool_))
-        pool->release(id_, false, std::nullopt, why);
+        pool->release(id_, false, std::nullopt, Clock::now(), why);
 }
 
 ConnectionPool::ConnectionPool(net::any_io_executor executor, std::shared_ptr<Transport> transport,
@@ -245,13 +245,12 @@ auto ConnectionPool::waitForConnection(const std::shared_ptr<Waiter>& w, Token&&
         token, this, w);
 }
 
-std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure)
+std::optional<Lease> ConnectionPool::tryAcquire(std::unique_ptr<Error>& failure, Clock::time_point now)
 {
     for (;;) {
         std::optional<ConnectionId> got;
         Connection* c = nullptr;
         Closing closing(*this);
-        const auto now = Clock::now();
         {
             std::lock_guard lock(mutex_);
             if (shutdown_) {
@@ -357,7 +356,7 @@ net::awaitable<void> ConnectionPool::openConnection(Clock::time_point deadline)
 }
 
 void ConnectionPool::release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint,
-                             Reason whyNot)
+                             Clock::time_point now, Reason whyNot)
 {
     Closing closing(*this);
     std::size_t connects = 0;
@@ -373,7 +372,6 @@ void ConnectionPool::release(ConnectionId id, bool reusable, std::optional<std::
             else
                 state_.limitIdle(id, *keepAliveHint - std::chrono::seconds(1));
         }
-        const auto now = Clock::now();
         if (auto it = connections_.find(id); it != connections_.end())
             it->second->lastUsed = now;
         std::vector<ConnectionId> toClose;

@@ -32,7 +32,8 @@ public:
 
     Connection& connection() const noexcept { return *connection_; }
     bool reused() const noexcept { return connection_->exchanges > 0; }
-    void release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint = std::nullopt);
+    /// Gives it back after an exchange that ended at `now`.
+    void release(bool reusable, std::optional<std::chrono::seconds> keepAliveHint, Clock::time_point now);
     /// Gives it back to be closed, saying why (for the observer).
     void discard(ConnectionEvent::Reason why);
 
@@ -60,8 +61,9 @@ public:
     boost::asio::awaitable<void> acquire(Clock::time_point deadline, bool fresh, std::optional<Lease>& lease,
                                          std::unique_ptr<Error>& failure);
     /// The fast path, without a coroutine: an idle connection when one is free and nobody
-    /// is queued; none otherwise, with `failure` set only if the client is shut down.
-    std::optional<Lease> tryAcquire(std::unique_ptr<Error>& failure);
+    /// is queued; none otherwise, with `failure` set only if the client is shut down. `now`:
+    /// the time, read by the caller just before.
+    std::optional<Lease> tryAcquire(std::unique_ptr<Error>& failure, Clock::time_point now);
 
     /// Fails all waiters, closes idle connections and stops the idle timer; busy
     /// connections are aborted, or with `abortBusy` false finish their exchange and close
@@ -79,7 +81,7 @@ private:
     using Handler = void(boost::system::error_code, ConnectionId);
 
     void release(ConnectionId id, bool reusable, std::optional<std::chrono::seconds> keepAliveHint,
-                 ConnectionEvent::Reason whyNot = ConnectionEvent::Reason::notReusable);
+                 Clock::time_point now, ConnectionEvent::Reason whyNot = ConnectionEvent::Reason::notReusable);
     static bool worthUsing(const Lease& lease, Clock::time_point now);
     /// Opens `count` connections, each bounded by the connect timeout and by `deadline`.
     void startConnects(std::size_t count, Clock::time_point deadline = Clock::time_point::max());

@@ -813,14 +813,13 @@ private:
 
 } // namespace
 
-net::awaitable<void> Transport::exchange(Connection& base, const std::string& request, Clock::time_point deadline,
-                                         Exchange& ex)
+net::awaitable<void> Transport::exchange(Connection& base, const std::string& request, Clock::time_point start,
+                                         Clock::time_point deadline, Exchange& ex)
 {
     auto& c = static_cast<TlsConnection&>(base);
     ++c.exchanges;
     // Limits count from the request on; writing it is bounded by the headers' limit, so
     // one watch serves the whole exchange in the common case (no extra limits).
-    const auto start = Clock::now();
     auto limit = [&](std::chrono::milliseconds timeout) {
         return timeout.count() > 0 ? std::min(deadline, start + timeout) : deadline;
     };
@@ -844,7 +843,8 @@ net::awaitable<void> Transport::exchange(Connection& base, const std::string& re
         co_await net::post(net::use_awaitable);
         ResponseReader reader(c, rules_, headersLimit, readLimit, ex);
         bool over = reader.parseBuffered();
-        while (!over && !reader.expired(Clock::now())) {
+        // The first read needs no look at the clock: the watch has been on since the start.
+        for (bool first = true; !over && (first || !reader.expired(Clock::now())); first = false) {
             const auto space = c.buffer.prepare(readChunk);
             auto readSome = [&c, space](std::size_t& n) {
                 return SSL_read_ex(c.ssl.get(), space.data(), space.size(), &n);
@@ -855,6 +855,7 @@ net::awaitable<void> Transport::exchange(Connection& base, const std::string& re
             over = reader.onRead(read);
         }
     }
+    ex.finishedAt = Clock::now();
     if (c.stopWatching()) {
         // The deadline shut the socket down, perhaps just after the response was read:
         // that response stands, but the connection is done.

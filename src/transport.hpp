@@ -72,6 +72,7 @@ struct Exchange {
     bool requestStarted = false;       ///< Some request bytes were handed to the socket.
     bool responseStarted = false;      ///< Some response bytes arrived.
     bool reusable = false;             ///< Complete response, keep-alive, nothing left over.
+    Clock::time_point finishedAt{};    ///< When the response was read, or the exchange failed.
     Response response;                 ///< Meaningful only without `error`.
 
     void fail(Error e) { error = std::make_unique<Error>(std::move(e)); }
@@ -106,9 +107,9 @@ public:
     boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(Clock::time_point deadline);
 
     /// Writes `request` and reads one response into `ex` (which starts empty), all before
-    /// `deadline`.
-    boost::asio::awaitable<void> exchange(Connection& c, const std::string& request, Clock::time_point deadline,
-                                          Exchange& ex);
+    /// `deadline`. `now`: the time, read by the caller just before (clocks cost a call each).
+    boost::asio::awaitable<void> exchange(Connection& c, const std::string& request, Clock::time_point now,
+                                          Clock::time_point deadline, Exchange& ex);
 
     const Origin& origin() const noexcept { return origin_; }
 
