@@ -171,10 +171,8 @@ bool Authenticator::readyHeaders(std::string& out)
 {
     if (std::holds_alternative<TokenProvider>(credentials_))
         return false;
-    if (!std::holds_alternative<OAuthApp>(credentials_)) {
-        out = fixed_;
+    if (!std::holds_alternative<OAuthApp>(credentials_))
         return true;
-    }
     auto fresh = freshTokenHeaders();
     if (fresh)
         out = std::move(*fresh);

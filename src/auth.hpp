@@ -39,8 +39,12 @@ public:
     /// Header lines (each ending in CRLF) for the next request.
     boost::asio::awaitable<Result<std::string>> headers(Clock::time_point deadline);
     /// The same when they are at hand (static credentials, a fresh OAuth token): callers
-    /// skip a suspension on every request. False if headers() must be awaited.
+    /// skip a suspension on every request. False if headers() must be awaited. Static
+    /// credentials leave `out` as it is: their lines are staticHeaders(), never copied.
     bool readyHeaders(std::string& out);
+    /// The header lines of static credentials (an API key, an access token); empty for
+    /// those that change (an OAuth app's token, a provider's).
+    const std::string& staticHeaders() const noexcept { return fixed_; }
 
     /// A request sent with `used` got a 401. True if a new attempt can carry other
     /// credentials (a cached OAuth token is dropped; a provider will be asked again).

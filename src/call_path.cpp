@@ -236,7 +236,7 @@ std::string CallPath::serialize(const Request& r, const std::string& authHeaders
 
 Clock::time_point CallPath::reportAttemptStart(const CallState& call)
 {
-    const std::string head = observed_.wantsHeaders() ? serialize(call.request, call.authHeaders) : std::string();
+    const std::string head = observed_.wantsHeaders() ? serialize(call.request, authOf(call)) : std::string();
     observed_.attemptStart(call.request, call.retry.attempts() - 1, head);
     return Clock::now();
 }
@@ -246,7 +246,7 @@ void CallPath::reportAttemptEnd(const CallState& call, Clock::time_point started
 {
     const auto took = Clock::now() - started;
     const int resendCount = call.retry.attempts() - 1;
-    const std::string head = observed_.wantsHeaders() ? serialize(call.request, call.authHeaders) : std::string();
+    const std::string head = observed_.wantsHeaders() ? serialize(call.request, authOf(call)) : std::string();
     observed_.attemptEnd(call.request, resendCount, call.result, took, retryIn, head);
     observed_.throttle(call.request, call.result);
     if (retryIn)
@@ -333,7 +333,7 @@ net::awaitable<void> CallPath::attempt(const CallState& call, Exchange& result)
         if (!lease)
             co_return;
         if (bytes.empty())
-            bytes = serialize(request, call.authHeaders);
+            bytes = serialize(request, authOf(call));
         const bool reused = lease->reused();
         if (observed_ && reused) [[unlikely]]
             observed_.connectionReused();
@@ -428,7 +428,7 @@ std::optional<Error> CallPath::failed(CallState& call, bool cancelled, std::chro
         error.httpStatus = r.status;
         error.requestId = r.kept[requestIdHeader];
         decodeErrorBody(r.body, error);
-        auth_.redact(error, call.authHeaders); // the server's texts may echo the request
+        auth_.redact(error, authOf(call)); // the server's texts may echo the request
         if ((r.status == 429 || r.status == 503) && !r.retryAfter.empty())
             retryAfter = parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
         // Asked to slow down: a 429, or a 503 that names a wait (Retry-After: 0 asks for none).

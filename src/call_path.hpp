@@ -64,7 +64,7 @@ struct CallState {
     Clock::time_point deadline{};
     RetryState retry;
     std::string lastTransient; ///< the latest retried failure, for the final error
-    std::string authHeaders;   ///< the current attempt's
+    std::string authHeaders;   ///< the current attempt's, unless they are static (CallPath::authOf)
     Exchange result;           ///< the current attempt's
     /// Why the call ended, once it ended in an error (a pointer: the frame of every call in
     /// flight holds this state, and a call's Result is made only as it returns).
@@ -144,6 +144,11 @@ public:
 private:
     boost::asio::awaitable<Result<OAuthToken>> fetchToken(Clock::time_point deadline);
     std::string serialize(const Request& r, const std::string& authHeaders);
+    /// The credentials' header lines of the call's current attempt.
+    const std::string& authOf(const CallState& call) const
+    {
+        return call.request.authenticated && call.authHeaders.empty() ? auth_.staticHeaders() : call.authHeaders;
+    }
     boost::asio::awaitable<void> attempt(const CallState& call, Exchange& result);
     boost::asio::awaitable<bool> sleep(std::chrono::milliseconds delay);
     boost::asio::awaitable<bool> fetchAuthHeaders(CallState& call);
