@@ -5,7 +5,8 @@
 // knows no endpoint's meaning: a layer above may re-aim a finished call through a hook.
 #pragma once
 
-#include <wix/inbox/client.hpp>
+#include <wix/inbox/options.hpp>
+#include <wix/inbox/stats.hpp>
 
 #include "auth.hpp"
 #include "call_observer.hpp"

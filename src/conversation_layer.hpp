@@ -6,7 +6,8 @@
 // Without a cache it adds nothing to a call.
 #pragma once
 
-#include <wix/inbox/client.hpp>
+#include <wix/inbox/options.hpp>
+#include <wix/inbox/stats.hpp>
 
 #include "call_path.hpp"
 #include "conversation_cache.hpp"

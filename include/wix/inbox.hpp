@@ -18,5 +18,6 @@
 #include <wix/inbox/proxy.hpp>
 #include <wix/inbox/rate_limit.hpp>
 #include <wix/inbox/retry.hpp>
+#include <wix/inbox/stats.hpp>
 #include <wix/inbox/tls.hpp>
 #include <wix/inbox/webhooks.hpp>

@@ -16,6 +16,7 @@
 #include <wix/inbox/options.hpp>
 #include <wix/inbox/pager.hpp>
 #include <wix/inbox/pool.hpp>
+#include <wix/inbox/stats.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -32,19 +33,6 @@ namespace wix::inbox {
 namespace webhooks {
 struct ConversationsMerged;
 }
-
-struct ClientStats {
-    PoolStats pool;
-    std::uint64_t calls = 0;     ///< Calls completed by the service (not the cache's answers).
-    std::uint64_t attempts = 0;  ///< Requests sent or tried, retries included.
-    std::uint64_t retries = 0;   ///< attempts beyond the first of each call.
-    std::uint64_t throttled = 0; ///< answers that asked to slow down: 429, or 503 with Retry-After > 0.
-    double rateLimit = 0;        ///< requests/s the rate limiter enforces now; 0 while it does not limit.
-    double rateLimitWaitSeconds = 0; ///< time calls waited for their turn, in all.
-    double retryBudgetTokens = 0;
-    std::uint64_t tokenRequests = 0; ///< OAuth token requests made (OAuthApp credentials).
-    ConversationCacheStats conversationCache; ///< all zero without a cache
-};
 
 /// A client of one Wix origin. Cheap to share: all calls may run concurrently from any
 /// number of coroutines on an io_context run by any number of threads.
