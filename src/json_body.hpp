@@ -16,7 +16,6 @@
 
 #include <array>
 #include <cstdint>
-#include <limits>
 
 namespace wix::inbox::detail::json_schema {
 namespace fast {
@@ -154,10 +153,13 @@ constexpr const Kind* kindOf()
 /// parse: the document reader then reads the body from the start and says why.
 class EventReader {
 public:
-    static constexpr std::size_t max_object_size = std::numeric_limits<std::size_t>::max();
-    static constexpr std::size_t max_array_size = std::numeric_limits<std::size_t>::max();
-    static constexpr std::size_t max_key_size = std::numeric_limits<std::size_t>::max();
-    static constexpr std::size_t max_string_size = std::numeric_limits<std::size_t>::max();
+    // The document's own limits (those of json::parser's handler): a body past them (a string
+    // over 2 GiB, when maxResponseBodyBytes allows such a body) is one the document reader
+    // cannot read, so this reader must not take it either.
+    static constexpr std::size_t max_object_size = json::object::max_size();
+    static constexpr std::size_t max_array_size = json::array::max_size();
+    static constexpr std::size_t max_key_size = json::string::max_size();
+    static constexpr std::size_t max_string_size = json::string::max_size();
 
     EventReader(const Kind& root, void* out) : root_(&root), out_(out) {}
 
