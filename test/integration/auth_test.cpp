@@ -156,6 +156,42 @@ BOOST_AUTO_TEST_CASE(tenants_share_one_pool_and_fetch_one_token_each)
     BOOST_TEST(ioc.stopped());
 }
 
+// Static credentials are not copied into each call: every call reads its own Client's. A
+// tenant of a Client with an API key sends the tenant's lines, never the parent's, and the
+// parent keeps sending its own.
+BOOST_AUTO_TEST_CASE(a_tenant_with_static_credentials_sends_its_own)
+{
+    Emulator emu(secured());
+    net::io_context ioc;
+    const bool done = test::run(ioc, [&]() -> net::awaitable<bool> {
+        Client root(ioc.get_executor(), with(emu, ApiKey{apiKey, guid(301), ""}));
+        Client otherSite = root.forTenant(ApiKey{apiKey, guid(302), ""});
+        Client wrongKey = root.forTenant(ApiKey{"KEY-s3cr3t-wrong", guid(301), ""});
+        Client byToken = root.forTenant(AccessToken{staticToken});
+        auto mine = co_await root.getOrCreateConversation(ParticipantId::member(guid(1)));
+        auto theirs = co_await otherSite.getOrCreateConversation(ParticipantId::member(guid(1)));
+        BOOST_REQUIRE(mine.has_value());
+        BOOST_REQUIRE(theirs.has_value());
+        BOOST_TEST(theirs->newConversation); // in its own site, not the parent's
+        BOOST_TEST(theirs->conversation.id != mine->conversation.id);
+        auto refused = co_await otherSite.getConversation(mine->conversation.id);
+        BOOST_REQUIRE(refused.has_error());
+        BOOST_TEST(refused.error().httpStatus == 403);
+        auto unauthenticated = co_await wrongKey.getConversation(mine->conversation.id);
+        BOOST_REQUIRE(unauthenticated.has_error());
+        BOOST_TEST(unauthenticated.error().httpStatus == 401);
+        BOOST_TEST(!mentionsSecret(unauthenticated.error().describe()));
+        BOOST_TEST((co_await byToken.getOrCreateConversation(ParticipantId::member(guid(1)))).has_value());
+        // ...and the parent still sends its own, after its tenants'.
+        auto again = co_await root.getOrCreateConversation(ParticipantId::member(guid(1)));
+        BOOST_REQUIRE(again.has_value());
+        BOOST_TEST(!again->newConversation);
+        BOOST_TEST(again->conversation.id == mine->conversation.id);
+        co_return true;
+    }());
+    BOOST_TEST(done);
+}
+
 BOOST_AUTO_TEST_CASE(wrong_credentials_are_typed_errors_and_not_retried)
 {
     Emulator emu(secured());

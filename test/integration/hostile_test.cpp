@@ -115,6 +115,29 @@ BOOST_AUTO_TEST_CASE(content_length_that_never_arrives_times_out)
     BOOST_TEST((o.elapsed >= 500ms));
 }
 
+// The exchange reads its first bytes without looking at the clock (the socket's watch is on
+// from the request): a peer that stalls still ends the call with the text of the part it
+// stalled in, whichever limit is the nearest.
+BOOST_AUTO_TEST_CASE(a_stalled_answer_times_out_with_the_text_of_the_part_it_stalled_in)
+{
+    ScriptedServer body("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"conversation\":");
+    const auto byRead = callOnce(body, [](ClientOptions& c) { c.readTimeout = 300ms; });
+    expectError(byRead, Errc::timeout);
+    BOOST_TEST(byRead.result.error().message == "reading the response body timed out");
+    const auto byDeadline = callOnce(body, [](ClientOptions& c) { c.timeout = 300ms; });
+    expectError(byDeadline, Errc::timeout);
+    BOOST_TEST(byDeadline.result.error().message == "reading the response body timed out");
+
+    ScriptedServer headers("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
+    const auto byHeaders = callOnce(headers, [](ClientOptions& c) { c.headersTimeout = 300ms; });
+    expectError(byHeaders, Errc::timeout);
+    BOOST_TEST(byHeaders.result.error().message == "waiting for the response headers timed out");
+    BOOST_TEST((byHeaders.elapsed < 1500ms));
+    const auto headersByDeadline = callOnce(headers, [](ClientOptions& c) { c.timeout = 300ms; });
+    expectError(headersByDeadline, Errc::timeout);
+    BOOST_TEST(headersByDeadline.result.error().message == "waiting for the response headers timed out");
+}
+
 BOOST_AUTO_TEST_CASE(no_content_length_body_until_close_and_http_1_0)
 {
     ScriptedServer untilClose("HTTP/1.1 200 OK\r\n\r\n" + conversationJson, {.closeWithNotify = true});
