@@ -41,13 +41,15 @@ T runToCompletion(net::io_context& ioc, net::awaitable<T> work)
     return std::move(*out);
 }
 
+// Exit 2 for a call that failed; 1 for input the client refused before sending anything (a
+// malformed ID): that is a usage error, as the exit-status table in docs/cli.md has it.
 int failed(const Error& e)
 {
     std::cerr << "wix-inbox: " << printable(e.describe(), 4096) << "\n";
     if (e.code == Errc::tlsHandshakeFailed)
         std::cerr << "wix-inbox: hint: a server whose certificate is signed by a private CA (such as a standalone "
                      "emulator, whose start-up line names its ca_file) needs --ca-file\n";
-    return 2;
+    return e.code == Errc::invalidArgument ? 1 : 2;
 }
 
 void print(const json::object& o)

@@ -1069,7 +1069,7 @@ BOOST_AUTO_TEST_CASE(usage_errors_say_what_to_do)
     says({"get", "--member-id", "x"}, 1, "unknown get option '--member-id'");
     says({"--base-url", "http://127.0.0.1:1", "get", "00000000-0000-4000-8000-000000000001"}, 1,
          "use https://127.0.0.1:1");
-    says({"--emulator", "get", "not-a-guid"}, 2, "expected 8-4-4-4-12 hexadecimal digits, e.g. 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
+    says({"--emulator", "get", "not-a-guid"}, 1, "expected 8-4-4-4-12 hexadecimal digits, e.g. 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
     says({"--api-key", "K", "--site-id", "s", "--emulator", "get-or-create", "--member-id",
           "00000000-0000-4000-8000-000000000001"},
          0, "--emulator: using the embedded emulator at https://127.0.0.1:");
