@@ -3,6 +3,7 @@
 
 #include "batch_command.hpp"
 #include "listen.hpp"
+#include "option_values.hpp"
 #include "send_line.hpp"
 #include "terminal.hpp"
 
@@ -14,7 +15,6 @@
 #include <boost/program_options/value_semantic.hpp>
 
 #include <array>
-#include <charconv>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -193,11 +193,11 @@ struct ListArgs : CommandArgs {
         listVisibility = visibility == "business" ? Visibility::business : Visibility::businessAndParticipant;
         listing.order = order == "asc" ? SortOrder::asc : SortOrder::desc;
         if (!limit.empty()) {
-            int pageSize = 0;
-            const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), pageSize);
-            if (ec != std::errc() || end != limit.data() + limit.size() || pageSize < 1 || pageSize > 100)
-                return "--limit takes a whole number from 1 to 100";
-            listing.limit = pageSize;
+            std::string problem;
+            const auto pageSize = wholeNumber("limit", limit, 1, 100, problem);
+            if (!pageSize)
+                return problem;
+            listing.limit = static_cast<int>(*pageSize);
         }
         if (!cursor.empty() && all)
             return "--cursor and --all go apart: --all starts at the first page";

@@ -52,6 +52,10 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_one_usage_line_naming_the_option)
         {{"--requests", "-5"}, "--requests must be a whole number from 1 to"},
         {{"--requests", "0"}, "--requests must be a whole number from 1 to"},
         {{"--warmup", "2.5"}, "--warmup must be a whole number from 0 to"},
+        // A count is digits alone: no sign, no exponent, though each of these reads as a number.
+        {{"--concurrency", "+5"}, "--concurrency must be a whole number from 1 to 100000"},
+        {{"--warmup", "-0"}, "--warmup must be a whole number from 0 to"},
+        {{"--distinct", "5e0"}, "--distinct must be a whole number from 1 to"},
         {{"--concurrency", "0"}, "--concurrency must be a whole number from 1 to 100000"},
         {{"--connections", "0"}, "--connections must be a whole number from 1 to 65535"},
         {{"--threads", "-1"}, "--threads must be a whole number from 1 to 256"},
