@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/option_values.hpp"
+#include "cli/terminal.hpp"
 
 #include <wix/inbox/emulator.hpp>
 #include <wix/inbox.hpp>
@@ -563,7 +564,7 @@ int bench(const Config& cfg)
                     static_cast<unsigned long long>(stats.conversationCache.misses),
                     static_cast<unsigned long long>(stats.conversationCache.coalesced), stats.conversationCache.entries);
     if (!run.firstError.empty())
-        std::printf("first error: %s\n", run.firstError.c_str());
+        std::printf("first error: %s\n", cli::printable(run.firstError).c_str()); // a server's text
 
     std::cout << boost::json::serialize(boost::json::object{
                      {"op", cfg.op},

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "process.hpp"
+#include "scripted_server.hpp"
 
 #include <signal.h>
 
@@ -125,4 +126,26 @@ BOOST_AUTO_TEST_CASE(a_stop_signal_leaves_no_temporary_files)
             BOOST_TEST(bench.stderrText().find("stopped by a signal") != std::string::npos, bench.stderrText());
         }
     }
+}
+
+// The first error the bench prints holds the server's text: it reaches the terminal escaped,
+// on its one line.
+BOOST_AUTO_TEST_CASE(the_first_error_is_printed_escaped)
+{
+    const std::string body = R"({"message":"\u001b[2J\u001b]0;pwned\u0007 then\r\nfake line"})";
+    test::ScriptedServer server(test::rawResponse("400 Bad Request", body));
+    Bench bench;
+    BOOST_TEST(test::waitExitWithin(bench.start({"--base-url", server.url(), "--ca-file", server.caFile(), "--requests",
+                                                 "1", "--warmup", "0", "--concurrency", "1", "--connections", "1"}),
+                                    60s)
+               == 2);
+    const auto out = bench.stdoutText();
+    const auto at = out.find("first error: ");
+    BOOST_REQUIRE_MESSAGE(at != std::string::npos, out);
+    const auto line = out.substr(at, out.find('\n', at) - at);
+    BOOST_TEST(line.find("\\x1b[2J") != std::string::npos, line);
+    BOOST_TEST(line.find("fake line") != std::string::npos, line); // on the same line
+    BOOST_TEST(out.find('\x1b') == std::string::npos, out);
+    BOOST_TEST(out.find('\x07') == std::string::npos, out);
+    BOOST_TEST(out.find('\r') == std::string::npos, out);
 }
