@@ -556,8 +556,12 @@ int bench(const Config& cfg)
                 static_cast<unsigned long long>(stats.pool.connectionsOpened - before.connectionsOpened),
                 static_cast<unsigned long long>(stats.pool.tlsFullHandshakes - before.tlsFullHandshakes),
                 static_cast<unsigned long long>(stats.pool.tlsResumed - before.tlsResumed));
-    std::printf("memory: RSS %ld KiB at 10%% of calls, %ld KiB at the end, peak %ld KiB\n", run.rssAtTenPercent.load(),
-                rssEnd, peakRss);
+    // A --duration run has no 10% mark to measure at: that figure is left out, not printed as 0.
+    if (const long atTenPercent = run.rssAtTenPercent.load(); atTenPercent > 0)
+        std::printf("memory: RSS %ld KiB at 10%% of calls, %ld KiB at the end, peak %ld KiB\n", atTenPercent, rssEnd,
+                    peakRss);
+    else
+        std::printf("memory: RSS %ld KiB at the end, peak %ld KiB\n", rssEnd, peakRss);
     if (cfg.cache > 0)
         std::printf("conversation cache: %llu hits, %llu misses, %llu coalesced, %zu entries\n",
                     static_cast<unsigned long long>(stats.conversationCache.hits),

@@ -149,3 +149,23 @@ BOOST_AUTO_TEST_CASE(the_first_error_is_printed_escaped)
     BOOST_TEST(out.find('\x07') == std::string::npos, out);
     BOOST_TEST(out.find('\r') == std::string::npos, out);
 }
+
+// A timed run has no 10% mark: the memory line leaves that figure out instead of printing 0,
+// and the JSON says 0 (not measured); a run of N calls measures it.
+BOOST_AUTO_TEST_CASE(rss_at_ten_percent_is_left_out_of_a_timed_run)
+{
+    const std::vector<std::string> small{"--warmup", "0", "--distinct", "4", "--concurrency", "2", "--connections", "1"};
+    auto run = [&](std::vector<std::string> args) {
+        Bench bench;
+        args.insert(args.end(), small.begin(), small.end());
+        BOOST_TEST(test::waitExitWithin(bench.start(args), 60s) == 0, bench.stderrText());
+        return bench.stdoutText();
+    };
+    const auto timed = run({"--duration", "0.2"});
+    BOOST_TEST(timed.find("memory: RSS ") != std::string::npos, timed);
+    BOOST_TEST(timed.find("at 10% of calls") == std::string::npos, timed);
+    BOOST_TEST(timed.find("\"rss_at_10pct_kib\":0,") != std::string::npos, timed);
+    const auto counted = run({"--requests", "50"});
+    BOOST_TEST(counted.find("at 10% of calls") != std::string::npos, counted);
+    BOOST_TEST(counted.find("\"rss_at_10pct_kib\":0,") == std::string::npos, counted);
+}
