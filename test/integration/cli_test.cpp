@@ -543,6 +543,31 @@ BOOST_AUTO_TEST_CASE(retry_failed_calls_again_only_the_failed_lines)
     BOOST_TEST(fs::file_size(dir.path / "out.ndjson") == size);
 }
 
+// A damaged line in the middle of an output: --resume refuses it as --retry-failed does,
+// both naming the line, and the file is left byte for byte as it was.
+BOOST_AUTO_TEST_CASE(resume_refuses_a_damaged_line_as_retry_failed_does)
+{
+    Emulator emu;
+    TempDir dir;
+    members(dir.path, 20);
+    const auto args = batchArgs(emu, dir.path);
+    BOOST_TEST(runCli(args, dir.path) == 0, slurp(dir.path / "stderr"));
+    std::string text = slurp(dir.path / "out.ndjson");
+    std::size_t at = 0;
+    for (int i = 1; i < 10; ++i)
+        at = text.find('\n', at) + 1;
+    text.replace(at, text.find('\n', at) - at, "{\"line\":10,\"ok\":tr#e}"); // line 10 damaged
+    std::ofstream(dir.path / "out.ndjson", std::ios::binary | std::ios::trunc) << text;
+    for (const std::string flag : {"--resume", "--retry-failed"}) {
+        const auto requests = emu.stats().requests;
+        BOOST_TEST(runCli(args + std::vector<std::string>{flag}, dir.path) == 1, flag);
+        const auto err = slurp(dir.path / "stderr");
+        BOOST_TEST(err.find("line 10 is not a batch output line") != std::string::npos, flag << ": " << err);
+        BOOST_TEST(slurp(dir.path / "out.ndjson") == text, flag);
+        BOOST_TEST(emu.stats().requests == requests, flag);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(hostile_input_lines_get_error_lines)
 {
     wix::inbox::emulator::Options eo;
