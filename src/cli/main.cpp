@@ -281,7 +281,8 @@ Split splitAtCommand(int argc, char** argv, const po::options_description& globa
             split.command = t;
         }
     }
-    if (split.command == "help" && !split.commandTokens.empty()) { // `help get` is `get --help`
+    // `help get` is `get --help`; `help --help` is the general help, as `help` is.
+    if (split.command == "help" && !split.commandTokens.empty() && !split.commandTokens.front().starts_with('-')) {
         split.command = split.commandTokens.front();
         split.commandTokens = {"--help"};
     }

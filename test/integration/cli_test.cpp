@@ -1073,8 +1073,10 @@ BOOST_AUTO_TEST_CASE(every_command_has_help)
             BOOST_TEST(slurp(dir.path / "stderr").empty(), slurp(dir.path / "stderr")); // no emulator started
         }
     }
-    BOOST_TEST(runCli({"help"}, dir.path) == 0);
-    BOOST_TEST(slurp(dir.path / "stdout").find("commands:") != std::string::npos);
+    for (const std::vector<std::string>& help : {std::vector<std::string>{"help"}, {"help", "--help"}, {"help", "-h"}}) {
+        BOOST_TEST(runCli(help, dir.path) == 0, help.back() << ": " << slurp(dir.path / "stderr"));
+        BOOST_TEST(slurp(dir.path / "stdout").find("commands:") != std::string::npos, help.back());
+    }
     BOOST_TEST(runCli({"--version"}, dir.path) == 0);
     BOOST_TEST(slurp(dir.path / "stdout").starts_with("wix-inbox 0."));
     BOOST_TEST(runCli({}, dir.path) == 1); // no command: usage on stderr
