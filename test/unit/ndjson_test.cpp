@@ -222,3 +222,20 @@ BOOST_AUTO_TEST_CASE(an_output_with_a_bad_line_before_its_last_is_refused_by_num
     const auto huge = refusal(std::string(maxOutputLineBytes + 1, 'x'));
     BOOST_TEST(huge.find("its line 2 is longer than 16 MiB") != std::string::npos, huge);
 }
+
+// A last line past 16 MiB is refused as too long: it was "its last line is not line 2",
+// which sent the user looking for a missing line.
+BOOST_AUTO_TEST_CASE(a_last_line_over_16_mib_is_refused_as_too_long)
+{
+    const auto path = std::filesystem::temp_directory_path() / ("ndjson_test_long_" + std::to_string(::getpid()));
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << okLine(1, "", {}) << "\n" << std::string(maxOutputLineBytes + 1, 'x') << "\n";
+    }
+    const auto point = findResumePoint(path.string());
+    std::filesystem::remove(path);
+    BOOST_REQUIRE(std::holds_alternative<std::string>(point));
+    const auto& problem = std::get<std::string>(point);
+    BOOST_TEST(problem.find("its line 2 is longer than 16 MiB") != std::string::npos, problem);
+    BOOST_TEST(problem.find("its last line is not") == std::string::npos, problem);
+}
