@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/option_values.hpp"
+#include "cli/terminal.hpp"
 
 #include <wix/inbox/emulator.hpp>
 #include <wix/inbox.hpp>
@@ -328,7 +329,7 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
         ("metrics-address", po::value(&cfg.metricsAddress)->default_value(cfg.metricsAddress),
          "the address --metrics-port listens on");
     for (const auto& n : numerics) // program_options copies the names and descriptions
-        desc.add_options()(n.name, po::value<double>()->default_value(n.get(cfg)),
+        desc.add_options()(n.name, po::value<std::string>()->default_value(text(n.get(cfg))),
                            (n.help + (" (" + text(n.lo) + "-" + text(n.hi) + ")")).c_str());
     const po::positional_options_description none; // a stray word is an error, not ignored
     po::variables_map vm;
@@ -344,14 +345,17 @@ std::optional<std::string> parseArguments(int argc, char** argv, Config& cfg)
         return usage("unknown option '" + name.substr(0, name.find('=')) + "'");
     } catch (const po::too_many_positional_options_error&) {
         return usage("unexpected argument (options start with --)");
-    } catch (const po::invalid_option_value& e) {
-        return usage(e.get_option_name() + " takes a number");
     } catch (const po::error& e) { // the other texts name options, never values
         return usage(e.what());
     }
     for (const auto& n : numerics) {
-        const double v = vm[n.name].as<double>();
-        if (!(v >= n.lo && v <= n.hi) || (n.whole && v != std::floor(v)))
+        const auto& given = vm[n.name].as<std::string>();
+        double v = 0;
+        if (!boost::conversion::try_lexical_convert(given, v))
+            return usage("--" + std::string(n.name) + " takes a number");
+        // A count is digits alone: lexical_cast takes a sign and an exponent ("+5", "-0", "5e0").
+        const bool digits = given.find_first_not_of("0123456789") == std::string::npos;
+        if (!(v >= n.lo && v <= n.hi) || (n.whole && (v != std::floor(v) || !digits)))
             return usage("--" + std::string(n.name) + " must be " + (n.whole ? "a whole number" : "a number") + " from "
                          + text(n.lo) + " to " + text(n.hi));
         n.set(cfg, v);
@@ -552,15 +556,19 @@ int bench(const Config& cfg)
                 static_cast<unsigned long long>(stats.pool.connectionsOpened - before.connectionsOpened),
                 static_cast<unsigned long long>(stats.pool.tlsFullHandshakes - before.tlsFullHandshakes),
                 static_cast<unsigned long long>(stats.pool.tlsResumed - before.tlsResumed));
-    std::printf("memory: RSS %ld KiB at 10%% of calls, %ld KiB at the end, peak %ld KiB\n", run.rssAtTenPercent.load(),
-                rssEnd, peakRss);
+    // A --duration run has no 10% mark to measure at: that figure is left out, not printed as 0.
+    if (const long atTenPercent = run.rssAtTenPercent.load(); atTenPercent > 0)
+        std::printf("memory: RSS %ld KiB at 10%% of calls, %ld KiB at the end, peak %ld KiB\n", atTenPercent, rssEnd,
+                    peakRss);
+    else
+        std::printf("memory: RSS %ld KiB at the end, peak %ld KiB\n", rssEnd, peakRss);
     if (cfg.cache > 0)
         std::printf("conversation cache: %llu hits, %llu misses, %llu coalesced, %zu entries\n",
                     static_cast<unsigned long long>(stats.conversationCache.hits),
                     static_cast<unsigned long long>(stats.conversationCache.misses),
                     static_cast<unsigned long long>(stats.conversationCache.coalesced), stats.conversationCache.entries);
     if (!run.firstError.empty())
-        std::printf("first error: %s\n", run.firstError.c_str());
+        std::printf("first error: %s\n", cli::printable(run.firstError).c_str()); // a server's text
 
     std::cout << boost::json::serialize(boost::json::object{
                      {"op", cfg.op},

@@ -20,22 +20,24 @@ namespace {
     throw std::runtime_error(what + (errno ? std::string(": ") + std::strerror(errno) : std::string()));
 }
 
-// Reads one output line of `in` into `line`: false at the end.
-bool readLine(std::ifstream& in, const std::string& path, PreviousOutput::Line& line)
+// Reads one output line of `in` into `line`: false at the end. `count` is the lines read
+// so far, to name a bad one.
+bool readLine(std::ifstream& in, const std::string& path, PreviousOutput::Line& line, std::uint64_t& count)
 {
     std::string text;
     auto* buffer = in.rdbuf();
     int c = buffer->sbumpc();
     if (c == std::char_traits<char>::eof())
         return false;
+    const auto at = [&, number = ++count] { return "'" + path + "' line " + std::to_string(number); };
     for (; c != std::char_traits<char>::eof() && c != '\n'; c = buffer->sbumpc()) {
         if (text.size() == maxOutputLineBytes)
-            throw std::runtime_error("'" + path + "' has a line longer than 16 MiB: not a batch output");
+            throw std::runtime_error(at() + " is longer than 16 MiB: not a batch output");
         text.push_back(static_cast<char>(c));
     }
     const auto head = readOutputLine(text);
     if (!head)
-        throw std::runtime_error("'" + path + "' has a line that is not a batch output line");
+        throw std::runtime_error(at() + " is not a batch output line");
     line = {head->line, head->ok, std::move(text)};
     return true;
 }
@@ -109,7 +111,7 @@ void PreviousOutput::advance()
 {
     Line line;
     next_.reset();
-    if (readLine(in_, path_, line))
+    if (readLine(in_, path_, line, linesRead_))
         next_ = std::move(line);
 }
 
@@ -119,7 +121,8 @@ std::vector<std::uint64_t> PreviousOutput::failedLines(const std::string& path)
     if (!in)
         fail("cannot read '" + path + "'");
     std::vector<std::uint64_t> failed;
-    for (Line line; readLine(in, path, line);)
+    std::uint64_t count = 0;
+    for (Line line; readLine(in, path, line, count);)
         if (!line.ok)
             failed.push_back(line.number);
     std::sort(failed.begin(), failed.end()); // take() refuses an output out of order; this is read first

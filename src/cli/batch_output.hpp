@@ -70,6 +70,7 @@ private:
     std::string path_;
     std::ifstream in_;
     std::optional<Line> next_;
+    std::uint64_t linesRead_ = 0;
 };
 
 } // namespace wix::inbox::cli

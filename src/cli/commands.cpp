@@ -3,6 +3,7 @@
 
 #include "batch_command.hpp"
 #include "listen.hpp"
+#include "option_values.hpp"
 #include "send_line.hpp"
 #include "terminal.hpp"
 
@@ -14,7 +15,6 @@
 #include <boost/program_options/value_semantic.hpp>
 
 #include <array>
-#include <charconv>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -41,13 +41,15 @@ T runToCompletion(net::io_context& ioc, net::awaitable<T> work)
     return std::move(*out);
 }
 
+// Exit 2 for a call that failed; 1 for input the client refused before sending anything (a
+// malformed ID): that is a usage error, as the exit-status table in docs/cli.md has it.
 int failed(const Error& e)
 {
     std::cerr << "wix-inbox: " << printable(e.describe(), 4096) << "\n";
     if (e.code == Errc::tlsHandshakeFailed)
         std::cerr << "wix-inbox: hint: a server whose certificate is signed by a private CA (such as a standalone "
                      "emulator, whose start-up line names its ca_file) needs --ca-file\n";
-    return 2;
+    return e.code == Errc::invalidArgument ? 1 : 2;
 }
 
 void print(const json::object& o)
@@ -191,11 +193,11 @@ struct ListArgs : CommandArgs {
         listVisibility = visibility == "business" ? Visibility::business : Visibility::businessAndParticipant;
         listing.order = order == "asc" ? SortOrder::asc : SortOrder::desc;
         if (!limit.empty()) {
-            int pageSize = 0;
-            const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), pageSize);
-            if (ec != std::errc() || end != limit.data() + limit.size() || pageSize < 1 || pageSize > 100)
-                return "--limit takes a whole number from 1 to 100";
-            listing.limit = pageSize;
+            std::string problem;
+            const auto pageSize = wholeNumber("limit", limit, 1, 100, problem);
+            if (!pageSize)
+                return problem;
+            listing.limit = static_cast<int>(*pageSize);
         }
         if (!cursor.empty() && all)
             return "--cursor and --all go apart: --all starts at the first page";

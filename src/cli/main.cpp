@@ -55,7 +55,7 @@ struct Global {
         rate = "adaptive", proxy, noProxy;
     bool emulator = false;
     bool quiet = false;
-    int verbosity = 0; // -v 1, -vv 2
+    int verbosity = 0; // -v 1, -vv (or -v -v) 2
 };
 
 // Credentials as given by flags or by the environment.
@@ -85,7 +85,7 @@ po::options_description globalOptions(Global& g, Credentials& c)
         ("noproxy", po::value(&g.noProxy), "hosts reached directly, comma-separated: names (with their subdomains), "
                                            "IP literals or * (default: no_proxy or NO_PROXY)")
         ("verbose,v", "one line per attempt on stderr (method, URL template, status, time, attempt, request ID, "
-                      "why it waits); -vv adds each attempt's headers, credentials redacted")
+                      "why it waits); -vv (or -v twice) adds each attempt's headers, credentials redacted")
         ("quiet,q", po::bool_switch(&g.quiet), "print nothing but errors: no progress, no summary")
         ("emulator", po::bool_switch(&g.emulator), "call an embedded emulator on loopback; credentials are then "
                                                    "not sent")
@@ -267,8 +267,9 @@ Split splitAtCommand(int argc, char** argv, const po::options_description& globa
         const std::string t = argv[i];
         if (!split.command.empty()) {
             split.commandTokens.push_back(t);
-        } else if (t == "-vv") { // a count program_options does not parse
-            g.verbosity = 2;
+        } else if (t == "-v" || t == "--verbose" || t == "-vv") {
+            // Counted here: program_options refuses an option given twice. -v -v is -vv, the top level.
+            g.verbosity = std::min(2, g.verbosity + (t == "-vv" ? 2 : 1));
         } else if (t.size() > 1 && t[0] == '-') {
             split.globalTokens.push_back(t);
             const auto* option = t.starts_with("--") && t.find('=') == std::string::npos
@@ -280,7 +281,8 @@ Split splitAtCommand(int argc, char** argv, const po::options_description& globa
             split.command = t;
         }
     }
-    if (split.command == "help" && !split.commandTokens.empty()) { // `help get` is `get --help`
+    // `help get` is `get --help`; `help --help` is the general help, as `help` is.
+    if (split.command == "help" && !split.commandTokens.empty() && !split.commandTokens.front().starts_with('-')) {
         split.command = split.commandTokens.front();
         split.commandTokens = {"--help"};
     }
@@ -419,8 +421,6 @@ int run(int argc, char** argv)
     po::variables_map vm;
     if (auto problem = parseInto(globalTokens, global, vm))
         return usageError(*problem);
-    if (vm.count("verbose"))
-        g.verbosity = std::max(g.verbosity, 1);
     if (vm.count("version")) {
         std::cout << "wix-inbox " << inbox::version() << "\n";
         return 0;

@@ -300,35 +300,50 @@ std::variant<ResumePoint, std::string> findResumePoint(const std::string& path, 
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ResumePoint{}; // nothing written yet: start from the beginning
+    const auto refused = [&](const std::string& why) {
+        return "'" + path + "' is not the output of an interrupted batch (" + why + ")";
+    };
     ResumePoint point;
-    std::string lastLine, current;
+    std::string current;
+    std::optional<std::string> problem;
     char chunk[1 << 16];
     std::uint64_t offset = 0;
-    for (;;) {
+    while (!problem) {
         const auto n = ::read(fd, chunk, sizeof chunk);
         if (n <= 0)
             break;
-        for (ssize_t i = 0; i < n; ++i) {
-            if (chunk[i] == '\n') {
-                ++point.lines;
-                point.bytes = offset + static_cast<std::uint64_t>(i) + 1;
-                lastLine.swap(current);
-                current.clear();
-            } else if (current.size() <= maxOutputLineBytes) {
-                current += chunk[i];
+        for (ssize_t i = 0; i < n && !problem; ++i) {
+            if (chunk[i] != '\n') {
+                if (current.size() <= maxOutputLineBytes)
+                    current += chunk[i];
+                continue;
             }
+            // Every complete line is checked, as --retry-failed reads them: a damaged line in the
+            // middle would otherwise stay in a finished output.
+            ++point.lines;
+            const auto at = [&] { return "its line " + std::to_string(point.lines); };
+            std::optional<OutputLineHead> head;
+            if (current.size() > maxOutputLineBytes)
+                problem = refused(at() + " is longer than 16 MiB, the most a batch writes");
+            else if (head = readOutputLine(current); !head)
+                problem = refused(at() + " is not a batch output line");
+            else if (head->line <= point.lastLine)
+                problem = refused(at() + " is for input line " + std::to_string(head->line) + ", not after line "
+                                  + std::to_string(point.lastLine) + ": out of input order");
+            else
+                point.lastLine = head->line;
+            point.bytes = offset + static_cast<std::uint64_t>(i) + 1;
+            current.clear();
         }
         offset += static_cast<std::uint64_t>(n);
     }
     ::close(fd);
-    if (point.lines == 0)
-        return point;
+    if (problem)
+        return *problem;
     // The output's last complete line must be line N of N: otherwise it is another file.
-    const auto last = readOutputLine(lastLine);
-    if (!last || (sharded ? last->line < point.lines : last->line != point.lines))
-        return "'" + path + "' is not the output of an interrupted batch (its last line is not line "
-             + (sharded ? "number " + std::to_string(point.lines) + " or later" : std::to_string(point.lines)) + ")";
-    point.lastLine = last->line;
+    if (point.lines > 0 && (sharded ? point.lastLine < point.lines : point.lastLine != point.lines))
+        return refused("its last line is not line "
+                       + (sharded ? "number " + std::to_string(point.lines) + " or later" : std::to_string(point.lines)));
     return point;
 }
 

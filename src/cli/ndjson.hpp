@@ -83,8 +83,9 @@ struct ResumePoint {
     std::uint64_t bytes = 0;
     std::uint64_t lastLine = 0; ///< the input line of the last complete line (`lines`, unsharded)
 };
-/// Reads an existing output file; an error message if it is not a batch output. Its last
-/// line must be line `lines` of the input, or, for a shard's output (`sharded`), at least that.
+/// Reads an existing output file; an error message, naming the line, if it is not a batch
+/// output: every complete line must be an output line, in input order, and the last one line
+/// `lines` of the input, or, for a shard's output (`sharded`), at least that.
 std::variant<ResumePoint, std::string> findResumePoint(const std::string& path, bool sharded = false);
 
 } // namespace wix::inbox::cli

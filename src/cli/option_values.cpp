@@ -9,8 +9,10 @@ std::optional<long long> wholeNumber(const std::string& flag, const std::string&
                                      std::string& problem)
 {
     long long v = 0;
+    // Digits alone: from_chars takes a '-' ("-0" would pass as 0), and a sign is no part of a count.
+    const bool digits = !text.empty() && text.front() >= '0' && text.front() <= '9';
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+    if (!digits || ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
         if (problem.empty())
             problem = "--" + flag + " takes a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
         return std::nullopt;

@@ -9,8 +9,9 @@
 
 namespace wix::inbox::cli {
 
-/// A whole number from `text` in [lo, hi]; otherwise nothing, and `problem` (if still empty)
-/// names the flag and the range, never the value (it may be a secret typed after a typo).
+/// A whole number from `text` (decimal digits, no sign) in [lo, hi]; otherwise nothing, and
+/// `problem` (if still empty) names the flag and the range, never the value (it may be a
+/// secret typed after a typo).
 std::optional<long long> wholeNumber(const std::string& flag, const std::string& text, long long lo, long long hi,
                                      std::string& problem);
 

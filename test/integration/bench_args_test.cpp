@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "process.hpp"
+#include "scripted_server.hpp"
 
 #include <signal.h>
 
@@ -52,6 +53,10 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_one_usage_line_naming_the_option)
         {{"--requests", "-5"}, "--requests must be a whole number from 1 to"},
         {{"--requests", "0"}, "--requests must be a whole number from 1 to"},
         {{"--warmup", "2.5"}, "--warmup must be a whole number from 0 to"},
+        // A count is digits alone: no sign, no exponent, though each of these reads as a number.
+        {{"--concurrency", "+5"}, "--concurrency must be a whole number from 1 to 100000"},
+        {{"--warmup", "-0"}, "--warmup must be a whole number from 0 to"},
+        {{"--distinct", "5e0"}, "--distinct must be a whole number from 1 to"},
         {{"--concurrency", "0"}, "--concurrency must be a whole number from 1 to 100000"},
         {{"--connections", "0"}, "--connections must be a whole number from 1 to 65535"},
         {{"--threads", "-1"}, "--threads must be a whole number from 1 to 256"},
@@ -121,4 +126,46 @@ BOOST_AUTO_TEST_CASE(a_stop_signal_leaves_no_temporary_files)
             BOOST_TEST(bench.stderrText().find("stopped by a signal") != std::string::npos, bench.stderrText());
         }
     }
+}
+
+// The first error the bench prints holds the server's text: it reaches the terminal escaped,
+// on its one line.
+BOOST_AUTO_TEST_CASE(the_first_error_is_printed_escaped)
+{
+    const std::string body = R"({"message":"\u001b[2J\u001b]0;pwned\u0007 then\r\nfake line"})";
+    test::ScriptedServer server(test::rawResponse("400 Bad Request", body));
+    Bench bench;
+    BOOST_TEST(test::waitExitWithin(bench.start({"--base-url", server.url(), "--ca-file", server.caFile(), "--requests",
+                                                 "1", "--warmup", "0", "--concurrency", "1", "--connections", "1"}),
+                                    60s)
+               == 2);
+    const auto out = bench.stdoutText();
+    const auto at = out.find("first error: ");
+    BOOST_REQUIRE_MESSAGE(at != std::string::npos, out);
+    const auto line = out.substr(at, out.find('\n', at) - at);
+    BOOST_TEST(line.find("\\x1b[2J") != std::string::npos, line);
+    BOOST_TEST(line.find("fake line") != std::string::npos, line); // on the same line
+    BOOST_TEST(out.find('\x1b') == std::string::npos, out);
+    BOOST_TEST(out.find('\x07') == std::string::npos, out);
+    BOOST_TEST(out.find('\r') == std::string::npos, out);
+}
+
+// A timed run has no 10% mark: the memory line leaves that figure out instead of printing 0,
+// and the JSON says 0 (not measured); a run of N calls measures it.
+BOOST_AUTO_TEST_CASE(rss_at_ten_percent_is_left_out_of_a_timed_run)
+{
+    const std::vector<std::string> small{"--warmup", "0", "--distinct", "4", "--concurrency", "2", "--connections", "1"};
+    auto run = [&](std::vector<std::string> args) {
+        Bench bench;
+        args.insert(args.end(), small.begin(), small.end());
+        BOOST_TEST(test::waitExitWithin(bench.start(args), 60s) == 0, bench.stderrText());
+        return bench.stdoutText();
+    };
+    const auto timed = run({"--duration", "0.2"});
+    BOOST_TEST(timed.find("memory: RSS ") != std::string::npos, timed);
+    BOOST_TEST(timed.find("at 10% of calls") == std::string::npos, timed);
+    BOOST_TEST(timed.find("\"rss_at_10pct_kib\":0,") != std::string::npos, timed);
+    const auto counted = run({"--requests", "50"});
+    BOOST_TEST(counted.find("at 10% of calls") != std::string::npos, counted);
+    BOOST_TEST(counted.find("\"rss_at_10pct_kib\":0,") == std::string::npos, counted);
 }

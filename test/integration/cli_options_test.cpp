@@ -316,6 +316,57 @@ BOOST_AUTO_TEST_CASE(help_before_a_command_shows_its_help_and_calls_nothing)
     BOOST_TEST(emu.stats().requests == 0u);
 }
 
+// A malformed ID is bad input, refused before anything is sent: exit 1 as a usage error, not
+// 2 as a failed call; an ID of the right form that the service does not know is a failed call.
+BOOST_AUTO_TEST_CASE(a_malformed_id_is_a_usage_error)
+{
+    Emulator emu;
+    TempDir dir;
+    for (const Args& call : {Args{"get", "not-a-guid"}, Args{"send", "not-a-guid", "--text", "hi"},
+                             Args{"messages", "list", "not-a-guid"}, Args{"messages", "list", "not-a-guid", "--all"},
+                             Args{"get-or-create", "--member-id", "not-a-guid"}}) {
+        BOOST_TEST(runCli(target(emu) + call, dir.path) == 1, call.front());
+        BOOST_TEST(contains(slurp(dir.path / "stderr"), "is not a GUID"), slurp(dir.path / "stderr"));
+        BOOST_TEST(slurp(dir.path / "stdout").empty());
+    }
+    BOOST_TEST(emu.stats().requests == 0u);
+    BOOST_TEST(runCli(target(emu) + Args{"get", "6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f"}, dir.path) == 2);
+    BOOST_TEST(contains(slurp(dir.path / "stderr"), "CONVERSATION_NOT_FOUND"), slurp(dir.path / "stderr"));
+}
+
+// A whole number is digits alone: "+5" and "-0" are refused with the message any bad value
+// gets (from_chars read "-0" as 0), and nothing is called.
+BOOST_AUTO_TEST_CASE(a_signed_whole_number_is_refused)
+{
+    Emulator emu;
+    TempDir dir;
+    const Args call{"get-or-create", "--member-id", someMember};
+    const std::string id = "6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+    struct Case {
+        Args args;
+        std::string says;
+    };
+    for (const std::string sign : {"+", "-"}) {
+        const std::vector<Case> cases{
+            {Args{"--attempts", sign + "5"} + call, "--attempts takes a whole number from 1 to 100"},
+            {Args{"--attempt-timeout-ms", sign + "0"} + call, "--attempt-timeout-ms takes a whole number from 0 to"},
+            {Args{"--timeout-ms", sign + "5000"} + call, "--timeout-ms takes a whole number from 1 to"},
+            {Args{"--connections", sign + "5"} + call, "--connections takes a whole number from 1 to 65535"},
+            {Args{"messages", "list", id, "--limit", sign + "5"}, "--limit takes a whole number from 1 to 100"},
+            {Args{"batch", "--input", "in.ndjson", "--output", "out.ndjson", "--concurrency", sign + "5"},
+             "--concurrency takes a whole number from 1 to"},
+            {Args{"listen", "--port", sign + "0", "--public-key", "key.pem"}, "listen needs --port, a whole number"},
+        };
+        for (const auto& c : cases) {
+            BOOST_TEST(runCli(target(emu) + c.args, dir.path) == 1, c.says);
+            BOOST_TEST(contains(slurp(dir.path / "stderr"), c.says), slurp(dir.path / "stderr"));
+        }
+    }
+    BOOST_TEST(emu.stats().requests == 0u);
+    BOOST_TEST(runCli(target(emu) + Args{"--attempts", "5", "--attempt-timeout-ms", "0"} + call, dir.path) == 0,
+               slurp(dir.path / "stderr"));
+}
+
 // Below one request a day the limiter's interval overflowed, and "0.0000001/h" sent at full speed.
 BOOST_AUTO_TEST_CASE(a_rate_below_one_a_day_is_refused)
 {

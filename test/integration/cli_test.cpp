@@ -543,6 +543,31 @@ BOOST_AUTO_TEST_CASE(retry_failed_calls_again_only_the_failed_lines)
     BOOST_TEST(fs::file_size(dir.path / "out.ndjson") == size);
 }
 
+// A damaged line in the middle of an output: --resume refuses it as --retry-failed does,
+// both naming the line, and the file is left byte for byte as it was.
+BOOST_AUTO_TEST_CASE(resume_refuses_a_damaged_line_as_retry_failed_does)
+{
+    Emulator emu;
+    TempDir dir;
+    members(dir.path, 20);
+    const auto args = batchArgs(emu, dir.path);
+    BOOST_TEST(runCli(args, dir.path) == 0, slurp(dir.path / "stderr"));
+    std::string text = slurp(dir.path / "out.ndjson");
+    std::size_t at = 0;
+    for (int i = 1; i < 10; ++i)
+        at = text.find('\n', at) + 1;
+    text.replace(at, text.find('\n', at) - at, "{\"line\":10,\"ok\":tr#e}"); // line 10 damaged
+    std::ofstream(dir.path / "out.ndjson", std::ios::binary | std::ios::trunc) << text;
+    for (const std::string flag : {"--resume", "--retry-failed"}) {
+        const auto requests = emu.stats().requests;
+        BOOST_TEST(runCli(args + std::vector<std::string>{flag}, dir.path) == 1, flag);
+        const auto err = slurp(dir.path / "stderr");
+        BOOST_TEST(err.find("line 10 is not a batch output line") != std::string::npos, flag << ": " << err);
+        BOOST_TEST(slurp(dir.path / "out.ndjson") == text, flag);
+        BOOST_TEST(emu.stats().requests == requests, flag);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(hostile_input_lines_get_error_lines)
 {
     wix::inbox::emulator::Options eo;
@@ -1048,8 +1073,10 @@ BOOST_AUTO_TEST_CASE(every_command_has_help)
             BOOST_TEST(slurp(dir.path / "stderr").empty(), slurp(dir.path / "stderr")); // no emulator started
         }
     }
-    BOOST_TEST(runCli({"help"}, dir.path) == 0);
-    BOOST_TEST(slurp(dir.path / "stdout").find("commands:") != std::string::npos);
+    for (const std::vector<std::string>& help : {std::vector<std::string>{"help"}, {"help", "--help"}, {"help", "-h"}}) {
+        BOOST_TEST(runCli(help, dir.path) == 0, help.back() << ": " << slurp(dir.path / "stderr"));
+        BOOST_TEST(slurp(dir.path / "stdout").find("commands:") != std::string::npos, help.back());
+    }
     BOOST_TEST(runCli({"--version"}, dir.path) == 0);
     BOOST_TEST(slurp(dir.path / "stdout").starts_with("wix-inbox 0."));
     BOOST_TEST(runCli({}, dir.path) == 1); // no command: usage on stderr
@@ -1069,7 +1096,7 @@ BOOST_AUTO_TEST_CASE(usage_errors_say_what_to_do)
     says({"get", "--member-id", "x"}, 1, "unknown get option '--member-id'");
     says({"--base-url", "http://127.0.0.1:1", "get", "00000000-0000-4000-8000-000000000001"}, 1,
          "use https://127.0.0.1:1");
-    says({"--emulator", "get", "not-a-guid"}, 2, "expected 8-4-4-4-12 hexadecimal digits, e.g. 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
+    says({"--emulator", "get", "not-a-guid"}, 1, "expected 8-4-4-4-12 hexadecimal digits, e.g. 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
     says({"--api-key", "K", "--site-id", "s", "--emulator", "get-or-create", "--member-id",
           "00000000-0000-4000-8000-000000000001"},
          0, "--emulator: using the embedded emulator at https://127.0.0.1:");

@@ -199,3 +199,43 @@ BOOST_AUTO_TEST_CASE(an_output_ending_in_a_long_line_is_resumed_after_it)
     BOOST_TEST(resume->lines == 2u);
     BOOST_TEST(resume->lastLine == 2u);
 }
+
+// Every complete line of an output is checked, not the last alone: a damaged line in the
+// middle (or one out of order, or one past 16 MiB) is refused by its number.
+BOOST_AUTO_TEST_CASE(an_output_with_a_bad_line_before_its_last_is_refused_by_number)
+{
+    const auto path = std::filesystem::temp_directory_path() / ("ndjson_test_bad_" + std::to_string(::getpid()));
+    const auto refusal = [&](const std::string& second) {
+        {
+            std::ofstream out(path, std::ios::binary);
+            out << okLine(1, "", {}) << "\n" << second << "\n" << okLine(3, "", {}) << "\n";
+        }
+        auto point = findResumePoint(path.string());
+        std::filesystem::remove(path);
+        return std::holds_alternative<std::string>(point) ? std::get<std::string>(point) : std::string();
+    };
+    BOOST_TEST(refusal(okLine(2, "", {})).empty());
+    const auto damaged = refusal(R"({"line":2,"ok":tr#e})");
+    BOOST_TEST(damaged.find("its line 2 is not a batch output line") != std::string::npos, damaged);
+    const auto disorder = refusal(okLine(7, "", {}));
+    BOOST_TEST(disorder.find("its line 3 is for input line 3, not after line 7") != std::string::npos, disorder);
+    const auto huge = refusal(std::string(maxOutputLineBytes + 1, 'x'));
+    BOOST_TEST(huge.find("its line 2 is longer than 16 MiB") != std::string::npos, huge);
+}
+
+// A last line past 16 MiB is refused as too long: it was "its last line is not line 2",
+// which sent the user looking for a missing line.
+BOOST_AUTO_TEST_CASE(a_last_line_over_16_mib_is_refused_as_too_long)
+{
+    const auto path = std::filesystem::temp_directory_path() / ("ndjson_test_long_" + std::to_string(::getpid()));
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << okLine(1, "", {}) << "\n" << std::string(maxOutputLineBytes + 1, 'x') << "\n";
+    }
+    const auto point = findResumePoint(path.string());
+    std::filesystem::remove(path);
+    BOOST_REQUIRE(std::holds_alternative<std::string>(point));
+    const auto& problem = std::get<std::string>(point);
+    BOOST_TEST(problem.find("its line 2 is longer than 16 MiB") != std::string::npos, problem);
+    BOOST_TEST(problem.find("its last line is not") == std::string::npos, problem);
+}
