@@ -20,6 +20,7 @@ using wix::inbox::emulator::applyFlag;
 using wix::inbox::emulator::checkFaults;
 using wix::inbox::emulator::FaultSetting;
 using wix::inbox::emulator::faultSettings;
+using wix::inbox::emulator::givenMoreThanOnce;
 
 namespace {
 
@@ -126,8 +127,12 @@ int main(int argc, char** argv)
     } catch (const po::error& e) {
         // program_options' own texts name the option; its invalid-value text quotes the value,
         // which may be a secret given to the wrong flag.
+        // A flag given twice is named as POST /_emulator/faults names a key given twice.
         const auto* invalid = dynamic_cast<const po::invalid_option_value*>(&e);
-        const std::string what = invalid ? invalid->get_option_name() + " takes a number" : std::string(e.what());
+        const auto* twice = dynamic_cast<const po::multiple_occurrences*>(&e);
+        const std::string what = invalid ? invalid->get_option_name() + " takes a number"
+                               : twice   ? twice->get_option_name() + std::string(givenMoreThanOnce)
+                                         : std::string(e.what());
         std::cerr << "wix-inbox-emulator: " << what << " (see --help)\n";
         return 1;
     }
