@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <type_traits>
 #include <vector>
@@ -269,6 +270,27 @@ std::vector<std::string> topLevelKeys(std::string_view text)
     return ec ? std::vector<std::string>() : std::move(parser.handler().keys);
 }
 
+// A key the client sent, for an error: quoted, its first 64 bytes, anything but printable
+// ASCII as \xNN, so that it neither floods nor drives the terminal that shows it.
+std::string shown(std::string_view key)
+{
+    constexpr std::size_t max = 64;
+    std::string out = "'";
+    for (const unsigned char c : key.substr(0, max)) {
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+            out += static_cast<char>(c);
+        } else {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        }
+    }
+    out += "'";
+    if (key.size() > max)
+        out += " (its first " + std::to_string(max) + " of " + std::to_string(key.size()) + " bytes)";
+    return out;
+}
+
 const FaultSetting* find(std::string_view name)
 {
     for (const auto& s : settings)
@@ -347,8 +369,8 @@ std::optional<FaultsProblem> applyFaultsJson(std::string_view text, Faults& faul
     for (const auto& field : root.get_object()) {
         const std::string key(field.key());
         const auto* setting = find(key);
-        if (!setting)
-            return FaultsProblem{key, "unknown setting '" + key + "' (GET /_emulator/faults lists them)"};
+        if (!setting) // the body names it; the key may be long and anything
+            return FaultsProblem{"faults", "unknown setting " + shown(key) + " (GET /_emulator/faults lists them)"};
         if (std::count(keys.begin(), keys.end(), key) > 1)
             return FaultsProblem{key, key + std::string(givenMoreThanOnce)};
         if (auto problem = apply(*setting, fromJson(*setting, field.value()), next, ""))
