@@ -275,6 +275,38 @@ BOOST_AUTO_TEST_CASE(an_unknown_setting_is_named_once_bounded_and_escaped)
     BOOST_TEST(r.body.find("\\u001b") == std::string::npos, r.body); // decoded, \u001b would print an ESC
 }
 
+// A known path asked with a method it does not take is 405 with the methods it takes (HTTP
+// requires Allow), not 404: the path is right, the method is the mistake.
+BOOST_AUTO_TEST_CASE(a_method_an_endpoint_does_not_take_is_405_with_allow)
+{
+    Emulator emu;
+    BOOST_TEST(createMember(emu).status == 200);
+    struct Case {
+        std::string method, path, allow;
+    };
+    for (const auto& c : std::vector<Case>{{"PUT", "/_emulator/faults", "GET, POST"},
+                                           {"DELETE", "/_emulator/faults", "GET, POST"},
+                                           {"PATCH", "/_emulator/faults", "GET, POST"},
+                                           {"DELETE", "/_emulator/reset", "POST"},
+                                           {"GET", "/_emulator/reset", "POST"},
+                                           {"POST", "/_emulator/stats", "GET"},
+                                           {"GET", "/oauth2/token", "POST"}}) {
+        BOOST_TEST_CONTEXT(c.method << " " << c.path)
+        {
+            const auto r = send(emu, rawRequest(c.method, c.path, c.method == "GET" ? "" : "{}"));
+            BOOST_TEST(r.status == 405);
+            BOOST_TEST(r.headers.count("allow") == 1u);
+            if (r.headers.count("allow"))
+                BOOST_TEST(r.headers.at("allow") == c.allow);
+            BOOST_TEST(bodyOf(r).at("details").at("applicationError").at("code").as_string() == "METHOD_NOT_ALLOWED");
+        }
+    }
+    BOOST_TEST(emu.stats().conversations == 1u); // DELETE /_emulator/reset reset nothing
+    const auto unknown = send(emu, rawRequest("PUT", "/_emulator/nothing-here", "{}"));
+    BOOST_TEST(unknown.status == 404);
+    BOOST_TEST(unknown.headers.count("allow") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(faults_are_observable_and_reproducible_by_seed)
 {
     Options o;
