@@ -77,7 +77,7 @@ int main(int argc, char** argv)
     wix::inbox::emulator::Options options;
     auto& f = options.faults;
     std::vector<std::string> apps;
-    po::options_description desc("wix-inbox-emulator: a local HTTPS stand-in for the Wix Inbox v2 Conversations API.\n"
+    po::options_description desc("wix-inbox-emulator: a local HTTPS stand-in for the Wix Inbox v2 API (Conversations and Messages).\n"
                                  "Prints one JSON line {\"url\", \"ca_file\"} (and \"webhook_public_key_file\" with --webhook-url)\n"
                                  "and serves until SIGINT/SIGTERM.\n\n"
                                  "Options");
