@@ -10,9 +10,10 @@
 #include <boost/program_options.hpp>
 
 #include <csignal>
+#include <iostream>
 #include <optional>
 #include <type_traits>
-#include <iostream>
+#include <utility>
 
 namespace po = boost::program_options;
 using wix::inbox::emulator::Emulator;
@@ -137,11 +138,13 @@ int main(int argc, char** argv)
         return 1;
     }
     unsigned tokenLifetime = 0;
-    std::optional<std::string> problem;
-    auto take = [&](const Range& r, auto& into) {
-        if (!problem)
-            problem = check(vm, r, into);
+    // Every flag is checked, so that one run names all the bad ones (on one line).
+    std::string problems;
+    const auto refuse = [&](std::optional<std::string> problem) {
+        if (problem)
+            problems.append(problems.empty() ? "" : "; ").append(*problem);
     };
+    const auto take = [&](const Range& r, auto& into) { refuse(check(vm, r, into)); };
     take({"port", 0, 65535}, options.port);
     take({"threads", 1, 64}, options.threads);
     take({"max-connections", 1, 1e6}, options.maxConnections);
@@ -149,24 +152,26 @@ int main(int argc, char** argv)
     take({"webhook-resend-scale", 0, 1}, options.webhookResendScale);
     for (const auto& setting : faultSettings()) {
         const std::string name(setting.name);
-        if (!problem)
-            problem = applyFlag(setting,
-                                setting.type == FaultSetting::Type::flag ? (vm[name].as<bool>() ? "true" : "false")
-                                                                         : vm[name].as<std::string>(),
-                                f);
+        refuse(applyFlag(setting,
+                         setting.type == FaultSetting::Type::flag ? (vm[name].as<bool>() ? "true" : "false")
+                                                                  : vm[name].as<std::string>(),
+                         f));
     }
-    if (!problem)
+    if (problems.empty()) // the checks across settings need each in its range
         if (auto across = checkFaults(f, "--"))
-            problem = std::move(across->message);
+            refuse(std::move(across->message));
+    bool appRefused = false; // once, however many are bad
     for (const auto& app : apps) {
         const auto colon = app.find(':');
-        if (!problem && (colon == std::string::npos || colon == 0))
-            problem = "--app takes APP_ID:APP_SECRET";
-        else if (!problem)
+        if (colon == std::string::npos || colon == 0) {
+            if (!std::exchange(appRefused, true))
+                refuse("--app takes APP_ID:APP_SECRET");
+        } else {
             options.auth.apps[app.substr(0, colon)] = app.substr(colon + 1);
+        }
     }
-    if (problem) {
-        std::cerr << "wix-inbox-emulator: " << *problem << " (see --help)\n";
+    if (!problems.empty()) {
+        std::cerr << "wix-inbox-emulator: " << problems << " (see --help)\n";
         return 1;
     }
     options.auth.tokenLifetime = std::chrono::seconds(tokenLifetime);
