@@ -47,6 +47,12 @@ public:
         return bodies_;
     }
 
+    std::vector<std::string> hosts() const
+    {
+        std::lock_guard lock(mutex_);
+        return hosts_;
+    }
+
 private:
     net::awaitable<void> accept()
     {
@@ -71,6 +77,7 @@ private:
             if (bodies_.size() < answers_.size())
                 status = answers_[bodies_.size()];
             bodies_.push_back(request.body());
+            hosts_.push_back(request[http::field::host]);
         }
         received_.notify_all();
         if (status == 0) { // never answer: hold the connection until the sender gives up
@@ -90,6 +97,7 @@ private:
     mutable std::mutex mutex_;
     mutable std::condition_variable received_;
     std::vector<std::string> bodies_;
+    std::vector<std::string> hosts_;
 };
 
 WebhookReceiver::WebhookReceiver(std::vector<int> answers) : impl_(std::make_unique<Impl>(std::move(answers))) {}
@@ -101,6 +109,10 @@ std::string WebhookReceiver::url() const
 std::vector<std::string> WebhookReceiver::bodies(std::size_t n, std::chrono::seconds limit) const
 {
     return impl_->bodies(n, limit);
+}
+std::vector<std::string> WebhookReceiver::hosts() const
+{
+    return impl_->hosts();
 }
 
 } // namespace test

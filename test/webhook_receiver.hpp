@@ -19,6 +19,8 @@ public:
     std::string url() const; ///< http://127.0.0.1:PORT/webhooks
     /// The bodies received so far, once there are at least `n` (waits up to `limit`).
     std::vector<std::string> bodies(std::size_t n, std::chrono::seconds limit = std::chrono::seconds(30)) const;
+    /// The Host headers of the requests received so far, in the order of their bodies.
+    std::vector<std::string> hosts() const;
 
     class Impl;
 

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "emulator/fault_settings.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <type_traits>
+#include <vector>
 
 namespace wix::inbox::emulator {
 namespace json = boost::json;
@@ -212,6 +216,81 @@ std::optional<SettingValue> fromJson(const FaultSetting& s, const json::value& v
     return std::nullopt;
 }
 
+// The keys of a JSON object's top level, duplicates included: boost::json::parse keeps only
+// the last of a key given twice, and a setting given twice is a mistake to name, not guess.
+class TopLevelKeys {
+public:
+    std::vector<std::string> keys;
+
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+
+    bool on_document_begin(boost::system::error_code&) { return true; }
+    bool on_document_end(boost::system::error_code&) { return true; }
+    bool on_object_begin(boost::system::error_code&) { return ++depth_, true; }
+    bool on_object_end(std::size_t, boost::system::error_code&) { return --depth_, true; }
+    bool on_array_begin(boost::system::error_code&) { return ++depth_, true; }
+    bool on_array_end(std::size_t, boost::system::error_code&) { return --depth_, true; }
+    bool on_key_part(json::string_view part, std::size_t, boost::system::error_code&)
+    {
+        if (depth_ == 1)
+            key_.append(part);
+        return true;
+    }
+    bool on_key(json::string_view part, std::size_t, boost::system::error_code&)
+    {
+        if (depth_ == 1)
+            keys.push_back(std::move(key_.append(part)));
+        key_.clear();
+        return true;
+    }
+    bool on_string_part(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_string(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+    bool on_int64(std::int64_t, json::string_view, boost::system::error_code&) { return true; }
+    bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code&) { return true; }
+    bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+    bool on_bool(bool, boost::system::error_code&) { return true; }
+    bool on_null(boost::system::error_code&) { return true; }
+    bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+    bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+private:
+    int depth_ = 0;
+    std::string key_;
+};
+
+std::vector<std::string> topLevelKeys(std::string_view text)
+{
+    json::basic_parser<TopLevelKeys> parser(json::parse_options{});
+    boost::system::error_code ec;
+    parser.write_some(false, text.data(), text.size(), ec);
+    return ec ? std::vector<std::string>() : std::move(parser.handler().keys);
+}
+
+// A key the client sent, for an error: quoted, its first 64 bytes, anything but printable
+// ASCII as \xNN, so that it neither floods nor drives the terminal that shows it.
+std::string shown(std::string_view key)
+{
+    constexpr std::size_t max = 64;
+    std::string out = "'";
+    for (const unsigned char c : key.substr(0, max)) {
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+            out += static_cast<char>(c);
+        } else {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        }
+    }
+    out += "'";
+    if (key.size() > max)
+        out += " (its first " + std::to_string(max) + " of " + std::to_string(key.size()) + " bytes)";
+    return out;
+}
+
 const FaultSetting* find(std::string_view name)
 {
     for (const auto& s : settings)
@@ -228,7 +307,7 @@ std::string FaultSetting::range() const
     case Type::probability: return "a number from " + number(lo) + " to " + number(hi);
     case Type::whole: return "a whole number from " + number(lo) + " to " + number(hi);
     case Type::flag: return "true or false";
-    case Type::rate: return "a rate of at least 1 request per period, such as 200/min or 50/s, or off";
+    case Type::rate: return "a rate of at least 1 request per period, in whole requests, such as 200/min or 50/s, or off";
     }
     return {};
 }
@@ -285,12 +364,15 @@ std::optional<FaultsProblem> applyFaultsJson(std::string_view text, Faults& faul
     const json::value root = json::parse(text, ec);
     if (ec || !root.is_object())
         return FaultsProblem{"faults", "the body must be a JSON object of settings, e.g. {\"fault-503\": 0.3}"};
+    const auto keys = topLevelKeys(text);
     Faults next = faults;
     for (const auto& field : root.get_object()) {
         const std::string key(field.key());
         const auto* setting = find(key);
-        if (!setting)
-            return FaultsProblem{key, "unknown setting '" + key + "' (GET /_emulator/faults lists them)"};
+        if (!setting) // the body names it; the key may be long and anything
+            return FaultsProblem{"faults", "unknown setting " + shown(key) + " (GET /_emulator/faults lists them)"};
+        if (std::count(keys.begin(), keys.end(), key) > 1)
+            return FaultsProblem{key, key + std::string(givenMoreThanOnce)};
         if (auto problem = apply(*setting, fromJson(*setting, field.value()), next, ""))
             return FaultsProblem{key, std::move(*problem)};
     }

@@ -52,6 +52,9 @@ struct FaultSetting {
     std::string text(const Faults& faults) const;
 };
 
+/// How a setting given twice is refused, after its name: "--seed" as a flag, "seed" as a key.
+inline constexpr std::string_view givenMoreThanOnce = " is given more than once";
+
 /// Every setting, the faults first, in the order they are drawn from one random sequence.
 std::span<const FaultSetting> faultSettings();
 

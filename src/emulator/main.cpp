@@ -10,9 +10,10 @@
 #include <boost/program_options.hpp>
 
 #include <csignal>
+#include <iostream>
 #include <optional>
 #include <type_traits>
-#include <iostream>
+#include <utility>
 
 namespace po = boost::program_options;
 using wix::inbox::emulator::Emulator;
@@ -20,6 +21,7 @@ using wix::inbox::emulator::applyFlag;
 using wix::inbox::emulator::checkFaults;
 using wix::inbox::emulator::FaultSetting;
 using wix::inbox::emulator::faultSettings;
+using wix::inbox::emulator::givenMoreThanOnce;
 
 namespace {
 
@@ -76,7 +78,7 @@ int main(int argc, char** argv)
     wix::inbox::emulator::Options options;
     auto& f = options.faults;
     std::vector<std::string> apps;
-    po::options_description desc("wix-inbox-emulator: a local HTTPS stand-in for the Wix Inbox v2 Conversations API.\n"
+    po::options_description desc("wix-inbox-emulator: a local HTTPS stand-in for the Wix Inbox v2 API (Conversations and Messages).\n"
                                  "Prints one JSON line {\"url\", \"ca_file\"} (and \"webhook_public_key_file\" with --webhook-url)\n"
                                  "and serves until SIGINT/SIGTERM.\n\n"
                                  "Options");
@@ -126,17 +128,23 @@ int main(int argc, char** argv)
     } catch (const po::error& e) {
         // program_options' own texts name the option; its invalid-value text quotes the value,
         // which may be a secret given to the wrong flag.
+        // A flag given twice is named as POST /_emulator/faults names a key given twice.
         const auto* invalid = dynamic_cast<const po::invalid_option_value*>(&e);
-        const std::string what = invalid ? invalid->get_option_name() + " takes a number" : std::string(e.what());
+        const auto* twice = dynamic_cast<const po::multiple_occurrences*>(&e);
+        const std::string what = invalid ? invalid->get_option_name() + " takes a number"
+                               : twice   ? twice->get_option_name() + std::string(givenMoreThanOnce)
+                                         : std::string(e.what());
         std::cerr << "wix-inbox-emulator: " << what << " (see --help)\n";
         return 1;
     }
     unsigned tokenLifetime = 0;
-    std::optional<std::string> problem;
-    auto take = [&](const Range& r, auto& into) {
-        if (!problem)
-            problem = check(vm, r, into);
+    // Every flag is checked, so that one run names all the bad ones (on one line).
+    std::string problems;
+    const auto refuse = [&](std::optional<std::string> problem) {
+        if (problem)
+            problems.append(problems.empty() ? "" : "; ").append(*problem);
     };
+    const auto take = [&](const Range& r, auto& into) { refuse(check(vm, r, into)); };
     take({"port", 0, 65535}, options.port);
     take({"threads", 1, 64}, options.threads);
     take({"max-connections", 1, 1e6}, options.maxConnections);
@@ -144,24 +152,26 @@ int main(int argc, char** argv)
     take({"webhook-resend-scale", 0, 1}, options.webhookResendScale);
     for (const auto& setting : faultSettings()) {
         const std::string name(setting.name);
-        if (!problem)
-            problem = applyFlag(setting,
-                                setting.type == FaultSetting::Type::flag ? (vm[name].as<bool>() ? "true" : "false")
-                                                                         : vm[name].as<std::string>(),
-                                f);
+        refuse(applyFlag(setting,
+                         setting.type == FaultSetting::Type::flag ? (vm[name].as<bool>() ? "true" : "false")
+                                                                  : vm[name].as<std::string>(),
+                         f));
     }
-    if (!problem)
+    if (problems.empty()) // the checks across settings need each in its range
         if (auto across = checkFaults(f, "--"))
-            problem = std::move(across->message);
+            refuse(std::move(across->message));
+    bool appRefused = false; // once, however many are bad
     for (const auto& app : apps) {
         const auto colon = app.find(':');
-        if (!problem && (colon == std::string::npos || colon == 0))
-            problem = "--app takes APP_ID:APP_SECRET";
-        else if (!problem)
+        if (colon == std::string::npos || colon == 0) {
+            if (!std::exchange(appRefused, true))
+                refuse("--app takes APP_ID:APP_SECRET");
+        } else {
             options.auth.apps[app.substr(0, colon)] = app.substr(colon + 1);
+        }
     }
-    if (problem) {
-        std::cerr << "wix-inbox-emulator: " << *problem << " (see --help)\n";
+    if (!problems.empty()) {
+        std::cerr << "wix-inbox-emulator: " << problems << " (see --help)\n";
         return 1;
     }
     options.auth.tokenLifetime = std::chrono::seconds(tokenLifetime);

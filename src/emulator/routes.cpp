@@ -82,11 +82,26 @@ void Emulator::Impl::setFaults(const Faults& f)
                     });
 }
 
+// A path of the table asked with a method it does not take: 405 with the methods it does,
+// as HTTP requires; nullopt if the table does not have the path.
+std::optional<ServiceResponse> Emulator::Impl::notAllowed(std::string_view path)
+{
+    std::string allow;
+    for (const auto& e : endpoints)
+        if (e.path == path)
+            allow.append(allow.empty() ? "" : ", ").append(e.method);
+    if (allow.empty())
+        return std::nullopt;
+    return ServiceResponse{405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"), {{"Allow", allow}}};
+}
+
 ServiceResponse Emulator::Impl::admin(std::string_view method, std::string_view path, std::string_view body)
 {
     for (const auto& e : endpoints)
         if (e.kind == Endpoint::Kind::admin && e.path == path && e.method == method)
             return e.handler(*this, body);
+    if (auto refused = notAllowed(path))
+        return std::move(*refused);
     return {404, applicationErrorBody("no such admin endpoint", "NOT_FOUND"), {}};
 }
 
@@ -163,9 +178,7 @@ Answer Emulator::Impl::answer(const Request& request)
         const Presented presented{request[http::field::authorization], request["wix-site-id"],
                                   request["wix-account-id"]};
         if (token != std::end(endpoints))
-            a.response = token->method == method
-                ? token->handler(*this, body)
-                : ServiceResponse{405, applicationErrorBody("method not allowed", "METHOD_NOT_ALLOWED"), {}};
+            a.response = token->method == method ? token->handler(*this, body) : *notAllowed(path);
         else if (auto refused = credentials_.authenticate(presented))
             a.response = std::move(*refused);
         else

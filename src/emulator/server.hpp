@@ -29,6 +29,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -77,6 +78,7 @@ private:
         ServiceResponse (*handler)(Impl&, std::string_view body);
     };
     static const Endpoint endpoints[];
+    static std::optional<ServiceResponse> notAllowed(std::string_view path);
     /// Requests are counted by the service's route, or as one of these two.
     static constexpr std::size_t adminRoute = Service::routes.size();
     static constexpr std::size_t unknownRoute = adminRoute + 1;

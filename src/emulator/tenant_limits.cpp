@@ -16,7 +16,8 @@ std::optional<Rate> parseRate(std::string_view text)
         return std::nullopt;
     double limit = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + slash, limit);
-    if (ec != std::errc() || end != text.data() + slash || !(limit >= 1) || limit > 1e9)
+    // Requests are counted whole: "1.5/min" is a slip to refuse, not a rate to round.
+    if (ec != std::errc() || end != text.data() + slash || !(limit >= 1) || limit > 1e9 || limit != std::floor(limit))
         return std::nullopt;
     const auto unit = text.substr(slash + 1);
     const auto period = unit == "s" ? std::chrono::milliseconds(1000)

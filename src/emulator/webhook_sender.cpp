@@ -85,6 +85,7 @@ struct WebhookSender::Target {
     bool tls = false;
     std::string host;
     std::string port;
+    std::string hostHeader; ///< host[:port] as HTTP requires it (RFC 9110, 7.2)
     std::string path;
     tcp::resolver::results_type endpoints;
     std::unique_ptr<ssl::context> tlsContext;
@@ -141,6 +142,11 @@ std::unique_ptr<WebhookSender::Target> parseUrl(std::string_view url)
         throw std::runtime_error("the webhook URL's port must be a number from 1 to 65535");
     target.host = std::string(authority);
     target.port = std::string(port);
+    // A receiver may serve several origins by Host: it names the port unless it is the
+    // scheme's, and an IPv6 address in brackets.
+    target.hostHeader = target.host.find(':') == std::string::npos ? target.host : "[" + target.host + "]";
+    if (target.port != (target.tls ? "443" : "80"))
+        target.hostHeader += ":" + target.port;
     return parsed;
 }
 
@@ -218,7 +224,7 @@ net::awaitable<bool> WebhookSender::attempt(const std::string& body)
     if (auto [ec, at] = co_await tcp.async_connect(target_->endpoints, useTuple); ec)
         co_return false;
     http::request<http::string_body> request{http::verb::post, target_->path, 11};
-    request.set(http::field::host, target_->host);
+    request.set(http::field::host, target_->hostHeader);
     request.set(http::field::user_agent, "wix-inbox-emulator");
     request.set(http::field::content_type, "text/plain");
     request.body() = body;

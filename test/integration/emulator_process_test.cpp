@@ -106,6 +106,10 @@ BOOST_AUTO_TEST_CASE(flags_out_of_range_are_refused_with_one_clear_line)
         {{"--port", "70000"}, "--port must be a whole number from 0 to 65535"},
         {{"--threads", "-1"}, "--threads must be a whole number from 1 to 64"},
         {{"--port", "s3cret"}, "--port takes a number"},
+        // Every bad value is named at once, not one per run.
+        {{"--port", "70000", "--fault-503", "1.5", "--app", "a", "--app", "b"},
+         "--port must be a whole number from 0 to 65535; --fault-503 must be a number from 0 to 1; --app takes "
+         "APP_ID:APP_SECRET (see --help)"},
         {{"--retry-after-date", "false"}, "too many positional options"}, // a stray word is refused, not ignored
     };
     for (const auto& c : cases) {
@@ -126,21 +130,27 @@ BOOST_AUTO_TEST_CASE(a_setting_takes_the_same_range_as_a_flag_and_through_the_ad
     const auto e = start({}, dir.path);
     struct Case {
         std::string name, refused, accepted;
+        bool quoted = false; ///< a JSON string in the body, as a rate is
     };
     const std::vector<Case> cases{
         {"retry-after", "86401", "86400"},
+        {"retry-after", "1.5", "2"},
         {"latency-min-ms", "3600001", "3600000"},
         {"idle-timeout-ms", "-1", "0"},
         {"close-after-requests", "0.5", "1000000000"},
         {"seed", "9000000000000001", "9000000000000000"},
         {"fault-503", "1.5", "1"},
+        {"rate-limit", "1.5/min", "2/min", true},
+        {"rate-limit", "0.5/s", "1/s", true},
     };
     for (const auto& c : cases) {
-        BOOST_TEST_CONTEXT(c.name)
+        BOOST_TEST_CONTEXT(c.name << " " << c.refused)
         {
+            const auto inJson = [&](const std::string& v) { return c.quoted ? "\"" + v + "\"" : v; };
             const auto flag = refusal({"--" + c.name, c.refused});
             const auto posted = test::rawExchange(
-                e.port, e.caFile, test::rawRequest("POST", "/_emulator/faults", "{\"" + c.name + "\":" + c.refused + "}"));
+                e.port, e.caFile,
+                test::rawRequest("POST", "/_emulator/faults", "{\"" + c.name + "\":" + inJson(c.refused) + "}"));
             BOOST_TEST(posted.status == 400);
             const std::string said(json::parse(posted.body).at("message").as_string());
             // "retry-after must be a whole number from 0 to 86400" and "--retry-after must be ...".
@@ -148,9 +158,14 @@ BOOST_AUTO_TEST_CASE(a_setting_takes_the_same_range_as_a_flag_and_through_the_ad
             BOOST_TEST(flag.find("--" + std::string(said)) != std::string::npos, flag << " / " << said);
 
             const auto accepted = test::rawExchange(
-                e.port, e.caFile, test::rawRequest("POST", "/_emulator/faults", "{\"" + c.name + "\":" + c.accepted + "}"));
+                e.port, e.caFile,
+                test::rawRequest("POST", "/_emulator/faults", "{\"" + c.name + "\":" + inJson(c.accepted) + "}"));
             BOOST_TEST(accepted.status == 200, accepted.body);
-            BOOST_TEST(json::parse(accepted.body).at(c.name).to_number<double>() == std::stod(c.accepted));
+            const auto& now = json::parse(accepted.body).at(c.name);
+            if (c.quoted)
+                BOOST_TEST(now.as_string() == c.accepted);
+            else
+                BOOST_TEST(now.to_number<double>() == std::stod(c.accepted));
             test::TempDir edge;
             const auto started = start({"--" + c.name, c.accepted}, edge.path);
             ::kill(started.pid, SIGTERM);
@@ -159,6 +174,57 @@ BOOST_AUTO_TEST_CASE(a_setting_takes_the_same_range_as_a_flag_and_through_the_ad
     }
     ::kill(e.pid, SIGTERM);
     BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+}
+
+// A setting given twice is refused, as a flag and as a key, in the same words: JSON parsers
+// keep either one, and which was meant cannot be known.
+BOOST_AUTO_TEST_CASE(a_setting_given_twice_is_refused_as_a_flag_and_through_the_admin_endpoint)
+{
+    test::TempDir dir;
+    const auto e = start({}, dir.path);
+    for (const std::string name : {"seed", "retry-after-date"}) {
+        BOOST_TEST_CONTEXT(name)
+        {
+            const bool isSwitch = name == "retry-after-date";
+            const auto flag = isSwitch ? refusal({"--" + name, "--" + name})
+                                       : refusal({"--" + name, "1", "--" + name, "2"});
+            const std::string value = isSwitch ? "true" : "2";
+            const auto posted = test::rawExchange(
+                e.port, e.caFile,
+                test::rawRequest("POST", "/_emulator/faults",
+                                 "{\"" + name + "\": " + value + ", \"" + name + "\": " + value + "}"));
+            BOOST_TEST(posted.status == 400);
+            const auto body = json::parse(posted.body);
+            const std::string said(body.at("message").as_string());
+            BOOST_TEST(said == name + " is given more than once");
+            BOOST_TEST(flag.find("--" + said) != std::string::npos, flag << " / " << said);
+            BOOST_TEST(body.at_pointer("/details/validationError/fieldViolations/0/field").as_string() == name);
+            // Nothing was applied.
+            const auto faults = test::rawExchange(e.port, e.caFile, test::rawRequest("GET", "/_emulator/faults", ""));
+            BOOST_TEST(json::parse(faults.body).at(name) != json::parse(value));
+        }
+    }
+    // The same name within a value is no duplicate of the top level's.
+    const auto nested = test::rawExchange(
+        e.port, e.caFile, test::rawRequest("POST", "/_emulator/faults", R"({"seed": 3, "x": {"seed": 4}})"));
+    BOOST_TEST(nested.status == 400);
+    BOOST_TEST(std::string(json::parse(nested.body).at("message").as_string()).starts_with("unknown setting"));
+    ::kill(e.pid, SIGTERM);
+    BOOST_TEST(test::waitExitWithin(e.pid, 20s) == 0);
+}
+
+// --help names what it emulates (both services, not only Conversations) and every setting.
+BOOST_AUTO_TEST_CASE(help_names_the_inbox_api_and_every_setting)
+{
+    test::TempDir dir;
+    BOOST_TEST(test::waitExitWithin(test::spawn(WIX_INBOX_EMULATOR, {"--help"}, dir.path), 20s) == 0);
+    const auto out = test::slurp(dir.path / "stdout");
+    BOOST_TEST(out.starts_with("wix-inbox-emulator: a local HTTPS stand-in for the Wix Inbox v2 API (Conversations "
+                               "and Messages)."),
+               out);
+    BOOST_TEST(out.find("Conversations API") == std::string::npos);
+    for (const auto name : {"--fault-503", "--rate-limit", "--seed", "--webhook-url", "POST /_emulator/faults"})
+        BOOST_TEST(out.find(name) != std::string::npos, name);
 }
 
 BOOST_AUTO_TEST_CASE(a_port_in_use_is_one_clear_line_and_leaves_no_temporary_directory)

@@ -238,7 +238,7 @@ BOOST_AUTO_TEST_CASE(admin_endpoints)
         return std::string(bodyOf(r).at("details").at("validationError").at("fieldViolations").at(0).at("field").as_string());
     };
     BOOST_TEST(refusedField(R"({"fault-503":2})") == "fault-503");
-    BOOST_TEST(refusedField(R"({"fault-05":0.5})") == "fault-05");
+    BOOST_TEST(refusedField(R"({"fault-05":0.5})") == "faults"); // the body: a key may be anything
     BOOST_TEST(refusedField(R"({"retry-after":-1})") == "retry-after");
     BOOST_TEST(refusedField(R"({"latency-min-ms":50,"latency-max-ms":10})") == "latency-max-ms");
     BOOST_TEST(refusedField("[]") == "faults");
@@ -256,6 +256,55 @@ BOOST_AUTO_TEST_CASE(admin_endpoints)
     BOOST_TEST(send(emu, rawRequest("POST", "/_emulator/reset")).status == 200);
     BOOST_TEST(emu.stats().conversations == 0u);
     BOOST_TEST(emu.stats().requests == 1u); // the reset request itself
+}
+
+// An unknown key is the client's text: named once in the message, cut short and escaped.
+BOOST_AUTO_TEST_CASE(an_unknown_setting_is_named_once_bounded_and_escaped)
+{
+    Emulator emu;
+    const std::string tail(20'000, 'x');
+    const auto r = send(emu, rawRequest("POST", "/_emulator/faults", R"({"fault-\u001b]0;pwned\u0007)" + tail + R"(": 1})"));
+    BOOST_TEST(r.status == 400);
+    BOOST_TEST(r.body.size() < 1'000u, r.body.size()); // not the 20 KB key, nor thrice
+    const auto body = bodyOf(r);
+    const std::string message(body.at("message").as_string());
+    BOOST_TEST(message
+               == "unknown setting 'fault-\\x1b]0;pwned\\x07" + std::string(64 - 16, 'x')
+                      + "' (its first 64 of " + std::to_string(16 + tail.size()) + " bytes) (GET /_emulator/faults lists them)");
+    BOOST_TEST(body.at("details").at("validationError").at("fieldViolations").at(0).at("field").as_string() == "faults");
+    BOOST_TEST(r.body.find("\\u001b") == std::string::npos, r.body); // decoded, \u001b would print an ESC
+}
+
+// A known path asked with a method it does not take is 405 with the methods it takes (HTTP
+// requires Allow), not 404: the path is right, the method is the mistake.
+BOOST_AUTO_TEST_CASE(a_method_an_endpoint_does_not_take_is_405_with_allow)
+{
+    Emulator emu;
+    BOOST_TEST(createMember(emu).status == 200);
+    struct Case {
+        std::string method, path, allow;
+    };
+    for (const auto& c : std::vector<Case>{{"PUT", "/_emulator/faults", "GET, POST"},
+                                           {"DELETE", "/_emulator/faults", "GET, POST"},
+                                           {"PATCH", "/_emulator/faults", "GET, POST"},
+                                           {"DELETE", "/_emulator/reset", "POST"},
+                                           {"GET", "/_emulator/reset", "POST"},
+                                           {"POST", "/_emulator/stats", "GET"},
+                                           {"GET", "/oauth2/token", "POST"}}) {
+        BOOST_TEST_CONTEXT(c.method << " " << c.path)
+        {
+            const auto r = send(emu, rawRequest(c.method, c.path, c.method == "GET" ? "" : "{}"));
+            BOOST_TEST(r.status == 405);
+            BOOST_TEST(r.headers.count("allow") == 1u);
+            if (r.headers.count("allow"))
+                BOOST_TEST(r.headers.at("allow") == c.allow);
+            BOOST_TEST(bodyOf(r).at("details").at("applicationError").at("code").as_string() == "METHOD_NOT_ALLOWED");
+        }
+    }
+    BOOST_TEST(emu.stats().conversations == 1u); // DELETE /_emulator/reset reset nothing
+    const auto unknown = send(emu, rawRequest("PUT", "/_emulator/nothing-here", "{}"));
+    BOOST_TEST(unknown.status == 404);
+    BOOST_TEST(unknown.headers.count("allow") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(faults_are_observable_and_reproducible_by_seed)

@@ -256,6 +256,30 @@ BOOST_AUTO_TEST_CASE(a_participant_message_played_by_the_admin_call_is_delivered
                == 400);
 }
 
+// The receiver listens on a port of its own: Host names it, as HTTP requires, with the host
+// as the URL gives it.
+BOOST_AUTO_TEST_CASE(a_webhook_names_the_receivers_port_in_host)
+{
+    test::WebhookReceiver receiver;
+    const std::string url = receiver.url(); // http://127.0.0.1:PORT/webhooks
+    const std::string port = url.substr(url.rfind(':') + 1, url.find("/webhooks") - url.rfind(':') - 1);
+    for (const std::string host : {"127.0.0.1", "localhost"}) {
+        BOOST_TEST_CONTEXT(host)
+        {
+            emulator::Options o;
+            o.webhookUrl = "http://" + host + ":" + port + "/webhooks";
+            Emulator emu(o);
+            const auto before = receiver.hosts().size();
+            BOOST_REQUIRE(adminCall(emu, "/_emulator/participant-message",
+                                    R"({"participant":{"memberId":")" + guid(11) + R"("},"text":"Hi"})")
+                              .status
+                          == 200);
+            BOOST_REQUIRE(receiver.bodies(before + 1).size() == before + 1);
+            BOOST_TEST(receiver.hosts().at(before) == host + ":" + port);
+        }
+    }
+}
+
 // Through the API: the message's direction says which event it is.
 BOOST_AUTO_TEST_CASE(messages_sent_through_the_api_are_delivered_by_their_direction)
 {
