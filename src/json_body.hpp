@@ -52,6 +52,11 @@ template <class T, class M>
 M memberType(const Field<T, M>&);
 
 template <class U>
+concept Optional = requires { typename U::value_type; U{}.has_value(); };
+template <class U>
+concept List = requires { typename U::value_type; U{}.emplace_back(); };
+
+template <class U>
 constexpr bool readable();
 
 template <class T>
@@ -71,9 +76,7 @@ constexpr bool readable()
     if constexpr (std::is_same_v<U, std::string> || std::is_same_v<U, bool> || std::is_same_v<U, std::int64_t>
                   || std::is_same_v<U, int> || std::is_same_v<U, Channels> || NamedEnum<U>)
         return true;
-    else if constexpr (requires { typename U::value_type; U{}.has_value(); })
-        return readable<typename U::value_type>();
-    else if constexpr (requires { typename U::value_type; U{}.emplace_back(); })
+    else if constexpr (Optional<U> || List<U>)
         return readable<typename U::value_type>();
     else if constexpr (HandWritten<U>)
         return false;
@@ -123,10 +126,10 @@ constexpr Kind makeKind()
         return {.shape = Shape::named, .name = [](void* at, std::string_view wire) {
                     *static_cast<U*>(at) = fromWireName<U>(wire).value_or(U{});
                 }};
-    else if constexpr (requires { U{}.has_value(); })
+    else if constexpr (Optional<U>)
         return {.shape = Shape::optional, .inner = kindOf<typename U::value_type>(),
                 .make = [](void* at) -> void* { return &static_cast<U*>(at)->emplace(); }};
-    else if constexpr (requires { U{}.emplace_back(); })
+    else if constexpr (List<U>)
         return {.shape = Shape::array, .inner = kindOf<typename U::value_type>(),
                 .make = [](void* at) -> void* { return &static_cast<U*>(at)->emplace_back(); },
                 .clear = [](void* at) { static_cast<U*>(at)->clear(); }};
