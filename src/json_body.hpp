@@ -78,12 +78,10 @@ constexpr bool readable()
         return true;
     else if constexpr (Optional<U> || List<U>)
         return readable<typename U::value_type>();
-    else if constexpr (HandWritten<U>)
-        return false;
-    else if constexpr (Described<U>)
+    else if constexpr (Described<U> && !HandWritten<U>)
         return fieldsReadable<U>();
     else
-        return false;
+        return false; // read by hand, or by no reader
 }
 
 template <class U>
