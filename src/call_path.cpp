@@ -386,8 +386,10 @@ Error CallPath::backoffEnded(bool byCaller, CallState& call) const
 void CallPath::succeeded(const CallState& call)
 {
     budget_.onSuccess();
+    // The limiter's clock is read now, as for the throttled answers it also hears of: a time
+    // from before another call's throttle would put its cut in the future.
     if (limiter_.enabled())
-        limiter_.onAnswer(call.result.finishedAt, call.rateEpoch, false, std::nullopt);
+        limiter_.onAnswer(Clock::now(), call.rateEpoch, false, std::nullopt);
 }
 
 // A 200 whose body is not the endpoint's answer: not retried.
