@@ -213,6 +213,7 @@ public:
         return true;
     }
 
+    // A key or a string given in parts: kept until its last part, unless it is skipped.
     bool on_key_part(std::string_view part, std::size_t, error_code&)
     {
         if (skip_ == 0)
@@ -244,11 +245,9 @@ public:
         return true;
     }
 
-    bool on_string_part(std::string_view part, std::size_t, error_code&)
+    bool on_string_part(std::string_view part, std::size_t size, error_code& ec)
     {
-        if (skip_ == 0)
-            scratch_.append(part);
-        return true;
+        return on_key_part(part, size, ec);
     }
 
     bool on_string(std::string_view last, std::size_t, error_code& ec)
