@@ -91,7 +91,7 @@ ConversationLayer::fetchConversation(std::shared_ptr<ConversationLayer> /*keepAl
                                      ParticipantId participant, Request request, CallOptions options)
 {
     auto outcome = co_await path_->call<GetOrCreateConversationResponse>(
-        path_, CallState{std::move(request), std::move(options)}, endpoints::getOrCreateConversation.decode);
+        path_, CallState{std::move(request), options}, endpoints::getOrCreateConversation.decode);
     if (outcome) // before the flight lands: a caller arriving after it finds the entry
         cache_->store(key, participant, outcome->conversation, Clock::now());
     co_return outcome;
