@@ -48,7 +48,8 @@ void CallObserver::attemptStart(const Request& request, int resendCount, std::st
 }
 
 void CallObserver::attemptEnd(const Request& request, int resendCount, const Exchange& result, Clock::duration took,
-                              std::optional<std::chrono::milliseconds> retryIn, std::string_view head) const
+                              std::optional<std::chrono::milliseconds> retryIn, bool throttled,
+                              std::string_view head) const
 {
     AttemptEnd event;
     event.call = attributes(request);
@@ -67,6 +68,7 @@ void CallObserver::attemptEnd(const Request& request, int resendCount, const Exc
     }
     event.duration = took;
     event.retryIn = retryIn;
+    event.throttled = throttled;
     const auto requestHeaders = headerFields(head);
     const auto responseHeaders = headerFields(result.response.headers);
     event.requestHeaders = requestHeaders;
@@ -76,15 +78,10 @@ void CallObserver::attemptEnd(const Request& request, int resendCount, const Exc
 
 void CallObserver::throttle(const Request& request, const Exchange& result) const
 {
-    const int status = result.status();
-    if (status != 429 && status != 503)
-        return;
     std::optional<std::chrono::milliseconds> wait;
     if (!result.response.retryAfter.empty())
         wait = parseRetryAfter(result.response.retryAfter, std::chrono::system_clock::now());
-    if (status == 503 && !(wait && wait->count() > 0))
-        return; // a 503 that names no wait is a failure, not a request to slow down
-    notify(*observer_, &Observer::onThrottle, ThrottleEvent{attributes(request), status, wait});
+    notify(*observer_, &Observer::onThrottle, ThrottleEvent{attributes(request), result.status(), wait});
 }
 
 void CallObserver::retry(const Request& request, int resendCount, std::chrono::milliseconds delay,

@@ -30,8 +30,8 @@ public:
 
     void attemptStart(const Request& request, int resendCount, std::string_view head) const;
     void attemptEnd(const Request& request, int resendCount, const Exchange& result, Clock::duration took,
-                    std::optional<std::chrono::milliseconds> retryIn, std::string_view head) const;
-    /// Reports a throttle if the response was one (429, or 503 naming a wait).
+                    std::optional<std::chrono::milliseconds> retryIn, bool throttled, std::string_view head) const;
+    /// Reports a response the call path took for a request to slow down.
     void throttle(const Request& request, const Exchange& result) const;
     void retry(const Request& request, int resendCount, std::chrono::milliseconds delay, std::string_view reason) const;
     void rateLimitWait(const Request& request, Clock::duration waited, bool gotTurn) const;

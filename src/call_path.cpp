@@ -247,8 +247,9 @@ void CallPath::reportAttemptEnd(const CallState& call, Clock::time_point started
     const auto took = Clock::now() - started;
     const int resendCount = call.retry.attempts() - 1;
     const std::string head = observed_.wantsHeaders() ? serialize(call.request, authOf(call)) : std::string();
-    observed_.attemptEnd(call.request, resendCount, call.result, took, retryIn, head);
-    observed_.throttle(call.request, call.result);
+    observed_.attemptEnd(call.request, resendCount, call.result, took, retryIn, call.throttled, head);
+    if (call.throttled)
+        observed_.throttle(call.request, call.result);
     if (retryIn)
         observed_.retry(call.request, resendCount + 1, *retryIn, reason);
 }
@@ -423,7 +424,6 @@ std::optional<Error> CallPath::failed(CallState& call, bool cancelled, std::chro
     auto& retry = call.retry;
     Error error;
     std::optional<std::chrono::milliseconds> retryAfter;
-    bool throttled = false;
     if (!result.error) {
         const auto& r = result.response;
         error.code = make_error_code(Errc::httpStatus);
@@ -435,8 +435,8 @@ std::optional<Error> CallPath::failed(CallState& call, bool cancelled, std::chro
             retryAfter = parseRetryAfter(r.retryAfter, std::chrono::system_clock::now());
         // Asked to slow down: a 429, or a 503 that names a wait (Retry-After: 0 asks for none).
         const auto namedWait = retryAfter && retryAfter->count() > 0 ? retryAfter : std::nullopt;
-        throttled = r.status == 429 || namedWait;
-        if (throttled)
+        call.throttled = r.status == 429 || namedWait;
+        if (call.throttled)
             ++throttled_;
         if (limiter_.enabled() && r.status == 503 && namedWait)
             limiter_.onUnavailable(Clock::now(), *namedWait);
@@ -456,7 +456,7 @@ std::optional<Error> CallPath::failed(CallState& call, bool cancelled, std::chro
     } else {
         // A 429 tells the request was refused, not done: even a send may go again.
         const bool mayHaveTakenEffect = result.requestStarted && result.status() != 429;
-        decision = retry.onFailure({error, mayHaveTakenEffect, retryAfter, throttled && limiter_.enabled()},
+        decision = retry.onFailure({error, mayHaveTakenEffect, retryAfter, call.throttled && limiter_.enabled()},
                                    Clock::now(), budget_, draw());
         if (decision.stop == RetryStop::notIdempotent)
             markOutcomeUnknown(error);

@@ -73,6 +73,9 @@ struct CallState {
     std::uint64_t rateEpoch = 0;
     bool refreshedAfter401 = false;
     bool reaimed = false;
+    /// The current attempt's answer asked to slow down (CallPath::failed decides it): the one
+    /// verdict the counters, the limiter, the retry policy and the observer all hear.
+    bool throttled = false;
 };
 
 /// The hook of a call nobody re-aims: the loop leaves its step out.
@@ -248,6 +251,7 @@ boost::asio::awaitable<Result<T>> CallPath::call(std::shared_ptr<CallPath> /*kee
         if (limiter_.limiting() && !co_await waitForTurn(call))
             break;
         call.retry.startAttempt();
+        call.throttled = false;
         ++attempts_;
         Clock::time_point attemptStart{};
         if (observed_) [[unlikely]]

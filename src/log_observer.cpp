@@ -73,7 +73,7 @@ void LogObserver::onAttemptEnd(const AttemptEnd& e)
         if (e.retryAfter.empty())
             line.append("backoff");
         else
-            appendSafe(line.append(e.statusCode == 429 || e.statusCode == 503 ? "throttled, " : "").append("Retry-After "),
+            appendSafe(line.append(e.throttled ? "throttled, " : "").append("Retry-After "),
                        e.retryAfter);
     }
     std::lock_guard lock(mutex_);

@@ -41,6 +41,7 @@ struct Attempt {
     bool end = false;
     std::string operation, method, urlTemplate, tenant, errorType, requestId;
     int resendCount = 0, status = 0;
+    bool throttled = false;
     std::optional<std::chrono::milliseconds> retryIn;
     std::vector<std::pair<std::string, std::string>> requestHeaders;
 };
@@ -62,6 +63,7 @@ public:
         a.errorType = e.errorType;
         a.requestId = e.requestId;
         a.retryIn = e.retryIn;
+        a.throttled = e.throttled;
         note(e.errorType), note(e.requestId), note(e.retryAfter), note(e.responseHeaders);
         attempts.push_back(std::move(a));
         if (afterEnd)
@@ -183,9 +185,11 @@ BOOST_AUTO_TEST_CASE(attempts_retries_throttling_and_connections_are_reported_wi
     BOOST_TEST(a[1].status == 503);
     BOOST_TEST(a[1].errorType == "503");
     BOOST_TEST(a[1].retryIn.has_value());
+    BOOST_TEST(a[1].throttled); // Retry-After: 1 names a wait
     BOOST_TEST(a[3].status == 503);
     BOOST_TEST(a[5].status == 200);
     BOOST_TEST(a[5].errorType.empty());
+    BOOST_TEST(!a[5].throttled);
     BOOST_TEST(!a[5].requestId.empty());
     BOOST_TEST(!a[5].retryIn.has_value());
     BOOST_TEST(a[7].operation == "GetConversation");
@@ -269,6 +273,46 @@ BOOST_AUTO_TEST_CASE(an_observer_that_throws_changes_nothing)
         co_return co_await client.getOrCreateConversation(ParticipantId::member(guid(1)));
     }());
     BOOST_TEST(r.has_value());
+}
+
+// A 503 with `Retry-After: 0` names no wait: a failure retried after the backoff, not a
+// request to slow down. The events, the log line and the counters say the same; a 429 is a
+// throttle whatever its Retry-After.
+BOOST_AUTO_TEST_CASE(a_503_naming_no_wait_is_no_throttle_in_events_log_or_counters)
+{
+    for (const int status : {503, 429}) {
+        auto eo = secured();
+        (status == 503 ? eo.faults.status503 : eo.faults.status429) = 1.0; // until the first is seen
+        eo.faults.retryAfterSeconds = 0;
+        Emulator emu(eo);
+        auto recorder = std::make_shared<Recorder>();
+        recorder->afterEnd = [&](const AttemptEnd& e) {
+            if (e.statusCode == status)
+                emu.setFaults({});
+        };
+        std::vector<std::string> lines;
+        auto log = std::make_shared<LogObserver>(LogObserver::Level::info,
+                                                 [&](LogObserver::Level, std::string_view l) { lines.emplace_back(l); });
+        auto both = std::make_shared<FanOutObserver>(std::vector<std::shared_ptr<Observer>>{recorder, log});
+        net::io_context ioc;
+        const auto throttledCount = test::run(ioc, [&]() -> net::awaitable<std::uint64_t> {
+            Client client(ioc.get_executor(), observed(emu, ApiKey{apiKey, "site-1", ""}, both));
+            auto r = co_await client.getOrCreateConversation(ParticipantId::member(guid(1)));
+            BOOST_TEST(r.has_value());
+            co_return client.stats().throttled;
+        }());
+        const bool throttle = status == 429;
+        const auto& a = recorder->attempts;
+        BOOST_REQUIRE_EQUAL(a.size(), 4u); // the refused attempt and its retry, start and end each
+        BOOST_TEST(a[1].status == status);
+        BOOST_TEST(a[1].retryIn.has_value());
+        BOOST_TEST(a[1].throttled == throttle);
+        BOOST_TEST(recorder->throttles.size() == (throttle ? 1u : 0u));
+        BOOST_TEST(throttledCount == (throttle ? 1u : 0u));
+        BOOST_REQUIRE_EQUAL(lines.size(), 2u);
+        BOOST_TEST(lines[0].find("Retry-After 0") != std::string::npos, lines[0]);
+        BOOST_TEST((lines[0].find("throttled") != std::string::npos) == throttle, lines[0]);
+    }
 }
 
 // Several observers at once: each is told everything, whatever the one before it did.

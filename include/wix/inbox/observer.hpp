@@ -78,6 +78,10 @@ struct AttemptEnd {
     std::string_view requestId;  ///< the response's X-Wix-Request-Id; may be empty
     std::chrono::nanoseconds duration{}; ///< from AttemptStart, connection wait included
     std::string_view retryAfter; ///< the response's Retry-After as sent; usually empty
+    /// The server asked to slow down: a 429, or a 503 whose Retry-After names a wait (a 503
+    /// with `Retry-After: 0` is a failure). As counted in ClientStats::throttled; a
+    /// ThrottleEvent follows.
+    bool throttled = false;
     /// When the call sends the request again after this attempt: the pause before it.
     std::optional<std::chrono::milliseconds> retryIn;
     std::span<const HeaderField> requestHeaders;  ///< as in AttemptStart
@@ -92,7 +96,7 @@ struct RetryEvent {
     std::string_view reason; ///< the failure retried, as Error::describe() says it
 };
 
-/// The server asked to slow down: a 429, or a 503 naming a wait (reported before AttemptEnd).
+/// The server asked to slow down: a 429, or a 503 naming a wait (reported after its AttemptEnd).
 struct ThrottleEvent {
     CallAttributes call;
     int statusCode = 0;
