@@ -2,7 +2,7 @@
 // The Client's public face: each method hands its endpoint's descriptor and input to the
 // conversation layer (conversation_layer.hpp), which runs it on the call path (call_path.hpp).
 #include <wix/inbox/client.hpp>
-#include <wix/inbox/webhooks.hpp>
+#include <wix/inbox/webhook_model.hpp>
 
 #include "conversation_layer.hpp"
 #include "endpoints.hpp"

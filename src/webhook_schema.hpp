@@ -6,13 +6,13 @@
 //     JWT claim data: "{eventType, instanceId, accountInfo, identity: "<Identity>",
 //                       data: "{id, entityFqdn, slug, eventTime, actionEvent: {body: E}}"}"
 //
-// A new event type costs its model struct (webhooks.hpp, also an alternative of Event) and
+// A new event type costs its model struct (webhook_model.hpp, also an alternative of Event) and
 // its Schema here.
 #pragma once
 
 #include "message_schema.hpp"
 
-#include <wix/inbox/webhooks.hpp>
+#include <wix/inbox/webhook_model.hpp>
 
 namespace wix::inbox::detail::json_schema {
 

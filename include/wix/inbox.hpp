@@ -20,4 +20,5 @@
 #include <wix/inbox/retry.hpp>
 #include <wix/inbox/stats.hpp>
 #include <wix/inbox/tls.hpp>
+#include <wix/inbox/webhook_model.hpp>
 #include <wix/inbox/webhooks.hpp>
