@@ -9,8 +9,10 @@
 #include <boost/lexical_cast.hpp>
 #include <boost/program_options.hpp>
 
+#include <charconv>
 #include <csignal>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -25,8 +27,8 @@ using wix::inbox::emulator::givenMoreThanOnce;
 
 namespace {
 
-// The numbers of Options are read as wide signed values and checked here: program_options
-// would wrap "-5" into an unsigned option without a word.
+// The numbers of Options are read as text and checked here, as the fault settings are:
+// program_options would wrap "-5" into an unsigned option without a word, and take "+5".
 struct Range {
     const char* flag;
     double lo, hi;
@@ -35,7 +37,11 @@ struct Range {
 template <class T>
 std::optional<std::string> check(const po::variables_map& vm, const Range& r, T& into)
 {
-    const double v = vm[r.flag].as<double>();
+    const auto& text = vm[r.flag].as<std::string>();
+    double v = 0;
+    if (const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        ec != std::errc() || end != text.data() + text.size())
+        v = std::numeric_limits<double>::quiet_NaN(); // out of every range
     if (!(v >= r.lo && v <= r.hi) || (std::is_integral_v<T> && v != static_cast<double>(static_cast<long long>(v))))
         return "--" + std::string(r.flag) + " must be " + (std::is_integral_v<T> ? "a whole number " : "a number ")
              + "from " + boost::lexical_cast<std::string>(r.lo) + " to " + boost::lexical_cast<std::string>(r.hi);
@@ -82,26 +88,26 @@ int main(int argc, char** argv)
                                  "Prints one JSON line {\"url\", \"ca_file\"} (and \"webhook_public_key_file\" with --webhook-url)\n"
                                  "and serves until SIGINT/SIGTERM.\n\n"
                                  "Options");
-    auto number = [](double fallback) { return po::value<double>()->default_value(fallback); };
+    auto number = [](const char* fallback) { return po::value<std::string>()->default_value(fallback); };
     desc.add_options()
         ("help,h", "show this help")
         ("listen", po::value(&options.address)->default_value(options.address),
          "address to listen on, e.g. ::1 (the certificate names 127.0.0.1, ::1 and localhost)")
-        ("port", number(0), "port on the --listen address, 0-65535 (0: a free port)")
+        ("port", number("0"), "port on the --listen address, 0-65535 (0: a free port)")
         ("record-headers", po::bool_switch(&options.recordRequestHeaders),
          "keep the last API request's headers for GET /_emulator/last-request")
-        ("threads", number(2), "worker threads, 1-64")
-        ("max-connections", number(4096), "connections served at once, 1-1000000; more are closed at once")
+        ("threads", number("2"), "worker threads, 1-64")
+        ("max-connections", number("4096"), "connections served at once, 1-1000000; more are closed at once")
         ("ca-file", po::value(&options.caFile), "where to write the CA certificate (default: a temporary file)")
         ("require-auth", po::bool_switch(&options.auth.required), "answer 401/403 to API calls without valid credentials")
         ("api-key", po::value(&options.auth.apiKeys)->composing(), "an accepted API key (repeatable)")
         ("access-token", po::value(&options.auth.accessTokens)->composing(), "an accepted static token (repeatable)")
         ("app", po::value(&apps)->composing(), "an OAuth app as APP_ID:APP_SECRET (repeatable)")
-        ("token-lifetime", number(14400), "lifetime of issued tokens, seconds, 1-31536000")
+        ("token-lifetime", number("14400"), "lifetime of issued tokens, seconds, 1-31536000")
         ("webhook-url", po::value(&options.webhookUrl),
          "POST the signed webhooks here: merges, messages, button presses (see below; http:// or https://; "
          "no user:password@, no #fragment)")
-        ("webhook-resend-scale", number(1), "multiplies the resend delays of failed webhooks (1 min .. 12 h), 0-1")
+        ("webhook-resend-scale", number("1"), "multiplies the resend delays of failed webhooks (1 min .. 12 h), 0-1")
         ("webhook-public-key-file", po::value(&options.webhookPublicKeyFile),
          "where to write the webhooks' public key (default: a temporary file)");
     // The fault settings are read as text and checked by their table, as POST /_emulator/faults.
@@ -126,14 +132,11 @@ int main(int argc, char** argv)
         }
         po::notify(vm);
     } catch (const po::error& e) {
-        // program_options' own texts name the option; its invalid-value text quotes the value,
-        // which may be a secret given to the wrong flag.
-        // A flag given twice is named as POST /_emulator/faults names a key given twice.
-        const auto* invalid = dynamic_cast<const po::invalid_option_value*>(&e);
+        // program_options' own texts name the option (every value is read as text, so none
+        // quotes a value, which may be a secret given to the wrong flag). A flag given twice
+        // is named as POST /_emulator/faults names a key given twice.
         const auto* twice = dynamic_cast<const po::multiple_occurrences*>(&e);
-        const std::string what = invalid ? invalid->get_option_name() + " takes a number"
-                               : twice   ? twice->get_option_name() + std::string(givenMoreThanOnce)
-                                         : std::string(e.what());
+        const std::string what = twice ? twice->get_option_name() + std::string(givenMoreThanOnce) : std::string(e.what());
         std::cerr << "wix-inbox-emulator: " << what << " (see --help)\n";
         return 1;
     }

@@ -105,7 +105,8 @@ BOOST_AUTO_TEST_CASE(flags_out_of_range_are_refused_with_one_clear_line)
         {{"--retry-after", "-1"}, "--retry-after must be a whole number from 0 to 86400"},
         {{"--port", "70000"}, "--port must be a whole number from 0 to 65535"},
         {{"--threads", "-1"}, "--threads must be a whole number from 1 to 64"},
-        {{"--port", "s3cret"}, "--port takes a number"},
+        {{"--port", "s3cret"}, "--port must be a whole number from 0 to 65535"},
+        {{"--port", "+5"}, "--port must be a whole number from 0 to 65535"},
         // Every bad value is named at once, not one per run.
         {{"--port", "70000", "--fault-503", "1.5", "--app", "a", "--app", "b"},
          "--port must be a whole number from 0 to 65535; --fault-503 must be a number from 0 to 1; --app takes "
