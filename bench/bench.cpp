@@ -451,8 +451,7 @@ int bench(const Config& cfg)
     std::unique_ptr<inbox::cli::MetricsEndpoint> metrics;
     if (cfg.metricsPort) {
         metrics = std::make_unique<inbox::cli::MetricsEndpoint>(cfg.metricsAddress, *cfg.metricsPort, false);
-        options.observer = std::make_shared<inbox::FanOutObserver>(
-            std::vector<std::shared_ptr<inbox::Observer>>{options.observer, metrics->observer()});
+        options.observer = inbox::alsoTell(options.observer, metrics->observer());
     }
 #endif
 

@@ -12,6 +12,13 @@ FanOutObserver::FanOutObserver(std::vector<std::shared_ptr<Observer>> observers)
     std::erase(observers_, nullptr);
 }
 
+std::shared_ptr<Observer> alsoTell(std::shared_ptr<Observer> observer, std::shared_ptr<Observer> another)
+{
+    if (!observer || !another)
+        return observer ? observer : another;
+    return std::make_shared<FanOutObserver>(std::vector<std::shared_ptr<Observer>>{std::move(observer), std::move(another)});
+}
+
 bool FanOutObserver::wantsHeaders() const
 {
     return std::any_of(observers_.begin(), observers_.end(), [](const auto& o) { return o->wantsHeaders(); });

@@ -459,10 +459,7 @@ int run(int argc, char** argv)
         if (const auto* problem = std::get_if<std::string>(&connection))
             return usageError(*problem);
         auto& options = std::get<inbox::ClientOptions>(connection);
-        if (auto observer = args.observer())
-            options.observer = options.observer ? std::make_shared<inbox::FanOutObserver>(
-                                                      std::vector<std::shared_ptr<inbox::Observer>>{options.observer, observer})
-                                                : observer;
+        options.observer = inbox::alsoTell(options.observer, args.observer());
         inbox::Client client(ioc.get_executor(), options);
         return args.run(cli::Session{ioc, client, options.credentials, settings});
     } catch (const cli::BatchStopped& e) {

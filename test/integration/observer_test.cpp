@@ -335,6 +335,20 @@ BOOST_AUTO_TEST_CASE(a_fan_out_tells_every_observer_even_after_one_throws)
     BOOST_TEST(recorder->connections["opened"] == 1);
 }
 
+BOOST_AUTO_TEST_CASE(also_tell_adds_a_fan_out_only_for_two_observers)
+{
+    auto one = std::make_shared<Recorder>();
+    auto two = std::make_shared<Recorder>();
+    BOOST_TEST(alsoTell(nullptr, one) == one);
+    BOOST_TEST(alsoTell(one, nullptr) == one);
+    BOOST_TEST(!alsoTell(nullptr, nullptr));
+    const auto both = alsoTell(one, two);
+    BOOST_REQUIRE(both != one && both != two);
+    both->onCacheLookup(CacheLookupEvent{});
+    BOOST_TEST(one->lookups.size() == 1u);
+    BOOST_TEST(two->lookups.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(an_observer_of_a_four_thread_io_context_sees_every_attempt)
 {
     auto eo = secured();

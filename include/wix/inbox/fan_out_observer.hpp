@@ -4,6 +4,7 @@
 //
 //     options.observer = std::make_shared<wix::inbox::FanOutObserver>(
 //         std::vector<std::shared_ptr<wix::inbox::Observer>>{logs, metrics});
+//     options.observer = wix::inbox::alsoTell(options.observer, metrics); // one more, maybe the first
 //
 // Each event goes to the observers in their order, on the thread that reports it. One that
 // throws has its exception dropped and the next ones are still told. It asks for headers when
@@ -39,5 +40,9 @@ private:
 
     std::vector<std::shared_ptr<Observer>> observers_;
 };
+
+/// `observer` and then `another` as one observer: the one that is not null alone (no fan-out
+/// to pay for on every event), or a FanOutObserver of both.
+std::shared_ptr<Observer> alsoTell(std::shared_ptr<Observer> observer, std::shared_ptr<Observer> another);
 
 } // namespace wix::inbox
