@@ -6,7 +6,10 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <optional>
 
 namespace wix::inbox::detail {
 namespace {
@@ -43,6 +46,47 @@ Error invalid(std::string_view why)
     return makeError(Errc::invalidArgument, "invalid proxy URL: " + std::string(why));
 }
 
+// An IP literal (`127.0.0.1`, `::1`, `[::1]`) or a CIDR range (`10.0.0.0/8`, `fd00::/8`)
+// that holds the address `host`. A range's length must fit its family (0-32, 0-128).
+bool coversAddress(std::string_view entry, std::string_view host)
+{
+    std::optional<unsigned> prefixBits;
+    if (const auto slash = entry.find('/'); slash != std::string_view::npos) {
+        unsigned bits = 0;
+        const auto digits = entry.substr(slash + 1);
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), bits);
+        if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty())
+            return false;
+        prefixBits = bits;
+        entry = entry.substr(0, slash);
+    }
+    if (entry.size() > 2 && entry.front() == '[' && entry.back() == ']')
+        entry = entry.substr(1, entry.size() - 2);
+    boost::system::error_code ec, hostEc;
+    const auto range = boost::asio::ip::make_address(entry, ec);
+    const auto address = boost::asio::ip::make_address(host, hostEc);
+    if (ec || hostEc || range.is_v4() != address.is_v4())
+        return false;
+    if (!prefixBits)
+        return range == address;
+    const auto bytesOf = [](const boost::asio::ip::address& a) {
+        if (a.is_v4()) {
+            const auto b = a.to_v4().to_bytes();
+            return std::vector<unsigned char>(b.begin(), b.end());
+        }
+        const auto b = a.to_v6().to_bytes();
+        return std::vector<unsigned char>(b.begin(), b.end());
+    };
+    const auto r = bytesOf(range), h = bytesOf(address);
+    if (*prefixBits > 8 * r.size())
+        return false;
+    const unsigned whole = *prefixBits / 8, rest = *prefixBits % 8;
+    if (!std::equal(r.begin(), r.begin() + whole, h.begin()))
+        return false;
+    const auto mask = static_cast<unsigned char>(0xFF00u >> rest);
+    return rest == 0 || (r[whole] & mask) == (h[whole] & mask);
+}
+
 } // namespace
 
 bool bypassesProxy(const std::vector<std::string>& noProxy, std::string_view host, bool hostIsAddress)
@@ -52,12 +96,7 @@ bool bypassesProxy(const std::vector<std::string>& noProxy, std::string_view hos
         if (entry == "*")
             return true;
         if (hostIsAddress) {
-            if (entry.size() > 2 && entry.front() == '[' && entry.back() == ']')
-                entry = entry.substr(1, entry.size() - 2);
-            boost::system::error_code ec, hostEc;
-            const auto a = boost::asio::ip::make_address(entry, ec);
-            const auto b = boost::asio::ip::make_address(host, hostEc);
-            if (!ec && !hostEc && a == b)
+            if (coversAddress(entry, host))
                 return true;
             continue;
         }

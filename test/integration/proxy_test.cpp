@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "process.hpp"
+#include "proxy.hpp"
 #include "support.hpp"
 
 #include <wix/inbox.hpp>
@@ -240,15 +241,28 @@ BOOST_AUTO_TEST_CASE(no_proxy_and_the_environment)
     Emulator emu;
     ClientOptions o = test::optionsFor(emu);
     o.proxy.url = "http://user:" + std::string(password) + "@127.0.0.1:" + std::to_string(freePort()); // nobody there
-    for (const auto& list : {"*", "127.0.0.1", " example.com , 127.0.0.1 ", "[127.0.0.1]"}) {
+    for (const auto& list : {"*", "127.0.0.1", " example.com , 127.0.0.1 ", "[127.0.0.1]", "10.0.0.0/8,127.0.0.0/8",
+                             "127.0.0.1/32", "127.0.0.0/9", "0.0.0.0/0"}) {
         o.proxy.noProxy = ProxyOptions::parseNoProxy(list);
         const auto r = callOnce(o);
         BOOST_TEST(r.has_value(), list);
     }
-    o.proxy.noProxy = ProxyOptions::parseNoProxy("127.0.0.10,example.com");
     o.retry.maxAttempts = 1;
-    BOOST_TEST(!callOnce(o).has_value());
+    // Through the proxy, so failing: another address, a range that misses, a range of the
+    // other family, a length too long for the family, a malformed length.
+    for (const auto& list : {"127.0.0.10,example.com", "127.0.0.0/32", "128.0.0.0/1", "::/0", "127.0.0.0/33",
+                             "127.0.0.0/", "127.0.0.0/8x"}) {
+        o.proxy.noProxy = ProxyOptions::parseNoProxy(list);
+        BOOST_TEST(!callOnce(o).has_value(), list);
+    }
 
+    // IPv6 ranges, by the rule the calls above used.
+    using wix::inbox::detail::bypassesProxy;
+    BOOST_TEST(bypassesProxy({"fd00::/8"}, "fd12::1", true));
+    BOOST_TEST(bypassesProxy({"[::1]/128"}, "::1", true));
+    BOOST_TEST(!bypassesProxy({"fd00::/8"}, "fe00::1", true));
+    BOOST_TEST(!bypassesProxy({"::1/129"}, "::1", true));
+    BOOST_TEST(!bypassesProxy({"10.0.0.0/8"}, "10.example.com", false)); // a range holds addresses only
     BOOST_TEST((ProxyOptions::parseNoProxy(" a.com,,.b.org ,") == std::vector<std::string>{"a.com", ".b.org"}));
     ::setenv("https_proxy", "http://p.example:3128", 1);
     ::setenv("NO_PROXY", "localhost,.corp", 1);

@@ -33,8 +33,9 @@ struct ProxyOptions {
     /// Origins reached directly, as curl's NO_PROXY: `*` (every host); a host name, which
     /// also covers its subdomains (`example.com` and `.example.com` both match
     /// `api.example.com` and `example.com`); an IP literal (`127.0.0.1`, `::1` or `[::1]`),
-    /// matched exactly. Case-insensitive; ports and CIDR ranges are not supported. Default
-    /// empty.
+    /// matched exactly; a CIDR range (`10.0.0.0/8`, `fd00::/8`), holding the origin when
+    /// the base URL names an address in it (names are not resolved for it, as in curl).
+    /// Case-insensitive; ports are not supported. Default empty.
     std::vector<std::string> noProxy;
 
     /// Read nothing from the environment unless asked: this reads `https_proxy` (else
