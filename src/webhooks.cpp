@@ -3,6 +3,7 @@
 // read into the event's type by its schema (webhook_schema.hpp).
 #include <wix/inbox/webhooks.hpp>
 
+#include "base64url.hpp"
 #include "webhook_schema.hpp"
 
 #include <boost/json/parse.hpp>
@@ -18,6 +19,7 @@
 
 namespace wix::inbox::webhooks {
 namespace json = boost::json;
+using detail::decodeBase64url;
 
 class Verifier::Key {
 public:
@@ -36,30 +38,6 @@ namespace {
 Error rejected(std::string why)
 {
     return makeError(Errc::webhookRejected, std::move(why));
-}
-
-// Base64url without padding, as JWTs write it; nothing for any other character.
-std::optional<std::string> base64url(std::string_view text)
-{
-    static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    out.reserve(text.size() * 3 / 4);
-    std::uint32_t bits = 0;
-    int held = 0;
-    for (const char c : text) {
-        const auto value = alphabet.find(c);
-        if (value == std::string_view::npos)
-            return std::nullopt;
-        bits = (bits << 6) | static_cast<std::uint32_t>(value);
-        held += 6;
-        if (held >= 8) {
-            held -= 8;
-            out += static_cast<char>((bits >> held) & 0xff);
-        }
-    }
-    if (held >= 6) // a lone sixth character is not base64
-        return std::nullopt;
-    return out;
 }
 
 std::optional<json::object> parseObject(std::string_view text)
@@ -191,9 +169,9 @@ Result<Event> Verifier::decode(std::string_view body, Clock::time_point now) con
     const auto dot2 = dot1 == std::string_view::npos ? dot1 : body.find('.', dot1 + 1);
     if (dot2 == std::string_view::npos || body.find('.', dot2 + 1) != std::string_view::npos)
         return rejected("body is not a JWT (three base64url parts separated by dots)");
-    const auto header = base64url(body.substr(0, dot1));
-    const auto payload = base64url(body.substr(dot1 + 1, dot2 - dot1 - 1));
-    const auto signature = base64url(body.substr(dot2 + 1));
+    const auto header = decodeBase64url(body.substr(0, dot1));
+    const auto payload = decodeBase64url(body.substr(dot1 + 1, dot2 - dot1 - 1));
+    const auto signature = decodeBase64url(body.substr(dot2 + 1));
     if (!header || !payload || !signature)
         return rejected("a part of the JWT is not base64url");
     const auto headerObject = parseObject(*header);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "emulator/list_query.hpp"
-#include "emulator/base64url.hpp"
+#include "base64url.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -13,6 +13,8 @@
 
 namespace wix::inbox::emulator {
 namespace json = boost::json;
+using detail::decodeBase64url;
+using detail::encodeBase64url;
 namespace {
 
 std::optional<std::string> percentDecoded(std::string_view s)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "emulator/webhook_sender.hpp"
-#include "emulator/base64url.hpp"
+#include "base64url.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -31,6 +31,7 @@ namespace http = beast::http;
 namespace json = boost::json;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using detail::encodeBase64url;
 
 namespace {
 

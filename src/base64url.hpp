@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
-// Base64url without padding, as JWTs and the SDK's `.r=` queries write it.
+// Base64url without padding, as JWTs and the SDK's `.r=` queries write it: the webhook
+// verifier reads it, the emulator writes and reads it.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace wix::inbox::emulator {
+namespace wix::inbox::detail {
 
 inline constexpr std::string_view base64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -29,10 +30,12 @@ inline std::string encodeBase64url(std::string_view bytes)
     return out;
 }
 
-// Without padding, as the SDK writes it; nothing for any other character.
+// Without padding; nothing for any other character, or for a lone sixth character (which
+// holds no whole byte, so is no base64).
 inline std::optional<std::string> decodeBase64url(std::string_view text)
 {
     std::string out;
+    out.reserve(text.size() * 3 / 4);
     std::uint32_t bits = 0;
     int held = 0;
     for (const char c : text) {
@@ -46,7 +49,9 @@ inline std::optional<std::string> decodeBase64url(std::string_view text)
             out += static_cast<char>((bits >> held) & 0xff);
         }
     }
+    if (held >= 6)
+        return std::nullopt;
     return out;
 }
 
-} // namespace wix::inbox::emulator
+} // namespace wix::inbox::detail
