@@ -83,7 +83,7 @@ po::options_description globalOptions(Global& g, Credentials& c)
         ("proxy", po::value(&g.proxy), "HTTP proxy, http://[user:password@]host[:port] (default: https_proxy or "
                                        "HTTPS_PROXY); empty: none")
         ("noproxy", po::value(&g.noProxy), "hosts reached directly, comma-separated: names (with their subdomains), "
-                                           "IP literals or * (default: no_proxy or NO_PROXY)")
+                                           "IP literals, CIDR ranges (10.0.0.0/8) or * (default: no_proxy or NO_PROXY)")
         ("verbose,v", "one line per attempt on stderr (method, URL template, status, time, attempt, request ID, "
                       "why it waits); -vv (or -v twice) adds each attempt's headers, credentials redacted")
         ("quiet,q", po::bool_switch(&g.quiet), "print nothing but errors: no progress, no summary")
