@@ -69,12 +69,13 @@ void LogObserver::onAttemptEnd(const AttemptEnd& e)
     line.append(forTenant(e.call.tenant));
     if (e.retryIn) {
         // Why this pause: the server named it, or the backoff policy chose it.
+        // A throttle is named whether or not it named a wait: Wix's 429s send no Retry-After.
         line.append(" retry in ").append(std::to_string(e.retryIn->count())).append(" ms: ");
+        line.append(e.throttled ? "throttled, " : "");
         if (e.retryAfter.empty())
             line.append("backoff");
         else
-            appendSafe(line.append(e.throttled ? "throttled, " : "").append("Retry-After "),
-                       e.retryAfter);
+            appendSafe(line.append("Retry-After "), e.retryAfter);
     }
     std::lock_guard lock(mutex_);
     sink_(level, line);

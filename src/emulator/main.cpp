@@ -49,6 +49,17 @@ std::optional<std::string> check(const po::variables_map& vm, const Range& r, T&
     return std::nullopt;
 }
 
+// An option word as given on the command line, without a value given in the same word:
+// `--name=value` keeps `--name`, `-xvalue` keeps `-x`.
+std::string withoutValue(const std::string& word)
+{
+    if (word.starts_with("--"))
+        return word.substr(0, word.find('='));
+    if (word.starts_with('-'))
+        return word.substr(0, 2);
+    return word.substr(0, word.find('='));
+}
+
 constexpr const char* adminHelp = R"(Admin endpoints (on the same port; never faulted):
   GET  /_emulator/stats          requests by route and status, connections, faults injected by name
   GET  /_emulator/faults         the fault settings, by the names of the flags above
@@ -131,10 +142,14 @@ int main(int argc, char** argv)
             return 0;
         }
         po::notify(vm);
-    } catch (const po::error& e) {
+    } catch (po::error& e) {
         // program_options' own texts name the option (every value is read as text, so none
-        // quotes a value, which may be a secret given to the wrong flag). A flag given twice
-        // is named as POST /_emulator/faults names a key given twice.
+        // quotes a value, which may be a secret given to the wrong flag). A flag it does not
+        // know, or knows more than one of, it quotes as written: "--api-kye=SECRET", "-aSECRET"
+        // are named without what follows the name. A flag given twice is named as
+        // POST /_emulator/faults names a key given twice.
+        if (auto* named = dynamic_cast<po::error_with_option_name*>(&e))
+            named->set_original_token(withoutValue(named->get_option_name()));
         const auto* twice = dynamic_cast<const po::multiple_occurrences*>(&e);
         const std::string what = twice ? twice->get_option_name() + std::string(givenMoreThanOnce) : std::string(e.what());
         std::cerr << "wix-inbox-emulator: " << what << " (see --help)\n";

@@ -112,6 +112,11 @@ BOOST_AUTO_TEST_CASE(flags_out_of_range_are_refused_with_one_clear_line)
          "--port must be a whole number from 0 to 65535; --fault-503 must be a number from 0 to 1; --app takes "
          "APP_ID:APP_SECRET (see --help)"},
         {{"--retry-after-date", "false"}, "too many positional options"}, // a stray word is refused, not ignored
+        // A misspelt flag is named without the value given with it, which may be a secret.
+        {{"--api-kye=s3cret"}, "unrecognised option '--api-kye'"},
+        {{"-as3cret"}, "unrecognised option '-a'"},
+        {{"--ap=s3cret"}, "option '--ap' is ambiguous"},
+        {{"--require-auth=s3cret"}, "option '--require-auth' does not take any arguments"},
     };
     for (const auto& c : cases) {
         BOOST_TEST_CONTEXT(c.args.front())

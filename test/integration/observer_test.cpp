@@ -315,6 +315,44 @@ BOOST_AUTO_TEST_CASE(a_503_naming_no_wait_is_no_throttle_in_events_log_or_counte
     }
 }
 
+// The service's own 429 (its rate limit) names no wait: the retry's pause is the backoff,
+// and the log line still says the server asked to slow down, as the events and counters do.
+BOOST_AUTO_TEST_CASE(a_429_naming_no_wait_is_logged_as_a_throttle)
+{
+    auto eo = secured();
+    eo.faults.rateLimit = 1; // one request an hour: the second call is refused
+    eo.faults.rateLimitPeriod = std::chrono::hours(1);
+    Emulator emu(eo);
+    auto recorder = std::make_shared<Recorder>();
+    recorder->afterEnd = [&](const AttemptEnd& e) {
+        if (e.statusCode == 429)
+            emu.setFaults({}); // the retry is admitted
+    };
+    std::vector<std::string> lines;
+    auto log = std::make_shared<LogObserver>(LogObserver::Level::info,
+                                             [&](LogObserver::Level, std::string_view l) { lines.emplace_back(l); });
+    net::io_context ioc;
+    const auto throttledCount = test::run(ioc, [&]() -> net::awaitable<std::uint64_t> {
+        auto options = observed(emu, ApiKey{apiKey, "site-1", ""}, alsoTell(recorder, log));
+        options.rateLimit = RateLimitOptions::off();
+        Client client(ioc.get_executor(), options);
+        BOOST_TEST((co_await client.getOrCreateConversation(ParticipantId::member(guid(1)))).has_value());
+        BOOST_TEST((co_await client.getOrCreateConversation(ParticipantId::member(guid(1)))).has_value());
+        co_return client.stats().throttled;
+    }());
+    const auto& a = recorder->attempts;
+    BOOST_REQUIRE_EQUAL(a.size(), 6u); // the first call, then the refused attempt and its retry
+    BOOST_TEST(a[3].status == 429);
+    BOOST_TEST(a[3].throttled);
+    BOOST_TEST(a[3].retryIn.has_value());
+    BOOST_TEST(recorder->throttles.size() == 1u);
+    BOOST_TEST(throttledCount == 1u);
+    BOOST_REQUIRE_EQUAL(lines.size(), 3u);
+    BOOST_TEST(lines[1].find(" 429 ") != std::string::npos, lines[1]);
+    BOOST_TEST(lines[1].find("throttled, backoff") != std::string::npos, lines[1]);
+    BOOST_TEST(lines[2].find("throttled") == std::string::npos, lines[2]);
+}
+
 // Several observers at once: each is told everything, whatever the one before it did.
 BOOST_AUTO_TEST_CASE(a_fan_out_tells_every_observer_even_after_one_throws)
 {

@@ -8,8 +8,9 @@
 //
 // A line at `info`:
 //     GetOrCreateConversation POST /inbox/v2/conversations 503 2.1 ms attempt 1 request-id 5f1c... retry in 1000 ms: throttled, Retry-After 1
-// (`backoff` when the pause is the retry policy's own). Lines hold no secret (observer.hpp says why) and no control character:
-// bytes below 0x20 and DEL from the server are written as \xNN.
+// (`backoff` when the pause is the retry policy's own; `throttled, backoff` after a 429 that
+// names no wait, as the service's own 429s). Lines hold no secret (observer.hpp says why) and
+// no control character: bytes below 0x20 and DEL from the server are written as \xNN.
 #pragma once
 
 #include <wix/inbox/observer.hpp>

@@ -34,7 +34,10 @@ struct ProxyOptions {
     /// also covers its subdomains (`example.com` and `.example.com` both match
     /// `api.example.com` and `example.com`); an IP literal (`127.0.0.1`, `::1` or `[::1]`),
     /// matched exactly; a CIDR range (`10.0.0.0/8`, `fd00::/8`), holding the origin when
-    /// the base URL names an address in it (names are not resolved for it, as in curl).
+    /// the base URL names an address in it (names are not resolved for it, as in curl). Unlike
+    /// curl, which reads a length of 0 as the one address written, `/0` holds every address of
+    /// its family; a range of one family never holds the other's (`127.0.0.0/8` misses
+    /// `[::ffff:127.0.0.1]`, as in curl).
     /// Case-insensitive; ports are not supported. Default empty.
     std::vector<std::string> noProxy;
 
