@@ -128,7 +128,8 @@ std::optional<std::string> checkOptions(const std::vector<std::string>& tokens, 
         const auto* option = isLong ? desc.find_nothrow(name, false, false, false)
                                     : desc.find_nothrow("-" + name, false, false, false); // kept with its dash
         if (!option || (!isLong && name.size() != 1))
-            return "unknown " + where + "option '" + (isLong ? "--" : "-") + cli::printable(name, 64) + "'";
+            return "unknown " + where + "option '" + (isLong ? "--" + cli::printable(name, 64) : "-" + cli::printable(name.substr(0, 1)))
+                 + "'"; // -xVALUE: the value may be a secret, as after a long option's =
         if (option->semantic()->max_tokens() > 0 && t.find('=') == std::string::npos) {
             if (i + 1 >= tokens.size())
                 return "option '--" + option->long_name() + "' needs a value";

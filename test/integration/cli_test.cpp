@@ -1094,6 +1094,14 @@ BOOST_AUTO_TEST_CASE(usage_errors_say_what_to_do)
     };
     says({"--no-such-flag", "get", "x"}, 1, "unknown option '--no-such-flag'");
     says({"get", "--member-id", "x"}, 1, "unknown get option '--member-id'");
+    // A misspelt option is named without the value given in the same word (it may be a secret).
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--api-kye=s3cret", "get", "x"}, {"-as3cret", "get", "x"}, {"get", "x", "-ks3cret"}}) {
+        BOOST_TEST(runCli(args, dir.path) == 1, args.front());
+        const auto err = slurp(dir.path / "stderr");
+        BOOST_TEST(err.find("unknown") != std::string::npos, err);
+        BOOST_TEST(err.find("s3cret") == std::string::npos, err);
+    }
     says({"--base-url", "http://127.0.0.1:1", "get", "00000000-0000-4000-8000-000000000001"}, 1,
          "use https://127.0.0.1:1");
     says({"--emulator", "get", "not-a-guid"}, 1, "expected 8-4-4-4-12 hexadecimal digits, e.g. 6202c3bb-1a2b-4c3d-8e9f-0a1b2c3d4e5f");
