@@ -3,7 +3,7 @@
 // the verifier and of `wix-inbox webhook decode`. Test code: link OpenSSL::Crypto.
 #pragma once
 
-#include "base64url.hpp"
+#include "test_base64url.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>

@@ -3,7 +3,7 @@
 #define BOOST_TEST_MODULE emulator
 #include <boost/test/unit_test.hpp>
 
-#include "base64url.hpp"
+#include "test_base64url.hpp"
 #include "raw_client.hpp"
 
 #include <boost/json/parse.hpp>
