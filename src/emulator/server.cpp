@@ -96,7 +96,8 @@ void Emulator::Impl::startWebhooks()
         return;
     if (!(options_.webhookResendScale >= 0 && options_.webhookResendScale <= 1))
         throw std::runtime_error("the webhook resend scale must be in [0, 1]");
-    webhooks_ = std::make_unique<WebhookSender>(ioc_.get_executor(), options_.webhookUrl, options_.webhookResendScale);
+    webhooks_ = std::make_unique<WebhookSender>(ioc_.get_executor(), options_.webhookUrl, options_.webhookResendScale,
+                                                [this] { watch_.changed(); });
     webhookPublicKeyFile = options_.webhookPublicKeyFile.empty() ? (tempDir_.path() / "webhook-public-key.pem").string()
                                                                  : options_.webhookPublicKeyFile;
     writeFile(webhookPublicKeyFile, webhooks_->publicKeyPem(), "webhook public key file");
@@ -131,6 +132,7 @@ void Emulator::Impl::reset()
     if (webhooks_)
         webhooks_->resetCounts();
     setFaults(faults());
+    watch_.changed();
 }
 
 std::string Emulator::Impl::serialize(const ServiceResponse& r, bool keepAlive, std::chrono::milliseconds idle,
@@ -167,6 +169,7 @@ net::awaitable<void> Emulator::Impl::accept()
             // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS): trying again at once
             // would spin. Pause, longer each time, and keep serving the connections we have.
             ++acceptFailures_;
+            watch_.changed();
             backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
             pause.expires_after(backoff);
             co_await pause.async_wait(useTuple);
@@ -176,12 +179,15 @@ net::awaitable<void> Emulator::Impl::accept()
         ++accepted_;
         if (open_.load() >= options_.maxConnections) {
             ++connectionsRefused_; // the client sees the connection closed at once
+            watch_.changed();
             continue;
         }
         ++open_;
+        watch_.changed();
         net::co_spawn(executor, session(std::move(socket)), [this](const std::exception_ptr& e) {
             --open_;
             report(e, "a connection");
+            watch_.changed();
         });
     }
 }
@@ -235,6 +241,7 @@ net::awaitable<void> Emulator::Impl::session(tcp::socket socket)
     if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, useTuple); ec)
         co_return;
     ++(SSL_session_reused(stream.native_handle()) ? resumed_ : handshakes_);
+    watch_.changed();
 
     RequestReader reader({options_.maxHeaderBytes, options_.maxBodyBytes});
     for (unsigned served = 1;; ++served) {
@@ -330,6 +337,12 @@ const std::string& Emulator::webhookPublicKeyFile() const
 Stats Emulator::stats() const
 {
     return impl_->stats();
+}
+
+std::optional<Stats> Emulator::waitFor(const std::function<bool(const Stats&)>& reached,
+                                       std::chrono::milliseconds timeout) const
+{
+    return impl_->waitFor(reached, timeout);
 }
 void Emulator::setFaults(const Faults& faults)
 {

@@ -9,6 +9,7 @@
 #include "emulator/output_files.hpp"
 #include "emulator/request_reader.hpp"
 #include "emulator/service.hpp"
+#include "emulator/stats_watch.hpp"
 #include "emulator/tenant_limits.hpp"
 #include "emulator/webhook_sender.hpp"
 
@@ -27,6 +28,7 @@
 #include <array>
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -52,6 +54,7 @@ public:
 
     void stop();
     Stats stats() const;
+    std::optional<Stats> waitFor(const std::function<bool(const Stats&)>& reached, std::chrono::milliseconds timeout) const;
     void setFaults(const Faults& f);
     Faults faults() const;
     void reset();
@@ -128,6 +131,7 @@ private:
     std::vector<std::atomic<std::uint64_t>> faultCounts_ =
         std::vector<std::atomic<std::uint64_t>>(faultSettings().size()); // by faultSettings() row
     std::string requestIdPrefix_;
+    mutable StatsWatch watch_; // told after every change of the counters above and the webhooks'
 
     std::unique_ptr<WebhookSender> webhooks_; // with Options::webhookUrl
 

@@ -53,6 +53,16 @@ void Emulator::Impl::count(std::size_t route, int status)
     ++byRoute_[route];
     if (status >= 0 && status < static_cast<int>(byStatus_.size()))
         ++byStatus_[static_cast<std::size_t>(status)];
+    watch_.changed(); // the faults, messages, tokens and throttles of this answer are counted by now
+}
+
+std::optional<Stats> Emulator::Impl::waitFor(const std::function<bool(const Stats&)>& reached,
+                                             std::chrono::milliseconds timeout) const
+{
+    Stats s;
+    if (!watch_.waitFor([&] { return reached(s = stats()); }, std::chrono::steady_clock::now() + timeout))
+        return std::nullopt;
+    return s;
 }
 
 Stats Emulator::Impl::stats() const

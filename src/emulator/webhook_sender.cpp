@@ -153,12 +153,14 @@ std::unique_ptr<WebhookSender::Target> parseUrl(std::string_view url)
 
 } // namespace
 
-WebhookSender::WebhookSender(net::any_io_executor executor, const std::string& url, double resendScale)
+WebhookSender::WebhookSender(net::any_io_executor executor, const std::string& url, double resendScale,
+                             std::function<void()> countsChanged)
     : executor_(std::move(executor))
     , target_(parseUrl(url)) // a bad URL is refused before the key is made
     , resendScale_(resendScale)
     , key_(std::make_unique<Key>())
     , publicPem_(key_->publicPem())
+    , countsChanged_(std::move(countsChanged))
 {
     boost::system::error_code ec;
     tcp::resolver resolver(executor_);
@@ -186,6 +188,7 @@ std::string WebhookSender::sign(const std::string& envelope) const
 void WebhookSender::send(const WebhookEvent& event)
 {
     ++pending_;
+    countsChanged_();
     net::co_spawn(executor_, deliver(envelopeOf(event)), [](const std::exception_ptr& e) {
         if (!e)
             return;
@@ -210,11 +213,13 @@ net::awaitable<void> WebhookSender::deliver(std::string envelope)
             ++abandoned_;
             break;
         }
+        countsChanged_();
         net::steady_timer wait(executor_);
         wait.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(schedule[resent] * resendScale_));
         co_await wait.async_wait(useTuple);
     }
     --pending_;
+    countsChanged_();
 }
 
 // One POST; true if answered 200 within the time the service allows.

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +25,9 @@ class WebhookSender {
 public:
     /// Makes the RSA key. Throws std::runtime_error for a URL that is not
     /// http(s)://host[:port][/path][?query], with a port in 1-65535 and no user info or fragment.
-    WebhookSender(boost::asio::any_io_executor executor, const std::string& url, double resendScale);
+    /// `countsChanged` is called after each change of counts(), on any thread.
+    WebhookSender(boost::asio::any_io_executor executor, const std::string& url, double resendScale,
+                  std::function<void()> countsChanged);
     ~WebhookSender();
 
     /// The key webhooks are verified with ("-----BEGIN PUBLIC KEY-----").
@@ -61,6 +64,7 @@ private:
     std::unique_ptr<Key> key_;
     std::string publicPem_;
     std::atomic<std::uint64_t> delivered_{0}, failedAttempts_{0}, abandoned_{0}, pending_{0};
+    std::function<void()> countsChanged_;
 };
 
 } // namespace wix::inbox::emulator

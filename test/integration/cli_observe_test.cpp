@@ -13,7 +13,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -54,30 +53,23 @@ std::vector<std::string> linesWith(const std::string& text, const std::string& n
     return out;
 }
 
-// Turns the emulator's faults off once it has answered `count` requests with a 503.
+// Turns the emulator's faults off once it has answered `count` requests with a 503 (or once
+// a minute has passed: the test then fails on what the CLI printed).
 class HealAfter503s {
 public:
     HealAfter503s(Emulator& e, std::uint64_t count)
-        : thread_([&e, count, this] {
-              while (!stop_) {
-                  const auto faults = e.stats().faults;
-                  if (const auto it = faults.find("fault-503"); it != faults.end() && it->second >= count) {
-                      e.setFaults({});
-                      return;
-                  }
-                  std::this_thread::sleep_for(std::chrono::milliseconds(5));
-              }
+        : thread_([&e, count] {
+              e.waitFor([count](const wix::inbox::emulator::Stats& s) {
+                  const auto it = s.faults.find("fault-503");
+                  return it != s.faults.end() && it->second >= count;
+              });
+              e.setFaults({});
           })
     {
     }
-    ~HealAfter503s()
-    {
-        stop_ = true;
-        thread_.join();
-    }
+    ~HealAfter503s() { thread_.join(); }
 
 private:
-    std::atomic<bool> stop_{false};
     std::thread thread_;
 };
 

@@ -149,18 +149,14 @@ wix::inbox::emulator::Options serviceDown()
     return eo;
 }
 
-// Polls (bounded) until the emulator has answered `count` requests with `status`.
+// Waits (bounded) until the emulator has answered `count` requests with `status`.
 void waitForAnswers(const Emulator& e, int status, std::uint64_t count)
 {
-    const auto giveUp = Clock::now() + std::chrono::seconds(60);
-    for (;;) {
-        const auto byStatus = e.stats().byStatus;
-        const auto it = byStatus.find(status);
-        if (it != byStatus.end() && it->second >= count)
-            return;
-        BOOST_REQUIRE_MESSAGE(Clock::now() < giveUp, "the emulator did not see the requests");
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    BOOST_REQUIRE_MESSAGE(e.waitFor([&](const wix::inbox::emulator::Stats& s) {
+        const auto it = s.byStatus.find(status);
+        return it != s.byStatus.end() && it->second >= count;
+    }),
+                          "the emulator did not see the requests");
 }
 
 } // namespace
@@ -429,11 +425,8 @@ BOOST_AUTO_TEST_CASE(ctrl_c_ends_a_batch_whose_calls_all_hang)
     members(dir.path, 100);
     const auto args = std::vector<std::string>{"--attempt-timeout-ms", "0"} + batchArgs(emu, dir.path);
     const pid_t pid = spawnCli(args, dir.path);
-    const auto giveUp = Clock::now() + std::chrono::seconds(60);
-    while (emu.stats().requests < 8) { // calls are on the wire, hanging
-        BOOST_REQUIRE(Clock::now() < giveUp);
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    // Calls are on the wire, hanging.
+    BOOST_REQUIRE(emu.waitFor([](const wix::inbox::emulator::Stats& s) { return s.requests >= 8; }));
     ::kill(pid, SIGINT);
     BOOST_TEST(test::waitExitWithin(pid, std::chrono::seconds(10)) == 130, slurp(dir.path / "stderr")); // not the 30 s deadline
     emu.setFaults({});
@@ -681,11 +674,8 @@ BOOST_AUTO_TEST_CASE(a_send_batch_sends_each_message_exactly_once_across_kills)
     for (std::uint64_t at = 0; kills < 6; ++kills) {
         at += std::uniform_int_distribution<std::uint64_t>(200, 700)(random); // messages stored, then kill
         const pid_t pid = spawnCli(kills == 0 ? args : args + std::vector<std::string>{"--resume"}, dir.path);
-        const auto giveUp = Clock::now() + std::chrono::seconds(60);
-        while (emu.stats().messages < at) {
-            BOOST_REQUIRE_MESSAGE(Clock::now() < giveUp, "the batch made no progress");
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        }
+        BOOST_REQUIRE_MESSAGE(emu.waitFor([at](const wix::inbox::emulator::Stats& s) { return s.messages >= at; }),
+                              "the batch made no progress");
         ::kill(pid, SIGKILL);
         BOOST_REQUIRE(waitExit(pid) == 128 + SIGKILL);
     }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <thread>
 
 #include <wix/inbox/emulator.hpp>
 #include <wix/inbox/model.hpp>
@@ -64,6 +65,24 @@ BOOST_AUTO_TEST_CASE(get_or_create_contract)
     BOOST_TEST(!bodyOf(again).at("newConversation").as_bool());
     BOOST_TEST(bodyOf(again).at("conversation").at("id") == c.at("id"));
     BOOST_TEST(again.headers.at("x-wix-request-id") != created.headers.at("x-wix-request-id"));
+}
+
+// A test waits for what the emulator did: woken by the change, or told none came in time.
+BOOST_AUTO_TEST_CASE(wait_for_wakes_on_the_change_it_waits_for_and_ends_at_its_timeout)
+{
+    Emulator emu;
+    const auto twoConversations = [](const wix::inbox::emulator::Stats& s) { return s.conversations >= 2; };
+    BOOST_TEST(!emu.waitFor(twoConversations, std::chrono::milliseconds(20)).has_value());
+    std::thread caller([&] {
+        createMember(emu);
+        send(emu, rawRequest("POST", "/inbox/v2/conversations",
+                             R"({"participantId":{"contactId":"00000000-0000-4000-8000-000000000009"}})"));
+    });
+    const auto reached = emu.waitFor(twoConversations);
+    caller.join();
+    BOOST_REQUIRE(reached.has_value());
+    BOOST_TEST(reached->conversations == 2u);
+    BOOST_TEST(reached->requests >= 2u);
 }
 
 BOOST_AUTO_TEST_CASE(get_conversation_contract)

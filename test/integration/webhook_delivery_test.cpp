@@ -19,7 +19,6 @@
 
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 using namespace wix::inbox;
 using emulator::Emulator;
@@ -111,13 +110,10 @@ std::string textOf(const Message& m)
 // receiver saw the request: wait for the count (bounded), not for a time.
 emulator::Stats statsOnceSettled(const Emulator& emu, std::uint64_t delivered)
 {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    auto s = emu.stats();
-    while ((s.webhooksDelivered < delivered || s.webhooksPending > 0) && std::chrono::steady_clock::now() < until) {
-        std::this_thread::yield();
-        s = emu.stats();
-    }
-    return s;
+    const auto settled = emu.waitFor(
+        [&](const emulator::Stats& s) { return s.webhooksDelivered >= delivered && s.webhooksPending == 0; },
+        std::chrono::seconds(30));
+    return settled ? *settled : emu.stats(); // the caller's checks say what is missing
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -150,6 +151,13 @@ public:
     const std::string& webhookPublicKeyFile() const;
 
     Stats stats() const;
+    /// Blocks until `reached(stats())` is true, reading the statistics again each time they
+    /// change (a request answered, a connection opened or closed, a webhook delivered, failed
+    /// or given up), or until `timeout`: the statistics that satisfied it, or none. For tests
+    /// that wait for what the emulator did rather than for a time. Thread-safe; `reached`
+    /// runs on the calling thread, with no lock of the emulator's held.
+    std::optional<Stats> waitFor(const std::function<bool(const Stats&)>& reached,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
     /// Throws std::invalid_argument for a rate limit below 1 per period (Faults::rateLimit).
     void setFaults(const Faults& faults);
     Faults faults() const;
