@@ -98,8 +98,11 @@ std::optional<ServiceResponse> Emulator::Impl::notAllowed(std::string_view path)
 ServiceResponse Emulator::Impl::admin(std::string_view method, std::string_view path, std::string_view body)
 {
     for (const auto& e : endpoints)
-        if (e.kind == Endpoint::Kind::admin && e.path == path && e.method == method)
-            return e.handler(*this, body);
+        if (e.kind == Endpoint::Kind::admin && e.path == path && e.method == method) {
+            auto answer = e.handler(*this, body);
+            watch_.changed(); // seed, promote, participant-message change the data, in-process too
+            return answer;
+        }
     if (auto refused = notAllowed(path))
         return std::move(*refused);
     return {404, applicationErrorBody("no such admin endpoint", "NOT_FOUND"), {}};

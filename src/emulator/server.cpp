@@ -197,6 +197,7 @@ void Emulator::Impl::report(const std::exception_ptr& e, std::string_view where)
     if (!e)
         return;
     ++internalErrors_;
+    watch_.changed();
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& ex) {

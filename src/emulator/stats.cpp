@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+
 namespace wix::inbox::emulator {
 namespace json = boost::json;
 
@@ -60,7 +62,9 @@ std::optional<Stats> Emulator::Impl::waitFor(const std::function<bool(const Stat
                                              std::chrono::milliseconds timeout) const
 {
     Stats s;
-    if (!watch_.waitFor([&] { return reached(s = stats()); }, std::chrono::steady_clock::now() + timeout))
+    // A year stands for "no timeout": a longer one would overflow the clock's time point.
+    const auto bounded = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(std::chrono::days(365)));
+    if (!watch_.waitFor([&] { return reached(s = stats()); }, std::chrono::steady_clock::now() + bounded))
         return std::nullopt;
     return s;
 }

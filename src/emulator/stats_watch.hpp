@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // Emulator::waitFor: a thread waits until the statistics reach a state, woken each time
 // they change, so a test waits for what the emulator did rather than for a time. While
-// nobody waits, a change costs one atomic load.
+// nobody waits, a change costs an atomic increment and load.
 #pragma once
 
 #include <atomic>
@@ -30,20 +30,20 @@ public:
     bool waitFor(Reached reached, std::chrono::steady_clock::time_point deadline)
     {
         ++waiters_; // before the first read: a change after it either sees a waiter or is read
-        bool ok = false;
+        const struct Leave {
+            std::atomic<int>& waiters;
+            ~Leave() { --waiters; } // also when `reached` throws
+        } leave{waiters_};
         for (;;) {
             const auto seen = generation_.load();
-            if ((ok = reached()))
-                break;
+            if (reached())
+                return true;
             std::unique_lock lock(mutex_);
             if (!wake_.wait_until(lock, deadline, [&] { return generation_.load() != seen; })) {
                 lock.unlock();
-                ok = reached();
-                break;
+                return reached();
             }
         }
-        --waiters_;
-        return ok;
     }
 
 private:

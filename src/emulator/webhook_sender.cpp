@@ -189,9 +189,11 @@ void WebhookSender::send(const WebhookEvent& event)
 {
     ++pending_;
     countsChanged_();
-    net::co_spawn(executor_, deliver(envelopeOf(event)), [](const std::exception_ptr& e) {
+    net::co_spawn(executor_, deliver(envelopeOf(event)), [this](const std::exception_ptr& e) {
         if (!e)
             return;
+        --pending_; // deliver() ended before its own count
+        countsChanged_();
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& what) {

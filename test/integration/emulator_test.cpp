@@ -10,7 +10,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
+#include <future>
 #include <thread>
+#include <utility>
 
 #include <wix/inbox/emulator.hpp>
 #include <wix/inbox/model.hpp>
@@ -70,19 +73,47 @@ BOOST_AUTO_TEST_CASE(get_or_create_contract)
 // A test waits for what the emulator did: woken by the change, or told none came in time.
 BOOST_AUTO_TEST_CASE(wait_for_wakes_on_the_change_it_waits_for_and_ends_at_its_timeout)
 {
+    using wix::inbox::emulator::Stats;
     Emulator emu;
-    const auto twoConversations = [](const wix::inbox::emulator::Stats& s) { return s.conversations >= 2; };
-    BOOST_TEST(!emu.waitFor(twoConversations, std::chrono::milliseconds(20)).has_value());
-    std::thread caller([&] {
+    // A request's effects are counted before the request itself.
+    const auto twoAnswered = [](const Stats& s) { return s.conversations >= 2 && s.requests >= 2; };
+    BOOST_TEST(!emu.waitFor(twoAnswered, std::chrono::milliseconds(20)).has_value());
+    // The act starts once the waiter has looked and found nothing. A waiter not woken would
+    // still find the state at its deadline (60 s): the time tells it was woken (the margin is
+    // for a loaded machine).
+    const auto woken = [&](const std::function<bool(const Stats&)>& until, const std::function<void()>& act) {
+        std::promise<void> looked;
+        std::thread actor([&act, firstLook = looked.get_future()] {
+            firstLook.wait();
+            act();
+        });
+        bool first = true;
+        const auto started = std::chrono::steady_clock::now();
+        auto reached = emu.waitFor([&](const Stats& s) {
+            if (std::exchange(first, false))
+                looked.set_value();
+            return until(s);
+        });
+        const auto waited = std::chrono::steady_clock::now() - started;
+        actor.join();
+        BOOST_TEST((waited < std::chrono::seconds(30)));
+        return reached;
+    };
+    const auto answered = woken(twoAnswered, [&] {
         createMember(emu);
         send(emu, rawRequest("POST", "/inbox/v2/conversations",
                              R"({"participantId":{"contactId":"00000000-0000-4000-8000-000000000009"}})"));
     });
-    const auto reached = emu.waitFor(twoConversations);
-    caller.join();
-    BOOST_REQUIRE(reached.has_value());
-    BOOST_TEST(reached->conversations == 2u);
-    BOOST_TEST(reached->requests >= 2u);
+    BOOST_REQUIRE(answered.has_value());
+    BOOST_TEST(answered->conversations == 2u);
+    BOOST_TEST(answered->requests == 2u);
+    // An in-process admin call wakes it as well.
+    const auto played = woken([](const Stats& s) { return s.messages >= 1; }, [&] {
+        emu.admin("POST", "/_emulator/participant-message",
+                  R"({"participant":{"memberId":")" + member + R"("},"text":"hi"})");
+    });
+    BOOST_REQUIRE(played.has_value());
+    BOOST_TEST(played->messages == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(get_conversation_contract)

@@ -153,7 +153,8 @@ public:
     Stats stats() const;
     /// Blocks until `reached(stats())` is true, reading the statistics again each time they
     /// change (a request answered, a connection opened or closed, a webhook delivered, failed
-    /// or given up), or until `timeout`: the statistics that satisfied it, or none. For tests
+    /// or given up, an admin call), or until `timeout` (at most a year): the statistics that
+    /// satisfied it, or none. For tests
     /// that wait for what the emulator did rather than for a time. Thread-safe; `reached`
     /// runs on the calling thread, with no lock of the emulator's held.
     std::optional<Stats> waitFor(const std::function<bool(const Stats&)>& reached,
