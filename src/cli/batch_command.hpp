@@ -42,7 +42,7 @@ struct BatchArgs : CommandArgs {
     /// The calls in flight, up to 256: beyond that calls wait their turn for a connection, as
     /// cheap as a coroutine.
     std::size_t defaultConnections() const override;
-    bool linesNameSites() const override { return true; }
+    bool linesNameTenants() const override { return true; }
 };
 
 } // namespace wix::inbox::cli

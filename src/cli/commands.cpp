@@ -419,7 +419,7 @@ std::size_t CommandArgs::defaultConnections() const
     return 16;
 }
 
-bool CommandArgs::linesNameSites() const
+bool CommandArgs::linesNameTenants() const
 {
     return false;
 }

@@ -69,8 +69,9 @@ public:
     virtual std::shared_ptr<Observer> observer();
     /// The connection pool's size without --connections.
     virtual std::size_t defaultConnections() const;
-    /// An API key may come without a site or account: the lines name their "siteId".
-    virtual bool linesNameSites() const;
+    /// Credentials may come without their tenant: an API key without a site or account, an
+    /// OAuth app without an instance, for the lines that name their "siteId" or "instanceId".
+    virtual bool linesNameTenants() const;
 };
 
 /// A batch line's outcome: its output line, and the error if the call failed.

@@ -76,7 +76,8 @@ po::options_description globalOptions(Global& g, Credentials& c)
         ("site-id", po::value(&c.siteId), "wix-site-id for API-key calls")
         ("account-id", po::value(&c.accountId), "wix-account-id for API-key calls")
         ("access-token", po::value(&c.accessToken), "static access token")
-        ("app-id", po::value(&c.appId), "OAuth app ID (client credentials), with --app-secret and --instance-id")
+        ("app-id", po::value(&c.appId), "OAuth app ID (client credentials), with --app-secret and --instance-id, "
+                                          "or without it for batch lines that name their instanceId")
         ("app-secret", po::value(&c.appSecret), "OAuth app secret")
         ("instance-id", po::value(&c.instanceId), "app instance ID")
         ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM; default: WIX_CA_FILE)")
@@ -179,8 +180,9 @@ std::optional<inbox::RateLimitOptions> parseRate(const std::string& text)
 
 // The credentials to send, from the flags or else the environment: one kind, complete.
 // A usage error names what conflicts or what is missing. An API key needs no site or
-// account where the lines name their sites (`linesNameSites`: the batch's "siteId").
-std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentials& flags, bool linesNameSites)
+// account, an OAuth app no instance, where the lines name their tenants
+// (`linesNameTenants`: the batch's "siteId" and "instanceId").
+std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentials& flags, bool linesNameTenants)
 {
     const Credentials environment{env("WIX_API_KEY"),  env("WIX_SITE_ID"),    env("WIX_ACCOUNT_ID"),
                                   env("WIX_ACCESS_TOKEN"), env("WIX_APP_ID"), env("WIX_APP_SECRET"),
@@ -217,7 +219,7 @@ std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentia
         if (k.key.empty())
             return "--site-id and --account-id go with an API key: " + missing("--api-key", "WIX_API_KEY")
                  + " is missing";
-        if (k.siteId.empty() && k.accountId.empty() && !linesNameSites)
+        if (k.siteId.empty() && k.accountId.empty() && !linesNameTenants)
             return "an API key needs a site or account: " + missing("--site-id", "WIX_SITE_ID") + " or "
                  + missing("--account-id", "WIX_ACCOUNT_ID") + " is missing";
         return inbox::Credentials{std::move(k)};
@@ -229,7 +231,7 @@ std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentia
     for (const auto& [value, flag, var] : {std::tuple{&app.appId, "--app-id", "WIX_APP_ID"},
                                            std::tuple{&app.appSecret, "--app-secret", "WIX_APP_SECRET"},
                                            std::tuple{&app.instanceId, "--instance-id", "WIX_INSTANCE_ID"}})
-        if (value->empty())
+        if (value->empty() && !(value == &app.instanceId && linesNameTenants))
             absent += (absent.empty() ? "" : ", ") + missing(flag, var);
     if (!absent.empty())
         return "OAuth app credentials need an app ID, its secret and an instance ID: missing " + absent;
@@ -338,7 +340,7 @@ std::variant<inbox::ClientOptions, std::string> clientOptions(Global& g, const p
                                                               const cli::CommandArgs& args,
                                                               std::unique_ptr<inbox::emulator::Emulator>& emulator)
 {
-    auto credentials = resolveCredentials(flags, args.linesNameSites());
+    auto credentials = resolveCredentials(flags, args.linesNameTenants());
     const auto* wrong = std::get_if<std::string>(&credentials);
     if (wrong && !g.emulator) // with --emulator they are not sent
         return *wrong;
@@ -461,8 +463,13 @@ int run(int argc, char** argv)
             return usageError(*problem);
         auto& options = std::get<inbox::ClientOptions>(connection);
         options.observer = inbox::alsoTell(options.observer, args.observer());
+        // An OAuth app without an instance serves only the lines that name theirs: the client
+        // of the lines that name none sends nothing, and is not asked to.
+        const inbox::Credentials lineCredentials = options.credentials;
+        if (const auto* app = std::get_if<inbox::OAuthApp>(&options.credentials); app && app->instanceId.empty())
+            options.credentials = inbox::NoCredentials{};
         inbox::Client client(ioc.get_executor(), options);
-        return args.run(cli::Session{ioc, client, options.credentials, settings});
+        return args.run(cli::Session{ioc, client, lineCredentials, settings});
     } catch (const cli::BatchStopped& e) {
         return fatal(e.what(), e.hint);
     } catch (const std::exception& e) {

@@ -8,10 +8,14 @@ Tenants::Tenants(Client& base, Credentials credentials) : base_(base), credentia
 std::variant<Client*, std::string> Tenants::clientFor(const std::optional<LineTenant>& tenant)
 {
     if (!tenant) {
-        // An API key alone serves only the lines that name their site.
+        // An API key alone serves only the lines that name their site; an app alone, those that
+        // name their instance.
         const auto* apiKey = std::get_if<ApiKey>(&credentials_);
         if (apiKey && apiKey->siteId.empty() && apiKey->accountId.empty())
             return std::string("the line names no siteId, and no --site-id or --account-id was given for such lines");
+        const auto* app = std::get_if<OAuthApp>(&credentials_);
+        if (app && app->instanceId.empty())
+            return std::string("the line names no instanceId, and no --instance-id was given for such lines");
         return &base_;
     }
     const bool site = tenant->kind == LineTenant::Kind::site;

@@ -473,6 +473,37 @@ BOOST_AUTO_TEST_CASE(lines_name_their_tenant_and_each_gets_one_token)
                slurp(dir.path / "stderr"));
 }
 
+// An app's credentials without an instance serve the lines that name their instance (an app
+// serving many sites); a line that names none gets an error line, and no token is asked for it.
+BOOST_AUTO_TEST_CASE(an_app_without_an_instance_serves_the_lines_that_name_theirs)
+{
+    wix::inbox::emulator::Options eo;
+    eo.auth.required = true;
+    eo.auth.apps = {{"app-1", "APP-s3cr3t"}};
+    Emulator emu(eo);
+    TempDir dir;
+    std::ofstream(dir.path / "in.ndjson")
+        << R"({"memberId":"00000000-0000-4000-8000-000000000001","instanceId":"00000000-0000-4000-9000-000000000001"})"
+        << "\n"
+        << R"({"memberId":"00000000-0000-4000-8000-000000000001","instanceId":"00000000-0000-4000-9000-000000000002"})"
+        << "\n"
+        << R"({"memberId":"00000000-0000-4000-8000-000000000001"})" << "\n";
+    const int rc = runCli(target(emu) + std::vector<std::string>{"--app-id", "app-1", "batch", "--input",
+                                                                 (dir.path / "in.ndjson").string(), "--output",
+                                                                 (dir.path / "out.ndjson").string()},
+                          dir.path, {.environment = {"WIX_APP_SECRET=APP-s3cr3t"}});
+    BOOST_TEST(rc == 2, slurp(dir.path / "stderr")); // the line without an instance
+    const auto lines = readLines(dir.path / "out.ndjson");
+    BOOST_REQUIRE(lines.size() == 3u);
+    BOOST_TEST(lines[0].at("ok").as_bool());
+    BOOST_TEST(lines[1].at("ok").as_bool());
+    BOOST_TEST(lines[0].at("conversation").at("id") != lines[1].at("conversation").at("id")); // two sites
+    BOOST_TEST(!lines[2].at("ok").as_bool());
+    BOOST_TEST(lines[2].at("error").at("message").as_string().find("names no instanceId") != std::string::npos);
+    BOOST_TEST(emu.stats().tokensIssued == 2u);
+    BOOST_TEST(emu.stats().authRejected == 0u); // nothing was sent for the third line
+}
+
 // Issue 15: --retry-failed calls again only the failed lines of a finished output, in place,
 // keeping every other line byte for byte; an unfinished output is refused.
 BOOST_AUTO_TEST_CASE(retry_failed_calls_again_only_the_failed_lines)
@@ -941,6 +972,7 @@ BOOST_AUTO_TEST_CASE(credentials_are_one_complete_kind_and_flags_win)
     usage({"--api-key", "K", "--access-token", "T"}, {}, "conflicting credentials: --api-key and --access-token");
     usage({}, {"WIX_API_KEY=K", "WIX_ACCESS_TOKEN=T"}, "conflicting credentials");
     usage({"--api-key", "K"}, {}, "--site-id or --account-id is missing");
+    usage({"--app-id", "A", "--app-secret", "S"}, {}, "missing --instance-id"); // only a batch's lines name theirs
     usage({"--site-id", "S"}, {}, "--api-key is missing");
 
     // A flag beats the environment: the emulator accepts only the key given as a flag.
