@@ -27,6 +27,9 @@ std::variant<Client*, std::string> Tenants::clientFor(const std::optional<LineTe
         credentials = ApiKey{apiKey->key, tenant->id, apiKey->accountId};
     else if (const auto* app = std::get_if<OAuthApp>(&credentials_); app && !site)
         credentials = OAuthApp{app->appId, app->appSecret, tenant->id, app->refreshMargin};
+    else if (std::holds_alternative<NoCredentials>(credentials_))
+        return std::string("the line names its ") + (site ? "siteId" : "instanceId")
+             + ", but no credentials are sent (--emulator sends none: use --base-url for tenants of their own)";
     else
         return std::string(site ? "siteId goes with API-key credentials (--api-key)"
                                 : "instanceId goes with OAuth app credentials (--app-id and --app-secret)");

@@ -504,6 +504,23 @@ BOOST_AUTO_TEST_CASE(an_app_without_an_instance_serves_the_lines_that_name_their
     BOOST_TEST(emu.stats().authRejected == 0u); // nothing was sent for the third line
 }
 
+// --emulator sends no credentials, so it cannot keep tenants apart: a line naming its tenant
+// is told why it failed, not that the credentials given are of the wrong kind.
+BOOST_AUTO_TEST_CASE(with_the_embedded_emulator_a_line_naming_its_tenant_is_told_why_it_fails)
+{
+    TempDir dir;
+    std::ofstream(dir.path / "in.ndjson")
+        << R"({"memberId":"00000000-0000-4000-8000-000000000001","instanceId":"00000000-0000-4000-9000-000000000001"})"
+        << "\n";
+    BOOST_TEST(runCli({"--emulator", "--app-id", "app-1", "--app-secret", "APP-s3cr3t", "batch", "--input",
+                       (dir.path / "in.ndjson").string(), "--output", (dir.path / "out.ndjson").string()},
+                      dir.path) == 2);
+    const auto lines = readLines(dir.path / "out.ndjson");
+    BOOST_REQUIRE(lines.size() == 1u);
+    BOOST_TEST(lines[0].at("error").at("message").as_string().find("no credentials are sent") != std::string::npos,
+               json::serialize(lines[0]));
+}
+
 // Issue 15: --retry-failed calls again only the failed lines of a finished output, in place,
 // keeping every other line byte for byte; an unfinished output is refused.
 BOOST_AUTO_TEST_CASE(retry_failed_calls_again_only_the_failed_lines)
