@@ -163,7 +163,7 @@ std::size_t BatchArgs::defaultConnections() const
 int BatchArgs::run(const Session& session)
 {
     const auto start = std::chrono::steady_clock::now();
-    Tenants tenants(session.client, session.credentials);
+    Tenants tenants(session.client, session.credentials, session.global.emulator);
     const auto summary = runBatch(session.ioc, tenants, *signals, batch);
     // The job is done (or stopped): a stop signal from here on, while the metrics server stops
     // or the summary is written, has nothing left to stop and must not change the exit status.

@@ -33,6 +33,7 @@ struct GlobalSettings {
     bool quiet = false;                     ///< --quiet: nothing on standard error but errors
     std::chrono::milliseconds callTimeout;  ///< --timeout-ms
     std::optional<std::size_t> connections; ///< --connections, when given
+    bool emulator = false;                  ///< --emulator: an embedded emulator, sent no credentials
 };
 
 /// What a command that calls the service runs with.

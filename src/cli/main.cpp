@@ -76,8 +76,8 @@ po::options_description globalOptions(Global& g, Credentials& c)
         ("site-id", po::value(&c.siteId), "wix-site-id for API-key calls")
         ("account-id", po::value(&c.accountId), "wix-account-id for API-key calls")
         ("access-token", po::value(&c.accessToken), "static access token")
-        ("app-id", po::value(&c.appId), "OAuth app ID (client credentials), with --app-secret and --instance-id, "
-                                          "or without it for batch lines that name their instanceId")
+        ("app-id", po::value(&c.appId), "OAuth app ID (client credentials), with --app-secret and --instance-id "
+                                          "(a batch's lines may name their instanceId instead)")
         ("app-secret", po::value(&c.appSecret), "OAuth app secret")
         ("instance-id", po::value(&c.instanceId), "app instance ID")
         ("ca-file", po::value(&g.caFile), "extra trusted CA certificates (PEM; default: WIX_CA_FILE)")
@@ -234,7 +234,8 @@ std::variant<inbox::Credentials, std::string> resolveCredentials(const Credentia
         if (value->empty() && !(value == &app.instanceId && linesNameTenants))
             absent += (absent.empty() ? "" : ", ") + missing(flag, var);
     if (!absent.empty())
-        return "OAuth app credentials need an app ID, its secret and an instance ID: missing " + absent;
+        return std::string("OAuth app credentials need an app ID, its secret")
+             + (linesNameTenants ? "" : " and an instance ID") + ": missing " + absent;
     return inbox::Credentials{std::move(app)};
 }
 
@@ -323,6 +324,7 @@ std::variant<CheckedGlobal, std::string> checkGlobal(const Global& g)
         return problem;
     CheckedGlobal checked;
     checked.settings.quiet = g.quiet;
+    checked.settings.emulator = g.emulator;
     checked.settings.callTimeout = std::chrono::milliseconds(*timeoutMs);
     if (connections)
         checked.settings.connections = static_cast<std::size_t>(*connections);
@@ -466,9 +468,15 @@ int run(int argc, char** argv)
         // An OAuth app without an instance serves only the lines that name theirs: the client
         // of the lines that name none sends nothing, and is not asked to.
         const inbox::Credentials lineCredentials = options.credentials;
-        if (const auto* app = std::get_if<inbox::OAuthApp>(&options.credentials); app && app->instanceId.empty())
+        const auto* app = std::get_if<inbox::OAuthApp>(&options.credentials);
+        const bool appAlone = app && app->instanceId.empty();
+        if (appAlone)
             options.credentials = inbox::NoCredentials{};
         inbox::Client client(ioc.get_executor(), options);
+        if (appAlone) { // its ID and secret are checked now, as the client checks its own, not at the first line
+            const auto& a = std::get<inbox::OAuthApp>(lineCredentials);
+            (void)client.forTenant(inbox::OAuthApp{a.appId, a.appSecret, "instance", a.refreshMargin});
+        }
         return args.run(cli::Session{ioc, client, lineCredentials, settings});
     } catch (const cli::BatchStopped& e) {
         return fatal(e.what(), e.hint);

@@ -3,7 +3,12 @@
 
 namespace wix::inbox::cli {
 
-Tenants::Tenants(Client& base, Credentials credentials) : base_(base), credentials_(std::move(credentials)) {}
+Tenants::Tenants(Client& base, Credentials credentials, bool withheld)
+    : base_(base)
+    , credentials_(std::move(credentials))
+    , withheld_(withheld)
+{
+}
 
 std::variant<Client*, std::string> Tenants::clientFor(const std::optional<LineTenant>& tenant)
 {
@@ -27,7 +32,7 @@ std::variant<Client*, std::string> Tenants::clientFor(const std::optional<LineTe
         credentials = ApiKey{apiKey->key, tenant->id, apiKey->accountId};
     else if (const auto* app = std::get_if<OAuthApp>(&credentials_); app && !site)
         credentials = OAuthApp{app->appId, app->appSecret, tenant->id, app->refreshMargin};
-    else if (std::holds_alternative<NoCredentials>(credentials_))
+    else if (withheld_)
         return std::string("the line names its ") + (site ? "siteId" : "instanceId")
              + ", but no credentials are sent (--emulator sends none: use --base-url for tenants of their own)";
     else

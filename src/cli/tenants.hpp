@@ -23,7 +23,8 @@ public:
 
     /// `base` serves the lines that name no tenant; `credentials` are its own, from which a
     /// tenant's are made: an API key with the line's site, an OAuth app with its instance.
-    Tenants(Client& base, Credentials credentials);
+    /// `withheld`: no credentials are sent, whatever was given (--emulator).
+    Tenants(Client& base, Credentials credentials, bool withheld);
 
     /// The client of a line's tenant, made at its first line; or why the line cannot name
     /// that tenant with these credentials (or, naming none, cannot go without one: an API
@@ -38,6 +39,7 @@ public:
 private:
     Client& base_;
     Credentials credentials_;
+    bool withheld_;
     std::unordered_map<std::string, Client> clients_; // by LineTenant::label()
 };
 

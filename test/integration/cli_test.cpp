@@ -502,6 +502,25 @@ BOOST_AUTO_TEST_CASE(an_app_without_an_instance_serves_the_lines_that_name_their
     BOOST_TEST(lines[2].at("error").at("message").as_string().find("names no instanceId") != std::string::npos);
     BOOST_TEST(emu.stats().tokensIssued == 2u);
     BOOST_TEST(emu.stats().authRejected == 0u); // nothing was sent for the third line
+    // Without credentials, a line naming its instance is told what it needs.
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"batch", "--input", (dir.path / "in.ndjson").string(),
+                                                              "--output", (dir.path / "none.ndjson").string()},
+                      dir.path) == 2);
+    const auto none = readLines(dir.path / "none.ndjson");
+    BOOST_REQUIRE(none.size() == 3u);
+    BOOST_TEST(none[0].at("error").at("message").as_string().find("goes with OAuth app credentials") != std::string::npos,
+               json::serialize(none[0]));
+
+    // A secret the client cannot send is refused as the job starts, not at its first line
+    // that names an instance: nothing is written.
+    BOOST_TEST(runCli(target(emu) + std::vector<std::string>{"--app-id", "app-1", "batch", "--input",
+                                                              (dir.path / "in.ndjson").string(), "--output",
+                                                              (dir.path / "bad.ndjson").string()},
+                      dir.path, {.environment = {"WIX_APP_SECRET=APP\ns3cr3t"}})
+               == 1);
+    BOOST_TEST(!fs::exists(dir.path / "bad.ndjson"));
+    BOOST_TEST(slurp(dir.path / "stderr").find("app secret") != std::string::npos, slurp(dir.path / "stderr"));
+    BOOST_TEST(slurp(dir.path / "stderr").find("s3cr3t") == std::string::npos, slurp(dir.path / "stderr"));
 }
 
 // --emulator sends no credentials, so it cannot keep tenants apart: a line naming its tenant
